@@ -1,0 +1,84 @@
+# Cross-account Kinesis EFO -> Lambda: synthesize, scan, validate, plan, deploy.
+# `make` = synth + scan with the built-in example settings; `make test` = the test suite.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUTDIR ?= cdktf.out
+CONFIG ?=
+REPORTS ?= reports
+TFVARS ?= terraform.tfvars
+# The stack `plan`/`deploy` act on; `validate` and `scan` cover every synthesized stack.
+STACK ?= xacct-kinesis-efo
+STACK_DIR := $(OUTDIR)/stacks/$(STACK)
+
+# A Terraform provider filesystem mirror (offline machines). Empty: Terraform uses the registry.
+TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard \
+	/opt/*/registry.terraform.io \
+	/usr/local/share/terraform/plugins/registry.terraform.io \
+	/usr/share/terraform/plugins/registry.terraform.io)))
+TF_RC := $(OUTDIR)/terraform.rc
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.DEFAULT_GOAL := all
+.PHONY: all venv synth hcl scan validate plan deploy test clean help
+
+all: synth scan ## synthesize and scan with the example settings
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+venv: $(VENV)/.installed ## create .venv with the pinned dependencies
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+synth: venv ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json (CONFIG=file.toml for settings)
+	$(PY) main.py --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
+
+hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
+	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(if $(CONFIG),--config $(CONFIG))
+
+scan: venv ## checkov on the synthesized JSON; fails on any failed check; JUnit XML + SARIF in $(REPORTS)/
+	@test -d $(OUTDIR)/stacks || { echo "nothing synthesized in $(OUTDIR): run 'make synth' first" >&2; exit 1; }
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/checkov --config-file .checkov.yaml -d $(OUTDIR)/stacks \
+		--output cli --output junitxml --output sarif --output-file-path console,$(REPORTS)/checkov.junit.xml,$(REPORTS)/checkov.sarif
+
+$(TF_RC):
+	@mkdir -p $(OUTDIR)
+	@if [ -n "$(TF_PLUGIN_MIRROR)" ]; then \
+		printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n' "$(abspath $(TF_PLUGIN_MIRROR))" > $@; \
+	else printf '# no provider mirror found: providers come from the registry\n' > $@; fi
+
+validate: $(TF_RC) ## terraform init -backend=false + validate in every stack directory
+	@test -d $(OUTDIR)/stacks || { echo "nothing synthesized in $(OUTDIR): run 'make synth' first" >&2; exit 1; }
+	export TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)); \
+	for dir in $(OUTDIR)/stacks/*/; do \
+		echo "== $$dir"; \
+		terraform -chdir=$$dir init -backend=false -input=false -no-color >/dev/null; \
+		terraform -chdir=$$dir validate -no-color; \
+	done
+
+plan: $(TF_RC) ## terraform plan of STACK with $(TFVARS) into $(STACK_DIR)/tfplan (needs AWS credentials)
+	@test -f $(TFVARS) || { echo "$(TFVARS) missing: cp terraform.tfvars.example $(TFVARS) and fill it in" >&2; exit 1; }
+	@test -d $(STACK_DIR) || { echo "$(STACK_DIR) missing: run 'make synth' (STACK=$(STACK))" >&2; exit 1; }
+	export TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)); \
+	terraform -chdir=$(STACK_DIR) init -input=false && \
+	terraform -chdir=$(STACK_DIR) plan -input=false -var-file=$(abspath $(TFVARS)) -out=tfplan
+
+deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was reviewed is what is applied)
+	@test -f $(STACK_DIR)/tfplan || { echo "no saved plan in $(STACK_DIR): run 'make plan' first" >&2; exit 1; }
+	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) apply -input=false tfplan
+
+test: venv ## the test suite
+	$(PY) -m pytest tests
+
+clean: ## remove generated output and reports (keeps .venv and state files)
+	rm -rf $(OUTDIR) $(OUTDIR)-hcl $(REPORTS) .pytest_cache

@@ -1,0 +1,207 @@
+"""checkov checks for the cross-account parts no built-in check covers.
+
+Loaded by `checkov --external-checks-dir constructs/xacct_checks` (see `make scan`). They read
+Terraform JSON as checkov hands it over: every attribute value wrapped in a one-item list,
+policies as JSON strings that may contain `${...}` references.
+
+    CKV_XACCT_1  Kinesis resource policies name exact IAM role ARNs, exact actions
+    CKV_XACCT_2  Kinesis streams use a customer-managed KMS key
+    CKV_XACCT_3  stream event source mappings bound their failures and wait for resource policies
+    CKV_XACCT_4  KMS key policies grant nothing to a wildcard principal
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Optional
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+")
+# A reference to a role created in the same configuration, e.g. ${aws_iam_role.reader.arn}.
+ROLE_REFERENCE = re.compile(r"\$\{aws_iam_role\.[A-Za-z0-9_-]+\.arn\}")
+AWS_MANAGED_ALIAS = re.compile(r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?alias/aws/")
+MAX_RETRY_ATTEMPTS = 10_000
+
+
+def _first(conf: dict[str, Any], key: str) -> Any:
+    value = conf.get(key)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(policy: Any) -> Optional[list[dict[str, Any]]]:
+    """The statements of a policy, or None when it is not a literal JSON document."""
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return None
+    if not isinstance(policy, dict):
+        return None
+    return [s for s in _as_list(policy.get("Statement")) if isinstance(s, dict)]
+
+
+def _allow_statements(policy: Any) -> Optional[list[dict[str, Any]]]:
+    statements = _statements(policy)
+    if statements is None:
+        return None
+    return [s for s in statements if s.get("Effect") == "Allow"]
+
+
+def _principal_values(statement: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    principal = statement.get("Principal")
+    if isinstance(principal, dict):
+        for kind, values in principal.items():
+            for value in _as_list(values):
+                yield kind, value
+    elif principal is not None:
+        yield "", principal
+
+
+class KinesisResourcePolicyExactRoles(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure Kinesis resource policies grant exact actions to exact IAM role ARNs only",
+            id="CKV_XACCT_1",
+            categories=[CheckCategories.IAM],
+            supported_resources=["aws_kinesis_resource_policy"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        statements = _allow_statements(_first(conf, "policy"))
+        if not statements:
+            # Unreadable (e.g. built by a function call) cannot be reviewed; empty grants nothing useful.
+            return CheckResult.FAILED
+        for statement in statements:
+            if "NotPrincipal" in statement or "NotAction" in statement or "Principal" not in statement:
+                return CheckResult.FAILED
+            for kind, value in _principal_values(statement):
+                if kind != "AWS" or not isinstance(value, str):
+                    return CheckResult.FAILED
+                if not (ROLE_ARN.fullmatch(value) or ROLE_REFERENCE.fullmatch(value)):
+                    return CheckResult.FAILED
+            actions = _as_list(statement.get("Action"))
+            if not actions or any(not isinstance(a, str) or "*" in a for a in actions):
+                return CheckResult.FAILED
+        return CheckResult.PASSED
+
+    def get_evaluated_keys(self) -> list[str]:
+        return ["policy"]
+
+
+class KinesisStreamCustomerManagedKey(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure Kinesis streams are encrypted with a customer-managed KMS key (shareable across accounts)",
+            id="CKV_XACCT_2",
+            categories=[CheckCategories.ENCRYPTION],
+            supported_resources=["aws_kinesis_stream"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        if _first(conf, "encryption_type") != "KMS":
+            return CheckResult.FAILED
+        key = _first(conf, "kms_key_id")
+        if not isinstance(key, str) or not key or AWS_MANAGED_ALIAS.match(key):
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+    def get_evaluated_keys(self) -> list[str]:
+        return ["encryption_type", "kms_key_id"]
+
+
+class StreamEventSourceMappingBounded(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name=(
+                "Ensure stream event source mappings have an on-failure destination, bisect, finite retries "
+                "and depend on the source's resource policies"
+            ),
+            id="CKV_XACCT_3",
+            categories=[CheckCategories.GENERAL_SECURITY],
+            supported_resources=["aws_lambda_event_source_mapping"],
+        )
+
+    @staticmethod
+    def _source(arn: Any) -> Optional[str]:
+        if not isinstance(arn, str):
+            return None
+        if "aws_kinesis_stream_consumer." in arn or re.search(r":kinesis:.*/consumer/", arn):
+            return "kinesis_consumer"
+        if "aws_kinesis_stream." in arn or ":kinesis:" in arn:
+            return "kinesis_stream"
+        if "aws_dynamodb_table." in arn or ":dynamodb:" in arn:
+            return "dynamodb_stream"
+        return None
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        source = self._source(_first(conf, "event_source_arn"))
+        if source is None:
+            return CheckResult.UNKNOWN  # SQS, Kafka, MQ: not a stream this check is about
+        destination = _first(conf, "destination_config")
+        on_failure = _first(destination, "on_failure") if isinstance(destination, dict) else None
+        if not isinstance(on_failure, dict) or not _first(on_failure, "destination_arn"):
+            return CheckResult.FAILED
+        if _first(conf, "bisect_batch_on_function_error") is not True:
+            return CheckResult.FAILED
+        retries = _first(conf, "maximum_retry_attempts")
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRY_ATTEMPTS:
+            return CheckResult.FAILED
+        depends_on = [d for d in _as_list(_first(conf, "depends_on")) if isinstance(d, str)]
+        policy_type = "aws_dynamodb_resource_policy." if source == "dynamodb_stream" else "aws_kinesis_resource_policy."
+        needed = 2 if source == "kinesis_consumer" else 1  # the stream's policy and the consumer's
+        if sum(d.startswith(policy_type) for d in depends_on) < needed:
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+    def get_evaluated_keys(self) -> list[str]:
+        return [
+            "destination_config/[0]/on_failure/[0]/destination_arn",
+            "bisect_batch_on_function_error",
+            "maximum_retry_attempts",
+            "depends_on",
+        ]
+
+
+class KmsKeyPolicyNoWildcardPrincipal(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure KMS key policies allow nothing to a wildcard principal",
+            id="CKV_XACCT_4",
+            categories=[CheckCategories.IAM],
+            supported_resources=["aws_kms_key", "aws_kms_key_policy"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        policy = _first(conf, "policy")
+        if policy is None:
+            return CheckResult.PASSED  # AWS' default key policy names only the owning account
+        statements = _allow_statements(policy)
+        if statements is None:
+            return CheckResult.FAILED
+        for statement in statements:
+            if "NotPrincipal" in statement:
+                return CheckResult.FAILED
+            for _, value in _principal_values(statement):
+                if value == "*":
+                    return CheckResult.FAILED
+        return CheckResult.PASSED
+
+    def get_evaluated_keys(self) -> list[str]:
+        return ["policy"]
+
+
+kinesis_resource_policy_exact_roles = KinesisResourcePolicyExactRoles()
+kinesis_stream_customer_managed_key = KinesisStreamCustomerManagedKey()
+stream_event_source_mapping_bounded = StreamEventSourceMappingBounded()
+kms_key_policy_no_wildcard_principal = KmsKeyPolicyNoWildcardPrincipal()

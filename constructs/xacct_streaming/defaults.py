@@ -1,0 +1,42 @@
+"""Every default of the product in one place; override with dataclasses.replace or a config file."""
+
+from __future__ import annotations
+
+STACK_NAME = "xacct-kinesis-efo"
+
+# Producer account: the shared stream.
+STREAM_NAME = "xacct-shared-stream"
+STREAM_MODE = "ON_DEMAND"
+STREAM_RETENTION_HOURS = 24
+STREAM_CONSUMER_NAME = "xacct-lambda-consumer"
+STREAM_KEY_ALIAS = "alias/xacct-shared-stream"
+KEY_DELETION_WINDOW_DAYS = 30
+
+# Consumer account: the function and its failure handling.
+FUNCTION_NAME = "xacct-stream-consumer"
+FUNCTION_KEY_ALIAS = "alias/xacct-stream-consumer"
+FUNCTION_RUNTIME = "python3.12"
+FUNCTION_ARCHITECTURE = "arm64"
+FUNCTION_MEMORY_MB = 256
+FUNCTION_TIMEOUT_SECONDS = 60
+FUNCTION_RESERVED_CONCURRENCY = 10
+FUNCTION_LOG_LEVEL = "INFO"
+# One year: the shortest retention the scan accepts (CKV_AWS_338).
+LOG_RETENTION_DAYS = 365
+# The SQS maximum: failed-batch pointers and dead letters are worth keeping as long as possible.
+QUEUE_MESSAGE_RETENTION_SECONDS = 1_209_600
+
+# Event source mapping on the EFO consumer.
+STARTING_POSITION = "TRIM_HORIZON"
+BATCH_SIZE = 100
+MAXIMUM_BATCHING_WINDOW_SECONDS = 1
+# Finite on purpose: -1 (retry forever) would block the shard until the records expire.
+MAXIMUM_RETRY_ATTEMPTS = 3
+MAXIMUM_RECORD_AGE_SECONDS = 3_600
+PARALLELIZATION_FACTOR = 1
+
+# State backend: local, next to the project, relative so the output carries no machine path.
+BACKEND_KIND = "local"
+
+# Values used by `make synth` when no config file is given and by terraform.tfvars.example.
+EXAMPLE_REGION = "eu-west-1"

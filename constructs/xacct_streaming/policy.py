@@ -1,0 +1,102 @@
+"""IAM policy documents as JSON strings that may carry Terraform references.
+
+cdktf resolves tokens (e.g. `role.arn`) inside a plain string to `${aws_iam_role.x.arn}`, so a
+policy rendered here is a literal JSON template in the output: reviewers read the exact actions
+and principals in `terraform plan`, tests `json.loads` it, and checkov's custom checks parse it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from xacct_streaming.errors import ConfigError
+
+# The actions an account root keeps on its own key, spelled out (no "kms:*").
+KMS_KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One Allow statement. `principals` is {"AWS": [...]} or {"Service": [...]} for resource policies."""
+
+    sid: str
+    actions: Sequence[str]
+    resources: Sequence[str]
+    principals: Optional[Mapping[str, Sequence[str]]] = None
+    conditions: Optional[Mapping[str, Mapping[str, Any]]] = field(default=None)
+
+    def __post_init__(self) -> None:
+        for action in self.actions:
+            if "*" in action:
+                raise ConfigError(f"policy statement {self.sid}.Action", action, "an exact action name (no '*')")
+        if not self.actions or not self.resources:
+            raise ConfigError(f"policy statement {self.sid}", self, "at least one action and one resource")
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow"}
+        if self.principals is not None:
+            out["Principal"] = {kind: _one_or_many(values) for kind, values in self.principals.items()}
+        out["Action"] = _one_or_many(self.actions)
+        out["Resource"] = _one_or_many(self.resources)
+        if self.conditions:
+            out["Condition"] = {op: dict(values) for op, values in self.conditions.items()}
+        return out
+
+
+def _one_or_many(values: Sequence[str]) -> Any:
+    # AWS stores a single value as a string; writing it the same way keeps replans empty.
+    return values[0] if len(values) == 1 else list(values)
+
+
+def policy_document(statements: Sequence[Statement]) -> str:
+    """A compact, deterministic JSON policy document."""
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [s.render() for s in statements]},
+        separators=(",", ":"),
+    )
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting exactly one AWS service assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "TrustService", "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        },
+        separators=(",", ":"),
+    )

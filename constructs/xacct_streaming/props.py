@@ -1,0 +1,173 @@
+"""Typed, frozen props for each construct, validated when they are created.
+
+This module imports nothing from cdktf, so a bad value is reported in milliseconds and
+before the app touches any output directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from xacct_streaming import defaults
+from xacct_streaming.errors import ConfigError
+from xacct_streaming.validation import require_bool, require_int, require_match, require_one_of
+
+STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
+STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
+RUNTIMES = ("python3.12", "python3.13")
+ARCHITECTURES = ("arm64", "x86_64")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# CloudWatch Logs accepts only these retention values; those under a year fail CKV_AWS_338.
+LOG_RETENTION_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+BACKEND_KINDS = ("local", "s3")
+REGION_PATTERN = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]"
+
+_KINESIS_NAME = r"[a-zA-Z0-9_.-]{1,128}"
+_KMS_ALIAS = r"alias/(?!aws/)[a-zA-Z0-9/_-]{1,250}"
+_KMS_ALIAS_TEXT = "'alias/' followed by 1-250 of a-z A-Z 0-9 / _ -, not in the reserved 'alias/aws/' namespace"
+# Derived names append at most 11 characters ("-on-failure") and IAM role names end at 64.
+_FUNCTION_NAME = r"[a-zA-Z0-9_-]{1,53}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedStreamProps:
+    """The producer side: KMS key, stream and its enhanced fan-out consumer."""
+
+    stream_name: str = defaults.STREAM_NAME
+    stream_mode: str = defaults.STREAM_MODE
+    shard_count: Optional[int] = None
+    retention_period_hours: int = defaults.STREAM_RETENTION_HOURS
+    consumer_name: str = defaults.STREAM_CONSUMER_NAME
+    key_alias: str = defaults.STREAM_KEY_ALIAS
+    key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
+
+    def __post_init__(self) -> None:
+        require_match("stream.stream_name", self.stream_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+        require_one_of("stream.stream_mode", self.stream_mode, STREAM_MODES)
+        if self.stream_mode == "PROVISIONED":
+            require_int("stream.shard_count", self.shard_count, 1, 500)
+        elif self.shard_count is not None:
+            raise ConfigError("stream.shard_count", self.shard_count, "no value when stream_mode is 'ON_DEMAND'")
+        require_int("stream.retention_period_hours", self.retention_period_hours, 24, 8760)
+        require_match("stream.consumer_name", self.consumer_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+        require_match("stream.key_alias", self.key_alias, _KMS_ALIAS, _KMS_ALIAS_TEXT)
+        require_int("stream.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerFunctionProps:
+    """The consumer side: the function, its role, log group, key and queues."""
+
+    function_name: str = defaults.FUNCTION_NAME
+    runtime: str = defaults.FUNCTION_RUNTIME
+    architecture: str = defaults.FUNCTION_ARCHITECTURE
+    memory_size_mb: int = defaults.FUNCTION_MEMORY_MB
+    timeout_seconds: int = defaults.FUNCTION_TIMEOUT_SECONDS
+    reserved_concurrency: int = defaults.FUNCTION_RESERVED_CONCURRENCY
+    log_level: str = defaults.FUNCTION_LOG_LEVEL
+    log_retention_days: int = defaults.LOG_RETENTION_DAYS
+    queue_message_retention_seconds: int = defaults.QUEUE_MESSAGE_RETENTION_SECONDS
+    key_alias: str = defaults.FUNCTION_KEY_ALIAS
+    key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
+
+    def __post_init__(self) -> None:
+        require_match("function.function_name", self.function_name, _FUNCTION_NAME, "1-53 of a-z A-Z 0-9 _ -")
+        require_one_of("function.runtime", self.runtime, RUNTIMES)
+        require_one_of("function.architecture", self.architecture, ARCHITECTURES)
+        require_int("function.memory_size_mb", self.memory_size_mb, 128, 10240)
+        require_int("function.timeout_seconds", self.timeout_seconds, 1, 900)
+        # An account keeps at least 100 unreserved executions out of the default 1,000.
+        require_int("function.reserved_concurrency", self.reserved_concurrency, 1, 900)
+        require_one_of("function.log_level", self.log_level, LOG_LEVELS)
+        require_one_of("function.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+        require_int("function.queue_message_retention_seconds", self.queue_message_retention_seconds, 60, 1_209_600)
+        require_match("function.key_alias", self.key_alias, _KMS_ALIAS, _KMS_ALIAS_TEXT)
+        require_int("function.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.function_name}-role"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self.function_name}-dlq"
+
+    @property
+    def on_failure_queue_name(self) -> str:
+        return f"{self.function_name}-on-failure"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventSourceMappingProps:
+    """How Lambda reads the EFO consumer and what happens to batches that keep failing."""
+
+    starting_position: str = defaults.STARTING_POSITION
+    batch_size: int = defaults.BATCH_SIZE
+    maximum_batching_window_seconds: int = defaults.MAXIMUM_BATCHING_WINDOW_SECONDS
+    maximum_retry_attempts: int = defaults.MAXIMUM_RETRY_ATTEMPTS
+    maximum_record_age_seconds: int = defaults.MAXIMUM_RECORD_AGE_SECONDS
+    parallelization_factor: int = defaults.PARALLELIZATION_FACTOR
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        require_one_of("mapping.starting_position", self.starting_position, STARTING_POSITIONS)
+        require_int("mapping.batch_size", self.batch_size, 1, 10_000)
+        require_int("mapping.maximum_batching_window_seconds", self.maximum_batching_window_seconds, 0, 300)
+        # -1 (infinite) is what AWS allows too; it is excluded so a poison batch cannot block a shard.
+        require_int("mapping.maximum_retry_attempts", self.maximum_retry_attempts, 0, 10_000)
+        require_int("mapping.maximum_record_age_seconds", self.maximum_record_age_seconds, 60, 604_800)
+        require_int("mapping.parallelization_factor", self.parallelization_factor, 1, 10)
+        require_bool("mapping.enabled", self.enabled)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackendProps:
+    """Where Terraform keeps state. Local by default; S3 for teams."""
+
+    kind: str = defaults.BACKEND_KIND
+    # local: a path relative to the project root (never absolute: the output must be portable).
+    path: Optional[str] = None
+    # s3:
+    bucket: Optional[str] = None
+    key: Optional[str] = None
+    region: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        require_one_of("backend.kind", self.kind, BACKEND_KINDS)
+        if self.kind == "local":
+            if self.path is not None:
+                require_match(
+                    "backend.path", self.path, r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_./-]{1,255}",
+                    "a relative path inside the project without '..' (the output must not carry a machine path)",
+                )
+            for name in ("bucket", "key", "region"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"backend.{name}", getattr(self, name), "no value when backend.kind is 'local'")
+        else:
+            require_match("backend.bucket", self.bucket, r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name (3-63 of a-z 0-9 . -)")
+            require_match("backend.key", self.key, r"[A-Za-z0-9!_.*'()/-]{1,1024}", "an S3 object key such as 'xacct/terraform.tfstate'")
+            require_match("backend.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+            if self.path is not None:
+                raise ConfigError("backend.path", self.path, "no value when backend.kind is 's3'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackProps:
+    """Everything structural about one cross-account streaming stack."""
+
+    stack_name: str = defaults.STACK_NAME
+    stream: SharedStreamProps = field(default_factory=SharedStreamProps)
+    function: ConsumerFunctionProps = field(default_factory=ConsumerFunctionProps)
+    mapping: EventSourceMappingProps = field(default_factory=EventSourceMappingProps)
+    backend: BackendProps = field(default_factory=BackendProps)
+
+    def __post_init__(self) -> None:
+        require_match("stack_name", self.stack_name, r"[a-z][a-z0-9-]{0,62}", "1-63 of a-z 0-9 -, starting with a letter")
+        if self.stream.key_alias == self.function.key_alias:
+            # Both keys live in different accounts, but one alias for two keys confuses every reader.
+            raise ConfigError("function.key_alias", self.function.key_alias, "an alias different from stream.key_alias")

@@ -1,0 +1,137 @@
+"""SharedStream: the producer account's encrypted stream, shared with one consumer role via EFO."""
+
+from __future__ import annotations
+
+from cdktf import TerraformProvider
+from constructs import Construct
+
+from xacct_streaming.aws import (
+    KinesisResourcePolicy,
+    KinesisStream,
+    KinesisStreamConsumer,
+    KinesisStreamStreamModeDetails,
+)
+from xacct_streaming.customer_managed_key import CustomerManagedKey
+from xacct_streaming.policy import Statement, policy_document
+from xacct_streaming.props import SharedStreamProps
+
+# What Lambda needs on the stream to read it through a registered consumer (AWS Lambda and
+# Kinesis docs on cross-account access); nothing that writes, nothing with a wildcard.
+STREAM_READ_ACTIONS = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
+# What it needs on the enhanced fan-out consumer itself.
+STREAM_CONSUMER_READ_ACTIONS = (
+    "kinesis:DescribeStreamConsumer",
+    "kinesis:SubscribeToShard",
+)
+
+
+def kinesis_service(region: str) -> str:
+    return f"kinesis.{region}.amazonaws.com"
+
+
+class SharedStream(Construct):
+    """KMS key, Kinesis stream, EFO consumer and the two resource policies that share them.
+
+    `reader_role_arn` is the exact ARN of the consumer account's function role; it is the
+    only principal of both resource policies and of the key's decrypt grant.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: TerraformProvider,
+        props: SharedStreamProps,
+        owner_root_arn: str,
+        region: str,
+        reader_role_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._provider = provider
+        self.props = props
+        self.reader_role_arn = reader_role_arn
+        self.key = self._build_key(owner_root_arn, region)
+        self.stream = self._build_stream()
+        self.stream_consumer = self._build_stream_consumer()
+        self.stream_policy = self._build_stream_policy()
+        self.stream_consumer_policy = self._build_stream_consumer_policy()
+
+    def _build_key(self, owner_root_arn: str, region: str) -> CustomerManagedKey:
+        # The AWS-managed aws/kinesis key cannot be used from another account.
+        decrypt_via_kinesis = Statement(
+            sid="ConsumerRoleDecryptViaKinesis",
+            principals={"AWS": [self.reader_role_arn]},
+            actions=["kms:Decrypt"],
+            resources=["*"],
+            conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
+        )
+        return CustomerManagedKey(
+            self,
+            "key",
+            provider=self._provider,
+            alias=self.props.key_alias,
+            description=f"Encrypts Kinesis stream {self.props.stream_name}, shared across accounts",
+            deletion_window_days=self.props.key_deletion_window_days,
+            owner_root_arn=owner_root_arn,
+            grants=[decrypt_via_kinesis],
+        )
+
+    def _build_stream(self) -> KinesisStream:
+        provisioned = self.props.stream_mode == "PROVISIONED"
+        return KinesisStream(
+            self,
+            "stream",
+            provider=self._provider,
+            name=self.props.stream_name,
+            retention_period=self.props.retention_period_hours,
+            encryption_type="KMS",
+            kms_key_id=self.key.arn,
+            stream_mode_details=KinesisStreamStreamModeDetails(stream_mode=self.props.stream_mode),
+            shard_count=self.props.shard_count if provisioned else None,
+        )
+
+    def _build_stream_consumer(self) -> KinesisStreamConsumer:
+        return KinesisStreamConsumer(
+            self,
+            "consumer",
+            provider=self._provider,
+            name=self.props.consumer_name,
+            stream_arn=self.stream.arn,
+        )
+
+    def _build_stream_policy(self) -> KinesisResourcePolicy:
+        statement = Statement(
+            sid="ShareStreamWithConsumerRole",
+            principals={"AWS": [self.reader_role_arn]},
+            actions=STREAM_READ_ACTIONS,
+            resources=[self.stream.arn],
+        )
+        return KinesisResourcePolicy(
+            self,
+            "stream-policy",
+            provider=self._provider,
+            resource_arn=self.stream.arn,
+            policy=policy_document([statement]),
+        )
+
+    def _build_stream_consumer_policy(self) -> KinesisResourcePolicy:
+        statement = Statement(
+            sid="ShareConsumerWithConsumerRole",
+            principals={"AWS": [self.reader_role_arn]},
+            actions=STREAM_CONSUMER_READ_ACTIONS,
+            resources=[self.stream_consumer.arn],
+        )
+        return KinesisResourcePolicy(
+            self,
+            "consumer-policy",
+            provider=self._provider,
+            resource_arn=self.stream_consumer.arn,
+            policy=policy_document([statement]),
+        )

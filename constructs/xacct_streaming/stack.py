@@ -1,0 +1,151 @@
+"""CrossAccountStreamingStack: one Terraform configuration, two aliased AWS providers.
+
+The producer account gets the key, stream, EFO consumer and both resource policies; the
+consumer account gets the function and everything around it; one `terraform plan` shows both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from constructs import Construct
+
+from xacct_streaming.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
+from xacct_streaming.props import BackendProps, StackProps
+from xacct_streaming.shared_stream import SharedStream
+from xacct_streaming.stack_variables import StackVariables
+from xacct_streaming.stream_consumer_function import StreamConsumerFunction
+from xacct_streaming.stream_event_source_mapping import StreamEventSourceMapping
+
+PRODUCER = "producer"
+CONSUMER = "consumer"
+
+
+class CrossAccountStreamingStack(TerraformStack):
+    """The whole cross-account design; resources are attributes for tests and extensions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        props: StackProps,
+        *,
+        code_dir: Path,
+        project_dir_from_stack: str,
+    ) -> None:
+        """`project_dir_from_stack` is the project root as seen from the stack's output
+        directory (e.g. "../../.."), so the local state file stays outside the output."""
+        super().__init__(scope, props.stack_name)
+        self.props = props
+        self.variables = StackVariables(self)
+        self._configure_backend(props.backend, project_dir_from_stack)
+        self.producer_provider = self._build_provider(PRODUCER)
+        self.consumer_provider = self._build_provider(CONSUMER)
+        partition = DataAwsPartition(self, "partition", provider=self.producer_provider).partition
+        region = self.variables["region"]
+
+        self.consumer = StreamConsumerFunction(
+            self,
+            "consumer-function",
+            provider=self.consumer_provider,
+            props=props.function,
+            owner_root_arn=self._root_arn(partition, CONSUMER),
+            log_group_arn=(
+                f"arn:{partition}:logs:{region}:{self.variables['consumer_account_id']}"
+                f":log-group:{props.function.log_group_name}"
+            ),
+            region=region,
+            code_dir=code_dir,
+        )
+        self.shared = SharedStream(
+            self,
+            "shared-stream",
+            provider=self.producer_provider,
+            props=props.stream,
+            owner_root_arn=self._root_arn(partition, PRODUCER),
+            region=region,
+            reader_role_arn=self.consumer.role.arn,
+        )
+        stream_read_policy = self.consumer.grant_stream_read(self.shared)
+        self.mapping = StreamEventSourceMapping(
+            self,
+            "mapping",
+            provider=self.consumer_provider,
+            props=props.mapping,
+            function_arn=self.consumer.function.arn,
+            event_source_arn=self.shared.stream_consumer.arn,
+            on_failure_destination_arn=self.consumer.on_failure_queue.arn,
+            after=[
+                self.shared.stream_policy,
+                self.shared.stream_consumer_policy,
+                self.shared.key.policy,
+                stream_read_policy,
+                self.consumer.runtime_policy,
+            ],
+        )
+        self._build_outputs()
+
+    def _root_arn(self, partition: str, side: str) -> str:
+        return f"arn:{partition}:iam::{self.variables[f'{side}_account_id']}:root"
+
+    def _configure_backend(self, backend: BackendProps, project_dir_from_stack: str) -> None:
+        if backend.kind == "s3":
+            s3 = S3Backend(self, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
+            # Terraform >= 1.10 locks with an S3 object; no DynamoDB table to manage.
+            s3.add_override("use_lockfile", True)
+            return
+        state_file = backend.path or f"terraform.{self.props.stack_name}.tfstate"
+        LocalBackend(self, path=os.path.normpath(os.path.join(project_dir_from_stack, state_file)))
+
+    def _build_provider(self, side: str) -> AwsProvider:
+        return AwsProvider(
+            self,
+            f"aws-{side}",
+            alias=side,
+            region=self.variables["region"],
+            allowed_account_ids=[self.variables[f"{side}_account_id"]],
+            assume_role=[
+                AwsProviderAssumeRole(
+                    role_arn=self.variables[f"{side}_deploy_role_arn"],
+                    session_name=f"{self.props.stack_name}-{side}"[:64],
+                )
+            ],
+            default_tags=[AwsProviderDefaultTags(tags=self.variables.tags)],
+        )
+
+    def _build_outputs(self) -> None:
+        shared, consumer = self.shared, self.consumer
+        outputs = {
+            "stream_arn": (shared.stream.arn, "ARN of the shared Kinesis stream (producer account)."),
+            "stream_name": (shared.stream.name, "Name of the shared Kinesis stream (producer account)."),
+            "stream_consumer_arn": (
+                shared.stream_consumer.arn,
+                "ARN of the enhanced fan-out consumer the Lambda function reads from (producer account).",
+            ),
+            "kms_key_arn": (shared.key.arn, "ARN of the customer-managed key encrypting the stream (producer account)."),
+            "kms_key_alias": (shared.key.alias.name, "Alias of the stream's key (producer account)."),
+            "lambda_function_arn": (consumer.function.arn, "ARN of the consumer Lambda function (consumer account)."),
+            "lambda_function_name": (consumer.function.function_name, "Name of the consumer Lambda function."),
+            "lambda_role_arn": (
+                consumer.role.arn,
+                "ARN of the function's execution role, the only principal of the stream's resource policies.",
+            ),
+            "lambda_log_group_name": (consumer.log_group.name, "CloudWatch log group of the function (consumer account)."),
+            "event_source_mapping_uuid": (self.mapping.mapping.uuid, "UUID of the event source mapping on the EFO consumer."),
+            "on_failure_queue_url": (
+                consumer.on_failure_queue.url,
+                "SQS queue receiving metadata of batches that exhausted their retries (consumer account).",
+            ),
+            "on_failure_queue_arn": (consumer.on_failure_queue.arn, "ARN of the on-failure queue."),
+            "dead_letter_queue_url": (
+                consumer.dead_letter_queue.url,
+                "SQS dead-letter queue of the function's asynchronous invocations (consumer account).",
+            ),
+            "consumer_kms_key_arn": (
+                consumer.key.arn,
+                "ARN of the consumer account's key for logs, queues and function environment.",
+            ),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)

@@ -1,0 +1,204 @@
+"""StreamConsumerFunction: the consumer account's Lambda, its role, logs, key and queues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import AssetType, Fn, TerraformAsset, TerraformProvider
+from constructs import Construct
+
+from xacct_streaming.aws import (
+    CloudwatchLogGroup,
+    IamRole,
+    IamRolePolicy,
+    LambdaFunction,
+    LambdaFunctionDeadLetterConfig,
+    LambdaFunctionEnvironment,
+    LambdaFunctionLoggingConfig,
+    LambdaFunctionTracingConfig,
+    SqsQueue,
+)
+from xacct_streaming.customer_managed_key import CustomerManagedKey
+from xacct_streaming.policy import Statement, assume_role_policy, policy_document
+from xacct_streaming.props import ConsumerFunctionProps
+from xacct_streaming.shared_stream import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, SharedStream, kinesis_service
+
+HANDLER = "handler.lambda_handler"
+# Actions CloudWatch Logs needs on a key that encrypts a log group.
+LOGS_KEY_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+# X-Ray has no resource-level permissions: these two actions only ever take Resource "*".
+XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+
+
+class StreamConsumerFunction(Construct):
+    """Everything in the consumer account except the event source mapping.
+
+    Built in two steps because the producer side needs this role's ARN and this role's policy
+    needs the producer's ARNs: the constructor creates the role (and all consumer resources),
+    `grant_stream_read` then adds the policy scoped to the shared stream.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: TerraformProvider,
+        props: ConsumerFunctionProps,
+        owner_root_arn: str,
+        log_group_arn: str,
+        region: str,
+        code_dir: Path,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._provider = provider
+        self.props = props
+        self._region = region
+        self.key = self._build_key(owner_root_arn, log_group_arn, region)
+        self.log_group = self._build_log_group()
+        self.dead_letter_queue = self._build_queue("dead-letter-queue", props.dead_letter_queue_name)
+        self.on_failure_queue = self._build_queue("on-failure-queue", props.on_failure_queue_name)
+        self.role = self._build_role()
+        self.runtime_policy = self._build_runtime_policy()
+        self.function = self._build_function(code_dir)
+        self.stream_read_policy: IamRolePolicy | None = None
+
+    def _build_key(self, owner_root_arn: str, log_group_arn: str, region: str) -> CustomerManagedKey:
+        logs = Statement(
+            sid="CloudWatchLogsForFunctionLogGroup",
+            principals={"Service": [f"logs.{region}.amazonaws.com"]},
+            actions=LOGS_KEY_ACTIONS,
+            resources=["*"],
+            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        )
+        return CustomerManagedKey(
+            self,
+            "key",
+            provider=self._provider,
+            alias=self.props.key_alias,
+            description=f"Encrypts logs, queues and environment of Lambda {self.props.function_name}",
+            deletion_window_days=self.props.key_deletion_window_days,
+            owner_root_arn=owner_root_arn,
+            grants=[logs],
+        )
+
+    def _build_log_group(self) -> CloudwatchLogGroup:
+        return CloudwatchLogGroup(
+            self,
+            "log-group",
+            provider=self._provider,
+            name=self.props.log_group_name,
+            retention_in_days=self.props.log_retention_days,
+            kms_key_id=self.key.arn,
+            # CloudWatch checks the key policy when the group is associated with the key.
+            depends_on=[self.key.policy],
+        )
+
+    def _build_queue(self, id_: str, name: str) -> SqsQueue:
+        return SqsQueue(
+            self,
+            id_,
+            provider=self._provider,
+            name=name,
+            kms_master_key_id=self.key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=self.props.queue_message_retention_seconds,
+        )
+
+    def _build_role(self) -> IamRole:
+        return IamRole(
+            self,
+            "role",
+            provider=self._provider,
+            name=self.props.role_name,
+            description=f"Execution role of Lambda {self.props.function_name}",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+        )
+
+    def _build_runtime_policy(self) -> IamRolePolicy:
+        statements = [
+            Statement(
+                sid="WriteOwnLogStreams",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.log_group.arn}:log-stream:*"],
+            ),
+            Statement(
+                sid="SendToFailureQueues",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.arn, self.on_failure_queue.arn],
+            ),
+            Statement(
+                sid="UseConsumerKey",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[self.key.arn],
+            ),
+            Statement(sid="XRayNoResourceLevelPermissions", actions=XRAY_ACTIONS, resources=["*"]),
+        ]
+        return IamRolePolicy(
+            self,
+            "runtime-policy",
+            provider=self._provider,
+            name="runtime",
+            role=self.role.id,
+            policy=policy_document(statements),
+        )
+
+    def _build_function(self, code_dir: Path) -> LambdaFunction:
+        asset = TerraformAsset(self, "code", path=str(code_dir), type=AssetType.ARCHIVE)
+        return LambdaFunction(
+            self,
+            "function",
+            provider=self._provider,
+            function_name=self.props.function_name,
+            description="Consumes a Kinesis stream shared from another account through enhanced fan-out",
+            role=self.role.arn,
+            handler=HANDLER,
+            runtime=self.props.runtime,
+            architectures=[self.props.architecture],
+            memory_size=self.props.memory_size_mb,
+            timeout=self.props.timeout_seconds,
+            reserved_concurrent_executions=self.props.reserved_concurrency,
+            filename=asset.path,
+            source_code_hash=Fn.filebase64sha256(asset.path),
+            kms_key_arn=self.key.arn,
+            environment=LambdaFunctionEnvironment(variables={"LOG_LEVEL": self.props.log_level}),
+            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
+            logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
+            # Lambda checks at creation that the role may send to the dead-letter queue.
+            depends_on=[self.runtime_policy],
+        )
+
+    def grant_stream_read(self, shared: SharedStream) -> IamRolePolicy:
+        """Lets the role read `shared` through its EFO consumer and decrypt it via Kinesis."""
+        statements = [
+            Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream.arn]),
+            Statement(
+                sid="ReadSharedStreamConsumer",
+                actions=STREAM_CONSUMER_READ_ACTIONS,
+                resources=[shared.stream_consumer.arn],
+            ),
+            Statement(
+                sid="DecryptSharedStreamViaKinesis",
+                actions=["kms:Decrypt"],
+                resources=[shared.key.arn],
+                conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
+            ),
+        ]
+        self.stream_read_policy = IamRolePolicy(
+            self,
+            "stream-read-policy",
+            provider=self._provider,
+            name="read-shared-stream",
+            role=self.role.id,
+            policy=policy_document(statements),
+        )
+        return self.stream_read_policy

@@ -1,0 +1,76 @@
+"""Synthesizes the app into a staging directory and swaps it in only when synthesis succeeded.
+
+A failed synth therefore leaves the previous output exactly as it was, and a successful one
+never mixes old and new files. Terraform's working files (`.terraform/`, the lock file) are
+carried over into the new output so `make synth` does not force a fresh `terraform init`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from xacct_streaming.props import StackProps
+
+TERRAFORM_WORKING_FILES = (".terraform", ".terraform.lock.hcl")
+
+
+def synthesize(
+    stacks: Sequence[StackProps],
+    *,
+    outdir: Path,
+    project_root: Path,
+    hcl: bool = False,
+) -> list[Path]:
+    """Writes one directory per stack under `outdir/stacks/` and returns them."""
+    # Imported here: validating props must not pay for loading cdktf and the provider bindings.
+    from cdktf import App
+
+    from xacct_streaming.stack import CrossAccountStreamingStack
+
+    outdir = outdir.resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
+    try:
+        app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
+        for props in stacks:
+            CrossAccountStreamingStack(
+                app,
+                props,
+                code_dir=project_root / "lambda_src",
+                project_dir_from_stack=os.path.relpath(project_root, outdir / "stacks" / props.stack_name),
+            )
+        app.synth()
+        _carry_over_working_files(outdir, staging)
+        _swap_in(staging, outdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [outdir / "stacks" / props.stack_name for props in stacks]
+
+
+def _carry_over_working_files(old: Path, new: Path) -> None:
+    old_stacks = old / "stacks"
+    if not old_stacks.is_dir():
+        return
+    for stack_dir in old_stacks.iterdir():
+        target = new / "stacks" / stack_dir.name
+        if not target.is_dir():
+            continue
+        for name in TERRAFORM_WORKING_FILES:
+            if (stack_dir / name).exists():
+                shutil.move(str(stack_dir / name), str(target / name))
+
+
+def _swap_in(staging: Path, outdir: Path) -> None:
+    if not outdir.exists():
+        staging.rename(outdir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.retired-", dir=outdir.parent))
+    retired.rmdir()
+    outdir.rename(retired)
+    staging.rename(outdir)
+    shutil.rmtree(retired, ignore_errors=True)

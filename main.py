@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""CDKTF app: a Kinesis stream in a producer account consumed by Lambda in a consumer account.
+
+    python main.py                       # defaults, writes cdktf.out/stacks/<stack>/cdk.tf.json
+    python main.py --config my.toml      # structural settings (see README, "Settings")
+    python main.py --hcl                 # HCL (cdk.tf) instead of JSON: the way out of CDKTF
+
+Exit status 2 and one line on stderr for a bad setting; the previous output is left untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+# `constructs/` is a source root (no __init__.py), not a package: `import constructs` must keep
+# resolving to the constructs library that cdktf is built on.
+sys.path.insert(0, str(ROOT / "constructs"))
+# jsii prints an end-of-life banner for Node 20 unless told the version is known.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from xacct_streaming.config import load_props  # noqa: E402
+from xacct_streaming.errors import ConfigError  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("XACCT_CONFIG") or None,
+        help="TOML file with structural settings (default: $XACCT_CONFIG, else built-in defaults)",
+    )
+    parser.add_argument(
+        "--outdir",
+        default=os.environ.get("CDKTF_OUTDIR") or "cdktf.out",
+        help="output directory (default: $CDKTF_OUTDIR as set by the cdktf CLI, else cdktf.out)",
+    )
+    parser.add_argument("--hcl", action="store_true", help="write HCL (cdk.tf) instead of JSON")
+    args = parser.parse_args(argv)
+
+    try:
+        props = load_props(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    from xacct_streaming.synth import synthesize
+
+    for stack_dir in synthesize([props], outdir=Path(args.outdir), project_root=ROOT, hcl=args.hcl):
+        print(f"synthesized {os.path.relpath(stack_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
