@@ -130,7 +130,8 @@ class BackendProps:
     """Where Terraform keeps state. Local by default; S3 for teams."""
 
     kind: str = defaults.BACKEND_KIND
-    # local: a path relative to the project root (never absolute: the output must be portable).
+    # local: a path relative to the directory that holds the output dir, i.e. the project root by
+    # default (never absolute: the output must be portable).
     path: Optional[str] = None
     # s3:
     bucket: Optional[str] = None

@@ -6,7 +6,6 @@ consumer account gets the function and everything around it; one `terraform plan
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
@@ -19,6 +18,7 @@ from xacct_streaming.stack_variables import StackVariables
 from xacct_streaming.stream_consumer_function import StreamConsumerFunction
 from xacct_streaming.stream_event_source_mapping import StreamEventSourceMapping
 
+STATE_DIR_FROM_STACK = "../../.."
 PRODUCER = "producer"
 CONSUMER = "consumer"
 
@@ -32,14 +32,11 @@ class CrossAccountStreamingStack(TerraformStack):
         props: StackProps,
         *,
         code_dir: Path,
-        project_dir_from_stack: str,
     ) -> None:
-        """`project_dir_from_stack` is the project root as seen from the stack's output
-        directory (e.g. "../../.."), so the local state file stays outside the output."""
         super().__init__(scope, props.stack_name)
         self.props = props
         self.variables = StackVariables(self)
-        self._configure_backend(props.backend, project_dir_from_stack)
+        self._configure_backend(props.backend)
         self.producer_provider = self._build_provider(PRODUCER)
         self.consumer_provider = self._build_provider(CONSUMER)
         partition = DataAwsPartition(self, "partition", provider=self.producer_provider).partition
@@ -89,14 +86,16 @@ class CrossAccountStreamingStack(TerraformStack):
     def _root_arn(self, partition: str, side: str) -> str:
         return f"arn:{partition}:iam::{self.variables[f'{side}_account_id']}:root"
 
-    def _configure_backend(self, backend: BackendProps, project_dir_from_stack: str) -> None:
+    def _configure_backend(self, backend: BackendProps) -> None:
         if backend.kind == "s3":
             s3 = S3Backend(self, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
             # Terraform >= 1.10 locks with an S3 object; no DynamoDB table to manage.
             s3.add_override("use_lockfile", True)
             return
+        # Terraform runs in <outdir>/stacks/<stack>; the state lives beside <outdir> (the project
+        # root by default), so re-synthesizing never touches it and the path is the same everywhere.
         state_file = backend.path or f"terraform.{self.props.stack_name}.tfstate"
-        LocalBackend(self, path=os.path.normpath(os.path.join(project_dir_from_stack, state_file)))
+        LocalBackend(self, path=f"{STATE_DIR_FROM_STACK}/{state_file}")
 
     def _build_provider(self, side: str) -> AwsProvider:
         return AwsProvider(

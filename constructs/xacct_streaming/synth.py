@@ -7,7 +7,6 @@ carried over into the new output so `make synth` does not force a fresh `terrafo
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -34,15 +33,11 @@ def synthesize(
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
         app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
         for props in stacks:
-            CrossAccountStreamingStack(
-                app,
-                props,
-                code_dir=project_root / "lambda_src",
-                project_dir_from_stack=os.path.relpath(project_root, outdir / "stacks" / props.stack_name),
-            )
+            CrossAccountStreamingStack(app, props, code_dir=project_root / "lambda_src")
         app.synth()
         _carry_over_working_files(outdir, staging)
         _swap_in(staging, outdir)

@@ -1,0 +1,133 @@
+"""Shared fixtures. Synthesis is expensive (~20 s), so each output is produced once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+VENV_BIN_DIR = Path(sys.executable).parent
+DEFAULT_STACK = "xacct-kinesis-efo"
+PROVISIONED_STACK = "xacct-provisioned"
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@dataclass
+class Synth:
+    """One synthesized stack: its directory and parsed cdk.tf.json."""
+
+    stack_dir: Path
+    config: dict[str, Any]
+
+    def resources(self, type_: str) -> dict[str, dict[str, Any]]:
+        return self.config["resource"].get(type_, {})
+
+    def only(self, type_: str, path_suffix: str = "") -> tuple[str, dict[str, Any]]:
+        """The single resource of a type (whose construct path ends with path_suffix)."""
+        found = [
+            (name, body)
+            for name, body in self.resources(type_).items()
+            if body["//"]["metadata"]["path"].endswith(path_suffix)
+        ]
+        assert len(found) == 1, f"expected one {type_} ending {path_suffix!r}, got {[n for n, _ in found]}"
+        return found[0]
+
+    def ref(self, type_: str, path_suffix: str, attribute: str) -> str:
+        name, _ = self.only(type_, path_suffix)
+        return f"${{{type_}.{name}.{attribute}}}"
+
+    def address(self, type_: str, path_suffix: str = "") -> str:
+        return f"{type_}.{self.only(type_, path_suffix)[0]}"
+
+
+def run_main(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, str(ROOT / "main.py"), *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python main.py` with the built-in settings, as `make synth` runs it."""
+    outdir = tmp_path_factory.mktemp("cli") / "cdktf.out"
+    result = run_main("--outdir", str(outdir))
+    assert result.returncode == 0, result.stderr
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default stack and a provisioned variant, synthesized in-process in one App."""
+    from xacct_streaming.config import props_from_mapping
+    from xacct_streaming.props import StackProps
+    from xacct_streaming.synth import synthesize
+
+    provisioned = props_from_mapping(
+        {
+            "stack_name": PROVISIONED_STACK,
+            "stream": {"stream_mode": "PROVISIONED", "shard_count": 4, "retention_period_hours": 168},
+            "mapping": {"starting_position": "LATEST", "batch_size": 500, "parallelization_factor": 2},
+            "backend": {"kind": "s3", "bucket": "tf-state-bucket", "key": "xacct/terraform.tfstate", "region": "eu-west-1"},
+        }
+    )
+    outdir = tmp_path_factory.mktemp("lib") / "cdktf.out"
+    synthesize([StackProps(), provisioned], outdir=outdir, project_root=ROOT)
+    return outdir
+
+
+def _load(outdir: Path, stack: str) -> Synth:
+    stack_dir = outdir / "stacks" / stack
+    return Synth(stack_dir, json.loads((stack_dir / "cdk.tf.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def synth(cli_outdir: Path) -> Synth:
+    return _load(cli_outdir, DEFAULT_STACK)
+
+
+@pytest.fixture(scope="session")
+def provisioned(library_outdir: Path) -> Synth:
+    return _load(library_outdir, PROVISIONED_STACK)
+
+
+def terraform_mirror() -> Path | None:
+    """The provider filesystem mirror of this machine, if any (TF_PLUGIN_MIRROR wins)."""
+    candidates = [os.environ.get("TF_PLUGIN_MIRROR", "")] + [
+        str(p.parent) for p in sorted(Path("/opt").glob("*/registry.terraform.io"))
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "registry.terraform.io/hashicorp/aws").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment for terraform with a CLI config using the local mirror; skips without one."""
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH")
+    mirror = terraform_mirror()
+    if mirror is None:
+        pytest.skip("no provider mirror with hashicorp/aws (set TF_PLUGIN_MIRROR); the registry is unreachable here")
+    rc = tmp_path_factory.mktemp("tf") / "terraform.rc"
+    rc.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
+        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
+    )
+    yield {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}

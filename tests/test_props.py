@@ -1,0 +1,147 @@
+"""Every validation rule of the props dataclasses, with the message it must give."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from xacct_streaming import defaults
+from xacct_streaming.errors import ConfigError
+from xacct_streaming.props import (
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    SharedStreamProps,
+    StackProps,
+)
+
+
+def test_defaults_are_valid_and_come_from_the_defaults_module() -> None:
+    # GIVEN / WHEN
+    props = StackProps()
+    # THEN
+    assert props.stack_name == defaults.STACK_NAME
+    assert props.stream.stream_mode == "ON_DEMAND" and props.stream.shard_count is None
+    assert props.mapping.starting_position == "TRIM_HORIZON"
+    assert props.mapping.maximum_retry_attempts == defaults.MAXIMUM_RETRY_ATTEMPTS
+    assert props.function.log_retention_days == 365
+    assert props.backend.kind == "local"
+
+
+def test_overrides_with_dataclasses_replace_are_validated_again() -> None:
+    # GIVEN
+    stream = SharedStreamProps()
+    # WHEN
+    provisioned = dataclasses.replace(stream, stream_mode="PROVISIONED", shard_count=2)
+    # THEN
+    assert (provisioned.stream_mode, provisioned.shard_count) == ("PROVISIONED", 2)
+    with pytest.raises(ConfigError, match=r"stream\.shard_count: 0 is not allowed; expected an integer from 1 to 500"):
+        dataclasses.replace(provisioned, shard_count=0)
+
+
+def test_props_are_frozen_and_keyword_only() -> None:
+    props = EventSourceMappingProps()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        props.batch_size = 5  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        EventSourceMappingProps("LATEST")  # type: ignore[misc]
+
+
+def test_derived_names_of_the_consumer_side() -> None:
+    props = ConsumerFunctionProps(function_name="orders-reader")
+    assert props.role_name == "orders-reader-role"
+    assert props.log_group_name == "/aws/lambda/orders-reader"
+    assert props.dead_letter_queue_name == "orders-reader-dlq"
+    assert props.on_failure_queue_name == "orders-reader-on-failure"
+
+
+BAD = [
+    # (props class, kwargs, field named in the message, fragment of what is allowed)
+    pytest.param(SharedStreamProps, {"stream_name": "has space"}, "stream.stream_name", "1-128 of", id="stream-name-chars"),
+    pytest.param(SharedStreamProps, {"stream_name": "x" * 129}, "stream.stream_name", "1-128 of", id="stream-name-long"),
+    pytest.param(SharedStreamProps, {"stream_mode": "on_demand"}, "stream.stream_mode", "'ON_DEMAND', 'PROVISIONED'", id="stream-mode"),
+    pytest.param(SharedStreamProps, {"stream_mode": "PROVISIONED"}, "stream.shard_count", "from 1 to 500", id="provisioned-needs-shards"),
+    pytest.param(SharedStreamProps, {"stream_mode": "PROVISIONED", "shard_count": 501}, "stream.shard_count", "from 1 to 500", id="shards-high"),
+    pytest.param(SharedStreamProps, {"shard_count": 2}, "stream.shard_count", "no value when stream_mode is 'ON_DEMAND'", id="on-demand-no-shards"),
+    pytest.param(SharedStreamProps, {"retention_period_hours": 23}, "stream.retention_period_hours", "from 24 to 8760", id="retention-low"),
+    pytest.param(SharedStreamProps, {"retention_period_hours": 8761}, "stream.retention_period_hours", "from 24 to 8760", id="retention-high"),
+    pytest.param(SharedStreamProps, {"consumer_name": ""}, "stream.consumer_name", "1-128 of", id="consumer-name-empty"),
+    pytest.param(SharedStreamProps, {"key_alias": "xacct"}, "stream.key_alias", "'alias/' followed by", id="alias-prefix"),
+    pytest.param(SharedStreamProps, {"key_alias": "alias/aws/kinesis"}, "stream.key_alias", "reserved 'alias/aws/'", id="alias-aws-managed"),
+    pytest.param(SharedStreamProps, {"key_deletion_window_days": 6}, "stream.key_deletion_window_days", "from 7 to 30", id="stream-key-window"),
+    pytest.param(ConsumerFunctionProps, {"function_name": "a.b"}, "function.function_name", "1-53 of", id="function-name-chars"),
+    pytest.param(ConsumerFunctionProps, {"function_name": "f" * 54}, "function.function_name", "1-53 of", id="function-name-long"),
+    pytest.param(ConsumerFunctionProps, {"runtime": "python3.8"}, "function.runtime", "'python3.12', 'python3.13'", id="runtime"),
+    pytest.param(ConsumerFunctionProps, {"architecture": "arm"}, "function.architecture", "'arm64', 'x86_64'", id="architecture"),
+    pytest.param(ConsumerFunctionProps, {"memory_size_mb": 127}, "function.memory_size_mb", "from 128 to 10240", id="memory-low"),
+    pytest.param(ConsumerFunctionProps, {"memory_size_mb": 10241}, "function.memory_size_mb", "from 128 to 10240", id="memory-high"),
+    pytest.param(ConsumerFunctionProps, {"timeout_seconds": 0}, "function.timeout_seconds", "from 1 to 900", id="timeout-low"),
+    pytest.param(ConsumerFunctionProps, {"timeout_seconds": 901}, "function.timeout_seconds", "from 1 to 900", id="timeout-high"),
+    pytest.param(ConsumerFunctionProps, {"reserved_concurrency": 0}, "function.reserved_concurrency", "from 1 to 900", id="concurrency-low"),
+    pytest.param(ConsumerFunctionProps, {"reserved_concurrency": 901}, "function.reserved_concurrency", "from 1 to 900", id="concurrency-high"),
+    pytest.param(ConsumerFunctionProps, {"log_level": "TRACE"}, "function.log_level", "'DEBUG', 'INFO'", id="log-level"),
+    pytest.param(ConsumerFunctionProps, {"log_retention_days": 30}, "function.log_retention_days", "365, 400", id="log-retention-short"),
+    pytest.param(ConsumerFunctionProps, {"log_retention_days": 366}, "function.log_retention_days", "365, 400", id="log-retention-not-cloudwatch"),
+    pytest.param(ConsumerFunctionProps, {"queue_message_retention_seconds": 59}, "function.queue_message_retention_seconds", "from 60 to 1209600", id="queue-retention-low"),
+    pytest.param(ConsumerFunctionProps, {"queue_message_retention_seconds": 1_209_601}, "function.queue_message_retention_seconds", "from 60 to 1209600", id="queue-retention-high"),
+    pytest.param(ConsumerFunctionProps, {"key_alias": "alias/aws/lambda"}, "function.key_alias", "reserved 'alias/aws/'", id="function-alias-aws"),
+    pytest.param(ConsumerFunctionProps, {"key_deletion_window_days": 31}, "function.key_deletion_window_days", "from 7 to 30", id="function-key-window"),
+    pytest.param(EventSourceMappingProps, {"starting_position": "AT_TIMESTAMP"}, "mapping.starting_position", "'TRIM_HORIZON', 'LATEST'", id="starting-position"),
+    pytest.param(EventSourceMappingProps, {"batch_size": 0}, "mapping.batch_size", "from 1 to 10000", id="batch-low"),
+    pytest.param(EventSourceMappingProps, {"batch_size": 10_001}, "mapping.batch_size", "from 1 to 10000", id="batch-high"),
+    pytest.param(EventSourceMappingProps, {"batch_size": "100"}, "mapping.batch_size", "from 1 to 10000", id="batch-string"),
+    pytest.param(EventSourceMappingProps, {"batch_size": True}, "mapping.batch_size", "from 1 to 10000", id="batch-bool"),
+    pytest.param(EventSourceMappingProps, {"maximum_batching_window_seconds": 301}, "mapping.maximum_batching_window_seconds", "from 0 to 300", id="window-high"),
+    pytest.param(EventSourceMappingProps, {"maximum_retry_attempts": -1}, "mapping.maximum_retry_attempts", "from 0 to 10000", id="retries-infinite"),
+    pytest.param(EventSourceMappingProps, {"maximum_retry_attempts": 10_001}, "mapping.maximum_retry_attempts", "from 0 to 10000", id="retries-high"),
+    pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": -1}, "mapping.maximum_record_age_seconds", "from 60 to 604800", id="record-age-infinite"),
+    pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": 604_801}, "mapping.maximum_record_age_seconds", "from 60 to 604800", id="record-age-high"),
+    pytest.param(EventSourceMappingProps, {"parallelization_factor": 11}, "mapping.parallelization_factor", "from 1 to 10", id="parallelization-high"),
+    pytest.param(EventSourceMappingProps, {"enabled": "yes"}, "mapping.enabled", "true or false", id="enabled-string"),
+    pytest.param(BackendProps, {"kind": "gcs"}, "backend.kind", "'local', 's3'", id="backend-kind"),
+    pytest.param(BackendProps, {"path": "/var/state.tfstate"}, "backend.path", "relative path", id="backend-absolute"),
+    pytest.param(BackendProps, {"path": "../state.tfstate"}, "backend.path", "without '..'", id="backend-dotdot"),
+    pytest.param(BackendProps, {"bucket": "b"}, "backend.bucket", "no value when backend.kind is 'local'", id="backend-local-bucket"),
+    pytest.param(BackendProps, {"kind": "s3", "key": "k", "region": "eu-west-1"}, "backend.bucket", "S3 bucket name", id="backend-s3-bucket"),
+    pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "region": "eu-west-1"}, "backend.key", "S3 object key", id="backend-s3-key"),
+    pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "key": "k", "region": "Europe"}, "backend.region", "AWS region", id="backend-s3-region"),
+    pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "key": "k", "region": "eu-west-1", "path": "x"}, "backend.path", "no value when backend.kind is 's3'", id="backend-s3-path"),
+    pytest.param(StackProps, {"stack_name": "Bad_Name"}, "stack_name", "starting with a letter", id="stack-name"),
+    pytest.param(
+        StackProps,
+        {"stream": SharedStreamProps(key_alias="alias/same"), "function": ConsumerFunctionProps(key_alias="alias/same")},
+        "function.key_alias",
+        "different from stream.key_alias",
+        id="same-alias-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "field", "allowed"), BAD)
+def test_bad_value_names_field_value_and_what_is_allowed(cls: type, kwargs: dict, field: str, allowed: str) -> None:
+    # GIVEN / WHEN
+    with pytest.raises(ConfigError) as caught:
+        cls(**kwargs)
+    # THEN
+    err = caught.value
+    assert err.field == field
+    message = str(err)
+    assert message.startswith(f"{field}: {err.value!r} is not allowed; expected ")
+    assert allowed in message
+
+
+def test_every_validated_field_has_a_bad_case() -> None:
+    """A new field without a case above is a rule nobody tested."""
+    covered = {p.values[2] for p in BAD}
+    fields = {
+        f"{prefix}.{f.name}"
+        for prefix, cls in (
+            ("stream", SharedStreamProps),
+            ("function", ConsumerFunctionProps),
+            ("mapping", EventSourceMappingProps),
+            ("backend", BackendProps),
+        )
+        for f in dataclasses.fields(cls)
+    }
+    assert fields - covered == set()

@@ -1,0 +1,380 @@
+"""Specific properties of the synthesized configuration (not a snapshot)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import Synth
+
+ROLE_ARN = "${aws_iam_role.%s.arn}"
+
+
+def _policy(body: dict[str, Any], key: str = "policy") -> dict[str, Any]:
+    return json.loads(body[key])
+
+
+def _walk_statements(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for type_, resources in config["resource"].items():
+        for name, body in resources.items():
+            for key in ("policy", "assume_role_policy"):
+                if key in body:
+                    for statement in json.loads(body[key])["Statement"]:
+                        yield f"{type_}.{name}.{key}", statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- providers -------------------------------------------------------------------------------
+
+def test_two_aliased_providers_same_region_each_pinned_to_its_account(synth: Synth) -> None:
+    providers = {p["alias"]: p for p in synth.config["provider"]["aws"]}
+    assert sorted(providers) == ["consumer", "producer"]
+    for side, provider in providers.items():
+        assert provider["region"] == "${var.region}"
+        assert provider["allowed_account_ids"] == [f"${{var.{side}_account_id}}"]
+        assert provider["assume_role"] == [
+            {"role_arn": f"${{var.{side}_deploy_role_arn}}", "session_name": f"xacct-kinesis-efo-{side}"}
+        ]
+        assert provider["default_tags"] == [{"tags": "${var.tags}"}]
+    assert synth.config["terraform"]["required_providers"]["aws"] == {"source": "aws", "version": "5.100.0"}
+
+
+PRODUCER_TYPES = {"aws_kinesis_stream", "aws_kinesis_stream_consumer", "aws_kinesis_resource_policy"}
+CONSUMER_TYPES = {
+    "aws_lambda_function",
+    "aws_lambda_event_source_mapping",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_sqs_queue",
+    "aws_cloudwatch_log_group",
+}
+
+
+def test_every_resource_names_its_provider_and_lands_in_the_right_account(synth: Synth) -> None:
+    seen: dict[str, set[str]] = {"aws.producer": set(), "aws.consumer": set()}
+    for type_, resources in synth.config["resource"].items():
+        for name, body in resources.items():
+            assert body.get("provider") in seen, f"{type_}.{name} has no explicit provider"
+            seen[body["provider"]].add(type_)
+    assert PRODUCER_TYPES <= seen["aws.producer"] and not (CONSUMER_TYPES & seen["aws.producer"])
+    assert CONSUMER_TYPES <= seen["aws.consumer"] and not (PRODUCER_TYPES & seen["aws.consumer"])
+    # One customer-managed key (with alias and policy) on each side.
+    for kms_type in ("aws_kms_key", "aws_kms_alias", "aws_kms_key_policy"):
+        assert {b["provider"] for b in synth.resources(kms_type).values()} == {"aws.producer", "aws.consumer"}
+    for body in synth.config["data"]["aws_partition"].values():
+        assert body["provider"] == "aws.producer"
+
+
+# --- producer account ---------------------------------------------------------------------------
+
+def test_stream_is_on_demand_and_encrypted_with_the_customer_managed_key(synth: Synth) -> None:
+    _, stream = synth.only("aws_kinesis_stream")
+    key_arn = synth.ref("aws_kms_key", "shared-stream/key/key", "arn")
+    assert stream["encryption_type"] == "KMS"
+    assert stream["kms_key_id"] == key_arn
+    assert stream["stream_mode_details"] == {"stream_mode": "ON_DEMAND"}
+    assert "shard_count" not in stream
+    assert stream["retention_period"] == 24
+    assert stream["name"] == "xacct-shared-stream"
+
+
+def test_provisioned_variant_sets_shards(provisioned: Synth) -> None:
+    _, stream = provisioned.only("aws_kinesis_stream")
+    assert stream["stream_mode_details"] == {"stream_mode": "PROVISIONED"}
+    assert stream["shard_count"] == 4
+    assert stream["retention_period"] == 168
+    _, mapping = provisioned.only("aws_lambda_event_source_mapping")
+    assert (mapping["starting_position"], mapping["batch_size"], mapping["parallelization_factor"]) == ("LATEST", 500, 2)
+
+
+def test_keys_rotate(synth: Synth) -> None:
+    for name, key in synth.resources("aws_kms_key").items():
+        assert key["enable_key_rotation"] is True, name
+        assert key["deletion_window_in_days"] == 30, name
+
+
+def test_stream_key_policy_keeps_producer_in_control_and_lets_only_the_role_decrypt_via_kinesis(synth: Synth) -> None:
+    _, key_policy = synth.only("aws_kms_key_policy", "shared-stream/key/policy")
+    assert key_policy["key_id"] == synth.ref("aws_kms_key", "shared-stream/key/key", "key_id")
+    owner, consumer = _policy(key_policy)["Statement"]
+    partition = "${data.aws_partition.partition.partition}"
+    assert owner["Principal"] == {"AWS": f"arn:{partition}:iam::${{var.producer_account_id}}:root"}
+    assert "kms:PutKeyPolicy" in owner["Action"] and "kms:ScheduleKeyDeletion" in owner["Action"]
+    assert consumer == {
+        "Sid": "ConsumerRoleDecryptViaKinesis",
+        "Effect": "Allow",
+        "Principal": {"AWS": synth.ref("aws_iam_role", "consumer-function/role", "arn")},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "kinesis.${var.region}.amazonaws.com"}},
+    }
+
+
+def test_efo_consumer_is_registered_on_the_stream(synth: Synth) -> None:
+    _, consumer = synth.only("aws_kinesis_stream_consumer")
+    assert consumer["stream_arn"] == synth.ref("aws_kinesis_stream", "", "arn")
+    assert consumer["name"] == "xacct-lambda-consumer"
+
+
+def test_stream_resource_policy_exact_role_exact_read_actions(synth: Synth) -> None:
+    _, policy = synth.only("aws_kinesis_resource_policy", "stream-policy")
+    stream_arn = synth.ref("aws_kinesis_stream", "", "arn")
+    assert policy["resource_arn"] == stream_arn
+    assert _policy(policy)["Statement"] == [
+        {
+            "Sid": "ShareStreamWithConsumerRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": synth.ref("aws_iam_role", "consumer-function/role", "arn")},
+            "Action": [
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+            ],
+            "Resource": stream_arn,
+        }
+    ]
+
+
+def test_consumer_resource_policy_exact_role_subscribe_and_describe_only(synth: Synth) -> None:
+    _, policy = synth.only("aws_kinesis_resource_policy", "consumer-policy")
+    consumer_arn = synth.ref("aws_kinesis_stream_consumer", "", "arn")
+    assert policy["resource_arn"] == consumer_arn
+    assert _policy(policy)["Statement"] == [
+        {
+            "Sid": "ShareConsumerWithConsumerRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": synth.ref("aws_iam_role", "consumer-function/role", "arn")},
+            "Action": ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"],
+            "Resource": consumer_arn,
+        }
+    ]
+
+
+# --- consumer account ---------------------------------------------------------------------------
+
+def test_role_trusts_only_lambda(synth: Synth) -> None:
+    _, role = synth.only("aws_iam_role")
+    assert role["name"] == "xacct-stream-consumer-role"
+    assert json.loads(role["assume_role_policy"])["Statement"] == [
+        {"Sid": "TrustService", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+
+
+def test_role_stream_read_policy_is_scoped_to_exact_arns(synth: Synth) -> None:
+    _, policy = synth.only("aws_iam_role_policy", "stream-read-policy")
+    assert policy["role"] == synth.ref("aws_iam_role", "", "id")
+    by_sid = {s["Sid"]: s for s in _policy(policy)["Statement"]}
+    assert by_sid["ReadSharedStream"]["Resource"] == synth.ref("aws_kinesis_stream", "", "arn")
+    assert by_sid["ReadSharedStream"]["Action"] == [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+    ]
+    assert by_sid["ReadSharedStreamConsumer"]["Resource"] == synth.ref("aws_kinesis_stream_consumer", "", "arn")
+    assert by_sid["ReadSharedStreamConsumer"]["Action"] == ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
+    assert by_sid["DecryptSharedStreamViaKinesis"] == {
+        "Sid": "DecryptSharedStreamViaKinesis",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": synth.ref("aws_kms_key", "shared-stream/key/key", "arn"),
+        "Condition": {"StringEquals": {"kms:ViaService": "kinesis.${var.region}.amazonaws.com"}},
+    }
+
+
+def test_role_runtime_policy_is_scoped_to_exact_arns(synth: Synth) -> None:
+    _, policy = synth.only("aws_iam_role_policy", "runtime-policy")
+    by_sid = {s["Sid"]: s for s in _policy(policy)["Statement"]}
+    log_group_arn = synth.ref("aws_cloudwatch_log_group", "", "arn")
+    assert by_sid["WriteOwnLogStreams"]["Resource"] == f"{log_group_arn}:log-stream:*"
+    assert by_sid["WriteOwnLogStreams"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert by_sid["SendToFailureQueues"]["Action"] == "sqs:SendMessage"
+    assert by_sid["SendToFailureQueues"]["Resource"] == [
+        synth.ref("aws_sqs_queue", "dead-letter-queue", "arn"),
+        synth.ref("aws_sqs_queue", "on-failure-queue", "arn"),
+    ]
+    assert by_sid["UseConsumerKey"]["Resource"] == synth.ref("aws_kms_key", "consumer-function/key/key", "arn")
+    # The one Resource "*": X-Ray has no resource-level permissions.
+    assert by_sid["XRayNoResourceLevelPermissions"] == {
+        "Sid": "XRayNoResourceLevelPermissions",
+        "Effect": "Allow",
+        "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        "Resource": "*",
+    }
+    assert sorted(by_sid) == ["SendToFailureQueues", "UseConsumerKey", "WriteOwnLogStreams", "XRayNoResourceLevelPermissions"]
+
+
+def test_no_wildcard_action_or_principal_anywhere(synth: Synth) -> None:
+    statements = list(_walk_statements(synth.config))
+    assert len(statements) == 14  # trust 1, runtime 4, stream read 3, two key policies 2+2, two resource policies
+    for where, statement in statements:
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, where
+        for values in statement.get("Principal", {}).values():
+            for principal in _as_list(values):
+                assert "*" not in principal, where
+        if statement.get("Resource") == "*":
+            # Only key policies ("this key") and X-Ray may use it.
+            assert "aws_kms_key_policy" in where or statement["Sid"] == "XRayNoResourceLevelPermissions", where
+
+
+def test_consumer_key_lets_cloudwatch_logs_use_it_for_the_function_log_group_only(synth: Synth) -> None:
+    _, key_policy = synth.only("aws_kms_key_policy", "consumer-function/key/policy")
+    owner, logs = _policy(key_policy)["Statement"]
+    assert owner["Principal"] == {"AWS": "arn:${data.aws_partition.partition.partition}:iam::${var.consumer_account_id}:root"}
+    assert logs["Principal"] == {"Service": "logs.${var.region}.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": (
+                "arn:${data.aws_partition.partition.partition}:logs:${var.region}:${var.consumer_account_id}"
+                ":log-group:/aws/lambda/xacct-stream-consumer"
+            )
+        }
+    }
+
+
+def test_log_group_retention_encryption_and_order(synth: Synth) -> None:
+    _, group = synth.only("aws_cloudwatch_log_group")
+    assert group["name"] == "/aws/lambda/xacct-stream-consumer"
+    assert group["retention_in_days"] == 365
+    assert group["kms_key_id"] == synth.ref("aws_kms_key", "consumer-function/key/key", "arn")
+    assert group["depends_on"] == [synth.address("aws_kms_key_policy", "consumer-function/key/policy")]
+
+
+def test_queues_are_encrypted_with_the_consumer_key(synth: Synth) -> None:
+    key_arn = synth.ref("aws_kms_key", "consumer-function/key/key", "arn")
+    names = {}
+    for queue in synth.resources("aws_sqs_queue").values():
+        assert queue["kms_master_key_id"] == key_arn
+        assert queue["message_retention_seconds"] == 1_209_600
+        names[queue["//"]["metadata"]["path"].rsplit("/", 1)[1]] = queue["name"]
+    assert names == {"dead-letter-queue": "xacct-stream-consumer-dlq", "on-failure-queue": "xacct-stream-consumer-on-failure"}
+
+
+def test_function_settings(synth: Synth) -> None:
+    _, function = synth.only("aws_lambda_function")
+    assert function["function_name"] == "xacct-stream-consumer"
+    assert function["handler"] == "handler.lambda_handler"
+    assert function["runtime"] == "python3.12"
+    assert function["role"] == synth.ref("aws_iam_role", "", "arn")
+    assert function["tracing_config"] == {"mode": "Active"}
+    assert function["reserved_concurrent_executions"] == 10
+    assert function["dead_letter_config"] == {"target_arn": synth.ref("aws_sqs_queue", "dead-letter-queue", "arn")}
+    assert function["kms_key_arn"] == synth.ref("aws_kms_key", "consumer-function/key/key", "arn")
+    assert function["logging_config"] == {"log_format": "JSON", "log_group": synth.ref("aws_cloudwatch_log_group", "", "name")}
+    assert function["environment"] == {"variables": {"LOG_LEVEL": "INFO"}}
+    assert function["filename"].startswith("assets/") and function["filename"].endswith("/archive.zip")
+    assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'
+    assert function["depends_on"] == [synth.address("aws_iam_role_policy", "runtime-policy")]
+    assert (synth.stack_dir / function["filename"]).is_file()
+
+
+# --- the event source mapping ---------------------------------------------------------------------
+
+def test_mapping_reads_the_efo_consumer_with_bounded_failure_handling(synth: Synth) -> None:
+    _, mapping = synth.only("aws_lambda_event_source_mapping")
+    assert mapping["event_source_arn"] == synth.ref("aws_kinesis_stream_consumer", "", "arn")
+    assert mapping["function_name"] == synth.ref("aws_lambda_function", "", "arn")
+    assert mapping["starting_position"] == "TRIM_HORIZON"
+    assert mapping["batch_size"] == 100
+    assert mapping["maximum_batching_window_in_seconds"] == 1
+    assert mapping["bisect_batch_on_function_error"] is True
+    assert mapping["maximum_retry_attempts"] == 3
+    assert mapping["maximum_record_age_in_seconds"] == 3600
+    assert mapping["parallelization_factor"] == 1
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["destination_config"] == {
+        "on_failure": {"destination_arn": synth.ref("aws_sqs_queue", "on-failure-queue", "arn")}
+    }
+
+
+def test_mapping_waits_for_both_resource_policies_the_key_policy_and_the_role_policies(synth: Synth) -> None:
+    _, mapping = synth.only("aws_lambda_event_source_mapping")
+    assert mapping["depends_on"] == [
+        synth.address("aws_kinesis_resource_policy", "stream-policy"),
+        synth.address("aws_kinesis_resource_policy", "consumer-policy"),
+        synth.address("aws_kms_key_policy", "shared-stream/key/policy"),
+        synth.address("aws_iam_role_policy", "stream-read-policy"),
+        synth.address("aws_iam_role_policy", "runtime-policy"),
+    ]
+
+
+# --- variables, outputs, backend --------------------------------------------------------------
+
+def test_variables_have_type_description_and_validation(synth: Synth) -> None:
+    variables = synth.config["variable"]
+    assert sorted(variables) == [
+        "consumer_account_id",
+        "consumer_deploy_role_arn",
+        "producer_account_id",
+        "producer_deploy_role_arn",
+        "region",
+        "tags",
+    ]
+    for name, variable in variables.items():
+        assert variable["type"] in ("string", "map(string)"), name
+        assert len(variable["description"]) > 20, name
+        assert variable["validation"], name
+        for rule in variable["validation"]:
+            assert rule["condition"].startswith("${") and rule["error_message"].endswith("."), name
+    conditions = [r["condition"] for r in variables["consumer_account_id"]["validation"]]
+    assert "${var.consumer_account_id != var.producer_account_id}" in conditions
+    assert variables["tags"]["default"] == {}
+
+
+OUTPUTS = {
+    "stream_arn": ("aws_kinesis_stream", "", "arn"),
+    "stream_name": ("aws_kinesis_stream", "", "name"),
+    "stream_consumer_arn": ("aws_kinesis_stream_consumer", "", "arn"),
+    "kms_key_arn": ("aws_kms_key", "shared-stream/key/key", "arn"),
+    "kms_key_alias": ("aws_kms_alias", "shared-stream/key/alias", "name"),
+    "lambda_function_arn": ("aws_lambda_function", "", "arn"),
+    "lambda_function_name": ("aws_lambda_function", "", "function_name"),
+    "lambda_role_arn": ("aws_iam_role", "", "arn"),
+    "lambda_log_group_name": ("aws_cloudwatch_log_group", "", "name"),
+    "event_source_mapping_uuid": ("aws_lambda_event_source_mapping", "", "uuid"),
+    "on_failure_queue_url": ("aws_sqs_queue", "on-failure-queue", "url"),
+    "on_failure_queue_arn": ("aws_sqs_queue", "on-failure-queue", "arn"),
+    "dead_letter_queue_url": ("aws_sqs_queue", "dead-letter-queue", "url"),
+    "consumer_kms_key_arn": ("aws_kms_key", "consumer-function/key/key", "arn"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUTS))
+def test_output_points_at_its_resource_and_is_described(synth: Synth, name: str) -> None:
+    output = synth.config["output"][name]
+    assert output["value"] == synth.ref(*OUTPUTS[name])
+    assert output["description"].endswith(".")
+
+
+def test_no_other_outputs(synth: Synth) -> None:
+    assert sorted(synth.config["output"]) == sorted(OUTPUTS)
+
+
+def test_local_backend_is_relative_and_outside_the_output(synth: Synth) -> None:
+    assert synth.config["terraform"]["backend"] == {"local": {"path": "../../../terraform.xacct-kinesis-efo.tfstate"}}
+
+
+def test_s3_backend_variant(provisioned: Synth) -> None:
+    assert provisioned.config["terraform"]["backend"] == {
+        "s3": {
+            "bucket": "tf-state-bucket",
+            "key": "xacct/terraform.tfstate",
+            "region": "eu-west-1",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
+
+
+def test_output_names_no_machine_path(synth: Synth) -> None:
+    text = (synth.stack_dir / "cdk.tf.json").read_text()
+    assert "/tmp" not in text and "/work" not in text and "/root" not in text and "/home" not in text
