@@ -131,3 +131,12 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
     )
     yield {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+
+
+@pytest.fixture(scope="session")
+def hcl_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python main.py --hcl`: the HCL export, the way out of CDKTF."""
+    outdir = tmp_path_factory.mktemp("hcl") / "cdktf.out"
+    result = run_main("--hcl", "--outdir", str(outdir))
+    assert result.returncode == 0, result.stderr
+    return outdir

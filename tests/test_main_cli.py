@@ -52,7 +52,7 @@ def test_cli_output_layout(cli_outdir: Path) -> None:
     stack_dir = cli_outdir / "stacks" / DEFAULT_STACK
     # THEN one stack with its config, the Lambda archive, and a manifest naming it
     assert (stack_dir / "cdk.tf.json").is_file()
-    archives = list((stack_dir / "assets").rglob("archive.zip"))
+    archives = list((stack_dir / "assets").rglob("lambda.zip"))
     assert len(archives) == 1
     manifest = json.loads((cli_outdir / "manifest.json").read_text())
     assert list(manifest["stacks"]) == [DEFAULT_STACK]
@@ -65,3 +65,21 @@ def test_cdktf_json_runs_this_app_with_the_venv_python() -> None:
     assert settings["language"] == "python"
     assert settings["app"] == ".venv/bin/python main.py"
     assert settings["output"] == "cdktf.out"
+
+
+def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
+    from xacct_streaming.props import StackProps
+    from xacct_streaming.synth import synthesize
+
+    # GIVEN a previous output and a project whose lambda_src/ is empty
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks").mkdir(parents=True)
+    (outdir / "stacks" / "marker.json").write_text("{}")
+    project = tmp_path / "project"
+    (project / "lambda_src").mkdir(parents=True)
+    # WHEN synthesis fails half-way
+    with pytest.raises(FileNotFoundError, match="no Lambda sources"):
+        synthesize([StackProps()], outdir=outdir, project_root=project)
+    # THEN the previous output is as it was and no staging directory is left
+    assert _snapshot(outdir) == {"stacks/marker.json": b"{}"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "project"]

@@ -271,7 +271,7 @@ def test_function_settings(synth: Synth) -> None:
     assert function["kms_key_arn"] == synth.ref("aws_kms_key", "consumer-function/key/key", "arn")
     assert function["logging_config"] == {"log_format": "JSON", "log_group": synth.ref("aws_cloudwatch_log_group", "", "name")}
     assert function["environment"] == {"variables": {"LOG_LEVEL": "INFO"}}
-    assert function["filename"].startswith("assets/") and function["filename"].endswith("/archive.zip")
+    assert function["filename"].startswith("assets/") and function["filename"].endswith("/lambda.zip")
     assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'
     assert function["depends_on"] == [synth.address("aws_iam_role_policy", "runtime-policy")]
     assert (synth.stack_dir / function["filename"]).is_file()

@@ -8,6 +8,7 @@ and principals in `terraform plan`, tests `json.loads` it, and checkov's custom 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
@@ -83,20 +84,30 @@ def _one_or_many(values: Sequence[str]) -> Any:
 
 def policy_document(statements: Sequence[Statement]) -> str:
     """A compact, deterministic JSON policy document."""
-    return json.dumps(
-        {"Version": "2012-10-17", "Statement": [s.render() for s in statements]},
-        separators=(",", ":"),
-    )
+    return _encode({"Version": "2012-10-17", "Statement": [s.render() for s in statements]})
+
+
+def hcl_output() -> bool:
+    return os.environ.get("SYNTH_HCL_OUTPUT") in ("true", "1")
+
+
+def _encode(document: dict[str, Any]) -> str:
+    if hcl_output():
+        # cdktf's HCL renderer does not escape quotes in a string that holds a reference, so in
+        # HCL the document is written as `jsonencode({...})`, the way people write it by hand.
+        from cdktf import Fn
+
+        return Fn.jsonencode(document)
+    return json.dumps(document, separators=(",", ":"))
 
 
 def assume_role_policy(service: str) -> str:
     """Trust policy letting exactly one AWS service assume the role."""
-    return json.dumps(
+    return _encode(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {"Sid": "TrustService", "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
             ],
-        },
-        separators=(",", ":"),
+        }
     )

@@ -31,8 +31,9 @@ class CrossAccountStreamingStack(TerraformStack):
         scope: Construct,
         props: StackProps,
         *,
-        code_dir: Path,
+        code_archive: Path,
     ) -> None:
+        """`code_archive` is the Lambda zip built by `lambda_archive.build_archive`."""
         super().__init__(scope, props.stack_name)
         self.props = props
         self.variables = StackVariables(self)
@@ -53,7 +54,7 @@ class CrossAccountStreamingStack(TerraformStack):
                 f":log-group:{props.function.log_group_name}"
             ),
             region=region,
-            code_dir=code_dir,
+            code_archive=code_archive,
         )
         self.shared = SharedStream(
             self,

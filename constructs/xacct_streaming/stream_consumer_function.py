@@ -56,7 +56,7 @@ class StreamConsumerFunction(Construct):
         owner_root_arn: str,
         log_group_arn: str,
         region: str,
-        code_dir: Path,
+        code_archive: Path,
     ) -> None:
         super().__init__(scope, id_)
         self._provider = provider
@@ -68,7 +68,7 @@ class StreamConsumerFunction(Construct):
         self.on_failure_queue = self._build_queue("on-failure-queue", props.on_failure_queue_name)
         self.role = self._build_role()
         self.runtime_policy = self._build_runtime_policy()
-        self.function = self._build_function(code_dir)
+        self.function = self._build_function(code_archive)
         self.stream_read_policy: IamRolePolicy | None = None
 
     def _build_key(self, owner_root_arn: str, log_group_arn: str, region: str) -> CustomerManagedKey:
@@ -151,8 +151,9 @@ class StreamConsumerFunction(Construct):
             policy=policy_document(statements),
         )
 
-    def _build_function(self, code_dir: Path) -> LambdaFunction:
-        asset = TerraformAsset(self, "code", path=str(code_dir), type=AssetType.ARCHIVE)
+    def _build_function(self, code_archive: Path) -> LambdaFunction:
+        # A prebuilt reproducible zip (see lambda_archive.py), copied into the output as is.
+        asset = TerraformAsset(self, "code", path=str(code_archive), type=AssetType.FILE)
         return LambdaFunction(
             self,
             "function",

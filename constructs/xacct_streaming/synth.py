@@ -7,6 +7,8 @@ carried over into the new output so `make synth` does not force a fresh `terrafo
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,9 +27,14 @@ def synthesize(
     hcl: bool = False,
 ) -> list[Path]:
     """Writes one directory per stack under `outdir/stacks/` and returns them."""
+    if hcl:
+        # cdktf's stacks read this in the jsii kernel (a Node process started on the first cdktf
+        # import), so it must be set before that import; App(hcl_output=...) only renames the file.
+        os.environ["SYNTH_HCL_OUTPUT"] = "true"
     # Imported here: validating props must not pay for loading cdktf and the provider bindings.
     from cdktf import App
 
+    from xacct_streaming.lambda_archive import build_archive
     from xacct_streaming.stack import CrossAccountStreamingStack
 
     outdir = outdir.resolve()
@@ -35,16 +42,32 @@ def synthesize(
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
-        app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
-        for props in stacks:
-            CrossAccountStreamingStack(app, props, code_dir=project_root / "lambda_src")
-        app.synth()
+        with tempfile.TemporaryDirectory(prefix="xacct-build-") as build:
+            archive = build_archive(project_root / "lambda_src", Path(build) / "lambda.zip")
+            app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
+            for props in stacks:
+                CrossAccountStreamingStack(app, props, code_archive=archive)
+            app.synth()
+        if hcl:
+            for stack_file in staging.glob("stacks/*/cdk.tf"):
+                stack_file.write_text(unquote_references(stack_file.read_text()))
         _carry_over_working_files(outdir, staging)
         _swap_in(staging, outdir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [outdir / "stacks" / props.stack_name for props in stacks]
+
+
+# cdktf writes `provider = "aws.x"` and quoted `depends_on` entries in HCL, forms Terraform
+# deprecated in 0.12 and warns about on every validate; these are the only two it emits.
+_QUOTED_PROVIDER = re.compile(r'^(provider = )"(aws\.[a-z0-9_]+)"$', re.MULTILINE)
+_QUOTED_DEPENDENCY = re.compile(r'^"((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)",$', re.MULTILINE)
+
+
+def unquote_references(hcl: str) -> str:
+    """Turns cdktf's quoted provider and depends_on references into plain references."""
+    return _QUOTED_DEPENDENCY.sub(r"\1,", _QUOTED_PROVIDER.sub(r"\1\2", hcl))
 
 
 def _carry_over_working_files(old: Path, new: Path) -> None:

@@ -1,0 +1,55 @@
+"""The Lambda zip is reproducible: same sources, same bytes, whatever the file times."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from xacct_streaming.lambda_archive import FIXED_DATE_TIME, build_archive
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    (src / "handler.py").write_text("def lambda_handler(event, context):\n    return {}\n")
+    (src / "pkg" / "__init__.py").write_text("")
+    (src / "pkg" / "util.py").write_text("X = 1\n")
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\x00compiled")
+    return src
+
+
+def test_same_sources_give_the_same_bytes_whatever_the_mtimes(sources: Path, tmp_path: Path) -> None:
+    # GIVEN an archive built once
+    first = build_archive(sources, tmp_path / "a.zip").read_bytes()
+    # WHEN every file gets another modification time and mode
+    for path in sources.rglob("*.py"):
+        os.utime(path, (1_900_000_000, 1_900_000_000))
+        path.chmod(0o600)
+    second = build_archive(sources, tmp_path / "b.zip").read_bytes()
+    # THEN
+    assert first == second
+
+
+def test_entries_sorted_dated_and_without_bytecode(sources: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(build_archive(sources, tmp_path / "a.zip")) as archive:
+        infos = archive.infolist()
+        assert [i.filename for i in infos] == ["handler.py", "pkg/__init__.py", "pkg/util.py"]
+        assert {i.date_time for i in infos} == {FIXED_DATE_TIME}
+        assert {i.external_attr >> 16 for i in infos} == {0o100644}
+        assert archive.read("pkg/util.py") == b"X = 1\n"
+
+
+def test_content_change_changes_the_bytes(sources: Path, tmp_path: Path) -> None:
+    first = build_archive(sources, tmp_path / "a.zip").read_bytes()
+    (sources / "pkg" / "util.py").write_text("X = 2\n")
+    assert build_archive(sources, tmp_path / "b.zip").read_bytes() != first
+
+
+def test_empty_source_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no Lambda sources in"):
+        build_archive(tmp_path, tmp_path.parent / "x.zip")
