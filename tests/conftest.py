@@ -61,6 +61,18 @@ def run_main(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) ->
     )
 
 
+def run_make(target: str, **variables: object) -> subprocess.CompletedProcess[str]:
+    """`make <target>` in the project with this test run's venv and the given make variables."""
+    assignments = [f"{name}={value}" for name, value in {"VENV": VENV_BIN_DIR.parent, **variables}.items()]
+    return subprocess.run(
+        ["make", "--no-print-directory", target, *assignments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 @pytest.fixture(scope="session")
 def cli_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python main.py` with the built-in settings, as `make synth` runs it."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, VENV_BIN_DIR
+from conftest import ROOT, VENV_BIN_DIR, run_make
 
 FIXTURES = Path(__file__).parent / "checkov_fixtures"
 CUSTOM = ("CKV_XACCT_1", "CKV_XACCT_2", "CKV_XACCT_3", "CKV_XACCT_4")
@@ -77,13 +77,7 @@ def test_every_check_has_a_passing_and_a_failing_case(case_results: dict[str, tu
 def test_make_scan_passes_on_the_synthesized_stack_and_writes_reports(cli_outdir: Path, tmp_path: Path) -> None:
     # GIVEN the synthesized default stack WHEN `make scan` runs on it
     reports = tmp_path / "reports"
-    result = subprocess.run(
-        ["make", "--no-print-directory", "scan", f"OUTDIR={cli_outdir}", f"REPORTS={reports}", f"VENV={VENV_BIN_DIR.parent}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_make("scan", OUTDIR=cli_outdir, REPORTS=reports)
     # THEN nothing fails, the custom checks ran, and the CI reports exist
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = re.search(r"Passed checks: (\d+), Failed checks: (\d+), Skipped checks: (\d+)", result.stdout)
@@ -108,13 +102,7 @@ def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
         json.dumps({"resource": {"aws_kinesis_stream": {"s": {"name": "s", "encryption_type": "KMS", "kms_key_id": "alias/aws/kinesis"}}}})
     )
     # WHEN
-    result = subprocess.run(
-        ["make", "--no-print-directory", "scan", f"OUTDIR={tmp_path / 'out'}", f"REPORTS={tmp_path / 'r'}", f"VENV={VENV_BIN_DIR.parent}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_make("scan", OUTDIR=tmp_path / "out", REPORTS=tmp_path / "r")
     # THEN
     assert result.returncode != 0
     assert "CKV_XACCT_2" in result.stdout

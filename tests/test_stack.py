@@ -121,38 +121,44 @@ def test_efo_consumer_is_registered_on_the_stream(synth: Synth) -> None:
     assert consumer["name"] == "xacct-lambda-consumer"
 
 
-def test_stream_resource_policy_exact_role_exact_read_actions(synth: Synth) -> None:
-    _, policy = synth.only("aws_kinesis_resource_policy", "stream-policy")
-    stream_arn = synth.ref("aws_kinesis_stream", "", "arn")
-    assert policy["resource_arn"] == stream_arn
-    assert _policy(policy)["Statement"] == [
-        {
-            "Sid": "ShareStreamWithConsumerRole",
-            "Effect": "Allow",
-            "Principal": {"AWS": synth.ref("aws_iam_role", "consumer-function/role", "arn")},
-            "Action": [
+@pytest.mark.parametrize(
+    ("policy_suffix", "target_type", "sid", "actions"),
+    [
+        pytest.param(
+            "stream-policy",
+            "aws_kinesis_stream",
+            "ShareStreamWithConsumerRole",
+            [
                 "kinesis:DescribeStream",
                 "kinesis:DescribeStreamSummary",
                 "kinesis:GetRecords",
                 "kinesis:GetShardIterator",
                 "kinesis:ListShards",
             ],
-            "Resource": stream_arn,
-        }
-    ]
-
-
-def test_consumer_resource_policy_exact_role_subscribe_and_describe_only(synth: Synth) -> None:
-    _, policy = synth.only("aws_kinesis_resource_policy", "consumer-policy")
-    consumer_arn = synth.ref("aws_kinesis_stream_consumer", "", "arn")
-    assert policy["resource_arn"] == consumer_arn
+            id="on-stream",
+        ),
+        pytest.param(
+            "consumer-policy",
+            "aws_kinesis_stream_consumer",
+            "ShareConsumerWithConsumerRole",
+            ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"],
+            id="on-efo-consumer",
+        ),
+    ],
+)
+def test_resource_policy_grants_exact_actions_to_the_exact_role(
+    synth: Synth, policy_suffix: str, target_type: str, sid: str, actions: list[str]
+) -> None:
+    _, policy = synth.only("aws_kinesis_resource_policy", policy_suffix)
+    target_arn = synth.ref(target_type, "", "arn")
+    assert policy["resource_arn"] == target_arn
     assert _policy(policy)["Statement"] == [
         {
-            "Sid": "ShareConsumerWithConsumerRole",
+            "Sid": sid,
             "Effect": "Allow",
             "Principal": {"AWS": synth.ref("aws_iam_role", "consumer-function/role", "arn")},
-            "Action": ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"],
-            "Resource": consumer_arn,
+            "Action": actions,
+            "Resource": target_arn,
         }
     ]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_STACK, PROVISIONED_STACK, ROOT, VENV_BIN_DIR
+from conftest import DEFAULT_STACK, PROVISIONED_STACK, run_make
 
 pytestmark = pytest.mark.terraform
 
@@ -43,13 +43,7 @@ def test_make_validate(cli_outdir: Path, terraform_env: dict[str, str], tmp_path
     shutil.copytree(cli_outdir, outdir)
     mirror = Path(terraform_env["TF_CLI_CONFIG_FILE"]).read_text().split('path    = "')[1].split('"')[0]
     # WHEN
-    result = subprocess.run(
-        ["make", "--no-print-directory", "validate", f"OUTDIR={outdir}", f"TF_PLUGIN_MIRROR={mirror}", f"VENV={VENV_BIN_DIR.parent}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_make("validate", OUTDIR=outdir, TF_PLUGIN_MIRROR=mirror)
     # THEN
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"== {outdir}/stacks/{DEFAULT_STACK}/" in result.stdout

@@ -107,31 +107,25 @@ class SharedStream(Construct):
         )
 
     def _build_stream_policy(self) -> KinesisResourcePolicy:
-        statement = Statement(
-            sid="ShareStreamWithConsumerRole",
-            principals={"AWS": [self.reader_role_arn]},
-            actions=STREAM_READ_ACTIONS,
-            resources=[self.stream.arn],
-        )
-        return KinesisResourcePolicy(
-            self,
-            "stream-policy",
-            provider=self._provider,
-            resource_arn=self.stream.arn,
-            policy=policy_document([statement]),
-        )
+        return self._share("stream-policy", "ShareStreamWithConsumerRole", STREAM_READ_ACTIONS, self.stream.arn)
 
     def _build_stream_consumer_policy(self) -> KinesisResourcePolicy:
+        return self._share(
+            "consumer-policy", "ShareConsumerWithConsumerRole", STREAM_CONSUMER_READ_ACTIONS, self.stream_consumer.arn
+        )
+
+    def _share(self, id_: str, sid: str, actions: tuple[str, ...], resource_arn: str) -> KinesisResourcePolicy:
+        """A resource policy on `resource_arn` granting `actions` to the reader role alone."""
         statement = Statement(
-            sid="ShareConsumerWithConsumerRole",
+            sid=sid,
             principals={"AWS": [self.reader_role_arn]},
-            actions=STREAM_CONSUMER_READ_ACTIONS,
-            resources=[self.stream_consumer.arn],
+            actions=actions,
+            resources=[resource_arn],
         )
         return KinesisResourcePolicy(
             self,
-            "consumer-policy",
+            id_,
             provider=self._provider,
-            resource_arn=self.stream_consumer.arn,
+            resource_arn=resource_arn,
             policy=policy_document([statement]),
         )
