@@ -152,3 +152,12 @@ def hcl_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_main("--hcl", "--outdir", str(outdir))
     assert result.returncode == 0, result.stderr
     return outdir
+
+
+@pytest.fixture(scope="session")
+def naive_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python main.py` with the stock, all-importing provider package (the slow baseline)."""
+    outdir = tmp_path_factory.mktemp("naive") / "cdktf.out"
+    result = run_main("--outdir", str(outdir), env={"XACCT_PROVIDER_IMPORT": "full"})
+    assert result.returncode == 0, result.stderr
+    return outdir

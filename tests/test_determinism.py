@@ -20,3 +20,12 @@ def test_two_synths_are_byte_identical(cli_outdir: Path, library_outdir: Path) -
     assert len(first) == 2  # cdk.tf.json and the archive
     for name in first:
         assert first[name] == second[name], name
+
+
+def test_lazy_provider_loading_changes_nothing_in_the_output(cli_outdir: Path, naive_outdir: Path) -> None:
+    # GIVEN the same app synthesized with the lazy loader and with the full provider import
+    fast = _files(cli_outdir / "stacks" / DEFAULT_STACK)
+    naive = _files(naive_outdir / "stacks" / DEFAULT_STACK)
+    # THEN byte for byte the same files, manifest included
+    assert fast == naive
+    assert (cli_outdir / "manifest.json").read_bytes() == (naive_outdir / "manifest.json").read_bytes()

@@ -1,58 +1,37 @@
-"""The AWS provider bindings the constructs use, imported in one place.
+"""The AWS provider bindings the constructs use, loaded in one place.
 
-Constructs import provider classes from here, never from `cdktf_cdktf_provider_aws` directly,
-so how the bindings are loaded is decided by this module alone.
+Constructs import provider classes from here, never from `cdktf_cdktf_provider_aws` directly:
+`provider_bindings` loads just these submodules (see its docstring for why and how).
 """
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.kinesis_resource_policy import KinesisResourcePolicy
-from cdktf_cdktf_provider_aws.kinesis_stream import KinesisStream, KinesisStreamStreamModeDetails
-from cdktf_cdktf_provider_aws.kinesis_stream_consumer import KinesisStreamConsumer
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.kms_key_policy import KmsKeyPolicy
-from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
-    LambdaEventSourceMapping,
-    LambdaEventSourceMappingDestinationConfig,
-    LambdaEventSourceMappingDestinationConfigOnFailure,
-)
-from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
-    LambdaFunctionDeadLetterConfig,
-    LambdaFunctionEnvironment,
-    LambdaFunctionLoggingConfig,
-    LambdaFunctionTracingConfig,
-)
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from xacct_streaming.provider_bindings import symbol
 
-__all__ = [
-    "AwsProvider",
-    "AwsProviderAssumeRole",
-    "AwsProviderDefaultTags",
-    "CloudwatchLogGroup",
-    "DataAwsPartition",
-    "IamRole",
-    "IamRolePolicy",
-    "KinesisResourcePolicy",
-    "KinesisStream",
-    "KinesisStreamConsumer",
-    "KinesisStreamStreamModeDetails",
-    "KmsAlias",
-    "KmsKey",
-    "KmsKeyPolicy",
-    "LambdaEventSourceMapping",
-    "LambdaEventSourceMappingDestinationConfig",
-    "LambdaEventSourceMappingDestinationConfigOnFailure",
-    "LambdaFunction",
-    "LambdaFunctionDeadLetterConfig",
-    "LambdaFunctionEnvironment",
-    "LambdaFunctionLoggingConfig",
-    "LambdaFunctionTracingConfig",
-    "SqsQueue",
-]
+CloudwatchLogGroup = symbol("cloudwatch_log_group", "CloudwatchLogGroup")
+DataAwsPartition = symbol("data_aws_partition", "DataAwsPartition")
+IamRole = symbol("iam_role", "IamRole")
+IamRolePolicy = symbol("iam_role_policy", "IamRolePolicy")
+KinesisResourcePolicy = symbol("kinesis_resource_policy", "KinesisResourcePolicy")
+KinesisStream = symbol("kinesis_stream", "KinesisStream")
+KinesisStreamStreamModeDetails = symbol("kinesis_stream", "KinesisStreamStreamModeDetails")
+KinesisStreamConsumer = symbol("kinesis_stream_consumer", "KinesisStreamConsumer")
+KmsAlias = symbol("kms_alias", "KmsAlias")
+KmsKey = symbol("kms_key", "KmsKey")
+KmsKeyPolicy = symbol("kms_key_policy", "KmsKeyPolicy")
+LambdaEventSourceMapping = symbol("lambda_event_source_mapping", "LambdaEventSourceMapping")
+LambdaEventSourceMappingDestinationConfig = symbol(
+    "lambda_event_source_mapping", "LambdaEventSourceMappingDestinationConfig"
+)
+LambdaEventSourceMappingDestinationConfigOnFailure = symbol(
+    "lambda_event_source_mapping", "LambdaEventSourceMappingDestinationConfigOnFailure"
+)
+LambdaFunction = symbol("lambda_function", "LambdaFunction")
+LambdaFunctionDeadLetterConfig = symbol("lambda_function", "LambdaFunctionDeadLetterConfig")
+LambdaFunctionEnvironment = symbol("lambda_function", "LambdaFunctionEnvironment")
+LambdaFunctionLoggingConfig = symbol("lambda_function", "LambdaFunctionLoggingConfig")
+LambdaFunctionTracingConfig = symbol("lambda_function", "LambdaFunctionTracingConfig")
+AwsProvider = symbol("provider", "AwsProvider")
+AwsProviderAssumeRole = symbol("provider", "AwsProviderAssumeRole")
+AwsProviderDefaultTags = symbol("provider", "AwsProviderDefaultTags")
+SqsQueue = symbol("sqs_queue", "SqsQueue")

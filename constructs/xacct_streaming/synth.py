@@ -32,6 +32,9 @@ def synthesize(
         # import), so it must be set before that import; App(hcl_output=...) only renames the file.
         os.environ["SYNTH_HCL_OUTPUT"] = "true"
     # Imported here: validating props must not pay for loading cdktf and the provider bindings.
+    from xacct_streaming import provider_bindings
+
+    provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
     from cdktf import App
 
     from xacct_streaming.lambda_archive import build_archive

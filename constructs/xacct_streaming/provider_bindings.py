@@ -1,0 +1,251 @@
+"""Loads only the AWS provider bindings the app uses, in about a second instead of twenty.
+
+Why: `cdktf_cdktf_provider_aws/__init__.py` imports all ~2,150 generated submodules, and the
+package's JavaScript entry point (`lib/index.js`, loaded by the jsii kernel) requires all of
+them too. Importing one resource class therefore costs the whole provider on both sides
+(~17 s of Python imports, ~3.3 s of Node `require`, ~0.6 GB).
+
+How, in three steps (`enable()`):
+1. The jsii assembly is loaded into the kernel from a derived tarball whose `lib/index.js`
+   defines each submodule as a lazy getter (built once, cached next to the venv). The kernel
+   finds types by walking exports (`index.kinesisStream.KinesisStream`), so only the
+   submodules the app touches are ever required. The stock package's own load call that
+   follows is a no-op: the kernel sees the same name and version already loaded.
+2. The first load lets the kernel finish its runtime type index for that tarball, so later
+   runs read types from the index instead of parsing the 120 MB `.jsii` file.
+3. A stand-in for the Python package (same `__path__`, without running its `__init__`) goes
+   into `sys.modules`, so `import cdktf_cdktf_provider_aws.kinesis_stream` loads that
+   submodule alone.
+
+Nothing here changes what is synthesized: a test compares this path with the full import.
+If a provider release changes the layout this relies on, `ProviderLayoutError` says what is
+missing instead of falling back silently. `XACCT_PROVIDER_IMPORT=full` selects the full,
+stock import (the benchmark's baseline).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+import os
+import re
+import sys
+import tarfile
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+PACKAGE = "cdktf_cdktf_provider_aws"
+MODE_ENV = "XACCT_PROVIDER_IMPORT"
+CACHE_ENV = "XACCT_CACHE_DIR"
+JSII_CACHE_ENV = "JSII_RUNTIME_PACKAGE_CACHE_ROOT"
+LAZY_MARKER = "// xacct-streaming: lazy submodule exports"
+INDEX_MEMBER = "package/lib/index.js"
+INDEX_WAIT_SECONDS = 180
+
+_LOAD_CALL = re.compile(
+    r'jsii\.JSIIAssembly\.load\(\s*"(?P<name>[^"]+)",\s*"(?P<version>[^"]+)",\s*__name__\[0:-6\],\s*"(?P<tarball>[^"]+)"\s*\)'
+)
+_EXPORT = re.compile(r'^exports\.(?P<name>[A-Za-z0-9_$]+) = require\("(?P<path>\./[A-Za-z0-9_.-]+)"\);$')
+# Lines of the stock index.js that carry no export of their own.
+_IGNORABLE = re.compile(
+    r'^(|"use strict";|/\*\*| \*.*| \*/|Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);'
+    r"|exports\.[A-Za-z0-9_$]+ = (exports\.[A-Za-z0-9_$]+ = )*void 0;|//.*)$"
+)
+
+
+class ProviderLayoutError(RuntimeError):
+    """The installed provider package is not laid out the way this loader expects."""
+
+
+class _PackageStandIn(types.ModuleType):
+    """`cdktf_cdktf_provider_aws` without its all-importing `__init__`."""
+
+
+def full_import_requested() -> bool:
+    return os.environ.get(MODE_ENV, "lazy") == "full"
+
+
+def package_dir() -> Path:
+    spec = importlib.util.find_spec(PACKAGE) if PACKAGE not in sys.modules else sys.modules[PACKAGE].__spec__
+    if spec is None or not spec.submodule_search_locations:
+        raise ProviderLayoutError(f"{PACKAGE} is not installed (pip install -r requirements.txt)")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def assembly_info(pkg_dir: Path) -> tuple[str, str, Path]:
+    """(assembly name, version, stock tarball) as the package's own `_jsii` module loads them."""
+    source_file = pkg_dir / "_jsii" / "__init__.py"
+    try:
+        source = source_file.read_text(encoding="utf-8")
+    except OSError:
+        raise ProviderLayoutError(f"{PACKAGE}: missing {source_file}") from None
+    match = _LOAD_CALL.search(source)
+    if match is None:
+        raise ProviderLayoutError(f"{PACKAGE}: no JSIIAssembly.load(...) call found in {source_file}")
+    tarball = pkg_dir / "_jsii" / match["tarball"]
+    if not tarball.is_file():
+        raise ProviderLayoutError(f"{PACKAGE}: assembly tarball {tarball} is missing")
+    return match["name"], match["version"], tarball
+
+
+def lazy_index_js(stock_index: str) -> str:
+    """The stock index.js rewritten so each `exports.x = require("./x")` runs on first access."""
+    exports: list[tuple[str, str]] = []
+    for number, line in enumerate(stock_index.splitlines(), start=1):
+        match = _EXPORT.match(line)
+        if match:
+            exports.append((match["name"], match["path"]))
+        elif not _IGNORABLE.match(line):
+            raise ProviderLayoutError(f"{INDEX_MEMBER} line {number} is not an export this loader understands: {line[:120]!r}")
+    if not exports:
+        raise ProviderLayoutError(f"{INDEX_MEMBER} exports no submodules")
+    lines = [
+        '"use strict";',
+        LAZY_MARKER,
+        'Object.defineProperty(exports, "__esModule", { value: true });',
+        "function lazy(name, path) {",
+        "  Object.defineProperty(exports, name, {",
+        "    enumerable: true,",
+        "    configurable: true,",
+        "    get() {",
+        "      const value = require(path);",
+        "      Object.defineProperty(exports, name, { enumerable: true, value });",
+        "      return value;",
+        "    },",
+        "  });",
+        "}",
+        *(f'lazy("{name}", "{path}");' for name, path in exports),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_lazy_tarball(stock: Path, dest: Path) -> Path:
+    """Copies the stock assembly tarball to `dest` with a lazy `lib/index.js` (atomic write)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")
+    replaced = False
+    try:
+        with tarfile.open(stock, "r:gz") as source, tarfile.open(partial, "w:gz", compresslevel=1) as target:
+            for member in source:
+                payload = source.extractfile(member) if member.isfile() else None
+                if member.name == INDEX_MEMBER and payload is not None:
+                    data = lazy_index_js(payload.read().decode("utf-8")).encode("utf-8")
+                    member.size = len(data)
+                    payload = io.BytesIO(data)
+                    replaced = True
+                target.addfile(member, payload)
+        if not replaced:
+            raise ProviderLayoutError(f"{stock.name} has no {INDEX_MEMBER}")
+        partial.replace(dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    return dest
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured)
+    # Next to the interpreter's environment: the cache lives and dies with the pinned packages.
+    return Path(sys.prefix) / "share" / "xacct-streaming"
+
+
+def _lazy_tarball_for(stock: Path, version: str) -> Path:
+    stat = stock.stat()
+    dest = cache_dir() / f"provider-aws@{version}-{stat.st_size}-{stat.st_mtime_ns}.lazy.jsii.tgz"
+    if not dest.is_file():
+        build_lazy_tarball(stock, dest)
+    return dest
+
+
+def _jsii_cache_root() -> Path:
+    """The jsii kernel's package cache, pinned to our cache dir unless the user chose one."""
+    root = os.environ.get(JSII_CACHE_ENV)
+    if not root:
+        root = str(cache_dir() / "jsii-package-cache")
+        os.environ[JSII_CACHE_ENV] = root  # read by the kernel when it starts, i.e. on `import cdktf`
+    return Path(root)
+
+
+def _runtime_index_ready(name: str, version: str) -> bool | None:
+    """True/False once our lazy entry is in the kernel's cache; None if it cannot be found."""
+    for entry in (_jsii_cache_root() / name / version).glob("*/"):
+        index_js = entry / "lib" / "index.js"
+        try:
+            with index_js.open(encoding="utf-8") as handle:
+                head = handle.read(200)
+        except OSError:
+            continue
+        if LAZY_MARKER in head:
+            return (entry / ".jsii.runtime.v1.json").is_file()
+    return None
+
+
+def _wait_for_runtime_index(name: str, version: str) -> None:
+    # The kernel builds the index in a worker thread after the first load; a short-lived
+    # process would kill it, and every later run would parse the full .jsii file again.
+    if _runtime_index_ready(name, version) is not False:
+        return
+    print(f"building the jsii runtime index of {name}@{version} once (takes a few seconds)...", file=sys.stderr)
+    deadline = time.monotonic() + INDEX_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if _runtime_index_ready(name, version):
+            return
+    print("the runtime index is not ready yet; synthesis continues, the next run tries again", file=sys.stderr)
+
+
+_enabled = False
+
+
+def enable() -> None:
+    """Prepares the lazy path; idempotent. Call before the first `import cdktf` so the kernel
+    uses our package cache (later calls still work, only the index wait may be skipped)."""
+    global _enabled
+    if _enabled or full_import_requested():
+        return
+    current = sys.modules.get(PACKAGE)
+    if current is not None and not isinstance(current, _PackageStandIn):
+        _enabled = True  # the full package is already imported: nothing left to save
+        return
+    pkg_dir = package_dir()
+    name, version, stock = assembly_info(pkg_dir)
+    lazy = _lazy_tarball_for(stock, version)
+    _jsii_cache_root()
+    import cdktf  # noqa: F401  (loads the cdktf and constructs assemblies the provider depends on)
+    from jsii._runtime import kernel
+
+    kernel.load(name, version, str(lazy))
+    _wait_for_runtime_index(name, version)
+    if current is None:
+        spec = importlib.util.find_spec(PACKAGE)
+        stand_in = _PackageStandIn(PACKAGE, "AWS provider bindings, submodules loaded on demand")
+        stand_in.__path__ = [str(pkg_dir)]
+        stand_in.__spec__ = spec
+        stand_in.__file__ = str(pkg_dir / "__init__.py")
+        stand_in.__package__ = PACKAGE
+        sys.modules[PACKAGE] = stand_in
+    _enabled = True
+
+
+def load(submodule: str) -> types.ModuleType:
+    """One provider submodule, e.g. load("kinesis_stream")."""
+    if full_import_requested():
+        importlib.import_module(PACKAGE)
+    else:
+        enable()
+        if not (package_dir() / submodule / "__init__.py").is_file():
+            raise ProviderLayoutError(f"{PACKAGE} has no submodule {submodule!r} (provider version changed?)")
+    return importlib.import_module(f"{PACKAGE}.{submodule}")
+
+
+def symbol(submodule: str, name: str) -> Any:
+    """A class from a provider submodule, failing with both names if it is not there."""
+    module = load(submodule)
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise ProviderLayoutError(f"{PACKAGE}.{submodule} has no {name!r} (provider version changed?)") from None
