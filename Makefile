@@ -25,7 +25,12 @@ TF_RC := $(OUTDIR)/terraform.rc
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := all
-.PHONY: all venv synth hcl scan validate plan deploy test clean help
+# What a synthesis depends on: with none of it changed, `make synth` does nothing.
+SYNTH_SOURCES := main.py cdktf.json requirements.txt \
+	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
+SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
+
+.PHONY: all venv synth hcl scan validate plan deploy test bench-synth clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -39,8 +44,16 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-synth: venv ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json (CONFIG=file.toml for settings)
-	$(PY) main.py --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
+synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json (CONFIG=file.toml); no-op if nothing changed
+
+# manifest.json is written by every synthesis, so its age tells whether the output is current.
+$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/synth-args
+	$(PY) main.py $(SYNTH_ARGS)
+
+# Rewritten only when the arguments change, so another CONFIG or OUTDIR synthesizes again.
+.make/synth-args: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SYNTH_ARGS)' | cmp -s - $@ || echo '$(SYNTH_ARGS)' > $@
 
 hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
 	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(if $(CONFIG),--config $(CONFIG))
@@ -80,5 +93,8 @@ deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was revi
 test: venv ## the test suite
 	$(PY) -m pytest tests
 
-clean: ## remove generated output and reports (keeps .venv and state files)
-	rm -rf $(OUTDIR) $(OUTDIR)-hcl $(REPORTS) .pytest_cache
+bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)
+	$(PY) bench/synth.py --runs 5
+
+clean: ## remove generated output and reports (keeps .venv, its caches and state files)
+	rm -rf $(OUTDIR) $(OUTDIR)-hcl $(REPORTS) .pytest_cache .make

@@ -83,3 +83,20 @@ def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
     # THEN the previous output is as it was and no staging directory is left
     assert _snapshot(outdir) == {"stacks/marker.json": b"{}"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "project"]
+
+
+def test_make_synth_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:
+    from conftest import run_make
+
+    # GIVEN a first `make synth` into a fresh output dir
+    outdir = tmp_path / "cdktf.out"
+    first = run_make("synth", OUTDIR=outdir)
+    assert first.returncode == 0, first.stderr
+    assert "synthesized " in first.stdout
+    manifest = (outdir / "manifest.json").stat().st_mtime_ns
+    # WHEN it runs again with nothing changed
+    second = run_make("synth", OUTDIR=outdir)
+    # THEN the app does not run and the output is not rewritten
+    assert second.returncode == 0, second.stderr
+    assert "main.py" not in second.stdout and "synthesized" not in second.stdout
+    assert (outdir / "manifest.json").stat().st_mtime_ns == manifest

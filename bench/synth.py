@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Synth benchmark: the lazy provider loader against the stock full import, side by side.
+
+Runs `python main.py` both ways alternately (after one warm-up run each), measures wall time
+and peak RSS of the whole process tree (Python plus the jsii Node kernel, sampled from /proc),
+checks that both outputs are byte-identical, times a no-op `make synth`, prints medians and
+ratios, and writes everything to bench/results/synth.json.
+
+    make bench-synth            # or: .venv/bin/python bench/synth.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "synth.json"
+GOALS = {"lazy_median_seconds_max": 6.0, "lazy_peak_rss_mb_max": 450.0, "speedup_min": 3.5, "noop_make_synth_seconds_max": 1.0}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found.extend(int(c) for c in handle.read().split())
+    except OSError:
+        pass
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss_kb(root: int) -> int:
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += _rss_kb(pid)
+        stack.extend(_children(pid))
+    return total
+
+
+def run_once(env: dict[str, str], outdir: Path) -> dict[str, float]:
+    """Wall seconds and peak RSS (MB) of one `python main.py`, descendants included."""
+    peak = 0
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"synth failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}")
+    # ru_maxrss of the waited child covers its largest waited-for descendant too.
+    return {"seconds": wall, "peak_tree_rss_mb": peak / 1024, "max_process_rss_mb": usage.ru_maxrss / 1024}
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    comparison = filecmp.dircmp(a, b)
+    if comparison.left_only or comparison.right_only or comparison.funny_files:
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(a, b, comparison.common_files, shallow=False)
+    return not mismatch and not errors and all(same_tree(a / d, b / d) for d in comparison.common_dirs)
+
+
+def noop_make_synth(outdir: Path) -> float:
+    """Seconds of a second `make synth` when nothing changed since the first."""
+    make = ["make", "--no-print-directory", "synth", f"OUTDIR={outdir}", f"VENV={Path(sys.executable).parent.parent}"]
+    subprocess.run(make, cwd=ROOT, check=True, capture_output=True)
+    started = time.perf_counter()
+    result = subprocess.run(make, cwd=ROOT, check=True, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if "main.py" in result.stdout:
+        raise SystemExit(f"the second make synth ran the app again:\n{result.stdout}")
+    return elapsed
+
+
+def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        "median_seconds": statistics.median(r["seconds"] for r in runs),
+        "min_seconds": min(r["seconds"] for r in runs),
+        "max_seconds": max(r["seconds"] for r in runs),
+        "median_peak_tree_rss_mb": statistics.median(r["peak_tree_rss_mb"] for r in runs),
+        "max_peak_tree_rss_mb": max(r["peak_tree_rss_mb"] for r in runs),
+        "median_max_process_rss_mb": statistics.median(r["max_process_rss_mb"] for r in runs),
+    }
+
+
+def machine() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory_gib": f"{memory_kb / 1024 / 1024:.1f}",
+        "python": platform.python_version(),
+        "node": node,
+        "kernel": platform.release(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per path after one warm-up (default 5)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("XACCT_") and k != "JSII_RUNTIME_PACKAGE_CACHE_ROOT"}
+    base["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    paths = {"naive": {**base, "XACCT_PROVIDER_IMPORT": "full"}, "lazy": base}
+    work = Path(tempfile.mkdtemp(prefix="bench-synth-"))
+    try:
+        outdirs = {name: work / name / "cdktf.out" for name in paths}
+        for name, env in paths.items():
+            print(f"warm-up: {name} ...", flush=True)
+            run_once(env, outdirs[name])
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
+        for index in range(args.runs):
+            for name, env in paths.items():  # alternate, so drift hits both alike
+                result = run_once(env, outdirs[name])
+                runs[name].append(result)
+                print(f"run {index + 1}/{args.runs} {name:5s} {result['seconds']:6.2f} s  {result['peak_tree_rss_mb']:6.0f} MB", flush=True)
+        identical = same_tree(outdirs["naive"], outdirs["lazy"])
+        noop = noop_make_synth(work / "make" / "cdktf.out")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    summary = {name: summarize(r) for name, r in runs.items()}
+    speedup = summary["naive"]["median_seconds"] / summary["lazy"]["median_seconds"]
+    memory_ratio = summary["naive"]["median_peak_tree_rss_mb"] / summary["lazy"]["median_peak_tree_rss_mb"]
+    checks = {
+        "lazy median <= 6 s": summary["lazy"]["median_seconds"] <= GOALS["lazy_median_seconds_max"],
+        "lazy peak RSS <= 450 MB": summary["lazy"]["max_peak_tree_rss_mb"] <= GOALS["lazy_peak_rss_mb_max"],
+        "speedup >= 3.5x": speedup >= GOALS["speedup_min"],
+        "outputs byte-identical": identical,
+        "no-op make synth < 1 s": noop < GOALS["noop_make_synth_seconds_max"],
+    }
+    report = {
+        "benchmark": "synth",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "runs_per_path": args.runs,
+        "summary": summary,
+        "speedup_median_wall": speedup,
+        "peak_rss_ratio": memory_ratio,
+        "outputs_identical": identical,
+        "noop_make_synth_seconds": noop,
+        "goals": GOALS,
+        "checks": checks,
+        "runs": runs,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+
+    print()
+    print(f"{'path':6s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'peak RSS MB (median / max)':>28s}")
+    for name in paths:
+        s = summary[name]
+        print(f"{name:6s} {s['median_seconds']:9.2f} {s['min_seconds']:7.2f} {s['max_seconds']:7.2f} "
+              f"{s['median_peak_tree_rss_mb']:17.0f} / {s['max_peak_tree_rss_mb']:.0f}")
+    print(f"speedup (median wall, naive/lazy): {speedup:.1f}x   peak RSS ratio: {memory_ratio:.1f}x")
+    print(f"no-op make synth: {noop:.2f} s   outputs byte-identical: {identical}")
+    for check, ok in checks.items():
+        print(f"  {'PASS' if ok else 'FAIL'}  {check}")
+    print(f"written: {args.output.relative_to(ROOT)}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
