@@ -1,43 +1,42 @@
-"""Consumer Lambda for a Kinesis stream shared from another account (placeholder runtime).
+"""Lambda entry point: `handler.lambda_handler`, for a Kinesis stream shared from another account.
 
-Logs each decoded record and acknowledges the batch. A record whose payload cannot be decoded
-is logged with its sequence number and still acknowledged: this placeholder has no sink yet,
-so retrying it would only block the shard.
+Settings come from the environment (see xacct_consumer/config.py) and are checked at cold
+start: a missing or malformed variable is logged once, naming it, and every invocation then
+fails, so Lambda keeps the records instead of acknowledging them. AWS clients are created on
+the first invocation and reused by every later one in the same container.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import os
-from typing import Any
+from typing import Any, Optional
+
+from xacct_consumer.config import ConfigurationError, Settings
+from xacct_consumer.runtime import Runtime
 
 logger = logging.getLogger()
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+try:
+    SETTINGS: Optional[Settings] = Settings.from_env(os.environ)
+    CONFIGURATION_ERROR: Optional[ConfigurationError] = None
+    logger.setLevel(SETTINGS.log_level)
+except ConfigurationError as error:
+    SETTINGS, CONFIGURATION_ERROR = None, error
+    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": error.variable, "error": str(error)}), flush=True)
+
+_runtime: Optional[Runtime] = None
 
 
-def decode_record(record: dict[str, Any]) -> Any:
-    """The JSON value carried by one Kinesis record of a Lambda event."""
-    data = base64.b64decode(record["kinesis"]["data"], validate=True)
-    return json.loads(data)
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        if CONFIGURATION_ERROR is not None or SETTINGS is None:
+            raise RuntimeError(f"invalid configuration: {CONFIGURATION_ERROR}")
+        _runtime = Runtime.from_settings(SETTINGS)
+    return _runtime
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    decoded = undecodable = 0
-    for record in event.get("Records", []):
-        kinesis = record["kinesis"]
-        try:
-            value = decode_record(record)
-        except (binascii.Error, ValueError) as err:
-            undecodable += 1
-            logger.warning(
-                "undecodable record",
-                extra={"sequence_number": kinesis["sequenceNumber"], "event_id": record.get("eventID"), "error": str(err)},
-            )
-            continue
-        decoded += 1
-        logger.info("record", extra={"sequence_number": kinesis["sequenceNumber"], "record": value})
-    logger.info("batch done", extra={"decoded": decoded, "undecodable": undecodable})
-    return {"batchItemFailures": []}
+    return runtime().process(event, context)

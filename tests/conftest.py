@@ -161,3 +161,15 @@ def naive_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_main("--outdir", str(outdir), env={"XACCT_PROVIDER_IMPORT": "full"})
     assert result.returncode == 0, result.stderr
     return outdir
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)

@@ -1,65 +1,101 @@
-"""The placeholder consumer handler: decodes and logs, acknowledges the whole batch."""
+"""handler.py as Lambda runs it: configuration at cold start, clients once per container."""
 
 from __future__ import annotations
 
+import importlib
 import json
-import logging
 from pathlib import Path
+from typing import Any, Iterator
 
+import boto3
 import pytest
+from moto import mock_aws
 
-import handler
+from kinesis_events import Context
+from test_runtime import REGION, TABLE, create_table
 
 EVENTS = Path(__file__).parent / "events"
 
 
-def _event(name: str) -> dict:
-    return json.loads((EVENTS / name).read_text())
+def _load_handler(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Any:
+    for name in ("TABLE_NAME", "DEAD_LETTER_QUEUE_URL", "SINK_ROLE_ARN", "SINK_REGION", "SINK_EXTERNAL_ID", "LOG_LEVEL", "METRICS_NAMESPACE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    import handler
+
+    return importlib.reload(handler)  # a cold start
 
 
-def test_decodes_each_record() -> None:
-    # GIVEN
-    event = _event("kinesis_efo_batch.json")
+@pytest.fixture
+def deployed(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, str]]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_table(dynamodb)
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="xacct-stream-consumer-dlq")["QueueUrl"]
+        module = _load_handler(monkeypatch, {"TABLE_NAME": TABLE, "DEAD_LETTER_QUEUE_URL": url, "AWS_LAMBDA_FUNCTION_NAME": "xacct-stream-consumer"})
+        yield module, dynamodb, url
+
+
+def test_mixed_sample_batch_end_to_end(deployed: tuple[Any, Any, str]) -> None:
+    # GIVEN the deployed handler and the sample batch with one good and two undecodable records
+    module, dynamodb, url = deployed
+    sample = json.loads((EVENTS / "kinesis_efo_batch_with_undecodable.json").read_text())
     # WHEN
-    values = [handler.decode_record(r) for r in event["Records"]]
-    # THEN
-    assert values == [{"order_id": "o-1", "amount": 12.5}, {"order_id": "o-2", "amount": 3}]
-
-
-def test_good_batch_is_acknowledged_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    # GIVEN
-    event = _event("kinesis_efo_batch.json")
-    # WHEN
-    with caplog.at_level(logging.INFO):
-        response = handler.lambda_handler(event, None)
-    # THEN
-    assert response == {"batchItemFailures": []}
-    records = [r for r in caplog.records if r.msg == "record"]
-    assert [r.sequence_number for r in records] == [
-        "49590338271490256608559692538361571095921575989136588801",
-        "49590338271490256608559692538361571095921575989136588802",
-    ]
-    assert records[0].record == {"order_id": "o-1", "amount": 12.5}
-    (done,) = [r for r in caplog.records if r.msg == "batch done"]
-    assert (done.decoded, done.undecodable) == (2, 0)
-
-
-def test_undecodable_records_are_logged_with_their_sequence_number(caplog: pytest.LogCaptureFixture) -> None:
-    # GIVEN one good record, one not base64, one not JSON
-    event = _event("kinesis_efo_batch_with_undecodable.json")
-    # WHEN
-    with caplog.at_level(logging.INFO):
-        response = handler.lambda_handler(event, None)
+    response = module.lambda_handler(sample, Context())
     # THEN
     assert response == {"batchItemFailures": []}
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert [w.sequence_number for w in warnings] == [
-        "49590338271490256608559692538361571095921575989136588804",
-        "49590338271490256608559692538361571095921575989136588805",
-    ]
-    (done,) = [r for r in caplog.records if r.msg == "batch done"]
-    assert (done.decoded, done.undecodable) == (1, 2)
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 1
+    messages = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(m["Body"])["reason"] for m in messages) == ["not JSON", "not base64"]
 
 
-def test_empty_event() -> None:
-    assert handler.lambda_handler({"Records": []}, None) == {"batchItemFailures": []}
+def test_clients_are_created_once_per_container(deployed: tuple[Any, Any, str]) -> None:
+    module, _, _ = deployed
+    sample = json.loads((EVENTS / "kinesis_efo_batch.json").read_text())
+    module.lambda_handler(sample, Context())
+    first = module.runtime()
+    module.lambda_handler(sample, Context())
+    assert module.runtime() is first
+    assert first.dynamodb is module.runtime().dynamodb
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "fragment"),
+    [
+        pytest.param({"DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"}, "TABLE_NAME", "is not set", id="missing-table"),
+        pytest.param({"TABLE_NAME": "t1x"}, "DEAD_LETTER_QUEUE_URL", "is not set", id="missing-queue"),
+        pytest.param({"TABLE_NAME": "t1x", "DEAD_LETTER_QUEUE_URL": "sqs://nope"}, "DEAD_LETTER_QUEUE_URL", "'sqs://nope' is not an SQS queue URL", id="bad-queue"),
+        pytest.param({"TABLE_NAME": "a b", "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"}, "TABLE_NAME", "'a b' is not a DynamoDB table name", id="bad-table"),
+        pytest.param(
+            {"TABLE_NAME": "t1x", "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq", "SINK_ROLE_ARN": "arn:aws:iam::1:user/x"},
+            "SINK_ROLE_ARN", "is not an IAM role ARN", id="bad-role",
+        ),
+        pytest.param(
+            {"TABLE_NAME": "t1x", "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq", "SINK_REGION": "moon-1"},
+            "SINK_REGION", "'moon-1' is not an AWS region", id="bad-sink-region",
+        ),
+        pytest.param(
+            {"TABLE_NAME": "t1x", "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq", "SINK_EXTERNAL_ID": "ext-id"},
+            "SINK_EXTERNAL_ID", "is set but SINK_ROLE_ARN is not", id="external-id-without-role",
+        ),
+        pytest.param(
+            {"TABLE_NAME": "t1x", "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq", "LOG_LEVEL": "LOUD"},
+            "LOG_LEVEL", "'LOUD' is not one of DEBUG, INFO, WARNING, ERROR", id="bad-log-level",
+        ),
+    ],
+)
+def test_bad_configuration_is_one_log_line_at_cold_start_and_every_invocation_fails(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: dict[str, str], variable: str, fragment: str
+) -> None:
+    # GIVEN / WHEN a cold start with bad settings
+    module = _load_handler(monkeypatch, env)
+    # THEN exactly one line names the variable
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 1
+    assert (lines[0]["level"], lines[0]["message"], lines[0]["variable"]) == ("ERROR", "invalid configuration", variable)
+    assert fragment in lines[0]["error"]
+    # AND invocations fail (Lambda keeps the records) instead of acknowledging them
+    with pytest.raises(RuntimeError, match=f"invalid configuration: {variable}: "):
+        module.lambda_handler({"Records": []}, Context())

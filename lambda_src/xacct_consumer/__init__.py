@@ -1,0 +1,1 @@
+"""The consumer runtime: decode, write idempotently, park poison records, report failures."""

@@ -1,0 +1,176 @@
+"""Writes to DynamoDB and SQS in batches, retrying what AWS did not take, within a deadline.
+
+Every retry waits an exponentially growing, fully jittered delay ("full jitter"), and no wait
+starts that would end after the deadline: what is left then is returned as failed, and the
+handler reports it so Lambda retries the batch from there.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+DYNAMODB_BATCH = 25
+SQS_BATCH = 10
+SQS_MAX_MESSAGE_BYTES = 256 * 1024
+SQS_MAX_BATCH_BYTES = 256 * 1024
+BASE_DELAY_SECONDS = 0.05
+MAX_DELAY_SECONDS = 2.0
+# Errors worth another try: throttling and the service's own failures.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "InternalFailure",
+        "InternalError",
+    }
+)
+
+
+def is_retryable(error: Exception) -> bool:
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in RETRYABLE_CODES or status >= 500
+    return isinstance(error, BotoCoreError)  # connection resets, timeouts
+
+
+@dataclass
+class Clock:
+    """Time, sleep and randomness, injectable so tests run instantly and deterministically."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    uniform: Callable[[float, float], float] = random.uniform
+
+    def backoff(self, attempt: int) -> float:
+        return self.uniform(0.0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt))
+
+
+@dataclass
+class Outcome:
+    failed: list[int]  # indexes into the input that were not delivered
+    retried: int  # entries sent again after a throttle, an error or an unprocessed response
+    calls: int
+
+
+def _deliver(
+    batches: list[list[int]],
+    send: Callable[[list[int]], list[int]],
+    deadline: float,
+    clock: Clock,
+) -> Outcome:
+    """Runs `send` on each batch of indexes; `send` returns the indexes to try again."""
+    failed: list[int] = []
+    retried = calls = 0
+    queue = [(batch, 0) for batch in batches]
+    while queue:
+        batch, attempt = queue.pop(0)
+        if clock.monotonic() >= deadline:
+            failed.extend(batch)
+            continue
+        calls += 1
+        try:
+            again = send(batch)
+        except Exception as error:  # noqa: BLE001  (classified right below)
+            if not is_retryable(error):
+                failed.extend(batch)
+                continue
+            again = batch
+        if not again:
+            continue
+        delay = clock.backoff(attempt)
+        if clock.monotonic() + delay >= deadline:
+            failed.extend(again)
+            continue
+        clock.sleep(delay)
+        retried += len(again)
+        queue.append((again, attempt + 1))
+    return Outcome(sorted(failed), retried, calls)
+
+
+def write_items(client: Any, table: str, items: Sequence[dict[str, Any]], deadline: float, clock: Clock) -> Outcome:
+    """BatchWriteItem in groups of 25; UnprocessedItems and retryable errors go round again."""
+    position = {id(item): index for index, item in enumerate(items)}
+
+    def send(batch: list[int]) -> list[int]:
+        response = client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": items[i]}} for i in batch]})
+        unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+        return [position[id(request["PutRequest"]["Item"])] for request in unprocessed] if unprocessed else []
+
+    indexes = list(range(len(items)))
+    batches = [indexes[i : i + DYNAMODB_BATCH] for i in range(0, len(indexes), DYNAMODB_BATCH)]
+    return _deliver(batches, send, deadline, clock)
+
+
+def _sqs_batches(sizes: Sequence[int]) -> tuple[list[list[int]], list[int]]:
+    """Groups message indexes into SendMessageBatch calls (10 entries, 256 KB); too big: alone."""
+    batches: list[list[int]] = []
+    oversize: list[int] = []
+    current: list[int] = []
+    current_bytes = 0
+    for index, size in enumerate(sizes):
+        if size > SQS_MAX_MESSAGE_BYTES:
+            oversize.append(index)
+            continue
+        if current and (len(current) == SQS_BATCH or current_bytes + size > SQS_MAX_BATCH_BYTES):
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(index)
+        current_bytes += size
+    if current:
+        batches.append(current)
+    return batches, oversize
+
+
+def send_messages(client: Any, queue_url: str, bodies: Sequence[str], deadline: float, clock: Clock) -> Outcome:
+    """SendMessageBatch with retries; a message over SQS's 256 KB limit cannot be sent and fails."""
+    encoded = [body.encode("utf-8") for body in bodies]
+
+    def send(batch: list[int]) -> list[int]:
+        entries = [{"Id": str(i), "MessageBody": bodies[i]} for i in batch]
+        response = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        failed = response.get("Failed", [])
+        # Sender faults (a malformed entry) will not get better by trying again.
+        hopeless = [int(f["Id"]) for f in failed if f.get("SenderFault")]
+        if hopeless:
+            raise _SenderFault(hopeless, [int(f["Id"]) for f in failed if not f.get("SenderFault")])
+        return [int(f["Id"]) for f in failed]
+
+    batches, oversize = _sqs_batches([len(b) for b in encoded])
+    outcome = _deliver_with_sender_faults(batches, send, deadline, clock)
+    outcome.failed = sorted(outcome.failed + oversize)
+    return outcome
+
+
+class _SenderFault(Exception):
+    def __init__(self, hopeless: list[int], retry: list[int]) -> None:
+        super().__init__(f"{len(hopeless)} entries rejected")
+        self.hopeless = hopeless
+        self.retry = retry
+
+
+def _deliver_with_sender_faults(
+    batches: list[list[int]], send: Callable[[list[int]], list[int]], deadline: float, clock: Clock
+) -> Outcome:
+    hopeless: list[int] = []
+
+    def guarded(batch: list[int]) -> list[int]:
+        try:
+            return send(batch)
+        except _SenderFault as fault:
+            hopeless.extend(fault.hopeless)
+            return fault.retry
+
+    outcome = _deliver(batches, guarded, deadline, clock)
+    outcome.failed = sorted(outcome.failed + hopeless)
+    return outcome
