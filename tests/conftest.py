@@ -18,6 +18,7 @@ PYTHON = sys.executable
 VENV_BIN_DIR = Path(sys.executable).parent
 DEFAULT_STACK = "xacct-kinesis-efo"
 PROVISIONED_STACK = "xacct-provisioned"
+SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -94,6 +95,8 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "stack_name": PROVISIONED_STACK,
             "stream": {"stream_mode": "PROVISIONED", "shard_count": 4, "retention_period_hours": 168},
             "mapping": {"starting_position": "LATEST", "batch_size": 500, "parallelization_factor": 2},
+            "sink": {"table_name": "analytics-events", "role_arn": SINK_ROLE_ARN, "region": "eu-central-1", "external_id": "xacct-sink-1"},
+            "alarms": {"notification_topic": True, "iterator_age_threshold_seconds": 120},
             "backend": {"kind": "s3", "bucket": "tf-state-bucket", "key": "xacct/terraform.tfstate", "region": "eu-west-1"},
         }
     )

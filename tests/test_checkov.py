@@ -106,3 +106,9 @@ def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
     # THEN
     assert result.returncode != 0
     assert "CKV_XACCT_2" in result.stdout
+
+
+def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink(library_outdir: Path, tmp_path: Path) -> None:
+    result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"Passed checks: \d+, Failed checks: 0,", result.stdout), result.stdout

@@ -9,10 +9,12 @@ import pytest
 from xacct_streaming import defaults
 from xacct_streaming.errors import ConfigError
 from xacct_streaming.props import (
+    AlarmProps,
     BackendProps,
     ConsumerFunctionProps,
     EventSourceMappingProps,
     SharedStreamProps,
+    SinkProps,
     StackProps,
 )
 
@@ -99,6 +101,19 @@ BAD = [
     pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": 604_801}, "mapping.maximum_record_age_seconds", "from 60 to 604800", id="record-age-high"),
     pytest.param(EventSourceMappingProps, {"parallelization_factor": 11}, "mapping.parallelization_factor", "from 1 to 10", id="parallelization-high"),
     pytest.param(EventSourceMappingProps, {"enabled": "yes"}, "mapping.enabled", "true or false", id="enabled-string"),
+    pytest.param(SinkProps, {"table_name": "ab"}, "sink.table_name", "3-255 of", id="sink-table-short"),
+    pytest.param(SinkProps, {"role_arn": "arn:aws:iam::333333333333:root"}, "sink.role_arn", "an IAM role ARN", id="sink-role-root"),
+    pytest.param(SinkProps, {"role_arn": "arn:aws:iam::333333333333:role/w", "region": "Europe"}, "sink.region", "an AWS region", id="sink-region"),
+    pytest.param(SinkProps, {"external_id": "ext-1"}, "sink.external_id", "no value unless sink.role_arn is set", id="external-id-without-role"),
+    pytest.param(SinkProps, {"role_arn": "arn:aws:iam::333333333333:role/w", "external_id": "x"}, "sink.external_id", "2-1224 of", id="external-id-short"),
+    pytest.param(SinkProps, {"deletion_protection": "no"}, "sink.deletion_protection", "true or false", id="deletion-protection"),
+    pytest.param(AlarmProps, {"iterator_age_threshold_seconds": 59}, "alarms.iterator_age_threshold_seconds", "from 60 to 604800", id="iterator-age-low"),
+    pytest.param(AlarmProps, {"errors_threshold": 0}, "alarms.errors_threshold", "from 1 to 100000", id="errors-threshold"),
+    pytest.param(AlarmProps, {"throttles_threshold": 0}, "alarms.throttles_threshold", "from 1 to 100000", id="throttles-threshold"),
+    pytest.param(AlarmProps, {"queue_messages_threshold": 0}, "alarms.queue_messages_threshold", "from 1 to 1000000", id="queue-threshold"),
+    pytest.param(AlarmProps, {"period_seconds": 120}, "alarms.period_seconds", "60, 300, 900, 3600", id="alarm-period"),
+    pytest.param(AlarmProps, {"evaluation_periods": 0}, "alarms.evaluation_periods", "from 1 to 100", id="evaluation-periods"),
+    pytest.param(AlarmProps, {"notification_topic": 1}, "alarms.notification_topic", "true or false", id="notification-topic"),
     pytest.param(BackendProps, {"kind": "gcs"}, "backend.kind", "'local', 's3'", id="backend-kind"),
     pytest.param(BackendProps, {"path": "/var/state.tfstate"}, "backend.path", "relative path", id="backend-absolute"),
     pytest.param(BackendProps, {"path": "../state.tfstate"}, "backend.path", "without '..'", id="backend-dotdot"),
@@ -140,6 +155,8 @@ def test_every_validated_field_has_a_bad_case() -> None:
             ("stream", SharedStreamProps),
             ("function", ConsumerFunctionProps),
             ("mapping", EventSourceMappingProps),
+            ("sink", SinkProps),
+            ("alarms", AlarmProps),
             ("backend", BackendProps),
         )
         for f in dataclasses.fields(cls)

@@ -220,7 +220,7 @@ def test_role_runtime_policy_is_scoped_to_exact_arns(synth: Synth) -> None:
 
 def test_no_wildcard_action_or_principal_anywhere(synth: Synth) -> None:
     statements = list(_walk_statements(synth.config))
-    assert len(statements) == 14  # trust 1, runtime 4, stream read 3, two key policies 2+2, two resource policies
+    assert len(statements) == 15  # trust 1, runtime 4, stream read 3, table write 1, two key policies 2+2, two resource policies
     for where, statement in statements:
         for action in _as_list(statement["Action"]):
             assert "*" not in action, where
@@ -276,7 +276,14 @@ def test_function_settings(synth: Synth) -> None:
     assert function["dead_letter_config"] == {"target_arn": synth.ref("aws_sqs_queue", "dead-letter-queue", "arn")}
     assert function["kms_key_arn"] == synth.ref("aws_kms_key", "consumer-function/key/key", "arn")
     assert function["logging_config"] == {"log_format": "JSON", "log_group": synth.ref("aws_cloudwatch_log_group", "", "name")}
-    assert function["environment"] == {"variables": {"LOG_LEVEL": "INFO"}}
+    assert function["environment"] == {
+        "variables": {
+            "TABLE_NAME": "xacct-stream-sink",
+            "DEAD_LETTER_QUEUE_URL": synth.ref("aws_sqs_queue", "dead-letter-queue", "url"),
+            "LOG_LEVEL": "INFO",
+            "METRICS_NAMESPACE": "XacctStreaming",
+        }
+    }
     assert function["filename"].startswith("assets/") and function["filename"].endswith("/lambda.zip")
     assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'
     assert function["depends_on"] == [synth.address("aws_iam_role_policy", "runtime-policy")]
@@ -310,6 +317,7 @@ def test_mapping_waits_for_both_resource_policies_the_key_policy_and_the_role_po
         synth.address("aws_kms_key_policy", "shared-stream/key/policy"),
         synth.address("aws_iam_role_policy", "stream-read-policy"),
         synth.address("aws_iam_role_policy", "runtime-policy"),
+        synth.address("aws_iam_role_policy", "table-write-policy"),
     ]
 
 
@@ -351,6 +359,8 @@ OUTPUTS = {
     "on_failure_queue_arn": ("aws_sqs_queue", "on-failure-queue", "arn"),
     "dead_letter_queue_url": ("aws_sqs_queue", "dead-letter-queue", "url"),
     "consumer_kms_key_arn": ("aws_kms_key", "consumer-function/key/key", "arn"),
+    "sink_table_name": ("aws_dynamodb_table", "", "name"),
+    "sink_table_arn": ("aws_dynamodb_table", "", "arn"),
 }
 
 
@@ -384,3 +394,80 @@ def test_s3_backend_variant(provisioned: Synth) -> None:
 def test_output_names_no_machine_path(synth: Synth) -> None:
     text = (synth.stack_dir / "cdk.tf.json").read_text()
     assert "/tmp" not in text and "/work" not in text and "/root" not in text and "/home" not in text
+
+
+# --- the sink and the alarms (runtime issue) ----------------------------------------------------------
+
+def test_sink_table_is_on_demand_encrypted_with_recovery_and_protected(synth: Synth) -> None:
+    _, table = synth.only("aws_dynamodb_table")
+    assert table["provider"] == "aws.consumer"
+    assert (table["name"], table["billing_mode"], table["hash_key"], table["range_key"]) == ("xacct-stream-sink", "PAY_PER_REQUEST", "pk", "sk")
+    assert table["attribute"] == [{"name": "pk", "type": "S"}, {"name": "sk", "type": "S"}]
+    assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": synth.ref("aws_kms_key", "consumer-function/key/key", "arn")}
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["deletion_protection_enabled"] is True
+
+
+def test_role_may_only_batch_write_the_sink_table(synth: Synth) -> None:
+    _, policy = synth.only("aws_iam_role_policy", "table-write-policy")
+    assert _policy(policy)["Statement"] == [
+        {"Sid": "WriteSinkTable", "Effect": "Allow", "Action": "dynamodb:BatchWriteItem", "Resource": synth.ref("aws_dynamodb_table", "", "arn")}
+    ]
+
+
+ALARMS = {
+    "iterator-age": ("AWS/Lambda", "IteratorAge", "Maximum", 600_000, "GreaterThanThreshold", {"FunctionName": "xacct-stream-consumer"}),
+    "errors": ("AWS/Lambda", "Errors", "Sum", 1, "GreaterThanOrEqualToThreshold", {"FunctionName": "xacct-stream-consumer"}),
+    "throttles": ("AWS/Lambda", "Throttles", "Sum", 1, "GreaterThanOrEqualToThreshold", {"FunctionName": "xacct-stream-consumer"}),
+    "dead-letter-messages": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, "GreaterThanOrEqualToThreshold", {"QueueName": "xacct-stream-consumer-dlq"}),
+    "on-failure-messages": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, "GreaterThanOrEqualToThreshold", {"QueueName": "xacct-stream-consumer-on-failure"}),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(ALARMS))
+def test_alarm(synth: Synth, suffix: str) -> None:
+    _, alarm = synth.only("aws_cloudwatch_metric_alarm", f"alarms/{suffix}")
+    namespace, metric, statistic, threshold, comparison, dimensions = ALARMS[suffix]
+    assert alarm["alarm_name"] == f"xacct-stream-consumer-{suffix}"
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (namespace, metric, statistic)
+    assert (alarm["threshold"], alarm["comparison_operator"], alarm["dimensions"]) == (threshold, comparison, dimensions)
+    assert (alarm["period"], alarm["evaluation_periods"], alarm["treat_missing_data"]) == (300, 1, "notBreaching")
+    assert alarm["provider"] == "aws.consumer"
+    assert "alarm_actions" not in alarm  # no topic unless asked for
+
+
+def test_sink_in_another_account_assumes_exactly_that_role(provisioned: Synth) -> None:
+    # GIVEN settings with sink.role_arn (the cross-account sink of seed 001)
+    assert provisioned.resources("aws_dynamodb_table") == {}
+    _, policy = provisioned.only("aws_iam_role_policy", "runtime-policy")
+    statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    assert statements["AssumeSinkRole"] == {
+        "Sid": "AssumeSinkRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::333333333333:role/xacct-sink-writer"
+    }
+    _, function = provisioned.only("aws_lambda_function")
+    variables = function["environment"]["variables"]
+    assert (variables["TABLE_NAME"], variables["SINK_ROLE_ARN"], variables["SINK_REGION"], variables["SINK_EXTERNAL_ID"]) == (
+        "analytics-events", "arn:aws:iam::333333333333:role/xacct-sink-writer", "eu-central-1", "xacct-sink-1",
+    )
+    assert "sink_table_name" not in provisioned.config["output"]
+
+
+def test_alarm_topic_is_encrypted_and_cloudwatch_may_use_the_key(provisioned: Synth) -> None:
+    _, topic = provisioned.only("aws_sns_topic")
+    key_arn = provisioned.ref("aws_kms_key", "consumer-function/key/key", "arn")
+    assert (topic["name"], topic["kms_master_key_id"]) == ("xacct-stream-consumer-alarms", key_arn)
+    topic_arn = provisioned.ref("aws_sns_topic", "", "arn")
+    for alarm in provisioned.resources("aws_cloudwatch_metric_alarm").values():
+        assert alarm["alarm_actions"] == [topic_arn] and alarm["ok_actions"] == [topic_arn]
+    _, iterator_age = provisioned.only("aws_cloudwatch_metric_alarm", "alarms/iterator-age")
+    assert iterator_age["threshold"] == 120_000
+    _, key_policy = provisioned.only("aws_kms_key_policy", "consumer-function/key/policy")
+    grant = json.loads(key_policy["policy"])["Statement"][-1]
+    assert grant == {
+        "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*",
+    }
+    assert provisioned.config["output"]["alarm_topic_arn"]["value"] == topic_arn

@@ -9,6 +9,11 @@ from __future__ import annotations
 from xacct_streaming.provider_bindings import symbol
 
 CloudwatchLogGroup = symbol("cloudwatch_log_group", "CloudwatchLogGroup")
+CloudwatchMetricAlarm = symbol("cloudwatch_metric_alarm", "CloudwatchMetricAlarm")
+DynamodbTable = symbol("dynamodb_table", "DynamodbTable")
+DynamodbTableAttribute = symbol("dynamodb_table", "DynamodbTableAttribute")
+DynamodbTablePointInTimeRecovery = symbol("dynamodb_table", "DynamodbTablePointInTimeRecovery")
+DynamodbTableServerSideEncryption = symbol("dynamodb_table", "DynamodbTableServerSideEncryption")
 DataAwsPartition = symbol("data_aws_partition", "DataAwsPartition")
 IamRole = symbol("iam_role", "IamRole")
 IamRolePolicy = symbol("iam_role_policy", "IamRolePolicy")
@@ -34,4 +39,5 @@ LambdaFunctionTracingConfig = symbol("lambda_function", "LambdaFunctionTracingCo
 AwsProvider = symbol("provider", "AwsProvider")
 AwsProviderAssumeRole = symbol("provider", "AwsProviderAssumeRole")
 AwsProviderDefaultTags = symbol("provider", "AwsProviderDefaultTags")
+SnsTopic = symbol("sns_topic", "SnsTopic")
 SqsQueue = symbol("sqs_queue", "SqsQueue")

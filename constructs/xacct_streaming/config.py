@@ -6,6 +6,8 @@ The file has one optional table per props class:
     [stream]    -> SharedStreamProps
     [function]  -> ConsumerFunctionProps
     [mapping]   -> EventSourceMappingProps
+    [sink]      -> SinkProps
+    [alarms]    -> AlarmProps
     [backend]   -> BackendProps
 
 Anything left out keeps its default from `defaults.py`.
@@ -20,10 +22,12 @@ from typing import Any, Mapping, Optional
 
 from xacct_streaming.errors import ConfigError
 from xacct_streaming.props import (
+    AlarmProps,
     BackendProps,
     ConsumerFunctionProps,
     EventSourceMappingProps,
     SharedStreamProps,
+    SinkProps,
     StackProps,
 )
 
@@ -31,6 +35,8 @@ SECTIONS: dict[str, type] = {
     "stream": SharedStreamProps,
     "function": ConsumerFunctionProps,
     "mapping": EventSourceMappingProps,
+    "sink": SinkProps,
+    "alarms": AlarmProps,
     "backend": BackendProps,
 }
 TOP_LEVEL_KEYS = ("stack_name",)

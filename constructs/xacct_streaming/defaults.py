@@ -26,6 +26,21 @@ LOG_RETENTION_DAYS = 365
 # The SQS maximum: failed-batch pointers and dead letters are worth keeping as long as possible.
 QUEUE_MESSAGE_RETENTION_SECONDS = 1_209_600
 
+# The sink the consumer writes to: a DynamoDB table in the consumer account unless a role in
+# another account is given. Deletion protection on: the table holds the stream's history.
+SINK_TABLE_NAME = "xacct-stream-sink"
+SINK_DELETION_PROTECTION = True
+
+# Alarms in the consumer account. Solutions Constructs alarm at 12 h of iterator age; a
+# cross-account consumer should be paged long before the producer's retention is at risk.
+ITERATOR_AGE_ALARM_SECONDS = 600
+ERRORS_ALARM_THRESHOLD = 1
+THROTTLES_ALARM_THRESHOLD = 1
+QUEUE_MESSAGES_ALARM_THRESHOLD = 1
+ALARM_PERIOD_SECONDS = 300
+ALARM_EVALUATION_PERIODS = 1
+METRICS_NAMESPACE = "XacctStreaming"
+
 # Event source mapping on the EFO consumer.
 STARTING_POSITION = "TRIM_HORIZON"
 BATCH_SIZE = 100

@@ -22,6 +22,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_RETENTION_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 BACKEND_KINDS = ("local", "s3")
 REGION_PATTERN = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]"
+ROLE_ARN_PATTERN = r"arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/[a-zA-Z0-9+=,.@_/-]{1,512}"
+ALARM_PERIODS = (60, 300, 900, 3600)
 
 _KINESIS_NAME = r"[a-zA-Z0-9_.-]{1,128}"
 _KMS_ALIAS = r"alias/(?!aws/)[a-zA-Z0-9/_-]{1,250}"
@@ -126,6 +128,57 @@ class EventSourceMappingProps:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SinkProps:
+    """Where the consumer writes: a table in the consumer account, or one reached through a role."""
+
+    table_name: str = defaults.SINK_TABLE_NAME
+    # Set to write to a table in a third account by assuming this role (seed 001's pattern);
+    # the stack then creates no table and grants sts:AssumeRole on exactly this ARN.
+    role_arn: Optional[str] = None
+    region: Optional[str] = None
+    external_id: Optional[str] = None
+    deletion_protection: bool = defaults.SINK_DELETION_PROTECTION
+
+    def __post_init__(self) -> None:
+        require_match("sink.table_name", self.table_name, r"[a-zA-Z0-9_.-]{3,255}", "3-255 of a-z A-Z 0-9 _ . -")
+        if self.role_arn is not None:
+            require_match("sink.role_arn", self.role_arn, ROLE_ARN_PATTERN, "an IAM role ARN such as arn:aws:iam::333333333333:role/sink-writer")
+        if self.region is not None:
+            require_match("sink.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+        if self.external_id is not None:
+            require_match("sink.external_id", self.external_id, r"[\w+=,.@:/-]{2,1224}", "2-1224 of letters, digits and +=,.@:/-")
+            if self.role_arn is None:
+                raise ConfigError("sink.external_id", self.external_id, "no value unless sink.role_arn is set")
+        require_bool("sink.deletion_protection", self.deletion_protection)
+
+    @property
+    def creates_table(self) -> bool:
+        return self.role_arn is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmProps:
+    """CloudWatch alarms on the consumer, optionally notifying an encrypted SNS topic."""
+
+    iterator_age_threshold_seconds: int = defaults.ITERATOR_AGE_ALARM_SECONDS
+    errors_threshold: int = defaults.ERRORS_ALARM_THRESHOLD
+    throttles_threshold: int = defaults.THROTTLES_ALARM_THRESHOLD
+    queue_messages_threshold: int = defaults.QUEUE_MESSAGES_ALARM_THRESHOLD
+    period_seconds: int = defaults.ALARM_PERIOD_SECONDS
+    evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
+    notification_topic: bool = False
+
+    def __post_init__(self) -> None:
+        require_int("alarms.iterator_age_threshold_seconds", self.iterator_age_threshold_seconds, 60, 604_800)
+        require_int("alarms.errors_threshold", self.errors_threshold, 1, 100_000)
+        require_int("alarms.throttles_threshold", self.throttles_threshold, 1, 100_000)
+        require_int("alarms.queue_messages_threshold", self.queue_messages_threshold, 1, 1_000_000)
+        require_one_of("alarms.period_seconds", self.period_seconds, ALARM_PERIODS)
+        require_int("alarms.evaluation_periods", self.evaluation_periods, 1, 100)
+        require_bool("alarms.notification_topic", self.notification_topic)
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackendProps:
     """Where Terraform keeps state. Local by default; S3 for teams."""
 
@@ -165,6 +218,8 @@ class StackProps:
     stream: SharedStreamProps = field(default_factory=SharedStreamProps)
     function: ConsumerFunctionProps = field(default_factory=ConsumerFunctionProps)
     mapping: EventSourceMappingProps = field(default_factory=EventSourceMappingProps)
+    sink: SinkProps = field(default_factory=SinkProps)
+    alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
 
     def __post_init__(self) -> None:

@@ -11,9 +11,12 @@ from pathlib import Path
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from constructs import Construct
 
+from xacct_streaming import defaults
 from xacct_streaming.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
+from xacct_streaming.consumer_alarms import ConsumerAlarms, cloudwatch_key_grant
 from xacct_streaming.props import BackendProps, StackProps
 from xacct_streaming.shared_stream import SharedStream
+from xacct_streaming.sink_table import SinkTable
 from xacct_streaming.stack_variables import StackVariables
 from xacct_streaming.stream_consumer_function import StreamConsumerFunction
 from xacct_streaming.stream_event_source_mapping import StreamEventSourceMapping
@@ -48,6 +51,7 @@ class CrossAccountStreamingStack(TerraformStack):
             "consumer-function",
             provider=self.consumer_provider,
             props=props.function,
+            sink=props.sink,
             owner_root_arn=self._root_arn(partition, CONSUMER),
             log_group_arn=(
                 f"arn:{partition}:logs:{region}:{self.variables['consumer_account_id']}"
@@ -55,6 +59,8 @@ class CrossAccountStreamingStack(TerraformStack):
             ),
             region=region,
             code_archive=code_archive,
+            metrics_namespace=defaults.METRICS_NAMESPACE,
+            key_grants=[cloudwatch_key_grant()] if props.alarms.notification_topic else [],
         )
         self.shared = SharedStream(
             self,
@@ -66,6 +72,13 @@ class CrossAccountStreamingStack(TerraformStack):
             reader_role_arn=self.consumer.role.arn,
         )
         stream_read_policy = self.consumer.grant_stream_read(self.shared)
+        after_policies = [stream_read_policy, self.consumer.runtime_policy]
+        self.sink_table = None
+        if props.sink.creates_table:
+            self.sink_table = SinkTable(
+                self, "sink-table", provider=self.consumer_provider, props=props.sink, key_arn=self.consumer.key.arn
+            )
+            after_policies.append(self.consumer.grant_table_write(self.sink_table.table.arn))
         self.mapping = StreamEventSourceMapping(
             self,
             "mapping",
@@ -78,9 +91,18 @@ class CrossAccountStreamingStack(TerraformStack):
                 self.shared.stream_policy,
                 self.shared.stream_consumer_policy,
                 self.shared.key.policy,
-                stream_read_policy,
-                self.consumer.runtime_policy,
+                *after_policies,
             ],
+        )
+        self.alarms = ConsumerAlarms(
+            self,
+            "alarms",
+            provider=self.consumer_provider,
+            props=props.alarms,
+            function_name=props.function.function_name,
+            dead_letter_queue_name=props.function.dead_letter_queue_name,
+            on_failure_queue_name=props.function.on_failure_queue_name,
+            key_arn=self.consumer.key.arn,
         )
         self._build_outputs()
 
@@ -147,5 +169,10 @@ class CrossAccountStreamingStack(TerraformStack):
                 "ARN of the consumer account's key for logs, queues and function environment.",
             ),
         }
+        if self.sink_table is not None:
+            outputs["sink_table_name"] = (self.sink_table.table.name, "DynamoDB table the consumer writes each record to (consumer account).")
+            outputs["sink_table_arn"] = (self.sink_table.table.arn, "ARN of the sink table.")
+        if self.alarms.topic is not None:
+            outputs["alarm_topic_arn"] = (self.alarms.topic.arn, "Encrypted SNS topic the alarms notify (consumer account).")
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)

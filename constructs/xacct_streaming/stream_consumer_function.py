@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from cdktf import AssetType, Fn, TerraformAsset, TerraformProvider
 from constructs import Construct
@@ -20,7 +21,7 @@ from xacct_streaming.aws import (
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
 from xacct_streaming.policy import Statement, assume_role_policy, policy_document
-from xacct_streaming.props import ConsumerFunctionProps
+from xacct_streaming.props import ConsumerFunctionProps, SinkProps
 from xacct_streaming.shared_stream import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, SharedStream, kinesis_service
 
 HANDLER = "handler.lambda_handler"
@@ -53,16 +54,21 @@ class StreamConsumerFunction(Construct):
         *,
         provider: TerraformProvider,
         props: ConsumerFunctionProps,
+        sink: SinkProps,
         owner_root_arn: str,
         log_group_arn: str,
         region: str,
         code_archive: Path,
+        metrics_namespace: str,
+        key_grants: Sequence[Statement] = (),
     ) -> None:
         super().__init__(scope, id_)
         self._provider = provider
         self.props = props
+        self.sink = sink
         self._region = region
-        self.key = self._build_key(owner_root_arn, log_group_arn, region)
+        self._metrics_namespace = metrics_namespace
+        self.key = self._build_key(owner_root_arn, log_group_arn, region, key_grants)
         self.log_group = self._build_log_group()
         self.dead_letter_queue = self._build_queue("dead-letter-queue", props.dead_letter_queue_name)
         self.on_failure_queue = self._build_queue("on-failure-queue", props.on_failure_queue_name)
@@ -70,8 +76,11 @@ class StreamConsumerFunction(Construct):
         self.runtime_policy = self._build_runtime_policy()
         self.function = self._build_function(code_archive)
         self.stream_read_policy: IamRolePolicy | None = None
+        self.table_write_policy: IamRolePolicy | None = None
 
-    def _build_key(self, owner_root_arn: str, log_group_arn: str, region: str) -> CustomerManagedKey:
+    def _build_key(
+        self, owner_root_arn: str, log_group_arn: str, region: str, key_grants: Sequence[Statement]
+    ) -> CustomerManagedKey:
         logs = Statement(
             sid="CloudWatchLogsForFunctionLogGroup",
             principals={"Service": [f"logs.{region}.amazonaws.com"]},
@@ -87,7 +96,7 @@ class StreamConsumerFunction(Construct):
             description=f"Encrypts logs, queues and environment of Lambda {self.props.function_name}",
             deletion_window_days=self.props.key_deletion_window_days,
             owner_root_arn=owner_root_arn,
-            grants=[logs],
+            grants=[logs, *key_grants],
         )
 
     def _build_log_group(self) -> CloudwatchLogGroup:
@@ -142,6 +151,8 @@ class StreamConsumerFunction(Construct):
             ),
             Statement(sid="XRayNoResourceLevelPermissions", actions=XRAY_ACTIONS, resources=["*"]),
         ]
+        if self.sink.role_arn is not None:
+            statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink.role_arn]))
         return IamRolePolicy(
             self,
             "runtime-policy",
@@ -170,13 +181,37 @@ class StreamConsumerFunction(Construct):
             filename=asset.path,
             source_code_hash=Fn.filebase64sha256(asset.path),
             kms_key_arn=self.key.arn,
-            environment=LambdaFunctionEnvironment(variables={"LOG_LEVEL": self.props.log_level}),
+            environment=LambdaFunctionEnvironment(variables=self._environment()),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
             # Lambda checks at creation that the role may send to the dead-letter queue.
             depends_on=[self.runtime_policy],
         )
+
+    def _environment(self) -> dict[str, str]:
+        """What lambda_src/xacct_consumer/config.py reads at cold start."""
+        variables = {
+            "TABLE_NAME": self.sink.table_name,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url,
+            "LOG_LEVEL": self.props.log_level,
+            "METRICS_NAMESPACE": self._metrics_namespace,
+        }
+        optional = {"SINK_ROLE_ARN": self.sink.role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
+        variables.update({name: value for name, value in optional.items() if value is not None})
+        return variables
+
+    def grant_table_write(self, table_arn: str) -> IamRolePolicy:
+        """Lets the role write items to the sink table (BatchWriteItem is all the runtime calls)."""
+        self.table_write_policy = IamRolePolicy(
+            self,
+            "table-write-policy",
+            provider=self._provider,
+            name="write-sink-table",
+            role=self.role.id,
+            policy=policy_document([Statement(sid="WriteSinkTable", actions=["dynamodb:BatchWriteItem"], resources=[table_arn])]),
+        )
+        return self.table_write_policy
 
     def grant_stream_read(self, shared: SharedStream) -> IamRolePolicy:
         """Lets the role read `shared` through its EFO consumer and decrypt it via Kinesis."""
