@@ -30,7 +30,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all venv synth hcl scan validate plan deploy test bench-synth clean help FORCE
+.PHONY: all venv synth hcl scan validate plan deploy test bench-synth bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -95,6 +95,9 @@ test: venv ## the test suite
 
 bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)
 	$(PY) bench/synth.py --runs 5
+
+bench-handler: venv ## benchmark: the consumer on 10,000 records vs the decode floor, AWS calls counted (not part of make test)
+	$(PY) bench/handler.py --runs 9
 
 clean: ## remove generated output and reports (keeps .venv, its caches and state files)
 	rm -rf $(OUTDIR) $(OUTDIR)-hcl $(REPORTS) .pytest_cache .make

@@ -215,7 +215,8 @@ def enable() -> None:
     name, version, stock = assembly_info(pkg_dir)
     lazy = _lazy_tarball_for(stock, version)
     _jsii_cache_root()
-    import cdktf  # noqa: F401  (loads the cdktf and constructs assemblies the provider depends on)
+    # Loads the cdktf and constructs assemblies the provider's assembly depends on.
+    importlib.import_module("cdktf")
     from jsii._runtime import kernel
 
     kernel.load(name, version, str(lazy))

@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from xacct_consumer.records import Row, to_item
+
 DYNAMODB_BATCH = 25
 SQS_BATCH = 10
 SQS_MAX_MESSAGE_BYTES = 256 * 1024
@@ -98,16 +100,20 @@ def _deliver(
     return Outcome(sorted(failed), retried, calls)
 
 
-def write_items(client: Any, table: str, items: Sequence[dict[str, Any]], deadline: float, clock: Clock) -> Outcome:
+def write_items(client: Any, table: str, rows: Sequence[Row], deadline: float, clock: Clock) -> Outcome:
     """BatchWriteItem in groups of 25; UnprocessedItems and retryable errors go round again."""
-    position = {id(item): index for index, item in enumerate(items)}
+    by_sort_key: dict[str, int] = {}
 
     def send(batch: list[int]) -> list[int]:
-        response = client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": items[i]}} for i in batch]})
+        response = client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": to_item(rows[i])}} for i in batch]})
         unprocessed = response.get("UnprocessedItems", {}).get(table, [])
-        return [position[id(request["PutRequest"]["Item"])] for request in unprocessed] if unprocessed else []
+        if not unprocessed:
+            return []
+        if not by_sort_key:  # built only when AWS pushes back: sort keys are unique in a batch
+            by_sort_key.update((row[1], index) for index, row in enumerate(rows))
+        return [by_sort_key[request["PutRequest"]["Item"]["sk"]["S"]] for request in unprocessed]
 
-    indexes = list(range(len(items)))
+    indexes = list(range(len(rows)))
     batches = [indexes[i : i + DYNAMODB_BATCH] for i in range(0, len(indexes), DYNAMODB_BATCH)]
     return _deliver(batches, send, deadline, clock)
 
