@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT / "lambda_src"))
 
 import botocore.client  # noqa: E402
 
+from report import finish  # noqa: E402
+
 from xacct_consumer.config import Settings  # noqa: E402
 from xacct_consumer.runtime import Runtime  # noqa: E402
 
@@ -164,18 +166,13 @@ def main() -> int:
         "floor_seconds": floors,
         "ours_seconds": our_times,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{RECORDS} records of ~{payload_bytes:.0f} bytes, median of {args.runs} runs each")
     print(f"  floor (b64decode + json.loads): {RECORDS / floor_median:10,.0f} records/s  ({floor_median * 1000:.1f} ms)")
     print(f"  ours  (Runtime.process):        {RECORDS / our_median:10,.0f} records/s  ({our_median * 1000:.1f} ms)")
     print(f"  ratio ours/floor: {ratio:.2f}")
     print(f"  AWS calls, cold invocation: {cold}")
     print(f"  AWS calls, warm invocation: {warm}   (seed 001: {SEED_001_CALLS})")
-    for check, ok in checks.items():
-        print(f"  {'PASS' if ok else 'FAIL'}  {check}")
-    print(f"written: {args.output.relative_to(ROOT)}")
-    return 0 if all(checks.values()) else 1
+    return finish(report, checks, args.output)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import json
 import os
 import platform
 import shutil
@@ -24,6 +23,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from report import finish  # run as a script, bench/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "synth.json"
@@ -187,8 +188,6 @@ def main() -> int:
         "checks": checks,
         "runs": runs,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
 
     print()
     print(f"{'path':6s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'peak RSS MB (median / max)':>28s}")
@@ -198,10 +197,7 @@ def main() -> int:
               f"{s['median_peak_tree_rss_mb']:17.0f} / {s['max_peak_tree_rss_mb']:.0f}")
     print(f"speedup (median wall, naive/lazy): {speedup:.1f}x   peak RSS ratio: {memory_ratio:.1f}x")
     print(f"no-op make synth: {noop:.2f} s   outputs byte-identical: {identical}")
-    for check, ok in checks.items():
-        print(f"  {'PASS' if ok else 'FAIL'}  {check}")
-    print(f"written: {args.output.relative_to(ROOT)}")
-    return 0 if all(checks.values()) else 1
+    return finish(report, checks, args.output)
 
 
 if __name__ == "__main__":
