@@ -30,7 +30,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all venv synth hcl scan validate plan deploy test bench-synth bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate plan deploy test rehearse bench-synth bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -90,8 +90,11 @@ deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was revi
 	@test -f $(STACK_DIR)/tfplan || { echo "no saved plan in $(STACK_DIR): run 'make plan' first" >&2; exit 1; }
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) apply -input=false tfplan
 
-test: venv ## the test suite
+test: venv ## the test suite (the rehearsal included)
 	$(PY) -m pytest tests
+
+rehearse: synth ## apply, verify, replan and destroy the synthesized stack against moto (two accounts)
+	$(PY) tests/harness/rehearse.py --stack-dir $(STACK_DIR)
 
 bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)
 	$(PY) bench/synth.py --runs 5

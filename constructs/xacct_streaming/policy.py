@@ -14,6 +14,21 @@ from typing import Any, Mapping, Optional, Sequence
 
 from xacct_streaming.errors import ConfigError
 
+# What Lambda needs on the stream to read it through a registered consumer (AWS Lambda and
+# Kinesis docs on cross-account access); nothing that writes, nothing with a wildcard.
+STREAM_READ_ACTIONS = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
+# What it needs on the enhanced fan-out consumer itself.
+STREAM_CONSUMER_READ_ACTIONS = (
+    "kinesis:DescribeStreamConsumer",
+    "kinesis:SubscribeToShard",
+)
+
 # The actions an account root keeps on its own key, spelled out (no "kms:*").
 KMS_KEY_ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",

@@ -12,23 +12,9 @@ from xacct_streaming.aws import (
     KinesisStreamStreamModeDetails,
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
-from xacct_streaming.policy import Statement, policy_document
+from xacct_streaming.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, Statement, policy_document
 from xacct_streaming.props import SharedStreamProps
 
-# What Lambda needs on the stream to read it through a registered consumer (AWS Lambda and
-# Kinesis docs on cross-account access); nothing that writes, nothing with a wildcard.
-STREAM_READ_ACTIONS = (
-    "kinesis:DescribeStream",
-    "kinesis:DescribeStreamSummary",
-    "kinesis:GetRecords",
-    "kinesis:GetShardIterator",
-    "kinesis:ListShards",
-)
-# What it needs on the enhanced fan-out consumer itself.
-STREAM_CONSUMER_READ_ACTIONS = (
-    "kinesis:DescribeStreamConsumer",
-    "kinesis:SubscribeToShard",
-)
 
 
 def kinesis_service(region: str) -> str:

@@ -20,9 +20,15 @@ from xacct_streaming.aws import (
     SqsQueue,
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
-from xacct_streaming.policy import Statement, assume_role_policy, policy_document
+from xacct_streaming.policy import (
+    STREAM_CONSUMER_READ_ACTIONS,
+    STREAM_READ_ACTIONS,
+    Statement,
+    assume_role_policy,
+    policy_document,
+)
 from xacct_streaming.props import ConsumerFunctionProps, SinkProps
-from xacct_streaming.shared_stream import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, SharedStream, kinesis_service
+from xacct_streaming.shared_stream import SharedStream, kinesis_service
 
 HANDLER = "handler.lambda_handler"
 # Actions CloudWatch Logs needs on a key that encrypts a log group.

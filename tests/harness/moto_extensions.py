@@ -1,0 +1,200 @@
+"""Extensions of moto 5.2.5 for the rehearsal, each as close to AWS as AWS' docs describe.
+
+Installed into the moto server the rehearsal runs in-process (`install()`), never into the product:
+
+1. `GetResourcePolicy` / `DeleteResourcePolicy` on an enhanced fan-out consumer ARN
+   (`.../stream/<stream>/consumer/<name>[:<timestamp>]`): moto looked the ARN's last segment
+   up as a stream name and failed. Now the stream and consumer are resolved like any ARN.
+2. `CreateEventSourceMapping` on an EFO consumer ARN, or on a stream in another account: moto
+   only accepts a stream of the function's own account. Now it accepts both, and applies what
+   AWS documents for cross-account access: the stream's resource policy must allow the
+   function's execution role the stream-read actions and, for a consumer, the consumer's
+   policy must allow `DescribeStreamConsumer` and `SubscribeToShard`; otherwise the call fails
+   as AWS does (`InvalidParameterValueException`). The mapping is stored, not wired to the
+   stream: moto would need Docker to invoke the function, so the rehearsal runs the handler itself.
+
+3. `CreateStream` with `Tags`: moto dropped them, so every plan wanted to add the provider's
+   default tags again. Now they are stored, as `AddTagsToStream` would.
+4. `CreateFunction` / `UpdateFunctionConfiguration` with `DeadLetterConfig` and `LoggingConfig`:
+   moto did not return them from `GetFunction`, so every plan wanted to set them again. Now they
+   are kept and returned as AWS returns them.
+
+Gaps that remain (listed in the README): moto does not enforce resource or key policies on data
+calls, does not invoke functions without Docker, and does not deliver records through mappings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.core.exceptions import JsonRESTError as RESTError
+from moto.kinesis.exceptions import ResourceNotFoundError, StreamNotFoundError
+from moto.kinesis.models import KinesisBackend, kinesis_backends
+from moto.kinesis.responses import KinesisResponse
+
+STREAM_READ_ACTIONS = {
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+}
+CONSUMER_READ_ACTIONS = {"kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"}
+
+_installed = False
+
+
+def stream_name_of(resource_arn: str) -> str:
+    """`stream/<name>` or `stream/<name>/consumer/<consumer>[:<ts>]` -> <name>."""
+    resource = resource_arn.split(":", 5)[5] if resource_arn.count(":") >= 5 else resource_arn
+    parts = resource.split("/")
+    if len(parts) < 2 or parts[0] != "stream":
+        raise StreamNotFoundError(resource_arn, "")
+    return parts[1]
+
+
+def _policy_grants(policy_text: str | None, role_arn: str, needed: set[str]) -> bool:
+    if not policy_text:
+        return False
+    granted: set[str] = set()
+    for statement in json.loads(policy_text).get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        principals = statement.get("Principal", {}).get("AWS", [])
+        principals = [principals] if isinstance(principals, str) else principals
+        if role_arn not in principals:
+            continue
+        actions = statement.get("Action", [])
+        granted.update([actions] if isinstance(actions, str) else actions)
+    return needed <= granted
+
+
+def _get_resource_policy(self: KinesisBackend, resource_arn: str) -> str:
+    if stream_name_of(resource_arn) not in self.streams:
+        raise StreamNotFoundError(resource_arn, self.account_id)
+    return self.resource_policies.get(resource_arn, "{}")
+
+
+def _delete_resource_policy(self: KinesisBackend, resource_arn: str) -> None:
+    if stream_name_of(resource_arn) not in self.streams:
+        raise StreamNotFoundError(resource_arn, self.account_id)
+    if resource_arn not in self.resource_policies:
+        raise ResourceNotFoundError(message=f"No resource policy found for resource ARN {resource_arn}.")
+    del self.resource_policies[resource_arn]
+
+
+def _find_kinesis_source(arn: str, region: str) -> tuple[KinesisBackend, Any, Any] | None:
+    """(owning backend, stream, consumer or None) for a stream or consumer ARN in any account."""
+    try:
+        account = arn.split(":")[4]
+        name = stream_name_of(arn)
+    except (IndexError, StreamNotFoundError):
+        return None
+    backend: KinesisBackend = kinesis_backends[account][region]
+    stream = backend.streams.get(name)
+    if stream is None:
+        return None
+    if "/consumer/" not in arn:
+        return (backend, stream, None) if stream.arn == arn else None
+    consumer = next((c for c in stream.consumers if c.consumer_arn == arn), None)
+    return (backend, stream, consumer) if consumer is not None else None
+
+
+def _wrap_create_event_source_mapping(original: Any) -> Any:
+    def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Any:
+        try:
+            return original(self, spec)
+        except RESTError as error:
+            if "Invalid EventSourceArn" not in getattr(error, "message", ""):
+                raise
+            arn = spec["EventSourceArn"]
+            found = _find_kinesis_source(arn, self.region_name)
+            if found is None:
+                raise
+        backend, stream, consumer = found
+        function = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
+        role = function.role
+        if backend.account_id != self.account_id:
+            if not _policy_grants(backend.resource_policies.get(stream.arn), role, STREAM_READ_ACTIONS):
+                raise RESTError(
+                    "InvalidParameterValueException",
+                    f"Cannot access stream {stream.arn}. Please ensure the role can perform the "
+                    "GetRecords, GetShardIterator, DescribeStream, and ListShards Actions on your stream.",
+                )
+            if consumer is not None and not _policy_grants(backend.resource_policies.get(arn), role, CONSUMER_READ_ACTIONS):
+                raise RESTError(
+                    "InvalidParameterValueException",
+                    f"Cannot access consumer {arn}. Please ensure the role can perform the "
+                    "DescribeStreamConsumer and SubscribeToShard Actions on your consumer.",
+                )
+        from moto.awslambda.models import EventSourceMapping
+
+        spec["RegionName"] = self.region_name
+        spec["AccountId"] = self.account_id
+        spec["FunctionArn"] = function.function_arn
+        mapping = EventSourceMapping(spec)
+        self._event_source_mappings[mapping.uuid] = mapping
+        return mapping
+
+    create_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
+    return create_event_source_mapping
+
+
+KEPT_FUNCTION_SETTINGS = ("DeadLetterConfig", "LoggingConfig")
+
+
+def _wrap_function_init(original: Any) -> Any:
+    def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original(self, account_id, spec, *args, **kwargs)
+        self.xacct_kept = {key: spec[key] for key in KEPT_FUNCTION_SETTINGS if spec.get(key)}
+
+    return __init__
+
+
+def _wrap_get_configuration(original: Any) -> Any:
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original(self, *args, **kwargs)
+        config.update(getattr(self, "xacct_kept", {}))
+        return config
+
+    return get_configuration
+
+
+def _wrap_update_configuration(original: Any) -> Any:
+    def update_configuration(self: LambdaFunction, updates: dict[str, Any]) -> dict[str, Any]:
+        kept = getattr(self, "xacct_kept", {})
+        kept.update({key: updates[key] for key in KEPT_FUNCTION_SETTINGS if key in updates})
+        self.xacct_kept = kept
+        return original(self, updates)
+
+    return update_configuration
+
+
+def _wrap_create_stream_response(original: Any) -> Any:
+    def create_stream(self: KinesisResponse) -> Any:
+        result = original(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(stream_arn=None, stream_name=self._get_param("StreamName"), tags=tags)
+        return result
+
+    return create_stream
+
+
+def install() -> None:
+    """Patches the moto classes in this process; idempotent."""
+    global _installed
+    if _installed:
+        return
+    KinesisBackend.get_resource_policy = _get_resource_policy  # type: ignore[method-assign]
+    KinesisBackend.delete_resource_policy = _delete_resource_policy  # type: ignore[method-assign]
+    LambdaBackend.create_event_source_mapping = _wrap_create_event_source_mapping(  # type: ignore[method-assign]
+        LambdaBackend.create_event_source_mapping
+    )
+    LambdaFunction.__init__ = _wrap_function_init(LambdaFunction.__init__)  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = _wrap_get_configuration(LambdaFunction.get_configuration)  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = _wrap_update_configuration(LambdaFunction.update_configuration)  # type: ignore[method-assign]
+    KinesisResponse.create_stream = _wrap_create_stream_response(KinesisResponse.create_stream)  # type: ignore[method-assign]
+    _installed = True

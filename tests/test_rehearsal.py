@@ -1,0 +1,80 @@
+"""The rehearsal (apply, verify, replan, destroy against moto) and the moto extensions it relies on."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from conftest import DEFAULT_STACK
+
+sys.path.insert(0, str(Path(__file__).parent / "harness"))
+
+import moto_extensions  # noqa: E402
+import rehearse  # noqa: E402
+
+REGION = "eu-west-1"
+
+
+def _assumed(account: str) -> boto3.Session:
+    creds = boto3.client("sts", region_name=REGION).assume_role(RoleArn=f"arn:aws:iam::{account}:role/deploy", RoleSessionName="test")["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"], region_name=REGION)
+
+
+def test_stream_name_of_stream_and_consumer_arns() -> None:
+    assert moto_extensions.stream_name_of("arn:aws:kinesis:eu-west-1:111111111111:stream/s1") == "s1"
+    assert moto_extensions.stream_name_of("arn:aws:kinesis:eu-west-1:111111111111:stream/s1/consumer/c:1763799000") == "s1"
+
+
+@pytest.mark.parametrize("with_policies", [False, True], ids=["without-resource-policies", "with-resource-policies"])
+def test_mapping_on_another_accounts_efo_consumer_needs_both_resource_policies(aws_env: None, with_policies: bool) -> None:
+    moto_extensions.install()
+    with mock_aws():
+        # GIVEN a stream and EFO consumer in 111111111111 and a function in 222222222222
+        producer, consumer = _assumed("111111111111"), _assumed("222222222222")
+        kinesis = producer.client("kinesis")
+        kinesis.create_stream(StreamName="s1", ShardCount=1)
+        stream_arn = kinesis.describe_stream_summary(StreamName="s1")["StreamDescriptionSummary"]["StreamARN"]
+        consumer_arn = kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName="c1")["Consumer"]["ConsumerARN"]
+        role = consumer.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        consumer.client("lambda").create_function(
+            FunctionName="fn", Runtime="python3.12", Role=role, Handler="h.h", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
+        if with_policies:
+            for arn, actions in ((stream_arn, sorted(moto_extensions.STREAM_READ_ACTIONS)), (consumer_arn, sorted(moto_extensions.CONSUMER_READ_ACTIONS))):
+                policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": role}, "Action": actions, "Resource": arn}]}
+                kinesis.put_resource_policy(ResourceARN=arn, Policy=json.dumps(policy))
+            # AND the consumer's policy can be read back (moto failed on consumer ARNs)
+            assert json.loads(kinesis.get_resource_policy(ResourceARN=consumer_arn)["Policy"])["Statement"][0]["Principal"] == {"AWS": role}
+        # WHEN
+        create = lambda: consumer.client("lambda").create_event_source_mapping(  # noqa: E731
+            FunctionName="fn", EventSourceArn=consumer_arn, StartingPosition="TRIM_HORIZON"
+        )
+        # THEN as AWS: refused without the resource policies, accepted with them
+        if with_policies:
+            assert create()["EventSourceArn"] == consumer_arn
+        else:
+            with pytest.raises(ClientError, match="Cannot access stream"):
+                create()
+
+
+@pytest.mark.terraform
+@pytest.mark.rehearsal
+def test_rehearsal_apply_verify_replan_destroy(cli_outdir: Path, terraform_env: dict[str, str]) -> None:
+    # terraform_env: skips where terraform or the provider mirror is missing
+    timings = rehearse.rehearse(cli_outdir / "stacks" / DEFAULT_STACK)
+    steps = [name for name, _, _ in timings]
+    assert steps == [
+        "override + init", "plan -out", "apply", "verify both accounts", "records through the handler",
+        "replan: no changes", "teardown: unprotect + destroy", "verify nothing left",
+    ]
+    details = {name: detail for name, _, detail in timings}
+    assert details["apply"].startswith("Apply complete! Resources: 25 added")
+    assert details["records through the handler"] == "294 written, 6 parked"
+    assert details["replan: no changes"] == "No changes."
+    assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 25 destroyed."
