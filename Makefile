@@ -30,7 +30,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all venv synth hcl scan validate plan deploy test rehearse bench-synth bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy test rehearse bench-synth bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -78,6 +78,9 @@ validate: $(TF_RC) ## terraform init -backend=false + validate in every stack di
 		terraform -chdir=$$dir init -backend=false -input=false -no-color >/dev/null; \
 		terraform -chdir=$$dir validate -no-color; \
 	done
+
+preflight: venv ## before a plan: both deploy roles assumable, in the tfvars' accounts, STS in the region, target names free
+	PYTHONPATH=constructs $(PY) -m xacct_ops.preflight --tfvars $(TFVARS) $(if $(CONFIG),--config $(CONFIG))
 
 plan: $(TF_RC) ## terraform plan of STACK with $(TFVARS) into $(STACK_DIR)/tfplan (needs AWS credentials)
 	@test -f $(TFVARS) || { echo "$(TFVARS) missing: cp terraform.tfvars.example $(TFVARS) and fill it in" >&2; exit 1; }

@@ -1,0 +1,142 @@
+"""`make preflight`: checks, before a plan, that the deployment can work.
+
+For each side (producer, consumer): the deploy role from terraform.tfvars can be assumed with the
+caller's credentials, the credentials land in the account the tfvars name, and STS answers in
+the configured region with them; then that the names the stack will create are still free.
+One PASS/FAIL line per check; exit status 1 if any check failed, 2 for unusable input.
+
+    python -m xacct_ops.preflight --tfvars terraform.tfvars [--config settings.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from xacct_streaming.config import load_props
+from xacct_streaming.errors import ConfigError
+from xacct_streaming.props import StackProps
+
+SIDES = ("producer", "consumer")
+
+
+@dataclass
+class Result:
+    name: str
+    ok: bool
+    detail: str
+
+
+def read_tfvars(path: Path) -> dict[str, Any]:
+    import hcl2  # bc-python-hcl2, installed with checkov
+
+    raw = hcl2.loads(path.read_text(encoding="utf-8"))
+    values = {key: value[0] if isinstance(value, list) and len(value) == 1 else value for key, value in raw.items()}
+    missing = [name for name in ("region", *(f"{s}_account_id" for s in SIDES), *(f"{s}_deploy_role_arn" for s in SIDES)) if not values.get(name)]
+    if missing:
+        raise ConfigError(str(path), ", ".join(missing), "values for every required variable (see terraform.tfvars.example)")
+    return values
+
+
+def _absent(call: Callable[[], Any], missing_codes: tuple[str, ...]) -> tuple[bool, str]:
+    """(True, "free") when `call` fails with one of `missing_codes`, (False, why) otherwise."""
+    try:
+        call()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in missing_codes:
+            return True, "free"
+        return False, f"cannot tell: {code}"
+    return False, "already exists"
+
+
+def name_checks(props: StackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
+    producer, consumer = sessions["producer"], sessions["consumer"]
+
+    def client(session: boto3.Session, service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint)
+
+    stream, function, sink = props.stream, props.function, props.sink
+    checks: list[tuple[str, Callable[[], Any], tuple[str, ...]]] = [
+        (f"producer: stream {stream.stream_name}", lambda: client(producer, "kinesis").describe_stream_summary(StreamName=stream.stream_name), ("ResourceNotFoundException",)),
+        (f"producer: key alias {stream.key_alias}", lambda: client(producer, "kms").describe_key(KeyId=stream.key_alias), ("NotFoundException",)),
+        (f"consumer: function {function.function_name}", lambda: client(consumer, "lambda").get_function(FunctionName=function.function_name), ("ResourceNotFoundException",)),
+        (f"consumer: role {function.role_name}", lambda: client(consumer, "iam").get_role(RoleName=function.role_name), ("NoSuchEntity",)),
+        (f"consumer: key alias {function.key_alias}", lambda: client(consumer, "kms").describe_key(KeyId=function.key_alias), ("NotFoundException",)),
+        (f"consumer: queue {function.dead_letter_queue_name}", lambda: client(consumer, "sqs").get_queue_url(QueueName=function.dead_letter_queue_name), ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")),
+        (f"consumer: queue {function.on_failure_queue_name}", lambda: client(consumer, "sqs").get_queue_url(QueueName=function.on_failure_queue_name), ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")),
+    ]
+    if sink.creates_table:
+        checks.append((f"consumer: table {sink.table_name}", lambda: client(consumer, "dynamodb").describe_table(TableName=sink.table_name), ("ResourceNotFoundException",)))
+    results = []
+    for name, call, codes in checks:
+        ok, detail = _absent(call, codes)
+        results.append(Result(f"name free: {name}", ok, detail))
+    groups = client(consumer, "logs").describe_log_groups(logGroupNamePrefix=function.log_group_name)["logGroups"]
+    taken = any(g["logGroupName"] == function.log_group_name for g in groups)
+    results.append(Result(f"name free: consumer: log group {function.log_group_name}", not taken, "already exists" if taken else "free"))
+    return results
+
+
+def run(tfvars: dict[str, Any], props: StackProps, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None) -> list[Result]:
+    region = tfvars["region"]
+    base = base or boto3.Session(region_name=region)
+    results: list[Result] = []
+    sessions: dict[str, boto3.Session] = {}
+    for side in SIDES:
+        role, account = tfvars[f"{side}_deploy_role_arn"], tfvars[f"{side}_account_id"]
+        try:
+            creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(
+                RoleArn=role, RoleSessionName=f"xacct-preflight-{side}"
+            )["Credentials"]
+        except (ClientError, BotoCoreError) as error:
+            results.append(Result(f"{side}: assume {role}", False, str(error)))
+            continue
+        results.append(Result(f"{side}: assume {role}", True, "assumed"))
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"], region_name=region,
+        )
+        try:
+            identity = session.client("sts", endpoint_url=endpoint).get_caller_identity()
+        except (ClientError, BotoCoreError) as error:
+            results.append(Result(f"{side}: STS in {region}", False, str(error)))
+            continue
+        results.append(Result(f"{side}: STS in {region}", True, "answers"))
+        lands = identity["Account"] == account
+        results.append(Result(f"{side}: lands in {side}_account_id {account}", lands, "yes" if lands else f"lands in {identity['Account']}"))
+        if lands:
+            sessions[side] = session
+    if len(sessions) == len(SIDES):
+        results.extend(name_checks(props, sessions, endpoint))
+    return results
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tfvars", type=Path, default=Path("terraform.tfvars"))
+    parser.add_argument("--config", default=None, help="the settings file `make synth` uses (CONFIG)")
+    parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
+    args = parser.parse_args(argv)
+    try:
+        tfvars = read_tfvars(args.tfvars)
+        props = load_props(args.config)
+    except (ConfigError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    results = run(tfvars, props, endpoint=args.endpoint_url)
+    for result in results:
+        print(f"{'PASS' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
+    failed = sum(not r.ok for r in results)
+    print(f"preflight checks: {len(results) - failed} ok, {failed} failing")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
