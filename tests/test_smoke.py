@@ -1,0 +1,91 @@
+"""make smoke against moto, with a thread standing in for the event source mapping."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from conftest import ROOT
+from test_runtime import create_table
+from xacct_consumer.config import Settings
+from xacct_consumer.runtime import Runtime
+from xacct_ops import smoke
+
+OUTPUTS = {"stream_name": {"value": "xacct-shared-stream"}, "sink_table_name": {"value": "xacct-sink"}}
+
+
+def _assumed(account: str) -> boto3.Session:
+    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/terraform-deploy", RoleSessionName="setup")["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+
+def _mapping(stop: threading.Event, producer: boto3.Session, runtime: Runtime) -> None:
+    """Reads the shard like Lambda's poller and hands each new batch to the real runtime."""
+    kinesis = producer.client("kinesis")
+    iterator = None
+    while not stop.is_set():
+        if iterator is None:
+            iterator = kinesis.get_shard_iterator(StreamName="xacct-shared-stream", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        page = kinesis.get_records(ShardIterator=iterator)
+        iterator = page["NextShardIterator"]
+        if page["Records"]:
+            records = [
+                {"kinesis": {"partitionKey": r["PartitionKey"], "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
+                             "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
+                 "eventID": f"shardId-000000000000:{r['SequenceNumber']}", "eventSourceARN": "arn"}
+                for r in page["Records"]
+            ]
+            runtime.process({"Records": records}, None)
+        stop.wait(0.2)
+
+
+@pytest.mark.parametrize("consumer_running", [True, False], ids=["delivered", "timeout"])
+def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], consumer_running: bool) -> None:
+    tfvars = tmp_path / "terraform.tfvars"
+    tfvars.write_text((ROOT / "terraform.tfvars.example").read_text())
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(OUTPUTS))
+    with mock_aws():
+        producer, consumer = _assumed("111111111111"), _assumed("222222222222")
+        producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
+        create_table(consumer.client("dynamodb"))
+        queue = consumer.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
+        runtime = Runtime(
+            Settings(table_name="xacct-sink", dead_letter_queue_url=queue, region="eu-west-1", sink_region="eu-west-1"),
+            consumer.client("dynamodb"), consumer.client("sqs"),
+        )
+        stop = threading.Event()
+        worker = threading.Thread(target=_mapping, args=(stop, producer, runtime), daemon=True)
+        if consumer_running:
+            worker.start()
+        try:
+            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if consumer_running else "2"])
+        finally:
+            stop.set()
+            if consumer_running:
+                worker.join(5)
+    out = capsys.readouterr()
+    if consumer_running:
+        assert status == 0, out
+        last = out.out.strip().splitlines()[-1]  # earlier lines: the consumer's metrics
+        assert last.startswith("PASS  end-to-end latency ") and last.endswith("(stream xacct-shared-stream -> table xacct-sink)")
+        assert "waiting for it in xacct-sink" in out.err
+    else:
+        assert status == 1
+        assert out.out.strip() == "FAIL  the record did not reach xacct-sink within 2 s"
+        assert "waiting for it in xacct-sink" in out.err and " s / 2 s" in out.err
+
+
+def test_outputs_without_a_sink_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tfvars = tmp_path / "terraform.tfvars"
+    tfvars.write_text((ROOT / "terraform.tfvars.example").read_text())
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"stream_name": {"value": "s"}}))
+    assert smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs)]) == 2
+    assert "sink_table_name" in capsys.readouterr().err
