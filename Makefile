@@ -30,7 +30,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke test rehearse bench-synth bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram test rehearse bench-synth bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -96,6 +96,9 @@ deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was revi
 smoke: $(TF_RC) ## after a deploy: one record from the stream to the sink table, end-to-end latency printed (TIMEOUT=180)
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) output -json > $(STACK_DIR)/outputs.json
 	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json --timeout $(or $(TIMEOUT),180)
+
+diagram: synth ## the synthesized stack as a diagram: $(OUTDIR)/diagram/stack.{mmd,dot,svg,png} (SVG/PNG need graphviz)
+	PYTHONPATH=constructs $(PY) -m xacct_ops.diagram --stack-dir $(STACK_DIR) --out $(OUTDIR)/diagram
 
 test: venv ## the test suite (the rehearsal included)
 	$(PY) -m pytest tests

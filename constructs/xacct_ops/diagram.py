@@ -1,0 +1,118 @@
+"""`make diagram`: the synthesized configuration as an architecture diagram, so it cannot drift.
+
+Accounts (the resources' provider aliases) are boxes, resources are nodes inside them, a solid
+arrow `A --> B` means A refers to B (an attribute of B appears in A), a dashed arrow means A
+`depends_on` B. Writes Graphviz DOT (rendered to SVG and PNG when `dot` is installed) and a
+Mermaid flowchart, which the README embeds (a test compares the two).
+
+    python -m xacct_ops.diagram --stack-dir cdktf.out/stacks/xacct-kinesis-efo --out cdktf.out/diagram
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+REFERENCE = re.compile(r"\$\{[^}]*?\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+")
+ACCOUNT_TITLES = {"aws.producer": "producer account", "aws.consumer": "consumer account"}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != "//":
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def graph(config: dict[str, Any]) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, str]]]:
+    """Nodes {address: {label, account}} and edges [(from, to, "ref"|"after")]."""
+    nodes: dict[str, dict[str, str]] = {}
+    for type_, resources in sorted(config.get("resource", {}).items()):
+        for name, body in sorted(resources.items()):
+            path = body.get("//", {}).get("metadata", {}).get("path", name).split("/", 1)[-1]
+            nodes[f"{type_}.{name}"] = {"label": f"{type_.removeprefix('aws_')}<br/>{path}", "account": body.get("provider", "aws")}
+    edges: set[tuple[str, str, str]] = set()
+    for type_, resources in config.get("resource", {}).items():
+        for name, body in resources.items():
+            source = f"{type_}.{name}"
+            for text in _strings({k: v for k, v in body.items() if k != "depends_on"}):
+                for ref_type, ref_name in REFERENCE.findall(text):
+                    target = f"{ref_type}.{ref_name}"
+                    if target in nodes and target != source:
+                        edges.add((source, target, "ref"))
+            for target in body.get("depends_on", []):
+                if target in nodes:
+                    edges.add((source, target, "after"))
+    return nodes, sorted(edges)
+
+
+def _node_id(address: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", address)
+
+
+def mermaid(config: dict[str, Any]) -> str:
+    nodes, edges = graph(config)
+    lines = ["flowchart LR"]
+    for account, title in ACCOUNT_TITLES.items():
+        lines.append(f'  subgraph {account.split(".")[1]}["{title}"]')
+        lines.extend(f'    {_node_id(a)}["{n["label"]}"]' for a, n in nodes.items() if n["account"] == account)
+        lines.append("  end")
+    lines.extend(f'  {_node_id(a)}["{n["label"]}"]' for a, n in nodes.items() if n["account"] not in ACCOUNT_TITLES)
+    lines.extend(f"  {_node_id(s)} {'-->' if kind == 'ref' else '-.->'} {_node_id(t)}" for s, t, kind in edges)
+    return "\n".join(lines) + "\n"
+
+
+def dot(config: dict[str, Any]) -> str:
+    nodes, edges = graph(config)
+    lines = ["digraph stack {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica", fontsize=10];']
+    for account, title in ACCOUNT_TITLES.items():
+        lines.append(f'  subgraph cluster_{account.split(".")[1]} {{ label="{title}"; style=rounded;')
+        lines.extend(f'    {_node_id(a)} [label="{n["label"].replace("<br/>", chr(92) + "n")}"];' for a, n in nodes.items() if n["account"] == account)
+        lines.append("  }")
+    lines.extend(f"  {_node_id(s)} -> {_node_id(t)}{' [style=dashed, label=after]' if kind == 'after' else ''};" for s, t, kind in edges)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write(stack_dir: Path, out: Path) -> list[Path]:
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (("stack.mmd", mermaid(config)), ("stack.dot", dot(config))):
+        (out / name).write_text(text)
+        written.append(out / name)
+    if shutil.which("dot"):
+        for fmt in ("svg", "png"):
+            subprocess.run(["dot", f"-T{fmt}", str(out / "stack.dot"), "-o", str(out / f"stack.{fmt}")], check=True)
+            written.append(out / f"stack.{fmt}")
+    else:
+        print("graphviz 'dot' not found: wrote DOT and Mermaid only (apt-get install graphviz for SVG/PNG)", file=sys.stderr)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if not (args.stack_dir / "cdk.tf.json").is_file():
+        print(f"error: no cdk.tf.json in {args.stack_dir}: run 'make synth' first", file=sys.stderr)
+        return 2
+    for path in write(args.stack_dir, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
