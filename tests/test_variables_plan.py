@@ -91,6 +91,11 @@ def test_example_tfvars_passes_every_validation(plan_dir: Path, terraform_env: d
             id="consumer-role-other-account",
         ),
         pytest.param(
+            _with('region = "eu-west-1"', 'region = "cn-north-1"'),
+            "producer_deploy_role_arn must be in the partition of region (arn:aws-cn for cn-*, arn:aws-us-gov for us-gov-*, arn:aws otherwise).",
+            id="region-mismatches-role-partition",
+        ),
+        pytest.param(
             _with('owner   = "platform-team"', '"aws:owner" = "platform-team"'),
             "tags must be at most 40 entries, keys 1-128 and values up to 256 characters, no key starting with aws:.",
             id="tags-aws-prefix",

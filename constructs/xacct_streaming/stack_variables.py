@@ -32,6 +32,12 @@ def _role_arn_rules(side: str) -> tuple[tuple[str, str], ...]:
             f'${{try(split(":", {var})[4], "") == var.{side}_account_id}}',
             f"{side}_deploy_role_arn must be a role in {side}_account_id (the account id inside the ARN differs).",
         ),
+        (
+            # A role ARN's partition follows from the region: aws-cn for cn-*, aws-us-gov for us-gov-*.
+            f'${{try(split(":", {var})[1], "") == (startswith(var.region, "cn-") ? "aws-cn" : '
+            f'startswith(var.region, "us-gov-") ? "aws-us-gov" : "aws")}}',
+            f"{side}_deploy_role_arn must be in the partition of region (arn:aws-cn for cn-*, arn:aws-us-gov for us-gov-*, arn:aws otherwise).",
+        ),
     )
 
 
