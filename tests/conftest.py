@@ -176,3 +176,18 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_REGION": "eu-west-1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def assumed_session(account: str, role_name: str = "terraform-deploy") -> Any:
+    """A boto3 session in `account`, through moto's STS (call inside mock_aws)."""
+    import boto3
+
+    creds = boto3.client("sts", region_name="eu-west-1").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="test-setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="eu-west-1",
+    )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from conftest import ROOT
+from conftest import ROOT, assumed_session
 from xacct_ops import preflight
 
 EXAMPLE = (ROOT / "terraform.tfvars.example").read_text()
@@ -19,10 +18,6 @@ def _tfvars(tmp_path: Path, text: str = EXAMPLE) -> Path:
     path.write_text(text)
     return path
 
-
-def _assumed(account: str) -> boto3.Session:
-    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/terraform-deploy", RoleSessionName="setup")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
 
 
 def test_everything_free_passes(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,10 +34,10 @@ def test_everything_free_passes(aws_env: None, tmp_path: Path, capsys: pytest.Ca
 def test_taken_names_fail_in_the_right_account(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
         # GIVEN a stream of that name in the producer account and a queue in the consumer account
-        _assumed("111111111111").client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
-        _assumed("222222222222").client("sqs").create_queue(QueueName="xacct-stream-consumer-dlq")
+        assumed_session("111111111111").client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
+        assumed_session("222222222222").client("sqs").create_queue(QueueName="xacct-stream-consumer-dlq")
         # AND the same stream name in the consumer account, which does not matter
-        _assumed("222222222222").client("kinesis").create_stream(StreamName="other", ShardCount=1)
+        assumed_session("222222222222").client("kinesis").create_stream(StreamName="other", ShardCount=1)
         assert preflight.main(["--tfvars", str(_tfvars(tmp_path))]) == 1
     out = capsys.readouterr().out.splitlines()
     assert "FAIL  name free: producer: stream xacct-shared-stream: already exists" in out

@@ -6,12 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import DEFAULT_STACK
+from conftest import DEFAULT_STACK, assumed_session
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -20,10 +19,6 @@ import rehearse  # noqa: E402
 
 REGION = "eu-west-1"
 
-
-def _assumed(account: str) -> boto3.Session:
-    creds = boto3.client("sts", region_name=REGION).assume_role(RoleArn=f"arn:aws:iam::{account}:role/deploy", RoleSessionName="test")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"], region_name=REGION)
 
 
 def test_stream_name_of_stream_and_consumer_arns() -> None:
@@ -36,7 +31,7 @@ def test_mapping_on_another_accounts_efo_consumer_needs_both_resource_policies(a
     moto_extensions.install()
     with mock_aws():
         # GIVEN a stream and EFO consumer in 111111111111 and a function in 222222222222
-        producer, consumer = _assumed("111111111111"), _assumed("222222222222")
+        producer, consumer = assumed_session("111111111111", "deploy"), assumed_session("222222222222", "deploy")
         kinesis = producer.client("kinesis")
         kinesis.create_stream(StreamName="s1", ShardCount=1)
         stream_arn = kinesis.describe_stream_summary(StreamName="s1")["StreamDescriptionSummary"]["StreamARN"]

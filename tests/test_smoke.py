@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from conftest import ROOT
+from conftest import ROOT, assumed_session
 from test_runtime import create_table
 from xacct_consumer.config import Settings
 from xacct_consumer.runtime import Runtime
@@ -19,10 +19,6 @@ from xacct_ops import smoke
 
 OUTPUTS = {"stream_name": {"value": "xacct-shared-stream"}, "sink_table_name": {"value": "xacct-sink"}}
 
-
-def _assumed(account: str) -> boto3.Session:
-    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/terraform-deploy", RoleSessionName="setup")["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
 
 
 def _mapping(stop: threading.Event, producer: boto3.Session, runtime: Runtime) -> None:
@@ -52,7 +48,7 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(OUTPUTS))
     with mock_aws():
-        producer, consumer = _assumed("111111111111"), _assumed("222222222222")
+        producer, consumer = assumed_session("111111111111"), assumed_session("222222222222")
         producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
         create_table(consumer.client("dynamodb"))
         queue = consumer.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
