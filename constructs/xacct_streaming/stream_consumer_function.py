@@ -159,13 +159,12 @@ class StreamConsumerFunction(Construct):
         ]
         if self.sink.role_arn is not None:
             statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink.role_arn]))
+        return self._role_policy("runtime-policy", "runtime", statements)
+
+    def _role_policy(self, id_: str, name: str, statements: Sequence[Statement]) -> IamRolePolicy:
+        """An inline policy of the function's role: a resource of its own, so others can depend on it."""
         return IamRolePolicy(
-            self,
-            "runtime-policy",
-            provider=self._provider,
-            name="runtime",
-            role=self.role.id,
-            policy=policy_document(statements),
+            self, id_, provider=self._provider, name=name, role=self.role.id, policy=policy_document(statements)
         )
 
     def _build_function(self, code_archive: Path) -> LambdaFunction:
@@ -209,13 +208,10 @@ class StreamConsumerFunction(Construct):
 
     def grant_table_write(self, table_arn: str) -> IamRolePolicy:
         """Lets the role write items to the sink table (BatchWriteItem is all the runtime calls)."""
-        self.table_write_policy = IamRolePolicy(
-            self,
+        self.table_write_policy = self._role_policy(
             "table-write-policy",
-            provider=self._provider,
-            name="write-sink-table",
-            role=self.role.id,
-            policy=policy_document([Statement(sid="WriteSinkTable", actions=["dynamodb:BatchWriteItem"], resources=[table_arn])]),
+            "write-sink-table",
+            [Statement(sid="WriteSinkTable", actions=["dynamodb:BatchWriteItem"], resources=[table_arn])],
         )
         return self.table_write_policy
 
@@ -235,12 +231,5 @@ class StreamConsumerFunction(Construct):
                 conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
             ),
         ]
-        self.stream_read_policy = IamRolePolicy(
-            self,
-            "stream-read-policy",
-            provider=self._provider,
-            name="read-shared-stream",
-            role=self.role.id,
-            policy=policy_document(statements),
-        )
+        self.stream_read_policy = self._role_policy("stream-read-policy", "read-shared-stream", statements)
         return self.stream_read_policy

@@ -140,43 +140,15 @@ def _sqs_batches(sizes: Sequence[int]) -> tuple[list[list[int]], list[int]]:
 
 def send_messages(client: Any, queue_url: str, bodies: Sequence[str], deadline: float, clock: Clock) -> Outcome:
     """SendMessageBatch with retries; a message over SQS's 256 KB limit cannot be sent and fails."""
-    encoded = [body.encode("utf-8") for body in bodies]
+    hopeless: list[int] = []  # entries SQS rejected as malformed: trying again will not help
 
     def send(batch: list[int]) -> list[int]:
         entries = [{"Id": str(i), "MessageBody": bodies[i]} for i in batch]
-        response = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        failed = response.get("Failed", [])
-        # Sender faults (a malformed entry) will not get better by trying again.
-        hopeless = [int(f["Id"]) for f in failed if f.get("SenderFault")]
-        if hopeless:
-            raise _SenderFault(hopeless, [int(f["Id"]) for f in failed if not f.get("SenderFault")])
-        return [int(f["Id"]) for f in failed]
+        failed = client.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+        hopeless.extend(int(f["Id"]) for f in failed if f.get("SenderFault"))
+        return [int(f["Id"]) for f in failed if not f.get("SenderFault")]
 
-    batches, oversize = _sqs_batches([len(b) for b in encoded])
-    outcome = _deliver_with_sender_faults(batches, send, deadline, clock)
-    outcome.failed = sorted(outcome.failed + oversize)
-    return outcome
-
-
-class _SenderFault(Exception):
-    def __init__(self, hopeless: list[int], retry: list[int]) -> None:
-        super().__init__(f"{len(hopeless)} entries rejected")
-        self.hopeless = hopeless
-        self.retry = retry
-
-
-def _deliver_with_sender_faults(
-    batches: list[list[int]], send: Callable[[list[int]], list[int]], deadline: float, clock: Clock
-) -> Outcome:
-    hopeless: list[int] = []
-
-    def guarded(batch: list[int]) -> list[int]:
-        try:
-            return send(batch)
-        except _SenderFault as fault:
-            hopeless.extend(fault.hopeless)
-            return fault.retry
-
-    outcome = _deliver(batches, guarded, deadline, clock)
-    outcome.failed = sorted(outcome.failed + hopeless)
+    batches, oversize = _sqs_batches([len(body.encode("utf-8")) for body in bodies])
+    outcome = _deliver(batches, send, deadline, clock)
+    outcome.failed = sorted(outcome.failed + hopeless + oversize)
     return outcome

@@ -128,7 +128,7 @@ def _decode(records: list[dict[str, Any]]) -> Decoded:
     items, sequences, poison = out.items, out.item_sequences, out.poison
     # a2b_base64 in strict mode validates without b64decode(validate=True)'s regex pass, and the
     # decoder is called directly (json.loads only adds argument checks on top of it).
-    b64decode, loads, crc32, hex_byte = binascii.a2b_base64, _JSON.decode, zlib.crc32, _HEX_BYTE
+    b64decode, loads = binascii.a2b_base64, _JSON.decode
     for record in records:
         kinesis = record["kinesis"]
         sequence = kinesis["sequenceNumber"]
@@ -151,7 +151,7 @@ def _decode(records: list[dict[str, Any]]) -> Decoded:
         else:
             parts = [(0, partition_key, data)]
             aggregated = False
-        pk = f"{shard_id}#{hex_byte[crc32(sequence.encode()) & 0xFF]}"  # partition_bucket(), inlined
+        pk = f"{shard_id}#{partition_bucket(sequence)}"
         arrival_ms = None if arrival is None else str(int(arrival * 1000))
         for sub_sequence, sub_key, payload in parts:
             reason = None
