@@ -36,6 +36,20 @@ def record(data: bytes, index: int, shard: str = SHARD, partition_key: str = "pk
     }
 
 
+def from_get_records(record: dict[str, Any], shard_id: str, source_arn: str = SOURCE_ARN) -> dict[str, Any]:
+    """A record returned by Kinesis GetRecords, as Lambda's poller would hand it to the function."""
+    return {
+        "kinesis": {
+            "partitionKey": record["PartitionKey"],
+            "sequenceNumber": record["SequenceNumber"],
+            "data": base64.b64encode(record["Data"]).decode(),
+            "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
+        },
+        "eventID": f"{shard_id}:{record['SequenceNumber']}",
+        "eventSourceARN": source_arn,
+    }
+
+
 def event(payloads: Iterable[bytes], shard: str = SHARD) -> dict[str, Any]:
     return {"Records": [record(data, index, shard) for index, data in enumerate(payloads)]}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from conftest import ROOT, assumed_session
+from kinesis_events import from_get_records
 from test_runtime import create_table
 from xacct_consumer.config import Settings
 from xacct_consumer.runtime import Runtime
@@ -31,12 +31,7 @@ def _mapping(stop: threading.Event, producer: boto3.Session, runtime: Runtime) -
         page = kinesis.get_records(ShardIterator=iterator)
         iterator = page["NextShardIterator"]
         if page["Records"]:
-            records = [
-                {"kinesis": {"partitionKey": r["PartitionKey"], "sequenceNumber": r["SequenceNumber"], "data": base64.b64encode(r["Data"]).decode(),
-                             "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"].timestamp()},
-                 "eventID": f"shardId-000000000000:{r['SequenceNumber']}", "eventSourceARN": "arn"}
-                for r in page["Records"]
-            ]
+            records = [from_get_records(r, "shardId-000000000000") for r in page["Records"]]
             runtime.process({"Records": records}, None)
         stop.wait(0.2)
 

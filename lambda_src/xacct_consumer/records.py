@@ -91,10 +91,12 @@ class Decoded:
     """What one event batch turned into."""
 
     items: list[Row] = field(default_factory=list)
-    # The sequence number of the Kinesis record each item came from, index for index.
-    item_sequences: list[str] = field(default_factory=list)
     poison: list[Poison] = field(default_factory=list)
     records_in: int = 0
+
+    def item_sequence(self, index: int) -> str:
+        """The sequence number of the Kinesis record item `index` came from (read off its sort key)."""
+        return self.items[index][1].split("#", 1)[0]
 
 
 _HEX_BYTE = [f"{value:02x}" for value in range(256)]
@@ -106,8 +108,12 @@ def partition_bucket(sequence_number: str) -> str:
     return _HEX_BYTE[zlib.crc32(sequence_number.encode()) & 0xFF]
 
 
+def sort_key(sequence_number: str, sub_sequence_number: int) -> str:
+    return f"{sequence_number}#{sub_sequence_number:05d}"
+
+
 def item_keys(shard_id: str, sequence_number: str, sub_sequence_number: int) -> tuple[str, str]:
-    return f"{shard_id}#{partition_bucket(sequence_number)}", f"{sequence_number}#{sub_sequence_number:05d}"
+    return f"{shard_id}#{partition_bucket(sequence_number)}", sort_key(sequence_number, sub_sequence_number)
 
 
 def decode_batch(records: list[dict[str, Any]]) -> Decoded:
@@ -125,7 +131,7 @@ def decode_batch(records: list[dict[str, Any]]) -> Decoded:
 
 def _decode(records: list[dict[str, Any]]) -> Decoded:
     out = Decoded(records_in=len(records))
-    items, sequences, poison = out.items, out.item_sequences, out.poison
+    items, poison = out.items, out.poison
     # a2b_base64 in strict mode validates without b64decode(validate=True)'s regex pass, and the
     # decoder is called directly (json.loads only adds argument checks on top of it).
     b64decode, loads = binascii.a2b_base64, _JSON.decode
@@ -171,6 +177,5 @@ def _decode(records: list[dict[str, Any]]) -> Decoded:
                 sub_b64 = base64.b64encode(payload).decode() if aggregated else data_b64
                 poison.append(Poison(reason, shard_id, sequence, sub_sequence if aggregated else None, sub_key, arrival, sub_b64))
                 continue
-            items.append((pk, f"{sequence}#{sub_sequence:05d}", sub_key, arrival_ms, text))
-            sequences.append(sequence)
+            items.append((pk, sort_key(sequence, sub_sequence), sub_key, arrival_ms, text))
     return out

@@ -55,7 +55,7 @@ class Runtime:
         decoded = decode_batch(records)
 
         write = write_items(self.dynamodb, self.settings.table_name, decoded.items, deadline, self.clock)
-        write_failures = [decoded.item_sequences[i] for i in write.failed]
+        write_failures = [decoded.item_sequence(i) for i in write.failed]
         lowest_write_failure = _lowest(write_failures)
 
         parkable = [p for p in decoded.poison if lowest_write_failure is None or int(p.sequence_number) < int(lowest_write_failure)]

@@ -22,7 +22,6 @@ Prints a line per step with its duration; exits non-zero on the first failed ste
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import io
 import json
@@ -38,11 +37,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda_src"), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda_src"), str(Path(__file__).resolve().parent), str(ROOT / "tests")]
 
 import boto3  # noqa: E402
 
 import moto_extensions  # noqa: E402
+from kinesis_events import from_get_records  # noqa: E402
 
 REGION = "eu-west-1"
 PRODUCER, CONSUMER = "111111111111", "222222222222"
@@ -202,15 +202,8 @@ def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> st
     records = []
     for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
         iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        for record in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]:
-            records.append({
-                "kinesis": {
-                    "partitionKey": record["PartitionKey"], "sequenceNumber": record["SequenceNumber"],
-                    "data": base64.b64encode(record["Data"]).decode(), "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
-                },
-                "eventID": f"{shard['ShardId']}:{record['SequenceNumber']}",
-                "eventSourceARN": out["stream_consumer_arn"],
-            })
+        page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
+        records.extend(from_get_records(record, shard["ShardId"], out["stream_consumer_arn"]) for record in page)
     check(len(records) == count, f"read back {len(records)} of {count} records")
     dynamodb, sqs = consumer.client("dynamodb", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint)
     settings = Settings(
