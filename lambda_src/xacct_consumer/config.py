@@ -37,38 +37,52 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
-        def required(name: str, pattern: re.Pattern[str], what: str) -> str:
-            value = env.get(name, "")
-            if not value:
-                raise ConfigurationError(name, f"is not set; expected {what}")
-            if not pattern.fullmatch(value):
-                raise ConfigurationError(name, f"{value!r} is not {what}")
-            return value
-
-        def optional(name: str, pattern: re.Pattern[str], what: str) -> Optional[str]:
-            value = env.get(name, "")
-            if not value:
-                return None
-            if not pattern.fullmatch(value):
-                raise ConfigurationError(name, f"{value!r} is not {what}")
-            return value
-
-        region = required("AWS_REGION", REGION, "an AWS region such as eu-west-1")
-        log_level = env.get("LOG_LEVEL", "INFO") or "INFO"
-        if log_level not in LOG_LEVELS:
-            raise ConfigurationError("LOG_LEVEL", f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}")
-        external_id = optional("SINK_EXTERNAL_ID", EXTERNAL_ID, "an STS external id (2-1224 characters)")
-        role = optional("SINK_ROLE_ARN", ROLE_ARN, "an IAM role ARN")
+        read = EnvReader(env)
+        common = read.common()
+        external_id = read.optional("SINK_EXTERNAL_ID", EXTERNAL_ID, "an STS external id (2-1224 characters)")
+        role = read.optional("SINK_ROLE_ARN", ROLE_ARN, "an IAM role ARN")
         if external_id and not role:
             raise ConfigurationError("SINK_EXTERNAL_ID", "is set but SINK_ROLE_ARN is not; the external id is for assuming that role")
         return cls(
-            table_name=required("TABLE_NAME", TABLE_NAME, "a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)"),
-            dead_letter_queue_url=required("DEAD_LETTER_QUEUE_URL", QUEUE_URL, "an SQS queue URL"),
-            region=region,
-            sink_region=optional("SINK_REGION", REGION, "an AWS region such as eu-west-1") or region,
+            table_name=read.required("TABLE_NAME", TABLE_NAME, "a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)"),
+            sink_region=read.optional("SINK_REGION", REGION, "an AWS region such as eu-west-1") or common["region"],
             sink_role_arn=role,
             sink_external_id=external_id,
-            log_level=log_level,
-            metrics_namespace=optional("METRICS_NAMESPACE", NAMESPACE, "a CloudWatch namespace") or "XacctStreaming",
-            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "local") or "local",
+            **common,
         )
+
+
+@dataclass(frozen=True)
+class EnvReader:
+    """Reads and checks environment variables; every problem names the variable."""
+
+    env: Mapping[str, str]
+
+    def required(self, name: str, pattern: re.Pattern[str], what: str) -> str:
+        value = self.env.get(name, "")
+        if not value:
+            raise ConfigurationError(name, f"is not set; expected {what}")
+        if not pattern.fullmatch(value):
+            raise ConfigurationError(name, f"{value!r} is not {what}")
+        return value
+
+    def optional(self, name: str, pattern: re.Pattern[str], what: str) -> Optional[str]:
+        value = self.env.get(name, "")
+        if not value:
+            return None
+        if not pattern.fullmatch(value):
+            raise ConfigurationError(name, f"{value!r} is not {what}")
+        return value
+
+    def common(self) -> dict[str, str]:
+        """What every handler of this package reads: region, dead-letter queue, logging, metrics."""
+        log_level = self.env.get("LOG_LEVEL", "INFO") or "INFO"
+        if log_level not in LOG_LEVELS:
+            raise ConfigurationError("LOG_LEVEL", f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        return {
+            "region": self.required("AWS_REGION", REGION, "an AWS region such as eu-west-1"),
+            "dead_letter_queue_url": self.required("DEAD_LETTER_QUEUE_URL", QUEUE_URL, "an SQS queue URL"),
+            "log_level": log_level,
+            "metrics_namespace": self.optional("METRICS_NAMESPACE", NAMESPACE, "a CloudWatch namespace") or "XacctStreaming",
+            "function_name": self.env.get("AWS_LAMBDA_FUNCTION_NAME", "local") or "local",
+        }

@@ -14,12 +14,15 @@ from typing import Any, Callable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_consumer.records import Row, to_item
+from xacct_consumer.records import to_item
 
 DYNAMODB_BATCH = 25
 SQS_BATCH = 10
 SQS_MAX_MESSAGE_BYTES = 256 * 1024
 SQS_MAX_BATCH_BYTES = 256 * 1024
+FIREHOSE_BATCH = 500
+FIREHOSE_MAX_RECORD_BYTES = 1000 * 1024
+FIREHOSE_MAX_BATCH_BYTES = 4 * 1024 * 1024
 BASE_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 2.0
 # Errors worth another try: throttling and the service's own failures.
@@ -100,17 +103,28 @@ def _deliver(
     return Outcome(sorted(failed), retried, calls)
 
 
-def write_items(client: Any, table: str, rows: Sequence[Row], deadline: float, clock: Clock) -> Outcome:
-    """BatchWriteItem in groups of 25; UnprocessedItems and retryable errors go round again."""
+def write_items(
+    client: Any,
+    table: str,
+    rows: Sequence[Any],
+    deadline: float,
+    clock: Clock,
+    item_of: Callable[[Any], dict[str, Any]] = to_item,
+) -> Outcome:
+    """BatchWriteItem in groups of 25; UnprocessedItems and retryable errors go round again.
+
+    `item_of` turns a row into its DynamoDB item; every item has a string sort key `sk`,
+    unique within the call, by which AWS' UnprocessedItems (copies) are matched back.
+    """
     by_sort_key: dict[str, int] = {}
 
     def send(batch: list[int]) -> list[int]:
-        response = client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": to_item(rows[i])}} for i in batch]})
+        response = client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item_of(rows[i])}} for i in batch]})
         unprocessed = response.get("UnprocessedItems", {}).get(table, [])
         if not unprocessed:
             return []
-        if not by_sort_key:  # built only when AWS pushes back: sort keys are unique in a batch
-            by_sort_key.update((row[1], index) for index, row in enumerate(rows))
+        if not by_sort_key:  # built only when AWS pushes back
+            by_sort_key.update((item_of(row)["sk"]["S"], index) for index, row in enumerate(rows))
         return [by_sort_key[request["PutRequest"]["Item"]["sk"]["S"]] for request in unprocessed]
 
     indexes = list(range(len(rows)))
@@ -118,17 +132,20 @@ def write_items(client: Any, table: str, rows: Sequence[Row], deadline: float, c
     return _deliver(batches, send, deadline, clock)
 
 
-def _sqs_batches(sizes: Sequence[int]) -> tuple[list[list[int]], list[int]]:
-    """Groups message indexes into SendMessageBatch calls (10 entries, 256 KB); too big: alone."""
+def group_entries(
+    sizes: Sequence[int], max_entries: int, max_batch_bytes: int, max_entry_bytes: int
+) -> tuple[list[list[int]], list[int]]:
+    """Groups entry indexes into batch calls within the service's limits; entries over the
+    per-entry limit can never be sent and are returned apart."""
     batches: list[list[int]] = []
     oversize: list[int] = []
     current: list[int] = []
     current_bytes = 0
     for index, size in enumerate(sizes):
-        if size > SQS_MAX_MESSAGE_BYTES:
+        if size > max_entry_bytes:
             oversize.append(index)
             continue
-        if current and (len(current) == SQS_BATCH or current_bytes + size > SQS_MAX_BATCH_BYTES):
+        if current and (len(current) == max_entries or current_bytes + size > max_batch_bytes):
             batches.append(current)
             current, current_bytes = [], 0
         current.append(index)
@@ -148,7 +165,28 @@ def send_messages(client: Any, queue_url: str, bodies: Sequence[str], deadline: 
         hopeless.extend(int(f["Id"]) for f in failed if f.get("SenderFault"))
         return [int(f["Id"]) for f in failed if not f.get("SenderFault")]
 
-    batches, oversize = _sqs_batches([len(body.encode("utf-8")) for body in bodies])
+    sizes = [len(body.encode("utf-8")) for body in bodies]
+    batches, oversize = group_entries(sizes, SQS_BATCH, SQS_MAX_BATCH_BYTES, SQS_MAX_MESSAGE_BYTES)
     outcome = _deliver(batches, send, deadline, clock)
     outcome.failed = sorted(outcome.failed + hopeless + oversize)
+    return outcome
+
+
+def put_firehose_records(client: Any, delivery_stream: str, records: Sequence[bytes], deadline: float, clock: Clock) -> Outcome:
+    """PutRecordBatch in groups of 500 / 4 MiB; entries Firehose did not take are sent again.
+
+    Firehose answers per entry (`RequestResponses[i].ErrorCode`, mostly ServiceUnavailable when
+    the stream is over its throughput), so only those go round again, with backoff. A record
+    over 1,000 KiB can never be put and fails at once.
+    """
+
+    def send(batch: list[int]) -> list[int]:
+        response = client.put_record_batch(DeliveryStreamName=delivery_stream, Records=[{"Data": records[i]} for i in batch])
+        if not response.get("FailedPutCount"):
+            return []
+        return [index for index, answer in zip(batch, response["RequestResponses"]) if answer.get("ErrorCode")]
+
+    batches, oversize = group_entries([len(r) for r in records], FIREHOSE_BATCH, FIREHOSE_MAX_BATCH_BYTES, FIREHOSE_MAX_RECORD_BYTES)
+    outcome = _deliver(batches, send, deadline, clock)
+    outcome.failed = sorted(outcome.failed + oversize)
     return outcome

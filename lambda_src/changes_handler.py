@@ -1,0 +1,43 @@
+"""Lambda entry point `changes_handler.lambda_handler`, for a DynamoDB stream (any account).
+
+Forwards each change, flattened to plain JSON, to a change-log table (TABLE_NAME) or a Firehose
+stream (DELIVERY_STREAM_NAME); see xacct_changes/. Settings are checked at cold start as in
+handler.py: a bad variable is logged once, naming it, and every invocation then fails, so Lambda
+keeps the records instead of acknowledging them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Optional
+
+from xacct_changes.config import ChangeSettings
+from xacct_changes.runtime import ChangeRuntime
+from xacct_consumer.config import ConfigurationError
+
+logger = logging.getLogger()
+
+try:
+    SETTINGS: Optional[ChangeSettings] = ChangeSettings.from_env(os.environ)
+    CONFIGURATION_ERROR: Optional[ConfigurationError] = None
+    logger.setLevel(SETTINGS.log_level)
+except ConfigurationError as error:
+    SETTINGS, CONFIGURATION_ERROR = None, error
+    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": error.variable, "error": str(error)}), flush=True)
+
+_runtime: Optional[ChangeRuntime] = None
+
+
+def runtime() -> ChangeRuntime:
+    global _runtime
+    if _runtime is None:
+        if CONFIGURATION_ERROR is not None or SETTINGS is None:
+            raise RuntimeError(f"invalid configuration: {CONFIGURATION_ERROR}")
+        _runtime = ChangeRuntime.from_settings(SETTINGS)
+    return _runtime
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    return runtime().process(event, context)
