@@ -1,4 +1,4 @@
-# Cross-account Kinesis EFO -> Lambda: synthesize, scan, validate, plan, deploy.
+# Cross-account streaming stacks (python main.py --list): synthesize, scan, validate, plan, deploy.
 # `make` = synth + scan with the built-in example settings; `make test` = the test suite.
 
 SHELL := /bin/bash
@@ -11,9 +11,12 @@ OUTDIR ?= cdktf.out
 CONFIG ?=
 REPORTS ?= reports
 TFVARS ?= terraform.tfvars
-# The stack `plan`/`deploy` act on; `validate` and `scan` cover every synthesized stack.
-STACK ?= xacct-kinesis-efo
-STACK_DIR := $(OUTDIR)/stacks/$(STACK)
+# `synth`: the stacks to synthesize (space-separated names; empty: every stack). `plan`, `deploy`,
+# `smoke`, `diagram` act on one stack: STACK, or the core stack when STACK is empty. `validate`,
+# `scan` and `rehearse` cover every synthesized stack.
+STACK ?=
+ONE_STACK := $(or $(firstword $(STACK)),xacct-kinesis-efo)
+STACK_DIR := $(OUTDIR)/stacks/$(ONE_STACK)
 
 # A Terraform provider filesystem mirror (offline machines). Empty: Terraform uses the registry.
 TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard \
@@ -28,7 +31,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # What a synthesis depends on: with none of it changed, `make synth` does nothing.
 SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
-SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG))
+SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG)) $(foreach name,$(STACK),--stack $(name))
 
 .PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram test rehearse bench-synth bench-handler clean help FORCE
 
@@ -44,7 +47,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json (CONFIG=file.toml); no-op if nothing changed
+synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json for every stack (STACK=name, CONFIG=file.toml); no-op if nothing changed
 
 # manifest.json is written by every synthesis, so its age tells whether the output is current.
 $(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/synth-args
@@ -56,7 +59,7 @@ $(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/syn
 	@echo '$(SYNTH_ARGS)' | cmp -s - $@ || echo '$(SYNTH_ARGS)' > $@
 
 hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
-	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(if $(CONFIG),--config $(CONFIG))
+	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(if $(CONFIG),--config $(CONFIG)) $(foreach name,$(STACK),--stack $(name))
 
 scan: venv ## checkov on the synthesized JSON; fails on any failed check; JUnit XML + SARIF in $(REPORTS)/
 	@test -d $(OUTDIR)/stacks || { echo "nothing synthesized in $(OUTDIR): run 'make synth' first" >&2; exit 1; }
@@ -84,7 +87,7 @@ preflight: venv ## before a plan: both deploy roles assumable, in the tfvars' ac
 
 plan: $(TF_RC) ## terraform plan of STACK with $(TFVARS) into $(STACK_DIR)/tfplan (needs AWS credentials)
 	@test -f $(TFVARS) || { echo "$(TFVARS) missing: cp terraform.tfvars.example $(TFVARS) and fill it in" >&2; exit 1; }
-	@test -d $(STACK_DIR) || { echo "$(STACK_DIR) missing: run 'make synth' (STACK=$(STACK))" >&2; exit 1; }
+	@test -d $(STACK_DIR) || { echo "$(STACK_DIR) missing: run 'make synth' (STACK=$(ONE_STACK))" >&2; exit 1; }
 	export TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)); \
 	terraform -chdir=$(STACK_DIR) init -input=false && \
 	terraform -chdir=$(STACK_DIR) plan -input=false -var-file=$(abspath $(TFVARS)) -out=tfplan
@@ -97,14 +100,14 @@ smoke: $(TF_RC) ## after a deploy: one record from the stream to the sink table,
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) output -json > $(STACK_DIR)/outputs.json
 	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json --timeout $(or $(TIMEOUT),180)
 
-diagram: synth ## the synthesized stack as a diagram: $(OUTDIR)/diagram/stack.{mmd,dot,svg,png} (SVG/PNG need graphviz)
-	PYTHONPATH=constructs $(PY) -m xacct_ops.diagram --stack-dir $(STACK_DIR) --out $(OUTDIR)/diagram
+diagram: synth ## a stack as a diagram: $(OUTDIR)/diagram/<stack>/stack.{mmd,dot,svg,png} (STACK=name; SVG/PNG need graphviz)
+	PYTHONPATH=constructs $(PY) -m xacct_ops.diagram --stack-dir $(STACK_DIR) --out $(OUTDIR)/diagram/$(ONE_STACK)
 
 test: venv ## the test suite (the rehearsal included)
 	$(PY) -m pytest tests
 
-rehearse: synth ## apply, verify, replan and destroy the synthesized stack against moto (two accounts)
-	$(PY) tests/harness/rehearse.py --stack-dir $(STACK_DIR)
+rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts)
+	$(PY) tests/harness/rehearse.py $(OUTDIR)/stacks/*/
 
 bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)
 	$(PY) bench/synth.py --runs 5

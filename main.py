@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""CDKTF app: a Kinesis stream in a producer account consumed by Lambda in a consumer account.
+"""CDKTF app: cross-account streaming stacks, each with a producer and a consumer account in one plan.
 
-    python main.py                       # defaults, writes cdktf.out/stacks/<stack>/cdk.tf.json
-    python main.py --config my.toml      # structural settings (see README, "Settings")
+    python main.py                       # every stack, defaults: cdktf.out/stacks/<stack>/cdk.tf.json
+    python main.py --stack xacct-dynamodb-streams   # just that stack (repeatable)
+    python main.py --config my.toml      # settings of one stack (see README, "Settings")
     python main.py --hcl                 # HCL (cdk.tf) instead of JSON: the way out of CDKTF
+    python main.py --list                # the stacks and the source document each one covers
 
 Exit status 2 and one line on stderr for a bad setting; the previous output is left untouched.
 """
@@ -22,6 +24,7 @@ sys.path.insert(0, str(ROOT / "constructs"))
 # jsii prints an end-of-life banner for Node 20 unless told the version is known.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from xacct_streaming.catalog import kind_of, select  # noqa: E402
 from xacct_streaming.config import load_props  # noqa: E402
 from xacct_streaming.errors import ConfigError  # noqa: E402
 
@@ -39,17 +42,31 @@ def main(argv: list[str] | None = None) -> int:
         help="output directory (default: $CDKTF_OUTDIR as set by the cdktf CLI, else cdktf.out)",
     )
     parser.add_argument("--hcl", action="store_true", help="write HCL (cdk.tf) instead of JSON")
+    parser.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="synthesize only this stack (repeatable; default: every stack)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the stacks and exit")
     args = parser.parse_args(argv)
 
     try:
-        props = load_props(args.config)
+        configured = [load_props(args.config)] if args.config else []
+        stacks = select(configured, [name for value in args.stack for name in value.split() if name])
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.list:
+        for props in stacks:
+            kind = kind_of(props)
+            print(f"{props.stack_name:<28s} seed {kind.seed}  {kind.summary}")
+        return 0
 
     from xacct_streaming.synth import synthesize
 
-    for stack_dir in synthesize([props], outdir=Path(args.outdir), project_root=ROOT, hcl=args.hcl):
+    for stack_dir in synthesize(stacks, outdir=Path(args.outdir), project_root=ROOT, hcl=args.hcl):
         print(f"synthesized {os.path.relpath(stack_dir)}")
     return 0
 

@@ -6,7 +6,7 @@ policies as JSON strings that may contain `${...}` references.
 
     CKV_XACCT_1  Kinesis resource policies name exact IAM role ARNs, exact actions
     CKV_XACCT_2  Kinesis streams use a customer-managed KMS key
-    CKV_XACCT_3  stream event source mappings bound their failures and wait for resource policies
+    CKV_XACCT_3  stream event source mappings bound their failures and wait for the policies granting the read
     CKV_XACCT_4  KMS key policies grant nothing to a wildcard principal
 """
 
@@ -125,7 +125,7 @@ class StreamEventSourceMappingBounded(BaseResourceCheck):
         super().__init__(
             name=(
                 "Ensure stream event source mappings have an on-failure destination, bisect, finite retries "
-                "and depend on the source's resource policies"
+                "and depend on the policies that grant the read"
             ),
             id="CKV_XACCT_3",
             categories=[CheckCategories.GENERAL_SECURITY],
@@ -159,10 +159,15 @@ class StreamEventSourceMappingBounded(BaseResourceCheck):
             return CheckResult.FAILED
         depends_on = [d for d in _as_list(_first(conf, "depends_on")) if isinstance(d, str)]
         policy_type = "aws_dynamodb_resource_policy." if source == "dynamodb_stream" else "aws_kinesis_resource_policy."
-        needed = 2 if source == "kinesis_consumer" else 1  # the stream's policy and the consumer's
-        if sum(d.startswith(policy_type) for d in depends_on) < needed:
-            return CheckResult.FAILED
-        return CheckResult.PASSED
+        resource_policies = sum(d.startswith(policy_type) for d in depends_on)
+        if source == "kinesis_consumer":
+            # An EFO consumer is shared through two policies: the stream's and the consumer's.
+            return CheckResult.PASSED if resource_policies >= 2 else CheckResult.FAILED
+        # A stream or table stream in the function's own account needs no resource policy, only
+        # the role's; one check cannot see which account a referenced source lives in, so it
+        # asks for at least one of the two (the stack tests pin the cross-account case).
+        role_policies = sum(d.startswith("aws_iam_role_policy.") for d in depends_on)
+        return CheckResult.PASSED if resource_policies + role_policies >= 1 else CheckResult.FAILED
 
     def get_evaluated_keys(self) -> list[str]:
         return [

@@ -127,6 +127,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         tfvars = read_tfvars(args.tfvars)
         props = load_props(args.config)
+        if not isinstance(props, StackProps):
+            raise ConfigError("kind", type(props).__name__, "a settings file of the xacct-kinesis-efo stack (preflight checks that stack's names)")
     except (ConfigError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

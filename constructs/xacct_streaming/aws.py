@@ -41,3 +41,39 @@ AwsProviderAssumeRole = symbol("provider", "AwsProviderAssumeRole")
 AwsProviderDefaultTags = symbol("provider", "AwsProviderDefaultTags")
 SnsTopic = symbol("sns_topic", "SnsTopic")
 SqsQueue = symbol("sqs_queue", "SqsQueue")
+CloudwatchLogStream = symbol("cloudwatch_log_stream", "CloudwatchLogStream")
+DynamodbResourcePolicy = symbol("dynamodb_resource_policy", "DynamodbResourcePolicy")
+KinesisFirehoseDeliveryStream = symbol("kinesis_firehose_delivery_stream", "KinesisFirehoseDeliveryStream")
+FirehoseExtendedS3Configuration = symbol(
+    "kinesis_firehose_delivery_stream", "KinesisFirehoseDeliveryStreamExtendedS3Configuration"
+)
+FirehoseCloudwatchLoggingOptions = symbol(
+    "kinesis_firehose_delivery_stream", "KinesisFirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptions"
+)
+FirehoseServerSideEncryption = symbol("kinesis_firehose_delivery_stream", "KinesisFirehoseDeliveryStreamServerSideEncryption")
+S3Bucket = symbol("s3_bucket", "S3Bucket")
+S3BucketLifecycleConfiguration = symbol("s3_bucket_lifecycle_configuration", "S3BucketLifecycleConfiguration")
+S3BucketLifecycleRule = symbol("s3_bucket_lifecycle_configuration", "S3BucketLifecycleConfigurationRule")
+S3BucketLifecycleRuleAbortIncompleteMultipartUpload = symbol(
+    "s3_bucket_lifecycle_configuration", "S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload"
+)
+S3BucketLifecycleRuleFilter = symbol("s3_bucket_lifecycle_configuration", "S3BucketLifecycleConfigurationRuleFilter")
+S3BucketLifecycleRuleNoncurrentVersionExpiration = symbol(
+    "s3_bucket_lifecycle_configuration", "S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration"
+)
+S3BucketOwnershipControls = symbol("s3_bucket_ownership_controls", "S3BucketOwnershipControls")
+S3BucketOwnershipControlsRule = symbol("s3_bucket_ownership_controls", "S3BucketOwnershipControlsRule")
+S3BucketPolicy = symbol("s3_bucket_policy", "S3BucketPolicy")
+S3BucketPublicAccessBlock = symbol("s3_bucket_public_access_block", "S3BucketPublicAccessBlock")
+S3BucketServerSideEncryptionConfiguration = symbol(
+    "s3_bucket_server_side_encryption_configuration", "S3BucketServerSideEncryptionConfigurationA"
+)
+S3BucketServerSideEncryptionRule = symbol(
+    "s3_bucket_server_side_encryption_configuration", "S3BucketServerSideEncryptionConfigurationRuleA"
+)
+S3BucketServerSideEncryptionByDefault = symbol(
+    "s3_bucket_server_side_encryption_configuration",
+    "S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA",
+)
+S3BucketVersioning = symbol("s3_bucket_versioning", "S3BucketVersioningA")
+S3BucketVersioningConfiguration = symbol("s3_bucket_versioning", "S3BucketVersioningVersioningConfiguration")

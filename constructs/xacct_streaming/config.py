@@ -1,6 +1,7 @@
-"""Reads a TOML settings file into StackProps; every unknown or bad key is a ConfigError.
+"""Reads a TOML settings file into the props of one stack; every unknown or bad key is a ConfigError.
 
-The file has one optional table per props class:
+A file configures one stack, of the kind named by `kind` (default: the core stack,
+"xacct-kinesis-efo"); the other stacks keep their defaults. For the core stack:
 
     stack_name = "orders-stream"
     [stream]    -> SharedStreamProps
@@ -10,7 +11,8 @@ The file has one optional table per props class:
     [alarms]    -> AlarmProps
     [backend]   -> BackendProps
 
-Anything left out keeps its default from `defaults.py`.
+The tables of the other kinds are listed in `catalog.KINDS` (and the README). Anything left
+out keeps its default from `defaults.py`. Errors name a field as `<table>.<key>`.
 """
 
 from __future__ import annotations
@@ -20,26 +22,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from xacct_streaming import defaults
+from xacct_streaming.catalog import KINDS
 from xacct_streaming.errors import ConfigError
-from xacct_streaming.props import (
-    AlarmProps,
-    BackendProps,
-    ConsumerFunctionProps,
-    EventSourceMappingProps,
-    SharedStreamProps,
-    SinkProps,
-    StackProps,
-)
 
-SECTIONS: dict[str, type] = {
-    "stream": SharedStreamProps,
-    "function": ConsumerFunctionProps,
-    "mapping": EventSourceMappingProps,
-    "sink": SinkProps,
-    "alarms": AlarmProps,
-    "backend": BackendProps,
-}
-TOP_LEVEL_KEYS = ("stack_name",)
+TOP_LEVEL_KEYS = ("kind", "stack_name")
 
 
 def _section(name: str, cls: type, values: Any) -> Any:
@@ -49,24 +36,36 @@ def _section(name: str, cls: type, values: Any) -> Any:
     for key in values:
         if key not in allowed:
             raise ConfigError(f"{name}.{key}", values[key], "a known key: " + ", ".join(allowed))
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        # Props name fields after their usual table ("function."); a stack may use the class
+        # under another table ("writer", "flattener"): name the table the user wrote.
+        table, dot, key = err.field.partition(".")
+        if dot and table != name:
+            raise ConfigError(f"{name}.{key}", err.value, err.allowed) from None
+        raise
 
 
-def props_from_mapping(data: Mapping[str, Any]) -> StackProps:
-    """Builds StackProps from already-parsed settings (a TOML document as a dict)."""
+def props_from_mapping(data: Mapping[str, Any]) -> Any:
+    """Builds one stack's props from already-parsed settings (a TOML document as a dict)."""
+    kind_name = data.get("kind", defaults.STACK_NAME)
+    if kind_name not in KINDS:
+        raise ConfigError("kind", kind_name, "one of " + ", ".join(repr(k) for k in KINDS))
+    kind = KINDS[kind_name]
     for key in data:
-        if key not in SECTIONS and key not in TOP_LEVEL_KEYS:
-            raise ConfigError(key, data[key], "one of " + ", ".join([*TOP_LEVEL_KEYS, *SECTIONS]))
-    kwargs: dict[str, Any] = {name: _section(name, cls, data[name]) for name, cls in SECTIONS.items() if name in data}
+        if key not in kind.sections and key not in TOP_LEVEL_KEYS:
+            raise ConfigError(key, data[key], f"one of {', '.join([*TOP_LEVEL_KEYS, *kind.sections])} (kind {kind_name!r})")
+    kwargs: dict[str, Any] = {name: _section(name, cls, data[name]) for name, cls in kind.sections.items() if name in data}
     if "stack_name" in data:
         kwargs["stack_name"] = data["stack_name"]
-    return StackProps(**kwargs)
+    return kind.props_type(**kwargs)
 
 
-def load_props(path: Optional[str]) -> StackProps:
-    """StackProps from a TOML file, or the defaults when no path is given."""
+def load_props(path: Optional[str]) -> Any:
+    """One stack's props from a TOML file, or the core stack's defaults when no path is given."""
     if not path:
-        return StackProps()
+        return KINDS[defaults.STACK_NAME].props_type()
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")

@@ -55,3 +55,41 @@ BACKEND_KIND = "local"
 
 # Values used by `make synth` when no config file is given and by terraform.tfvars.example.
 EXAMPLE_REGION = "eu-west-1"
+
+# Seed 003: a DynamoDB table's stream read by a function in another account.
+DDB_STACK_NAME = "xacct-dynamodb-streams"
+SOURCE_TABLE_NAME = "xacct-orders"
+SOURCE_TABLE_PARTITION_KEY = "pk"
+SOURCE_TABLE_SORT_KEY = "sk"
+SOURCE_TABLE_STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+SOURCE_TABLE_KEY_ALIAS = "alias/xacct-orders"
+CHANGE_FUNCTION_NAME = "xacct-change-consumer"
+CHANGE_FUNCTION_KEY_ALIAS = "alias/xacct-change-consumer"
+CHANGE_LOG_TABLE_NAME = "xacct-change-log"
+CHANGES_HANDLER = "changes_handler.lambda_handler"
+
+# Seed 001: Kinesis -> writer -> replica table in another account -> flattener -> Firehose -> S3.
+REPLICATION_STACK_NAME = "xacct-kinesis-replication"
+REPLICATION_STREAM_NAME = "xacct-web-analytics"
+REPLICATION_STREAM_KEY_ALIAS = "alias/xacct-web-analytics"
+WRITER_FUNCTION_NAME = "xacct-replica-writer"
+WRITER_FUNCTION_KEY_ALIAS = "alias/xacct-replica-writer"
+REPLICA_TABLE_NAME = "xacct-web-analytics-replica"
+REPLICA_WRITER_ROLE_NAME = "xacct-replica-table-writer"
+# Not a secret (AWS: an external id guards against the confused deputy); set your own per pairing.
+REPLICA_EXTERNAL_ID = "xacct-kinesis-replication"
+REPLICA_STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+FLATTENER_FUNCTION_NAME = "xacct-replica-to-firehose"
+FLATTENER_FUNCTION_KEY_ALIAS = "alias/xacct-replica-to-firehose"
+DELIVERY_STREAM_NAME = "xacct-web-analytics-archive"
+# The bucket is named <prefix>-<consumer account id>-<region>: unique without a random suffix.
+DELIVERY_BUCKET_PREFIX = "xacct-web-analytics"
+DELIVERY_PREFIX = "changes/"
+DELIVERY_ERROR_PREFIX = "errors/"
+# Seed 001's values: 5 MB or 300 s, whichever comes first.
+DELIVERY_BUFFER_MB = 5
+DELIVERY_BUFFER_SECONDS = 300
+DELIVERY_COMPRESSION = "GZIP"
+DELIVERY_NONCURRENT_VERSION_DAYS = 90
+# The analytics data key: replica table, Firehose stream, bucket and delivery error logs.
+DELIVERY_KEY_ALIAS = "alias/xacct-web-analytics-data"

@@ -29,6 +29,16 @@ STREAM_CONSUMER_READ_ACTIONS = (
     "kinesis:SubscribeToShard",
 )
 
+# What Lambda needs on a DynamoDB stream, in the function role's policy and in the stream's
+# resource policy (DynamoDB and Lambda docs on cross-account stream access).
+TABLE_STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+)
+# What a writer needs on a table encrypted with a customer-managed key, through DynamoDB.
+TABLE_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+
 # The actions an account root keeps on its own key, spelled out (no "kms:*").
 KMS_KEY_ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
@@ -66,7 +76,10 @@ KMS_KEY_ADMIN_ACTIONS = (
 
 @dataclass(frozen=True)
 class Statement:
-    """One Allow statement. `principals` is {"AWS": [...]} or {"Service": [...]} for resource policies."""
+    """One Allow statement. `principals` is {"AWS": [...]} or {"Service": [...]} for resource policies.
+
+    A trust policy's statements have no resources (the role is the resource): `resources=()`,
+    rendered with `trust_policy`."""
 
     sid: str
     actions: Sequence[str]
@@ -78,15 +91,16 @@ class Statement:
         for action in self.actions:
             if "*" in action:
                 raise ConfigError(f"policy statement {self.sid}.Action", action, "an exact action name (no '*')")
-        if not self.actions or not self.resources:
-            raise ConfigError(f"policy statement {self.sid}", self, "at least one action and one resource")
+        if not self.actions:
+            raise ConfigError(f"policy statement {self.sid}", self, "at least one action")
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow"}
         if self.principals is not None:
             out["Principal"] = {kind: _one_or_many(values) for kind, values in self.principals.items()}
         out["Action"] = _one_or_many(self.actions)
-        out["Resource"] = _one_or_many(self.resources)
+        if self.resources:
+            out["Resource"] = _one_or_many(self.resources)
         if self.conditions:
             out["Condition"] = {op: dict(values) for op, values in self.conditions.items()}
         return out
@@ -97,8 +111,15 @@ def _one_or_many(values: Sequence[str]) -> Any:
     return values[0] if len(values) == 1 else list(values)
 
 
+def dynamodb_service(region: str) -> str:
+    return f"dynamodb.{region}.amazonaws.com"
+
+
 def policy_document(statements: Sequence[Statement]) -> str:
     """A compact, deterministic JSON policy document."""
+    for statement in statements:
+        if not statement.resources:
+            raise ConfigError(f"policy statement {statement.sid}", statement, "at least one resource")
     return _encode({"Version": "2012-10-17", "Statement": [s.render() for s in statements]})
 
 
@@ -114,6 +135,14 @@ def _encode(document: dict[str, Any]) -> str:
 
         return Fn.jsonencode(document)
     return json.dumps(document, separators=(",", ":"))
+
+
+def trust_policy(statements: Sequence[Statement]) -> str:
+    """A role's trust policy: statements with principals and no resources."""
+    for statement in statements:
+        if statement.resources or not statement.principals:
+            raise ConfigError(f"trust statement {statement.sid}", statement, "a principal and no resources")
+    return _encode({"Version": "2012-10-17", "Statement": [s.render() for s in statements]})
 
 
 def assume_role_policy(service: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from cdktf import TerraformProvider
 from constructs import Construct
 
@@ -16,7 +18,6 @@ from xacct_streaming.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACT
 from xacct_streaming.props import SharedStreamProps
 
 
-
 def kinesis_service(region: str) -> str:
     return f"kinesis.{region}.amazonaws.com"
 
@@ -25,7 +26,10 @@ class SharedStream(Construct):
     """KMS key, Kinesis stream, EFO consumer and the two resource policies that share them.
 
     `reader_role_arn` is the exact ARN of the consumer account's function role; it is the
-    only principal of both resource policies and of the key's decrypt grant.
+    only principal of both resource policies and of the key's decrypt grant. Without one the
+    stream is not shared: no EFO consumer, no resource policies, no grant in the key policy (a
+    reader in the stream's own account is authorized by its IAM policy alone), and
+    `stream_consumer`, `stream_policy` and `stream_consumer_policy` are None.
     """
 
     def __init__(
@@ -37,7 +41,7 @@ class SharedStream(Construct):
         props: SharedStreamProps,
         owner_root_arn: str,
         region: str,
-        reader_role_arn: str,
+        reader_role_arn: Optional[str],
     ) -> None:
         super().__init__(scope, id_)
         self._provider = provider
@@ -45,19 +49,27 @@ class SharedStream(Construct):
         self.reader_role_arn = reader_role_arn
         self.key = self._build_key(owner_root_arn, region)
         self.stream = self._build_stream()
-        self.stream_consumer = self._build_stream_consumer()
-        self.stream_policy = self._build_stream_policy()
-        self.stream_consumer_policy = self._build_stream_consumer_policy()
+        self.stream_consumer: Optional[KinesisStreamConsumer] = None
+        self.stream_policy: Optional[KinesisResourcePolicy] = None
+        self.stream_consumer_policy: Optional[KinesisResourcePolicy] = None
+        if reader_role_arn is not None:
+            self.stream_consumer = self._build_stream_consumer()
+            self.stream_policy = self._build_stream_policy()
+            self.stream_consumer_policy = self._build_stream_consumer_policy()
 
     def _build_key(self, owner_root_arn: str, region: str) -> CustomerManagedKey:
         # The AWS-managed aws/kinesis key cannot be used from another account.
-        decrypt_via_kinesis = Statement(
-            sid="ConsumerRoleDecryptViaKinesis",
-            principals={"AWS": [self.reader_role_arn]},
-            actions=["kms:Decrypt"],
-            resources=["*"],
-            conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
-        )
+        grants = []
+        if self.reader_role_arn is not None:
+            grants.append(
+                Statement(
+                    sid="ConsumerRoleDecryptViaKinesis",
+                    principals={"AWS": [self.reader_role_arn]},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
+                )
+            )
         return CustomerManagedKey(
             self,
             "key",
@@ -66,7 +78,7 @@ class SharedStream(Construct):
             description=f"Encrypts Kinesis stream {self.props.stream_name}, shared across accounts",
             deletion_window_days=self.props.key_deletion_window_days,
             owner_root_arn=owner_root_arn,
-            grants=[decrypt_via_kinesis],
+            grants=grants,
         )
 
     def _build_stream(self) -> KinesisStream:
@@ -96,12 +108,14 @@ class SharedStream(Construct):
         return self._share("stream-policy", "ShareStreamWithConsumerRole", STREAM_READ_ACTIONS, self.stream.arn)
 
     def _build_stream_consumer_policy(self) -> KinesisResourcePolicy:
+        assert self.stream_consumer is not None
         return self._share(
             "consumer-policy", "ShareConsumerWithConsumerRole", STREAM_CONSUMER_READ_ACTIONS, self.stream_consumer.arn
         )
 
     def _share(self, id_: str, sid: str, actions: tuple[str, ...], resource_arn: str) -> KinesisResourcePolicy:
         """A resource policy on `resource_arn` granting `actions` to the reader role alone."""
+        assert self.reader_role_arn is not None
         statement = Statement(
             sid=sid,
             principals={"AWS": [self.reader_role_arn]},

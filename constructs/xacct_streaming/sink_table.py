@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from cdktf import TerraformProvider
 from constructs import Construct
 
@@ -21,7 +23,17 @@ class SinkTable(Construct):
     sequence number, `sk` = sequence number and sub-sequence number; a replay overwrites.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, provider: TerraformProvider, props: SinkProps, key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: TerraformProvider,
+        props: SinkProps,
+        key_arn: str,
+        stream_view_type: Optional[str] = None,
+    ) -> None:
+        """`stream_view_type` turns on the table's stream (seed 001 reads it to feed Firehose)."""
         super().__init__(scope, id_)
         self.table = DynamodbTable(
             self,
@@ -35,4 +47,6 @@ class SinkTable(Construct):
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key_arn),
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             deletion_protection_enabled=props.deletion_protection,
+            stream_enabled=True if stream_view_type is not None else None,
+            stream_view_type=stream_view_type,
         )

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from xacct_streaming import defaults
-from xacct_streaming.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
-from xacct_streaming.consumer_alarms import ConsumerAlarms, cloudwatch_key_grant
-from xacct_streaming.props import BackendProps, StackProps
+from xacct_streaming.props import StackProps
 from xacct_streaming.shared_stream import SharedStream
 from xacct_streaming.sink_table import SinkTable
-from xacct_streaming.stack_variables import StackVariables
-from xacct_streaming.stream_consumer_function import StreamConsumerFunction
 from xacct_streaming.stream_event_source_mapping import StreamEventSourceMapping
-
-STATE_DIR_FROM_STACK = "../../.."
-PRODUCER = "producer"
-CONSUMER = "consumer"
+from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
 
 
-class CrossAccountStreamingStack(TerraformStack):
+class CrossAccountStreamingStack(TwoAccountStack):
     """The whole cross-account design; resources are attributes for tests and extensions."""
 
     def __init__(
@@ -37,37 +28,19 @@ class CrossAccountStreamingStack(TerraformStack):
         code_archive: Path,
     ) -> None:
         """`code_archive` is the Lambda zip built by `lambda_archive.build_archive`."""
-        super().__init__(scope, props.stack_name)
+        super().__init__(scope, props.stack_name, props.backend)
         self.props = props
-        self.variables = StackVariables(self)
-        self._configure_backend(props.backend)
-        self.producer_provider = self._build_provider(PRODUCER)
-        self.consumer_provider = self._build_provider(CONSUMER)
-        partition = DataAwsPartition(self, "partition", provider=self.producer_provider).partition
-        region = self.variables["region"]
+        region = self.region
 
-        self.consumer = StreamConsumerFunction(
-            self,
-            "consumer-function",
-            provider=self.consumer_provider,
-            props=props.function,
-            sink=props.sink,
-            owner_root_arn=self._root_arn(partition, CONSUMER),
-            log_group_arn=(
-                f"arn:{partition}:logs:{region}:{self.variables['consumer_account_id']}"
-                f":log-group:{props.function.log_group_name}"
-            ),
-            region=region,
-            code_archive=code_archive,
-            metrics_namespace=defaults.METRICS_NAMESPACE,
-            key_grants=[cloudwatch_key_grant()] if props.alarms.notification_topic else [],
+        self.consumer = self.function(
+            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms, code_archive=code_archive
         )
         self.shared = SharedStream(
             self,
             "shared-stream",
             provider=self.producer_provider,
             props=props.stream,
-            owner_root_arn=self._root_arn(partition, PRODUCER),
+            owner_root_arn=self.root_arn(PRODUCER),
             region=region,
             reader_role_arn=self.consumer.role.arn,
         )
@@ -94,47 +67,8 @@ class CrossAccountStreamingStack(TerraformStack):
                 *after_policies,
             ],
         )
-        self.alarms = ConsumerAlarms(
-            self,
-            "alarms",
-            provider=self.consumer_provider,
-            props=props.alarms,
-            function_name=props.function.function_name,
-            dead_letter_queue_name=props.function.dead_letter_queue_name,
-            on_failure_queue_name=props.function.on_failure_queue_name,
-            key_arn=self.consumer.key.arn,
-        )
+        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
         self._build_outputs()
-
-    def _root_arn(self, partition: str, side: str) -> str:
-        return f"arn:{partition}:iam::{self.variables[f'{side}_account_id']}:root"
-
-    def _configure_backend(self, backend: BackendProps) -> None:
-        if backend.kind == "s3":
-            s3 = S3Backend(self, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
-            # Terraform >= 1.10 locks with an S3 object; no DynamoDB table to manage.
-            s3.add_override("use_lockfile", True)
-            return
-        # Terraform runs in <outdir>/stacks/<stack>; the state lives beside <outdir> (the project
-        # root by default), so re-synthesizing never touches it and the path is the same everywhere.
-        state_file = backend.path or f"terraform.{self.props.stack_name}.tfstate"
-        LocalBackend(self, path=f"{STATE_DIR_FROM_STACK}/{state_file}")
-
-    def _build_provider(self, side: str) -> AwsProvider:
-        return AwsProvider(
-            self,
-            f"aws-{side}",
-            alias=side,
-            region=self.variables["region"],
-            allowed_account_ids=[self.variables[f"{side}_account_id"]],
-            assume_role=[
-                AwsProviderAssumeRole(
-                    role_arn=self.variables[f"{side}_deploy_role_arn"],
-                    session_name=f"{self.props.stack_name}-{side}"[:64],
-                )
-            ],
-            default_tags=[AwsProviderDefaultTags(tags=self.variables.tags)],
-        )
 
     def _build_outputs(self) -> None:
         shared, consumer = self.shared, self.consumer
@@ -174,5 +108,4 @@ class CrossAccountStreamingStack(TerraformStack):
             outputs["sink_table_arn"] = (self.sink_table.table.arn, "ARN of the sink table.")
         if self.alarms.topic is not None:
             outputs["alarm_topic_arn"] = (self.alarms.topic.arn, "Encrypted SNS topic the alarms notify (consumer account).")
-        for name, (value, description) in outputs.items():
-            TerraformOutput(self, name, value=value, description=description)
+        self.add_outputs(outputs)

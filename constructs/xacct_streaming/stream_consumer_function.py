@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Optional, Sequence
 
 from cdktf import AssetType, Fn, TerraformAsset, TerraformProvider
 from constructs import Construct
@@ -23,6 +23,8 @@ from xacct_streaming.customer_managed_key import CustomerManagedKey
 from xacct_streaming.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
+    TABLE_STREAM_READ_ACTIONS,
+    dynamodb_service,
     Statement,
     assume_role_policy,
     policy_document,
@@ -67,11 +69,22 @@ class StreamConsumerFunction(Construct):
         code_archive: Path,
         metrics_namespace: str,
         key_grants: Sequence[Statement] = (),
+        handler: str = HANDLER,
+        description: str = "Consumes a Kinesis stream shared from another account through enhanced fan-out",
+        sink_environment: Optional[Mapping[str, str]] = None,
+        sink_role_arn: Optional[str] = None,
     ) -> None:
+        """`sink_environment` replaces the Kinesis runtime's sink variables (TABLE_NAME, SINK_*)
+        for another handler; `sink_role_arn` is the role to write through when it is created in
+        the same plan (a reference, which SinkProps cannot validate), else `sink.role_arn`."""
         super().__init__(scope, id_)
         self._provider = provider
         self.props = props
         self.sink = sink
+        self._handler = handler
+        self._description = description
+        self._sink_environment = sink_environment
+        self.sink_role_arn = sink_role_arn or sink.role_arn
         self._region = region
         self._metrics_namespace = metrics_namespace
         self.key = self._build_key(owner_root_arn, log_group_arn, region, key_grants)
@@ -157,11 +170,11 @@ class StreamConsumerFunction(Construct):
             ),
             Statement(sid="XRayNoResourceLevelPermissions", actions=XRAY_ACTIONS, resources=["*"]),
         ]
-        if self.sink.role_arn is not None:
-            statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink.role_arn]))
-        return self._role_policy("runtime-policy", "runtime", statements)
+        if self.sink_role_arn is not None:
+            statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink_role_arn]))
+        return self.add_role_policy("runtime-policy", "runtime", statements)
 
-    def _role_policy(self, id_: str, name: str, statements: Sequence[Statement]) -> IamRolePolicy:
+    def add_role_policy(self, id_: str, name: str, statements: Sequence[Statement]) -> IamRolePolicy:
         """An inline policy of the function's role: a resource of its own, so others can depend on it."""
         return IamRolePolicy(
             self, id_, provider=self._provider, name=name, role=self.role.id, policy=policy_document(statements)
@@ -175,9 +188,9 @@ class StreamConsumerFunction(Construct):
             "function",
             provider=self._provider,
             function_name=self.props.function_name,
-            description="Consumes a Kinesis stream shared from another account through enhanced fan-out",
+            description=self._description,
             role=self.role.arn,
-            handler=HANDLER,
+            handler=self._handler,
             runtime=self.props.runtime,
             architectures=[self.props.architecture],
             memory_size=self.props.memory_size_mb,
@@ -197,18 +210,20 @@ class StreamConsumerFunction(Construct):
     def _environment(self) -> dict[str, str]:
         """What lambda_src/xacct_consumer/config.py reads at cold start."""
         variables = {
-            "TABLE_NAME": self.sink.table_name,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url,
             "LOG_LEVEL": self.props.log_level,
             "METRICS_NAMESPACE": self._metrics_namespace,
         }
-        optional = {"SINK_ROLE_ARN": self.sink.role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
+        if self._sink_environment is not None:
+            return {**self._sink_environment, **variables}
+        variables["TABLE_NAME"] = self.sink.table_name
+        optional = {"SINK_ROLE_ARN": self.sink_role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
         variables.update({name: value for name, value in optional.items() if value is not None})
         return variables
 
     def grant_table_write(self, table_arn: str) -> IamRolePolicy:
         """Lets the role write items to the sink table (BatchWriteItem is all the runtime calls)."""
-        self.table_write_policy = self._role_policy(
+        self.table_write_policy = self.add_role_policy(
             "table-write-policy",
             "write-sink-table",
             [Statement(sid="WriteSinkTable", actions=["dynamodb:BatchWriteItem"], resources=[table_arn])],
@@ -216,14 +231,17 @@ class StreamConsumerFunction(Construct):
         return self.table_write_policy
 
     def grant_stream_read(self, shared: SharedStream) -> IamRolePolicy:
-        """Lets the role read `shared` through its EFO consumer and decrypt it via Kinesis."""
-        statements = [
-            Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream.arn]),
-            Statement(
-                sid="ReadSharedStreamConsumer",
-                actions=STREAM_CONSUMER_READ_ACTIONS,
-                resources=[shared.stream_consumer.arn],
-            ),
+        """Lets the role read `shared` (through its EFO consumer, if it has one) and decrypt it via Kinesis."""
+        statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream.arn])]
+        if shared.stream_consumer is not None:
+            statements.append(
+                Statement(
+                    sid="ReadSharedStreamConsumer",
+                    actions=STREAM_CONSUMER_READ_ACTIONS,
+                    resources=[shared.stream_consumer.arn],
+                )
+            )
+        statements += [
             Statement(
                 sid="DecryptSharedStreamViaKinesis",
                 actions=["kms:Decrypt"],
@@ -231,5 +249,23 @@ class StreamConsumerFunction(Construct):
                 conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
             ),
         ]
-        self.stream_read_policy = self._role_policy("stream-read-policy", "read-shared-stream", statements)
+        self.stream_read_policy = self.add_role_policy("stream-read-policy", "read-shared-stream", statements)
+        return self.stream_read_policy
+
+    def grant_table_stream_read(self, stream_arn: str, key_arn: str, id_: str = "table-stream-read-policy") -> IamRolePolicy:
+        """Lets the role read a DynamoDB stream (any account) and use the table's key through DynamoDB.
+
+        `dynamodb:ListStreams` is left out: it has no resource-level permissions (it would need
+        "*") and Lambda's poller reads the stream by its ARN.
+        """
+        statements = [
+            Statement(sid="ReadTableStream", actions=TABLE_STREAM_READ_ACTIONS, resources=[stream_arn]),
+            Statement(
+                sid="DecryptTableStreamViaDynamoDB",
+                actions=["kms:Decrypt", "kms:DescribeKey"],
+                resources=[key_arn],
+                conditions={"StringEquals": {"kms:ViaService": dynamodb_service(self._region)}},
+            ),
+        ]
+        self.stream_read_policy = self.add_role_policy(id_, "read-table-stream", statements)
         return self.stream_read_policy

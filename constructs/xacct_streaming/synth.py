@@ -12,21 +12,20 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Sequence
-
-from xacct_streaming.props import StackProps
+from typing import Any, Sequence
 
 TERRAFORM_WORKING_FILES = (".terraform", ".terraform.lock.hcl")
 
 
 def synthesize(
-    stacks: Sequence[StackProps],
+    stacks: Sequence[Any],
     *,
     outdir: Path,
     project_root: Path,
     hcl: bool = False,
 ) -> list[Path]:
-    """Writes one directory per stack under `outdir/stacks/` and returns them."""
+    """Writes one directory per stack (props of any kind in `catalog.KINDS`) under
+    `outdir/stacks/` and returns them."""
     if hcl:
         # cdktf's stacks read this in the jsii kernel (a Node process started on the first cdktf
         # import), so it must be set before that import; App(hcl_output=...) only renames the file.
@@ -37,8 +36,8 @@ def synthesize(
     provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
     from cdktf import App
 
+    from xacct_streaming.catalog import kind_of
     from xacct_streaming.lambda_archive import build_archive
-    from xacct_streaming.stack import CrossAccountStreamingStack
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +48,7 @@ def synthesize(
             archive = build_archive(project_root / "lambda_src", Path(build) / "lambda.zip")
             app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
             for props in stacks:
-                CrossAccountStreamingStack(app, props, code_archive=archive)
+                kind_of(props).build(app, props, archive)
             app.synth()
         if hcl:
             for stack_file in staging.glob("stacks/*/cdk.tf"):

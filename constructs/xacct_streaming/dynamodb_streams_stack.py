@@ -1,0 +1,86 @@
+"""DynamoDBStreamsStack (seed 003): a table's stream in the producer account, read from the consumer account.
+
+Producer: key, table with a stream, and the resource policy on the stream ARN naming the
+consumer function's role. Consumer: the change forwarder (`lambda_src/changes_handler.py`)
+with its role, key, logs and queues, a change-log table, the event source mapping on the
+other account's stream ARN, and alarms. One `terraform plan` shows both accounts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from constructs import Construct
+
+from xacct_streaming import defaults
+from xacct_streaming.props_seeds import DynamoDBStreamsStackProps
+from xacct_streaming.shared_table_stream import SharedTableStream
+from xacct_streaming.sink_table import SinkTable
+from xacct_streaming.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
+
+
+class DynamoDBStreamsStack(TwoAccountStack):
+    def __init__(self, scope: Construct, props: DynamoDBStreamsStackProps, *, code_archive: Path) -> None:
+        super().__init__(scope, props.stack_name, props.backend)
+        self.props = props
+        self.consumer = self.function(
+            "consumer-function",
+            CONSUMER,
+            props=props.function,
+            sink=props.sink,
+            alarms=props.alarms,
+            code_archive=code_archive,
+            handler=defaults.CHANGES_HANDLER,
+            description="Forwards the changes of a DynamoDB table in another account to a change-log table",
+            sink_environment={"TABLE_NAME": props.sink.table_name},
+        )
+        self.shared = SharedTableStream(
+            self,
+            "shared-table",
+            provider=self.producer_provider,
+            props=props.table,
+            owner_root_arn=self.root_arn(PRODUCER),
+            region=self.region,
+            reader_role_arn=self.consumer.role.arn,
+        )
+        stream_read = self.consumer.grant_table_stream_read(self.shared.stream_arn, self.shared.key.arn)
+        self.change_log = SinkTable(
+            self, "change-log", provider=self.consumer_provider, props=props.sink, key_arn=self.consumer.key.arn
+        )
+        table_write = self.consumer.grant_table_write(self.change_log.table.arn)
+        self.mapping = StreamEventSourceMapping(
+            self,
+            "mapping",
+            provider=self.consumer_provider,
+            props=props.mapping,
+            function_arn=self.consumer.function.arn,
+            event_source_arn=self.shared.stream_arn,
+            on_failure_destination_arn=self.consumer.on_failure_queue.arn,
+            # The stream's resource policy is in another account: nothing refers to it.
+            after=[self.shared.stream_policy, self.shared.key.policy, stream_read, self.consumer.runtime_policy, table_write],
+        )
+        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
+        self._build_outputs()
+
+    def _build_outputs(self) -> None:
+        shared, consumer = self.shared, self.consumer
+        outputs = {
+            "table_name": (shared.table.name, "DynamoDB table whose stream is shared (producer account)."),
+            "table_arn": (shared.table.arn, "ARN of the shared table (producer account)."),
+            "table_stream_arn": (shared.stream_arn, "ARN of the table's stream, the event source of the mapping."),
+            "kms_key_arn": (shared.key.arn, "ARN of the customer-managed key of the table and its stream (producer account)."),
+            "lambda_function_arn": (consumer.function.arn, "ARN of the change forwarder (consumer account)."),
+            "lambda_function_name": (consumer.function.function_name, "Name of the change forwarder."),
+            "lambda_role_arn": (consumer.role.arn, "ARN of the function's execution role, the only principal of the stream policy."),
+            "lambda_log_group_name": (consumer.log_group.name, "CloudWatch log group of the function (consumer account)."),
+            "event_source_mapping_uuid": (self.mapping.mapping.uuid, "UUID of the event source mapping on the stream."),
+            "change_log_table_name": (self.change_log.table.name, "Table the function writes each change to (consumer account)."),
+            "change_log_table_arn": (self.change_log.table.arn, "ARN of the change-log table."),
+            "on_failure_queue_url": (consumer.on_failure_queue.url, "SQS queue receiving metadata of batches that exhausted their retries."),
+            "dead_letter_queue_url": (consumer.dead_letter_queue.url, "SQS queue receiving records that can never be delivered."),
+            "consumer_kms_key_arn": (consumer.key.arn, "ARN of the consumer account's key (logs, queues, environment, change log)."),
+        }
+        if self.alarms.topic is not None:
+            outputs["alarm_topic_arn"] = (self.alarms.topic.arn, "Encrypted SNS topic the alarms notify (consumer account).")
+        self.add_outputs(outputs)
