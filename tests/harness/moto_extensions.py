@@ -19,6 +19,16 @@ Installed into the moto server the rehearsal runs in-process (`install()`), neve
    moto did not return them from `GetFunction`, so every plan wanted to set them again. Now they
    are kept and returned as AWS returns them.
 
+5. DynamoDB `PutResourcePolicy` / `GetResourcePolicy` / `DeleteResourcePolicy` on a **stream**
+   ARN (`.../table/<table>/stream/<label>`): moto read the ARN's last segment as the table name
+   and failed. Now the table and its current stream label are resolved.
+6. `CreateEventSourceMapping` on another account's DynamoDB stream (seed 003): accepted when the
+   stream's resource policy allows the function's role `DescribeStream`, `GetRecords` and
+   `GetShardIterator`, refused otherwise as AWS does.
+7. Mappings moto does accept (a stream or table stream of the function's own account) are
+   stored but not wired to the source: moto would invoke the function on every write, which
+   needs Docker and fails the write. The rehearsal runs the handlers itself, as for 2.
+
 Gaps that remain (listed in the README): moto does not enforce resource or key policies on data
 calls, does not invoke functions without Docker, and does not deliver records through mappings.
 """
@@ -30,6 +40,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError as RESTError
+from moto.dynamodb.exceptions import ResourceNotFoundException as TableNotFound
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.kinesis.exceptions import ResourceNotFoundError, StreamNotFoundError
 from moto.kinesis.models import KinesisBackend, kinesis_backends
 from moto.kinesis.responses import KinesisResponse
@@ -42,6 +54,7 @@ STREAM_READ_ACTIONS = {
     "kinesis:ListShards",
 }
 CONSUMER_READ_ACTIONS = {"kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"}
+TABLE_STREAM_READ_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 
 _installed = False
 
@@ -102,19 +115,101 @@ def _find_kinesis_source(arn: str, region: str) -> tuple[KinesisBackend, Any, An
     return (backend, stream, consumer) if consumer is not None else None
 
 
+def _table_of_stream(backend: DynamoDBBackend, stream_arn: str) -> Any:
+    """The table whose current stream is `stream_arn`, or None."""
+    if "/stream/" not in stream_arn:
+        return None
+    table_part, label = stream_arn.split("/stream/", 1)
+    table = backend.tables.get(table_part.rsplit("/", 1)[-1])
+    if table is None or table.latest_stream_label != label:
+        return None
+    return table
+
+
+def _wrap_dynamodb_policy_call(original: Any) -> Any:
+    """Resource-policy calls on a stream ARN: checked against the table's stream, stored by ARN."""
+
+    def call(self: DynamoDBBackend, resource_arn: str, *args: Any, **kwargs: Any) -> Any:
+        if "/stream/" not in resource_arn:
+            return original(self, resource_arn, *args, **kwargs)
+        if _table_of_stream(self, resource_arn) is None:
+            raise TableNotFound(table_name=resource_arn)
+        table_arn = resource_arn.split("/stream/", 1)[0]
+        # moto's implementation looks the table up by the ARN's last segment: hand it the
+        # table's ARN for the lookup, and keep the policy under the stream's own ARN.
+        saved = self.resource_policies
+        self.resource_policies = {table_arn: saved[resource_arn]} if resource_arn in saved else {}
+        try:
+            result = original(self, table_arn, *args, **kwargs)
+        finally:
+            stored = self.resource_policies.get(table_arn)
+            self.resource_policies = saved
+            if stored is not None:
+                saved[resource_arn] = stored
+                stored.resource_arn = resource_arn
+            else:
+                saved.pop(resource_arn, None)
+        return result
+
+    return call
+
+
+def _find_table_stream_source(arn: str, region: str) -> tuple[DynamoDBBackend, Any] | None:
+    try:
+        account = arn.split(":")[4]
+    except IndexError:
+        return None
+    backend: DynamoDBBackend = dynamodb_backends[account][region]
+    table = _table_of_stream(backend, arn)
+    return (backend, table) if table is not None else None
+
+
+def _unwire(mapping: Any, account: str, region: str) -> Any:
+    """Keeps moto from invoking the function (Docker) on every write to a same-account source."""
+    arn = mapping.event_source_arn
+    found = _find_table_stream_source(arn, region)
+    if found is not None:
+        found[1].lambda_event_source_mappings.pop(mapping.function_arn, None)
+    kinesis = _find_kinesis_source(arn, region)
+    if kinesis is not None:
+        kinesis[1].lambda_event_source_mappings.pop(arn, None)
+    return mapping
+
+
+def _store_mapping(self: LambdaBackend, spec: dict[str, Any], function: Any) -> Any:
+    from moto.awslambda.models import EventSourceMapping
+
+    spec["RegionName"] = self.region_name
+    spec["AccountId"] = self.account_id
+    spec["FunctionArn"] = function.function_arn
+    mapping = EventSourceMapping(spec)
+    self._event_source_mappings[mapping.uuid] = mapping
+    return mapping
+
+
 def _wrap_create_event_source_mapping(original: Any) -> Any:
     def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Any:
         try:
-            return original(self, spec)
+            return _unwire(original(self, spec), self.account_id, self.region_name)
         except RESTError as error:
             if "Invalid EventSourceArn" not in getattr(error, "message", ""):
                 raise
             arn = spec["EventSourceArn"]
+            function = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
+            table_source = _find_table_stream_source(arn, self.region_name)
+            if table_source is not None:
+                policy = table_source[0].resource_policies.get(arn)
+                if not _policy_grants(policy.policy_doc if policy else None, function.role, TABLE_STREAM_READ_ACTIONS):
+                    raise RESTError(
+                        "InvalidParameterValueException",
+                        f"Cannot access stream {arn}. Please ensure the role can perform the GetRecords, "
+                        "GetShardIterator, DescribeStream, and ListStreams Actions on your stream.",
+                    ) from None
+                return _store_mapping(self, spec, function)
             found = _find_kinesis_source(arn, self.region_name)
             if found is None:
                 raise
         backend, stream, consumer = found
-        function = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
         role = function.role
         if backend.account_id != self.account_id:
             if not _policy_grants(backend.resource_policies.get(stream.arn), role, STREAM_READ_ACTIONS):
@@ -129,14 +224,7 @@ def _wrap_create_event_source_mapping(original: Any) -> Any:
                     f"Cannot access consumer {arn}. Please ensure the role can perform the "
                     "DescribeStreamConsumer and SubscribeToShard Actions on your consumer.",
                 )
-        from moto.awslambda.models import EventSourceMapping
-
-        spec["RegionName"] = self.region_name
-        spec["AccountId"] = self.account_id
-        spec["FunctionArn"] = function.function_arn
-        mapping = EventSourceMapping(spec)
-        self._event_source_mappings[mapping.uuid] = mapping
-        return mapping
+        return _store_mapping(self, spec, function)
 
     create_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
     return create_event_source_mapping
@@ -197,4 +285,6 @@ def install() -> None:
     LambdaFunction.get_configuration = _wrap_get_configuration(LambdaFunction.get_configuration)  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _wrap_update_configuration(LambdaFunction.update_configuration)  # type: ignore[method-assign]
     KinesisResponse.create_stream = _wrap_create_stream_response(KinesisResponse.create_stream)  # type: ignore[method-assign]
+    for name in ("put_resource_policy", "get_resource_policy", "delete_resource_policy"):
+        setattr(DynamoDBBackend, name, _wrap_dynamodb_policy_call(getattr(DynamoDBBackend, name)))
     _installed = True

@@ -42,11 +42,12 @@ sys.path[:0] = [str(ROOT / "constructs"), str(ROOT / "lambda_src"), str(Path(__f
 import boto3  # noqa: E402
 
 import moto_extensions  # noqa: E402
+import dynamodb_events  # noqa: E402
 from kinesis_events import from_get_records  # noqa: E402
 
 REGION = "eu-west-1"
 PRODUCER, CONSUMER = "111111111111", "222222222222"
-SERVICES = ("cloudwatch", "dynamodb", "iam", "kinesis", "kms", "lambda", "logs", "sns", "sqs", "sts")
+SERVICES = ("cloudwatch", "dynamodb", "firehose", "iam", "kinesis", "kms", "lambda", "logs", "s3", "sns", "sqs", "sts")
 STACK = "xacct-kinesis-efo"
 
 
@@ -108,6 +109,8 @@ def write_override(stack_dir: Path, endpoint: str) -> None:
             "skip_credentials_validation": True,
             "skip_metadata_api_check": True,
             "skip_region_validation": True,
+            "skip_requesting_account_id": False,
+            "s3_use_path_style": True,
             "endpoints": [{service: endpoint for service in SERVICES}],
         }
 
@@ -242,6 +245,216 @@ def verify_empty(endpoint: str, out: dict[str, Any]) -> None:
         check(state == "PendingDeletion", f"key {key_arn} is {state}")
 
 
+# --- seed 003: a DynamoDB stream read from another account ----------------------------------
+
+def _statement_actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return sorted(actions if isinstance(actions, list) else [actions])
+
+
+def verify_dynamodb_streams(endpoint: str, out: dict[str, Any]) -> None:
+    from xacct_streaming.policy import TABLE_STREAM_READ_ACTIONS
+
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    table = producer.client("dynamodb", endpoint_url=endpoint).describe_table(TableName=out["table_name"])["Table"]
+    check(table["TableArn"] == out["table_arn"] and f":{PRODUCER}:" in out["table_arn"], "table not in the producer account")
+    check(table["LatestStreamArn"] == out["table_stream_arn"], f"stream: {table.get('LatestStreamArn')}")
+    check(table["SSEDescription"]["KMSMasterKeyArn"] == out["kms_key_arn"], f"table key: {table['SSEDescription']}")
+    policy = producer.client("dynamodb", endpoint_url=endpoint).get_resource_policy(ResourceArn=out["table_stream_arn"])["Policy"]
+    statements = json.loads(policy)["Statement"]
+    role = out["lambda_role_arn"]
+    check(
+        len(statements) == 1 and statements[0]["Principal"] == {"AWS": role}
+        and _statement_actions(statements[0]) == sorted(TABLE_STREAM_READ_ACTIONS)
+        and statements[0]["Resource"] == out["table_stream_arn"],
+        f"stream policy: {statements}",
+    )
+    lambda_ = consumer.client("lambda", endpoint_url=endpoint)
+    function = lambda_.get_function(FunctionName=out["lambda_function_name"])["Configuration"]
+    check(function["Role"] == role and f":{CONSUMER}:" in role, f"function role: {function['Role']}")
+    check(function["Handler"] == "changes_handler.lambda_handler", f"handler: {function['Handler']}")
+    mappings = _mappings_of(lambda_, out["lambda_function_arn"])
+    check([m["EventSourceArn"] for m in mappings] == [out["table_stream_arn"]], f"mappings: {mappings}")
+    check(consumer.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [out["change_log_table_name"]], "consumer tables")
+    check(producer.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "a function in the producer account")
+
+
+def _mappings_of(lambda_: Any, function_arn: str) -> list[dict[str, Any]]:
+    return [m for m in lambda_.list_event_source_mappings()["EventSourceMappings"] if m["FunctionArn"] == function_arn]
+
+
+def _read_table_stream(client: Any, stream_arn: str) -> list[dict[str, Any]]:
+    records = []
+    for shard in client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = client.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        page = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+        records.extend(dynamodb_events.from_get_records(record, stream_arn) for record in page)
+    return records
+
+
+def _run_changes(settings: Any, sink: Any, sqs: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    from xacct_changes.runtime import ChangeRuntime
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return ChangeRuntime(settings, sink, sqs).process({"Records": records}, None)
+
+
+def exercise_dynamodb_streams(endpoint: str, out: dict[str, Any]) -> str:
+    """Inserts 40 orders, updates 10, deletes 5 in the producer's table, reads its stream with
+    the producer's credentials and runs the change forwarder with the consumer's."""
+    from xacct_changes.config import ChangeSettings
+
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    table = producer.client("dynamodb", endpoint_url=endpoint)
+    for i in range(40):
+        table.put_item(TableName=out["table_name"], Item={"pk": {"S": f"order-{i}"}, "sk": {"S": "v1"}, "amount": {"N": f"{i}.50"}, "lines": {"L": [{"M": {"sku": {"S": "A"}}}]}})
+    for i in range(10):
+        table.update_item(TableName=out["table_name"], Key={"pk": {"S": f"order-{i}"}, "sk": {"S": "v1"}}, UpdateExpression="SET paid = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+    for i in range(35, 40):
+        table.delete_item(TableName=out["table_name"], Key={"pk": {"S": f"order-{i}"}, "sk": {"S": "v1"}})
+    records = _read_table_stream(producer.client("dynamodbstreams", endpoint_url=endpoint), out["table_stream_arn"])
+    check(len(records) == 55, f"read {len(records)} of 55 stream records")
+    log = consumer.client("dynamodb", endpoint_url=endpoint)
+    settings = ChangeSettings(dead_letter_queue_url=out["dead_letter_queue_url"], region=REGION, table_name=out["change_log_table_name"], function_name=out["lambda_function_name"])
+    response = _run_changes(settings, log, consumer.client("sqs", endpoint_url=endpoint), records)
+    check(response == {"batchItemFailures": []}, f"forwarder reported failures: {response}")
+    items = log.scan(TableName=out["change_log_table_name"])["Items"]
+    events = sorted(i["event_name"]["S"] for i in items)
+    check(events == ["INSERT"] * 40 + ["MODIFY"] * 10 + ["REMOVE"] * 5, f"change log events: {events}")
+    order_3 = sorted((i for i in items if i["pk"]["S"] == '{"pk":"order-3","sk":"v1"}'), key=lambda i: i["sk"]["S"])
+    check([i["event_name"]["S"] for i in order_3] == ["INSERT", "MODIFY"], f"order-3 history: {order_3}")
+    check(json.loads(order_3[1]["new_image"]["S"])["paid"] is True, "order-3's update is not in the change log")
+    return f"{len(items)} changes in the change log"
+
+
+def verify_dynamodb_streams_empty(endpoint: str, out: dict[str, Any]) -> None:
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    for account in (producer, consumer):
+        check(account.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], "table left")
+    check(consumer.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "function left")
+    check(consumer.client("lambda", endpoint_url=endpoint).list_event_source_mappings()["EventSourceMappings"] == [], "mapping left")
+    _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"]], CONSUMER: [out["consumer_kms_key_arn"]]})
+
+
+def _keys_pending_deletion(endpoint: str, keys: dict[str, list[str]]) -> None:
+    # KMS keys cannot be deleted at once: destroy schedules their deletion.
+    for account, arns in keys.items():
+        kms = session(endpoint, account).client("kms", endpoint_url=endpoint)
+        for arn in arns:
+            state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
+            check(state == "PendingDeletion", f"key {arn} is {state}")
+
+
+# --- seed 001: Kinesis -> writer -> replica in another account -> Firehose -> S3 -------------
+
+def verify_replication(endpoint: str, out: dict[str, Any]) -> None:
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    summary = kinesis.describe_stream_summary(StreamName=out["stream_name"])["StreamDescriptionSummary"]
+    check(summary["EncryptionType"] == "KMS" and summary["KeyId"] == out["kms_key_arn"], f"stream encryption: {summary}")
+    check(kinesis.list_stream_consumers(StreamARN=out["stream_arn"])["Consumers"] == [], "an EFO consumer on an unshared stream")
+    lambda_p = producer.client("lambda", endpoint_url=endpoint)
+    writer = lambda_p.get_function(FunctionName=out["writer_function_name"])["Configuration"]
+    env = writer["Environment"]["Variables"]
+    check(env["SINK_ROLE_ARN"] == out["replica_writer_role_arn"] and env["TABLE_NAME"] == out["replica_table_name"], f"writer env: {env}")
+    check(f":{CONSUMER}:role/" in out["replica_writer_role_arn"], "replica role not in the consumer account")
+    mappings = _mappings_of(lambda_p, out["writer_function_arn"])
+    check([m["EventSourceArn"] for m in mappings] == [out["stream_arn"]], f"writer mappings: {mappings}")
+    iam = consumer.client("iam", endpoint_url=endpoint)
+    trust = iam.get_role(RoleName=out["replica_writer_role_arn"].rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    (statement,) = trust["Statement"]
+    check(statement["Principal"] == {"AWS": out["writer_role_arn"]} and statement["Condition"]["StringEquals"]["sts:ExternalId"] == env["SINK_EXTERNAL_ID"], f"trust: {statement}")
+    table = consumer.client("dynamodb", endpoint_url=endpoint).describe_table(TableName=out["replica_table_name"])["Table"]
+    check(table["LatestStreamArn"] == out["replica_table_stream_arn"] and table["SSEDescription"]["KMSMasterKeyArn"] == out["data_kms_key_arn"], "replica table")
+    lambda_c = consumer.client("lambda", endpoint_url=endpoint)
+    mappings = _mappings_of(lambda_c, out["flattener_function_arn"])
+    check([m["EventSourceArn"] for m in mappings] == [out["replica_table_stream_arn"]], f"flattener mappings: {mappings}")
+    described = consumer.client("firehose", endpoint_url=endpoint).describe_delivery_stream(DeliveryStreamName=out["delivery_stream_name"])["DeliveryStreamDescription"]
+    destination = described["Destinations"][0]["ExtendedS3DestinationDescription"]
+    check(destination["BucketARN"] == out["delivery_bucket_arn"] and destination["Prefix"] == "changes/", f"firehose destination: {destination}")
+    check(described["DeliveryStreamEncryptionConfiguration"]["Status"] == "ENABLED", f"firehose encryption: {described.get('DeliveryStreamEncryptionConfiguration')}")
+    s3 = consumer.client("s3", endpoint_url=endpoint)
+    check(s3.get_bucket_versioning(Bucket=out["delivery_bucket_name"])["Status"] == "Enabled", "bucket versioning")
+    block = s3.get_public_access_block(Bucket=out["delivery_bucket_name"])["PublicAccessBlockConfiguration"]
+    check(all(block.values()) and len(block) == 4, f"public access block: {block}")
+    rule = s3.get_bucket_encryption(Bucket=out["delivery_bucket_name"])["ServerSideEncryptionConfiguration"]["Rules"][0]
+    check(rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == out["data_kms_key_arn"], f"bucket encryption: {rule}")
+    check(lambda_c.list_functions()["Functions"][0]["FunctionName"] == out["flattener_function_name"], "consumer functions")
+    check(consumer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "a stream in the consumer account")
+    check(producer.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], "a table in the producer account")
+
+
+def exercise_replication(endpoint: str, out: dict[str, Any], count: int = 200) -> str:
+    """Records (every 50th poison) through the writer, assuming the replica role with the external
+    id as the writer's role would, then the replica's changes through the flattener to S3."""
+    from xacct_changes.config import ChangeSettings
+    from xacct_consumer.config import Settings
+    from xacct_consumer.credentials import assumed_role_session
+    from xacct_consumer.runtime import Runtime
+
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    poison = {i for i in range(count) if i % 50 == 7}
+    entries = [
+        {"Data": b"not json %d" % i if i in poison else json.dumps({"n": i, "page": f"/p/{i % 7}"}).encode(), "PartitionKey": f"user-{i % 9}"}
+        for i in range(count)
+    ]
+    for start in range(0, count, 100):
+        check(kinesis.put_records(StreamName=out["stream_name"], Records=entries[start : start + 100])["FailedRecordCount"] == 0, "put_records")
+    records = []
+    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records.extend(from_get_records(r, shard["ShardId"], out["stream_arn"]) for r in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"])
+    writer_env = producer.client("lambda", endpoint_url=endpoint).get_function(FunctionName=out["writer_function_name"])["Configuration"]["Environment"]["Variables"]
+    sink = assumed_role_session(
+        producer.client("sts", endpoint_url=endpoint), writer_env["SINK_ROLE_ARN"], "rehearsal-writer", REGION, writer_env["SINK_EXTERNAL_ID"]
+    )
+    settings = Settings(
+        table_name=out["replica_table_name"], dead_letter_queue_url=out["writer_dead_letter_queue_url"], region=REGION, sink_region=REGION,
+        sink_role_arn=writer_env["SINK_ROLE_ARN"], sink_external_id=writer_env["SINK_EXTERNAL_ID"], function_name=out["writer_function_name"],
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        response = Runtime(settings, sink.client("dynamodb", endpoint_url=endpoint), producer.client("sqs", endpoint_url=endpoint)).process({"Records": records}, None)
+    check(response == {"batchItemFailures": []}, f"writer reported failures: {response}")
+    replica = consumer.client("dynamodb", endpoint_url=endpoint)
+    written = replica.scan(TableName=out["replica_table_name"], Select="COUNT")["Count"]
+    check(written == count - len(poison), f"replica holds {written}, expected {count - len(poison)}")
+
+    changes = _read_table_stream(consumer.client("dynamodbstreams", endpoint_url=endpoint), out["replica_table_stream_arn"])
+    check(len(changes) == written, f"replica stream has {len(changes)} records")
+    flattener = ChangeSettings(dead_letter_queue_url=out["flattener_dead_letter_queue_url"], region=REGION, delivery_stream_name=out["delivery_stream_name"], function_name=out["flattener_function_name"])
+    response = _run_changes(flattener, consumer.client("firehose", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint), changes)
+    check(response == {"batchItemFailures": []}, f"flattener reported failures: {response}")
+    s3 = consumer.client("s3", endpoint_url=endpoint)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=out["delivery_bucket_name"]).get("Contents", [])]
+    check(keys and all(k.startswith("changes/") for k in keys), f"objects: {keys}")
+    lines = [json.loads(line) for k in keys for line in s3.get_object(Bucket=out["delivery_bucket_name"], Key=k)["Body"].read().decode().splitlines()]
+    check(len(lines) == written and {line["event_name"] for line in lines} == {"INSERT"}, f"{len(lines)} lines in S3")
+    check(sorted(json.loads(line["new_image"]["payload"])["n"] for line in lines) == sorted(set(range(count)) - poison), "S3 lines do not match the records")
+    return f"{written} replicated, {len(poison)} parked, {len(lines)} lines in S3"
+
+
+def verify_replication_empty(endpoint: str, out: dict[str, Any]) -> None:
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    check(producer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "stream left")
+    for account in (producer, consumer):
+        check(account.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "function left")
+    check(consumer.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], "table left")
+    check(consumer.client("firehose", endpoint_url=endpoint).list_delivery_streams()["DeliveryStreamNames"] == [], "delivery stream left")
+    _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"], out["writer_kms_key_arn"]], CONSUMER: [out["data_kms_key_arn"], out["flattener_kms_key_arn"]]})
+
+
+def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """(verify, exercise, verify empty) for the kind of stack `config` is."""
+    resources = config["resource"]
+    if "aws_kinesis_firehose_delivery_stream" in resources:
+        return verify_replication, exercise_replication, verify_replication_empty
+    if "aws_dynamodb_resource_policy" in resources:
+        return verify_dynamodb_streams, exercise_dynamodb_streams, verify_dynamodb_streams_empty
+    return verify_deployment, exercise_handler, verify_empty
+
+
 def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]]:
     timings: list[tuple[str, float, str]] = []
 
@@ -263,11 +476,12 @@ def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]
             step("plan -out", lambda: _plan_line(terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan").stdout))
             step("apply", lambda: [l for l in terraform(stack_dir, env, "apply", "-input=false", "tfplan").stdout.splitlines() if l.startswith("Apply complete")][0])
             out = outputs(stack_dir, env)
-            step("verify both accounts", lambda: verify_deployment(endpoint, out))
-            step("records through the handler", lambda: exercise_handler(endpoint, out))
+            verify, exercise, empty = scenario_for(config)
+            step("verify both accounts", lambda: verify(endpoint, out))
+            step("records through the handler", lambda: exercise(endpoint, out))
             step("replan: no changes", lambda: _replan(stack_dir, env))
             step("teardown: unprotect + destroy", lambda: _destroy(stack_dir, env, config))
-            step("verify nothing left", lambda: verify_empty(endpoint, out))
+            step("verify nothing left", lambda: empty(endpoint, out))
     finally:
         if keep:
             print(f"kept {scratch}")
@@ -288,29 +502,34 @@ def _replan(stack_dir: Path, env: dict[str, str]) -> str:
 
 def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> str:
     disable_deletion_protection(stack_dir, config)
-    terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars", "-target=aws_dynamodb_table." + next(iter(config["resource"].get("aws_dynamodb_table", {"x": 0}))))
+    targets = [f"-target=aws_dynamodb_table.{name}" for name in config["resource"].get("aws_dynamodb_table", {})]
+    if targets:
+        terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars", *targets)
     result = terraform(stack_dir, env, "destroy", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars")
     return [l for l in result.stdout.splitlines() if l.startswith("Destroy complete")][0]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack-dir", type=Path, default=ROOT / "cdktf.out" / "stacks" / STACK, help="synthesized stack to rehearse")
+    parser.add_argument("stack_dirs", type=Path, nargs="*", default=[ROOT / "cdktf.out" / "stacks" / STACK], help="synthesized stacks to rehearse, one after the other")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory for inspection")
     args = parser.parse_args()
-    if not (args.stack_dir / "cdk.tf.json").is_file():
-        print(f"no cdk.tf.json in {args.stack_dir}: run 'make synth' first", file=sys.stderr)
-        return 2
+    for stack_dir in args.stack_dirs:
+        if not (stack_dir / "cdk.tf.json").is_file():
+            print(f"no cdk.tf.json in {stack_dir}: run 'make synth' first", file=sys.stderr)
+            return 2
     if shutil.which("terraform") is None:
         print("terraform is not on PATH", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    try:
-        rehearse(args.stack_dir, keep=args.keep)
-    except RehearsalFailed as failure:
-        print(f"REHEARSAL FAILED: {failure}", file=sys.stderr)
-        return 1
-    print(f"rehearsal passed in {time.perf_counter() - started:.0f} s")
+    for stack_dir in args.stack_dirs:
+        started = time.perf_counter()
+        print(f"== {stack_dir.name}", flush=True)
+        try:
+            rehearse(stack_dir, keep=args.keep)
+        except RehearsalFailed as failure:
+            print(f"REHEARSAL FAILED ({stack_dir.name}): {failure}", file=sys.stderr)
+            return 1
+        print(f"rehearsal of {stack_dir.name} passed in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
 
 
