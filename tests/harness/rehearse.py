@@ -13,8 +13,12 @@
 5. Records (good and poison) put with producer credentials, read back from the shard, and run
    through the real handler runtime in-process; the sink table and dead-letter queue are checked.
 6. `plan -detailed-exitcode` must report no changes.
-7. Deletion protection of the sink table is switched off (a second override, as an operator
-   would before tearing down), then `terraform destroy`; both accounts are checked empty.
+7. Deletion protection of the tables is switched off and buckets are allowed to be emptied (a
+   second override, as an operator would before tearing down), then `terraform destroy`; both
+   accounts are checked empty.
+
+Each kind of stack has its own checks and traffic (`scenario_for`): the core stack, seed 003's
+DynamoDB stream read from another account, seed 001's replication pipeline.
 
 Prints a line per step with its duration; exits non-zero on the first failed step.
 """
@@ -224,7 +228,11 @@ def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> st
 
 def disable_deletion_protection(stack_dir: Path, config: dict[str, Any]) -> None:
     tables = config["resource"].get("aws_dynamodb_table", {})
-    override = {"resource": {"aws_dynamodb_table": {name: {"deletion_protection_enabled": False} for name in tables}}}
+    buckets = config["resource"].get("aws_s3_bucket", {})
+    override: dict[str, Any] = {"resource": {"aws_dynamodb_table": {name: {"deletion_protection_enabled": False} for name in tables}}}
+    if buckets:
+        # A versioned bucket with objects cannot be deleted; an operator empties it first.
+        override["resource"]["aws_s3_bucket"] = {name: {"force_destroy": True} for name in buckets}
     (stack_dir / "teardown_override.tf.json").write_text(json.dumps(override, indent=2))
 
 
@@ -502,7 +510,9 @@ def _replan(stack_dir: Path, env: dict[str, str]) -> str:
 
 def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> str:
     disable_deletion_protection(stack_dir, config)
-    targets = [f"-target=aws_dynamodb_table.{name}" for name in config["resource"].get("aws_dynamodb_table", {})]
+    targets = [
+        f"-target={type_}.{name}" for type_ in ("aws_dynamodb_table", "aws_s3_bucket") for name in config["resource"].get(type_, {})
+    ]
     if targets:
         terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars", *targets)
     result = terraform(stack_dir, env, "destroy", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars")
