@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 VENV_BIN_DIR = Path(sys.executable).parent
 DEFAULT_STACK = "xacct-kinesis-efo"
+DDB_STACK = "xacct-dynamodb-streams"
+REPLICATION_STACK = "xacct-kinesis-replication"
+ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK)
 PROVISIONED_STACK = "xacct-provisioned"
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 
@@ -113,6 +116,16 @@ def _load(outdir: Path, stack: str) -> Synth:
 @pytest.fixture(scope="session")
 def synth(cli_outdir: Path) -> Synth:
     return _load(cli_outdir, DEFAULT_STACK)
+
+
+@pytest.fixture(scope="session")
+def ddb_synth(cli_outdir: Path) -> Synth:
+    return _load(cli_outdir, DDB_STACK)
+
+
+@pytest.fixture(scope="session")
+def replication_synth(cli_outdir: Path) -> Synth:
+    return _load(cli_outdir, REPLICATION_STACK)
 
 
 @pytest.fixture(scope="session")

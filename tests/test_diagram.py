@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_STACK, ROOT, Synth
+from conftest import DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, ROOT, Synth
 from xacct_ops import diagram
 
 
@@ -17,6 +17,17 @@ def test_readme_embeds_the_current_diagram(synth: Synth) -> None:
     block = re.search(r"<!-- diagram:begin -->\n```mermaid\n(.*?)```\n<!-- diagram:end -->", readme, re.S)
     assert block is not None
     assert block.group(1) == diagram.mermaid(synth.config), "README diagram is stale: run make diagram and paste stack.mmd"
+
+
+@pytest.mark.parametrize("stack", [DDB_STACK, REPLICATION_STACK])
+def test_readme_embeds_the_current_diagram_of_each_seed_stack(cli_outdir: Path, stack: str) -> None:
+    import json
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(rf"<!-- diagram:{stack}:begin -->\n```mermaid\n(.*?)```\n<!-- diagram:{stack}:end -->", readme, re.S)
+    assert block is not None, f"no diagram block for {stack} in the README"
+    config = json.loads((cli_outdir / "stacks" / stack / "cdk.tf.json").read_text())
+    assert block.group(1) == diagram.mermaid(config), f"README diagram of {stack} is stale: run make diagram STACK={stack}"
 
 
 def test_graph_has_accounts_references_and_ordering(synth: Synth) -> None:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import DEFAULT_STACK, assumed_session
+from conftest import DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, assumed_session
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -58,6 +58,42 @@ def test_mapping_on_another_accounts_efo_consumer_needs_both_resource_policies(a
                 create()
 
 
+@pytest.mark.parametrize("with_policy", [False, True], ids=["without-stream-policy", "with-stream-policy"])
+def test_mapping_on_another_accounts_table_stream_needs_the_stream_policy(aws_env: None, with_policy: bool) -> None:
+    moto_extensions.install()
+    with mock_aws():
+        # GIVEN a table with a stream in 111111111111 and a function in 222222222222
+        producer, consumer = assumed_session("111111111111", "deploy"), assumed_session("222222222222", "deploy")
+        dynamodb = producer.client("dynamodb")
+        table = dynamodb.create_table(
+            TableName="t1", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]
+        stream_arn = table["LatestStreamArn"]
+        role = consumer.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        consumer.client("lambda").create_function(
+            FunctionName="fn", Runtime="python3.12", Role=role, Handler="h.h", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
+        if with_policy:
+            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": role}, "Action": sorted(moto_extensions.TABLE_STREAM_READ_ACTIONS), "Resource": stream_arn}]}
+            dynamodb.put_resource_policy(ResourceArn=stream_arn, Policy=json.dumps(policy))
+            # AND it reads back by the stream's ARN (moto took the label for a table name)
+            assert json.loads(dynamodb.get_resource_policy(ResourceArn=stream_arn)["Policy"]) == policy
+        # WHEN
+        create = lambda: consumer.client("lambda").create_event_source_mapping(  # noqa: E731
+            FunctionName="fn", EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON"
+        )
+        # THEN as AWS: refused without the stream's resource policy, accepted with it
+        if with_policy:
+            assert create()["EventSourceArn"] == stream_arn
+            # AND writes to the table do not try to invoke the function (moto would need Docker)
+            dynamodb.put_item(TableName="t1", Item={"pk": {"S": "a"}})
+        else:
+            with pytest.raises(ClientError, match="Cannot access stream"):
+                create()
+
+
 @pytest.mark.terraform
 @pytest.mark.rehearsal
 def test_rehearsal_apply_verify_replan_destroy(cli_outdir: Path, terraform_env: dict[str, str]) -> None:
@@ -73,3 +109,21 @@ def test_rehearsal_apply_verify_replan_destroy(cli_outdir: Path, terraform_env: 
     assert details["records through the handler"] == "294 written, 6 parked"
     assert details["replan: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 25 destroyed."
+
+
+@pytest.mark.terraform
+@pytest.mark.rehearsal
+@pytest.mark.parametrize(
+    "stack, resources, traffic",
+    [
+        pytest.param(DDB_STACK, 23, "55 changes in the change log", id="seed-003-dynamodb-streams"),
+        pytest.param(REPLICATION_STACK, 54, "196 replicated, 4 parked, 196 lines in S3", id="seed-001-replication"),
+    ],
+)
+def test_seed_stack_rehearsal(cli_outdir: Path, terraform_env: dict[str, str], stack: str, resources: int, traffic: str) -> None:
+    timings = rehearse.rehearse(cli_outdir / "stacks" / stack)
+    details = {name: detail for name, _, detail in timings}
+    assert details["apply"].startswith(f"Apply complete! Resources: {resources} added")
+    assert details["records through the handler"] == traffic
+    assert details["replan: no changes"] == "No changes."
+    assert details["teardown: unprotect + destroy"] == f"Destroy complete! Resources: {resources} destroyed."

@@ -1,0 +1,230 @@
+"""Specific properties of the seed stacks' synthesized JSON: seed 003 (DynamoDB Streams across
+accounts) and seed 001 (Kinesis -> writer -> replica in another account -> Firehose -> S3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import ALL_STACKS, Synth, run_main
+from test_stack import _walk_statements
+from xacct_streaming.policy import STREAM_READ_ACTIONS, TABLE_STREAM_READ_ACTIONS
+
+
+def _policy(body: dict[str, Any], key: str = "policy") -> dict[str, Any]:
+    return json.loads(body[key])
+
+
+def _statement(synth: Synth, type_: str, path_suffix: str, sid: str, key: str = "policy") -> dict[str, Any]:
+    _, body = synth.only(type_, path_suffix)
+    return next(s for s in _policy(body, key)["Statement"] if s["Sid"] == sid)
+
+
+def _provider(body: dict[str, Any]) -> str:
+    return body["provider"]
+
+
+# --- every stack ------------------------------------------------------------------------------
+
+def test_every_stack_is_synthesized_by_default(cli_outdir: Any) -> None:
+    assert sorted(p.name for p in (cli_outdir / "stacks").iterdir()) == sorted(ALL_STACKS)
+
+
+@pytest.mark.parametrize("fixture", ["ddb_synth", "replication_synth"])
+def test_no_wildcard_action_and_no_account_root_outside_key_policies(fixture: str, request: pytest.FixtureRequest) -> None:
+    synth: Synth = request.getfixturevalue(fixture)
+    for where, statement in _walk_statements(synth.config):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any("*" in a for a in actions), where
+        principals = json.dumps(statement.get("Principal", {}))
+        if ":root" in principals:
+            assert where.startswith("aws_kms_key_policy."), where
+
+
+@pytest.mark.parametrize("fixture", ["ddb_synth", "replication_synth"])
+def test_variables_and_outputs_are_documented(fixture: str, request: pytest.FixtureRequest) -> None:
+    synth: Synth = request.getfixturevalue(fixture)
+    for name, variable in synth.config["variable"].items():
+        assert variable["description"] and variable["type"], name
+    for name, output in synth.config["output"].items():
+        assert output["description"], name
+    assert set(synth.config["variable"]) == {"region", "producer_account_id", "consumer_account_id", "producer_deploy_role_arn", "consumer_deploy_role_arn", "tags"}
+
+
+# --- seed 003 ---------------------------------------------------------------------------------
+
+def test_ddb_table_and_its_stream_policy_are_in_the_producer_account(ddb_synth: Synth) -> None:
+    _, table = ddb_synth.only("aws_dynamodb_table", "shared-table/table")
+    assert _provider(table) == "aws.producer"
+    assert (table["stream_enabled"], table["stream_view_type"]) == (True, "NEW_AND_OLD_IMAGES")
+    assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": ddb_synth.ref("aws_kms_key", "shared-table/key/key", "arn")}
+    assert table["deletion_protection_enabled"] is True and table["point_in_time_recovery"] == {"enabled": True}
+    _, policy = ddb_synth.only("aws_dynamodb_resource_policy")
+    stream_arn = ddb_synth.ref("aws_dynamodb_table", "shared-table/table", "stream_arn")
+    assert _provider(policy) == "aws.producer" and policy["resource_arn"] == stream_arn
+    (statement,) = _policy(policy)["Statement"]
+    assert statement == {
+        "Sid": "ShareStreamWithConsumerRole",
+        "Effect": "Allow",
+        "Principal": {"AWS": ddb_synth.ref("aws_iam_role", "consumer-function/role", "arn")},
+        "Action": list(TABLE_STREAM_READ_ACTIONS),
+        "Resource": stream_arn,
+    }
+
+
+def test_ddb_key_lets_only_the_consumer_role_decrypt_through_dynamodb(ddb_synth: Synth) -> None:
+    grant = _statement(ddb_synth, "aws_kms_key_policy", "shared-table/key/policy", "StreamReaderDecryptViaDynamoDB")
+    assert grant["Principal"] == {"AWS": ddb_synth.ref("aws_iam_role", "consumer-function/role", "arn")}
+    assert grant["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert grant["Condition"] == {"StringEquals": {"kms:ViaService": "dynamodb.${var.region}.amazonaws.com"}}
+
+
+def test_ddb_mapping_reads_the_other_accounts_stream_after_every_policy(ddb_synth: Synth) -> None:
+    _, mapping = ddb_synth.only("aws_lambda_event_source_mapping")
+    assert _provider(mapping) == "aws.consumer"
+    assert mapping["event_source_arn"] == ddb_synth.ref("aws_dynamodb_table", "shared-table/table", "stream_arn")
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"] and mapping["bisect_batch_on_function_error"] is True
+    assert mapping["maximum_retry_attempts"] == 3
+    assert mapping["destination_config"]["on_failure"]["destination_arn"] == ddb_synth.ref("aws_sqs_queue", "on-failure-queue", "arn")
+    assert sorted(mapping["depends_on"]) == sorted(
+        [
+            ddb_synth.address("aws_dynamodb_resource_policy"),
+            ddb_synth.address("aws_kms_key_policy", "shared-table/key/policy"),
+            ddb_synth.address("aws_iam_role_policy", "table-stream-read-policy"),
+            ddb_synth.address("aws_iam_role_policy", "runtime-policy"),
+            ddb_synth.address("aws_iam_role_policy", "table-write-policy"),
+        ]
+    )
+
+
+def test_ddb_function_reads_the_exact_stream_and_writes_the_change_log(ddb_synth: Synth) -> None:
+    read = _statement(ddb_synth, "aws_iam_role_policy", "table-stream-read-policy", "ReadTableStream")
+    assert read["Action"] == list(TABLE_STREAM_READ_ACTIONS)
+    assert read["Resource"] == ddb_synth.ref("aws_dynamodb_table", "shared-table/table", "stream_arn")
+    write = _statement(ddb_synth, "aws_iam_role_policy", "table-write-policy", "WriteSinkTable")
+    assert (write["Action"], write["Resource"]) == ("dynamodb:BatchWriteItem", ddb_synth.ref("aws_dynamodb_table", "change-log/table", "arn"))
+    _, function = ddb_synth.only("aws_lambda_function")
+    assert function["handler"] == "changes_handler.lambda_handler"
+    assert function["environment"]["variables"]["TABLE_NAME"] == "xacct-change-log"
+    assert "SINK_ROLE_ARN" not in function["environment"]["variables"]
+
+
+# --- seed 001 ---------------------------------------------------------------------------------
+
+def test_replication_writer_reads_its_own_accounts_stream_directly(replication_synth: Synth) -> None:
+    synth = replication_synth
+    assert synth.resources("aws_kinesis_stream_consumer") == {} and synth.resources("aws_kinesis_resource_policy") == {}
+    _, stream = synth.only("aws_kinesis_stream")
+    assert _provider(stream) == "aws.producer" and stream["encryption_type"] == "KMS"
+    _, mapping = synth.only("aws_lambda_event_source_mapping", "writer-mapping/mapping")
+    assert _provider(mapping) == "aws.producer"
+    assert mapping["event_source_arn"] == synth.ref("aws_kinesis_stream", "stream/stream", "arn")
+    assert synth.address("aws_iam_role_policy", "replica-writer-role/policy") in mapping["depends_on"]
+    read = _statement(synth, "aws_iam_role_policy", "writer-function/stream-read-policy", "ReadSharedStream")
+    assert read["Action"] == list(STREAM_READ_ACTIONS)
+
+
+def test_replication_writer_assumes_exactly_the_replica_role_with_the_external_id(replication_synth: Synth) -> None:
+    synth = replication_synth
+    role_arn = "arn:${data.aws_partition.partition.partition}:iam::${var.consumer_account_id}:role/xacct-replica-table-writer"
+    assume = _statement(synth, "aws_iam_role_policy", "writer-function/runtime-policy", "AssumeSinkRole")
+    assert (assume["Action"], assume["Resource"]) == ("sts:AssumeRole", role_arn)
+    _, function = synth.only("aws_lambda_function", "writer-function/function")
+    env = function["environment"]["variables"]
+    assert (env["SINK_ROLE_ARN"], env["SINK_EXTERNAL_ID"], env["TABLE_NAME"]) == (role_arn, "xacct-kinesis-replication", "xacct-web-analytics-replica")
+    _, role = synth.only("aws_iam_role", "replica-writer-role/role")
+    assert _provider(role) == "aws.consumer" and role["name"] == "xacct-replica-table-writer"
+    (trust,) = _policy(role, "assume_role_policy")["Statement"]
+    assert trust == {
+        "Sid": "TrustWriterFunctionRoleWithExternalId",
+        "Effect": "Allow",
+        "Principal": {"AWS": synth.ref("aws_iam_role", "writer-function/role", "arn")},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "xacct-kinesis-replication"}},
+    }
+    write = _statement(synth, "aws_iam_role_policy", "replica-writer-role/policy", "WriteReplicaTable")
+    assert (write["Action"], write["Resource"]) == ("dynamodb:BatchWriteItem", synth.ref("aws_dynamodb_table", "replica-table/table", "arn"))
+
+
+def test_replication_flattener_puts_the_replicas_changes_to_firehose(replication_synth: Synth) -> None:
+    synth = replication_synth
+    _, mapping = synth.only("aws_lambda_event_source_mapping", "flattener-mapping/mapping")
+    assert _provider(mapping) == "aws.consumer"
+    assert mapping["event_source_arn"] == synth.ref("aws_dynamodb_table", "replica-table/table", "stream_arn")
+    _, function = synth.only("aws_lambda_function", "flattener-function/function")
+    assert function["handler"] == "changes_handler.lambda_handler"
+    assert function["environment"]["variables"]["DELIVERY_STREAM_NAME"] == "xacct-web-analytics-archive"
+    put = _statement(synth, "aws_iam_role_policy", "firehose-put-policy", "PutToDeliveryStream")
+    assert (put["Action"], put["Resource"]) == ("firehose:PutRecordBatch", synth.ref("aws_kinesis_firehose_delivery_stream", "delivery-stream", "arn"))
+    _, table = synth.only("aws_dynamodb_table", "replica-table/table")
+    assert (table["stream_enabled"], table["stream_view_type"]) == (True, "NEW_AND_OLD_IMAGES")
+
+
+def test_replication_firehose_writes_an_encrypted_versioned_private_bucket(replication_synth: Synth) -> None:
+    synth = replication_synth
+    key = synth.ref("aws_kms_key", "delivery/key/key", "arn")
+    _, stream = synth.only("aws_kinesis_firehose_delivery_stream")
+    s3 = stream["extended_s3_configuration"]
+    assert (s3["prefix"], s3["error_output_prefix"], s3["buffering_size"], s3["buffering_interval"], s3["compression_format"]) == (
+        "changes/", "errors/", 5, 300, "GZIP",
+    )
+    assert s3["kms_key_arn"] == key and s3["bucket_arn"] == synth.ref("aws_s3_bucket", "delivery/bucket", "arn")
+    assert s3["cloudwatch_logging_options"]["enabled"] is True
+    assert stream["server_side_encryption"] == {"enabled": True, "key_type": "CUSTOMER_MANAGED_CMK", "key_arn": key}
+    _, bucket = synth.only("aws_s3_bucket")
+    assert bucket["bucket"] == "xacct-web-analytics-${var.consumer_account_id}-${var.region}"
+    assert synth.only("aws_s3_bucket_versioning")[1]["versioning_configuration"] == {"status": "Enabled"}
+    (rule,) = synth.only("aws_s3_bucket_server_side_encryption_configuration")[1]["rule"]
+    assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "aws:kms", "kms_master_key_id": key} and rule["bucket_key_enabled"] is True
+    block = synth.only("aws_s3_bucket_public_access_block")[1]
+    assert [block[k] for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")] == [True] * 4
+    trust = _statement(synth, "aws_iam_role", "delivery/role", "TrustFirehoseOfThisAccount", key="assume_role_policy")
+    assert trust["Principal"] == {"Service": "firehose.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "${var.consumer_account_id}"}}
+    deliver = _statement(synth, "aws_iam_role_policy", "delivery/role-policy", "DeliverToBucket")
+    bucket_arn = synth.ref("aws_s3_bucket", "delivery/bucket", "arn")
+    assert deliver["Resource"] == [bucket_arn, f"{bucket_arn}/*"]
+
+
+def test_replication_resources_are_split_between_the_accounts(replication_synth: Synth) -> None:
+    producer = {t for t, rs in replication_synth.config["resource"].items() for b in rs.values() if b["provider"] == "aws.producer"}
+    consumer = {t for t, rs in replication_synth.config["resource"].items() for b in rs.values() if b["provider"] == "aws.consumer"}
+    assert {"aws_kinesis_stream", "aws_lambda_function", "aws_lambda_event_source_mapping"} <= producer
+    assert "aws_dynamodb_table" not in producer and "aws_s3_bucket" not in producer
+    assert {"aws_dynamodb_table", "aws_kinesis_firehose_delivery_stream", "aws_s3_bucket", "aws_lambda_function"} <= consumer
+    assert "aws_kinesis_stream" not in consumer
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+def test_list_names_every_stack_and_its_seed() -> None:
+    result = run_main("--list")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[:3] for line in result.stdout.splitlines()] == [
+        ["xacct-kinesis-efo", "seed", "000"], ["xacct-dynamodb-streams", "seed", "003"], ["xacct-kinesis-replication", "seed", "001"],
+    ]
+
+
+def test_one_stack_is_synthesized_alone(tmp_path: Any) -> None:
+    result = run_main("--stack", "xacct-dynamodb-streams", "--outdir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out" / "stacks").iterdir()) == ["xacct-dynamodb-streams"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        pytest.param(["--stack", "nope"], "error: stack: 'nope' is not allowed; expected one of 'xacct-kinesis-efo', 'xacct-dynamodb-streams', 'xacct-kinesis-replication'", id="unknown-stack"),
+        pytest.param(["--config", "tests/configs/replication-bad-prefix.toml"], "error: delivery.prefix: '/changes' is not allowed; expected an S3 key prefix ending in '/' (no leading '/')", id="bad-delivery-prefix"),
+        pytest.param(["--config", "tests/configs/replication-bad-writer.toml"], "error: writer.memory_size_mb: 64 is not allowed; expected an integer from 128 to 10240", id="writer-table-named"),
+        pytest.param(["--config", "tests/configs/ddb-name-clash.toml"], "error: stack_name: 'xacct-kinesis-efo' is not allowed; expected a name not already used by the xacct-kinesis-efo stack", id="stack-name-clash"),
+    ],
+)
+def test_bad_stack_selection_or_settings_fail_before_any_output(args: list[str], message: str, tmp_path: Any) -> None:
+    out = tmp_path / "out"
+    result = run_main(*args, "--outdir", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip() == message
+    assert not out.exists()
