@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_STACK, ROOT, run_main
+from conftest import ALL_STACKS, DEFAULT_STACK, ROOT, run_main
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -50,12 +50,12 @@ def test_config_also_comes_from_the_environment(tmp_path: Path) -> None:
 def test_cli_output_layout(cli_outdir: Path) -> None:
     # GIVEN `python main.py --outdir ...` (session fixture)
     stack_dir = cli_outdir / "stacks" / DEFAULT_STACK
-    # THEN one stack with its config, the Lambda archive, and a manifest naming it
+    # THEN every stack with its config and the Lambda archive, and a manifest naming them
     assert (stack_dir / "cdk.tf.json").is_file()
     archives = list((stack_dir / "assets").rglob("lambda.zip"))
     assert len(archives) == 1
     manifest = json.loads((cli_outdir / "manifest.json").read_text())
-    assert list(manifest["stacks"]) == [DEFAULT_STACK]
+    assert sorted(manifest["stacks"]) == sorted(ALL_STACKS)
     assert oct(cli_outdir.stat().st_mode & 0o777) == "0o755"
     assert [p.name for p in cli_outdir.parent.iterdir()] == ["cdktf.out"], "no staging or retired directory left"
 

@@ -63,7 +63,6 @@ S3BucketLifecycleRuleNoncurrentVersionExpiration = symbol(
 )
 S3BucketOwnershipControls = symbol("s3_bucket_ownership_controls", "S3BucketOwnershipControls")
 S3BucketOwnershipControlsRule = symbol("s3_bucket_ownership_controls", "S3BucketOwnershipControlsRule")
-S3BucketPolicy = symbol("s3_bucket_policy", "S3BucketPolicy")
 S3BucketPublicAccessBlock = symbol("s3_bucket_public_access_block", "S3BucketPublicAccessBlock")
 S3BucketServerSideEncryptionConfiguration = symbol(
     "s3_bucket_server_side_encryption_configuration", "S3BucketServerSideEncryptionConfigurationA"
