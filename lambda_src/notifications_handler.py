@@ -1,0 +1,34 @@
+"""Lambda entry point `notifications_handler.lambda_handler`: SES notifications from SNS into a
+Kinesis stream of another account (seed 004; see xacct_notifications/forwarder.py).
+
+Settings are checked at cold start as in handler.py: a bad variable is logged once, naming it,
+and every invocation then fails, so SNS/Lambda retry and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Optional
+
+from xacct_notifications.forwarder import Forwarder, settings_or_error
+
+logger = logging.getLogger()
+
+SETTINGS, CONFIGURATION_ERROR = settings_or_error(os.environ)
+if CONFIGURATION_ERROR is not None:
+    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": CONFIGURATION_ERROR.variable, "error": str(CONFIGURATION_ERROR)}), flush=True)
+else:
+    logger.setLevel(SETTINGS.log_level)  # type: ignore[union-attr]
+
+_forwarder: Optional[Forwarder] = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    global _forwarder
+    if _forwarder is None:
+        if SETTINGS is None:
+            raise RuntimeError(f"invalid configuration: {CONFIGURATION_ERROR}")
+        _forwarder = Forwarder.from_settings(SETTINGS)
+    return _forwarder.process(event, context)
