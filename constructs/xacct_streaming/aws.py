@@ -76,3 +76,17 @@ S3BucketServerSideEncryptionByDefault = symbol(
 )
 S3BucketVersioning = symbol("s3_bucket_versioning", "S3BucketVersioningA")
 S3BucketVersioningConfiguration = symbol("s3_bucket_versioning", "S3BucketVersioningVersioningConfiguration")
+LambdaPermission = symbol("lambda_permission", "LambdaPermission")
+SesConfigurationSet = symbol("ses_configuration_set", "SesConfigurationSet")
+SesEventDestination = symbol("ses_event_destination", "SesEventDestination")
+SesEventDestinationSnsDestination = symbol("ses_event_destination", "SesEventDestinationSnsDestination")
+SnsTopicPolicy = symbol("sns_topic_policy", "SnsTopicPolicy")
+SnsTopicSubscription = symbol("sns_topic_subscription", "SnsTopicSubscription")
+LambdaFunctionEventInvokeConfig = symbol("lambda_function_event_invoke_config", "LambdaFunctionEventInvokeConfig")
+LambdaFunctionEventInvokeConfigDestinationConfig = symbol(
+    "lambda_function_event_invoke_config", "LambdaFunctionEventInvokeConfigDestinationConfig"
+)
+LambdaFunctionEventInvokeConfigDestinationConfigOnFailure = symbol(
+    "lambda_function_event_invoke_config", "LambdaFunctionEventInvokeConfigDestinationConfigOnFailure"
+)
+SesConfigurationSetDeliveryOptions = symbol("ses_configuration_set", "SesConfigurationSetDeliveryOptions")

@@ -25,7 +25,9 @@ from xacct_streaming.props_seeds import (
     DeliveryProps,
     DynamoDBStreamsStackProps,
     ReplicaProps,
+    NotificationProps,
     ReplicationStackProps,
+    SesNotificationsStackProps,
     SourceTableProps,
 )
 
@@ -95,6 +97,20 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.replication_stack:ReplicationStack",
             "001",
             "Kinesis -> Lambda -> DynamoDB in another account (assumed role + external id) -> Firehose -> S3",
+        ),
+        StackKind(
+            defaults.SES_STACK_NAME,
+            SesNotificationsStackProps,
+            {
+                "stream": SharedStreamProps,
+                "forwarder": ConsumerFunctionProps,
+                "notifications": NotificationProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.ses_notifications_stack:SesNotificationsStack",
+            "004",
+            "SES events -> encrypted SNS topic -> Lambda -> Kinesis stream in another account through an assumed role",
         ),
     )
 }

@@ -39,17 +39,21 @@ class ConsumerAlarms(Construct):
         dead_letter_queue_name: str,
         on_failure_queue_name: str,
         key_arn: str,
+        reads_stream: bool = True,
     ) -> None:
+        """`reads_stream=False` for a function no event source mapping drives (no iterator age)."""
         super().__init__(scope, id_)
         self._provider = provider
         self._props = props
         self._function_name = function_name
         self.topic: Optional[SnsTopic] = self._build_topic(key_arn) if props.notification_topic else None
-        self.iterator_age = self._build_alarm(
-            "iterator-age", "AWS/Lambda", "IteratorAge", {"FunctionName": function_name}, "Maximum",
-            props.iterator_age_threshold_seconds * 1000, "GreaterThanThreshold",
-            f"{function_name} reads the shared stream more than {props.iterator_age_threshold_seconds} s behind",
-        )
+        self.iterator_age: Optional[CloudwatchMetricAlarm] = None
+        if reads_stream:
+            self.iterator_age = self._build_alarm(
+                "iterator-age", "AWS/Lambda", "IteratorAge", {"FunctionName": function_name}, "Maximum",
+                props.iterator_age_threshold_seconds * 1000, "GreaterThanThreshold",
+                f"{function_name} reads the shared stream more than {props.iterator_age_threshold_seconds} s behind",
+            )
         self.errors = self._build_alarm(
             "errors", "AWS/Lambda", "Errors", {"FunctionName": function_name}, "Sum",
             props.errors_threshold, "GreaterThanOrEqualToThreshold", f"{function_name} invocations fail",

@@ -1,21 +1,23 @@
-"""CrossAccountWriterRole: a role in the table's account that one exact role of another account assumes."""
+"""CrossAccountWriterRole: a role that exactly one role of another account may assume, to write."""
 
 from __future__ import annotations
+
+from typing import Optional, Sequence
 
 from cdktf import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.aws import IamRole, IamRolePolicy
-from xacct_streaming.policy import TABLE_KEY_USE_ACTIONS, Statement, dynamodb_service, policy_document, trust_policy
+from xacct_streaming.policy import Statement, policy_document, trust_policy
 
 
 class CrossAccountWriterRole(Construct):
-    """Seed 001's `DynamoDB-ProdAnalyticsWrite-role`, narrowed.
+    """The role a function assumes to write into this account (seed 001's replica table, seed
+    004's stream).
 
-    The seed trusted the whole production account and let it read and write the table. Here the
-    trust names the writer function's role ARN exactly and requires the external id, and the
-    policy allows `dynamodb:BatchWriteItem` (all the runtime calls) on the one table, plus the
-    table key through DynamoDB only.
+    The seeds trusted a whole account (001) or named the role by hand (004). Here the trust names
+    the writer function's role ARN exactly, with the external id when one is given, and the one
+    inline policy holds exactly the write statements passed in.
     """
 
     def __init__(
@@ -25,38 +27,29 @@ class CrossAccountWriterRole(Construct):
         *,
         provider: TerraformProvider,
         role_name: str,
+        description: str,
         trusted_role_arn: str,
-        external_id: str,
-        table_arn: str,
-        table_key_arn: str,
-        region: str,
+        external_id: Optional[str],
+        policy_name: str,
+        statements: Sequence[Statement],
     ) -> None:
         super().__init__(scope, id_)
         trust = Statement(
-            sid="TrustWriterFunctionRoleWithExternalId",
+            sid="TrustWriterFunctionRoleWithExternalId" if external_id else "TrustWriterFunctionRole",
             principals={"AWS": [trusted_role_arn]},
             actions=["sts:AssumeRole"],
             resources=(),
-            conditions={"StringEquals": {"sts:ExternalId": external_id}},
+            conditions={"StringEquals": {"sts:ExternalId": external_id}} if external_id else None,
         )
         self.role = IamRole(
             self,
             "role",
             provider=provider,
             name=role_name,
-            description="Assumed by the replica writer function in the producer account to fill one table",
+            description=description,
             assume_role_policy=trust_policy([trust]),
             max_session_duration=3600,
         )
-        statements = [
-            Statement(sid="WriteReplicaTable", actions=["dynamodb:BatchWriteItem"], resources=[table_arn]),
-            Statement(
-                sid="UseTableKeyViaDynamoDB",
-                actions=TABLE_KEY_USE_ACTIONS,
-                resources=[table_key_arn],
-                conditions={"StringEquals": {"kms:ViaService": dynamodb_service(region)}},
-            ),
-        ]
         self.policy = IamRolePolicy(
-            self, "policy", provider=provider, name="write-replica-table", role=self.role.id, policy=policy_document(statements)
+            self, "policy", provider=provider, name=policy_name, role=self.role.id, policy=policy_document(statements)
         )

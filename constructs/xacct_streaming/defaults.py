@@ -93,3 +93,17 @@ DELIVERY_COMPRESSION = "GZIP"
 DELIVERY_NONCURRENT_VERSION_DAYS = 90
 # The analytics data key: replica table, Firehose stream, bucket and delivery error logs.
 DELIVERY_KEY_ALIAS = "alias/xacct-web-analytics-data"
+
+# Seed 004: SES -> SNS -> Lambda (SES account) -> Kinesis stream in another account.
+SES_STACK_NAME = "xacct-ses-notifications"
+SES_STREAM_NAME = "xacct-ses-events"
+SES_STREAM_KEY_ALIAS = "alias/xacct-ses-events"
+SES_STREAM_WRITER_ROLE_NAME = "xacct-ses-stream-writer"
+SES_FORWARDER_FUNCTION_NAME = "xacct-ses-forwarder"
+SES_FORWARDER_KEY_ALIAS = "alias/xacct-ses-forwarder"
+SES_CONFIGURATION_SET_NAME = "xacct-mail"
+SES_TOPIC_NAME = "xacct-ses-notifications"
+SES_TOPIC_KEY_ALIAS = "alias/xacct-ses-notifications"
+# Every event type SES (v1 configuration sets) can publish to SNS.
+SES_EVENT_TYPES = ("send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure")
+NOTIFICATIONS_HANDLER = "notifications_handler.lambda_handler"

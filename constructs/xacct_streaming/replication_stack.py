@@ -17,7 +17,7 @@ from constructs import Construct
 
 from xacct_streaming import defaults
 from xacct_streaming.cross_account_writer_role import CrossAccountWriterRole
-from xacct_streaming.policy import Statement
+from xacct_streaming.policy import TABLE_KEY_USE_ACTIONS, Statement, dynamodb_service
 from xacct_streaming.props import SinkProps
 from xacct_streaming.props_seeds import ReplicationStackProps
 from xacct_streaming.s3_delivery_stream import S3DeliveryStream
@@ -86,11 +86,19 @@ class ReplicationStack(TwoAccountStack):
             "replica-writer-role",
             provider=self.consumer_provider,
             role_name=replica.writer_role_name,
+            description="Assumed by the replica writer function in the producer account to fill one table",
             trusted_role_arn=self.writer.role.arn,
             external_id=replica.external_id,
-            table_arn=self.replica_table.table.arn,
-            table_key_arn=self.delivery.key.arn,
-            region=self.region,
+            policy_name="write-replica-table",
+            statements=[
+                Statement(sid="WriteReplicaTable", actions=["dynamodb:BatchWriteItem"], resources=[self.replica_table.table.arn]),
+                Statement(
+                    sid="UseTableKeyViaDynamoDB",
+                    actions=TABLE_KEY_USE_ACTIONS,
+                    resources=[self.delivery.key.arn],
+                    conditions={"StringEquals": {"kms:ViaService": dynamodb_service(self.region)}},
+                ),
+            ],
         )
         self.writer_mapping = StreamEventSourceMapping(
             self,

@@ -76,8 +76,10 @@ class TwoAccountStack(TerraformStack):
             **options,
         )
 
-    def watch(self, id_: str, side: str, function: StreamConsumerFunction, props: AlarmProps) -> ConsumerAlarms:
-        """Iterator age, errors, throttles and both queues of `function`."""
+    def watch(
+        self, id_: str, side: str, function: StreamConsumerFunction, props: AlarmProps, reads_stream: bool = True
+    ) -> ConsumerAlarms:
+        """Iterator age (if a mapping drives it), errors, throttles and both queues of `function`."""
         return ConsumerAlarms(
             self,
             id_,
@@ -87,6 +89,7 @@ class TwoAccountStack(TerraformStack):
             dead_letter_queue_name=function.props.dead_letter_queue_name,
             on_failure_queue_name=function.props.on_failure_queue_name,
             key_arn=function.key.arn,
+            reads_stream=reads_stream,
         )
 
     def _configure_backend(self, backend: BackendProps) -> None:

@@ -29,6 +29,10 @@ Installed into the moto server the rehearsal runs in-process (`install()`), neve
    stored but not wired to the source: moto would invoke the function on every write, which
    needs Docker and fails the write. The rehearsal runs the handlers itself, as for 2.
 
+8. SES (v1) `PutConfigurationSetDeliveryOptions` and `DeleteConfigurationSetEventDestination`,
+   which moto did not implement (the provider waited forever for the first), and
+   `DescribeConfigurationSet` returning the delivery options and no empty event destination.
+
 Gaps that remain (listed in the README): moto does not enforce resource or key policies on data
 calls, does not invoke functions without Docker, and does not deliver records through mappings.
 """
@@ -45,6 +49,9 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.kinesis.exceptions import ResourceNotFoundError, StreamNotFoundError
 from moto.kinesis.models import KinesisBackend, kinesis_backends
 from moto.kinesis.responses import KinesisResponse
+from moto.core.responses import ActionResult, EmptyResult
+from moto.ses.models import SESBackend
+from moto.ses.responses import EmailResponse
 
 STREAM_READ_ACTIONS = {
     "kinesis:DescribeStream",
@@ -271,6 +278,37 @@ def _wrap_create_stream_response(original: Any) -> Any:
     return create_stream
 
 
+def _put_configuration_set_delivery_options(self: EmailResponse) -> Any:
+    config_set = self.backend.describe_configuration_set(self._get_param("ConfigurationSetName"))
+    options = self._get_param("DeliveryOptions") or {}
+    config_set.delivery_options = {"TlsPolicy": options.get("TlsPolicy", "Optional")}
+    return EmptyResult()
+
+
+def _delete_configuration_set_event_destination(self: EmailResponse) -> Any:
+    backend: SESBackend = self.backend
+    name, destination = self._get_param("ConfigurationSetName"), self._get_param("EventDestinationName")
+    backend.describe_configuration_set(name)
+    current = backend.config_set_event_destination.get(name)
+    if current is not None and current.get("Name") == destination:
+        del backend.config_set_event_destination[name]
+        backend.event_destinations.pop(destination, None)
+    return EmptyResult()
+
+
+def _describe_configuration_set(self: EmailResponse) -> Any:
+    name = self._get_param("ConfigurationSetName")
+    config_set = self.backend.describe_configuration_set(name)
+    attributes = self._get_param("ConfigurationSetAttributeNames", [])
+    result: dict[str, Any] = {"ConfigurationSet": {"Name": config_set.configuration_set_name}}
+    if "eventDestinations" in attributes:
+        destination = self.backend.config_set_event_destination.get(name)
+        result["EventDestinations"] = [destination] if destination else []
+    if "deliveryOptions" in attributes and config_set.delivery_options:
+        result["DeliveryOptions"] = config_set.delivery_options
+    return ActionResult(result)
+
+
 def install() -> None:
     """Patches the moto classes in this process; idempotent."""
     global _installed
@@ -285,6 +323,9 @@ def install() -> None:
     LambdaFunction.get_configuration = _wrap_get_configuration(LambdaFunction.get_configuration)  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _wrap_update_configuration(LambdaFunction.update_configuration)  # type: ignore[method-assign]
     KinesisResponse.create_stream = _wrap_create_stream_response(KinesisResponse.create_stream)  # type: ignore[method-assign]
+    EmailResponse.put_configuration_set_delivery_options = _put_configuration_set_delivery_options  # type: ignore[attr-defined]
+    EmailResponse.delete_configuration_set_event_destination = _delete_configuration_set_event_destination  # type: ignore[attr-defined]
+    EmailResponse.describe_configuration_set = _describe_configuration_set  # type: ignore[method-assign]
     for name in ("put_resource_policy", "get_resource_policy", "delete_resource_policy"):
         setattr(DynamoDBBackend, name, _wrap_dynamodb_policy_call(getattr(DynamoDBBackend, name)))
     _installed = True

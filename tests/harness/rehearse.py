@@ -51,7 +51,7 @@ from kinesis_events import from_get_records  # noqa: E402
 
 REGION = "eu-west-1"
 PRODUCER, CONSUMER = "111111111111", "222222222222"
-SERVICES = ("cloudwatch", "dynamodb", "firehose", "iam", "kinesis", "kms", "lambda", "logs", "s3", "sns", "sqs", "sts")
+SERVICES = ("cloudwatch", "dynamodb", "firehose", "iam", "kinesis", "kms", "lambda", "logs", "s3", "ses", "sns", "sqs", "sts")
 STACK = "xacct-kinesis-efo"
 
 
@@ -229,7 +229,9 @@ def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> st
 def disable_deletion_protection(stack_dir: Path, config: dict[str, Any]) -> None:
     tables = config["resource"].get("aws_dynamodb_table", {})
     buckets = config["resource"].get("aws_s3_bucket", {})
-    override: dict[str, Any] = {"resource": {"aws_dynamodb_table": {name: {"deletion_protection_enabled": False} for name in tables}}}
+    override: dict[str, Any] = {"resource": {}}
+    if tables:
+        override["resource"]["aws_dynamodb_table"] = {name: {"deletion_protection_enabled": False} for name in tables}
     if buckets:
         # A versioned bucket with objects cannot be deleted; an operator empties it first.
         override["resource"]["aws_s3_bucket"] = {name: {"force_destroy": True} for name in buckets}
@@ -453,9 +455,85 @@ def verify_replication_empty(endpoint: str, out: dict[str, Any]) -> None:
     _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"], out["writer_kms_key_arn"]], CONSUMER: [out["data_kms_key_arn"], out["flattener_kms_key_arn"]]})
 
 
+# --- seed 004: SES -> SNS -> Lambda -> a stream in another account ------------------------------
+
+def verify_ses_notifications(endpoint: str, out: dict[str, Any]) -> None:
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    summary = producer.client("kinesis", endpoint_url=endpoint).describe_stream_summary(StreamName=out["stream_name"])["StreamDescriptionSummary"]
+    check(summary["KeyId"] == out["kms_key_arn"] and f":{PRODUCER}:" in out["stream_arn"], f"stream: {summary}")
+    iam = producer.client("iam", endpoint_url=endpoint)
+    role_name = out["stream_writer_role_arn"].rsplit("/", 1)[1]
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = (json.loads(trust) if isinstance(trust, str) else trust)["Statement"]
+    check(statement["Principal"] == {"AWS": out["lambda_role_arn"]} and "Condition" not in statement, f"trust: {statement}")
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName="put-to-stream")["PolicyDocument"]
+    put = (json.loads(policy) if isinstance(policy, str) else policy)["Statement"][0]
+    check(put["Action"] == ["kinesis:PutRecord", "kinesis:PutRecords"] and put["Resource"] == out["stream_arn"], f"writer policy: {put}")
+    ses = consumer.client("ses", endpoint_url=endpoint)
+    described = ses.describe_configuration_set(ConfigurationSetName=out["ses_configuration_set_name"], ConfigurationSetAttributeNames=["eventDestinations"])
+    (destination,) = described["EventDestinations"]
+    check(destination["SNSDestination"]["TopicARN"] == out["notification_topic_arn"] and destination["Enabled"], f"event destination: {destination}")
+    sns = consumer.client("sns", endpoint_url=endpoint)
+    attributes = sns.get_topic_attributes(TopicArn=out["notification_topic_arn"])["Attributes"]
+    check(attributes["KmsMasterKeyId"] == out["topic_kms_key_arn"], f"topic key: {attributes.get('KmsMasterKeyId')}")
+    (topic_statement,) = json.loads(attributes["Policy"])["Statement"]
+    check(topic_statement["Principal"] == {"Service": "ses.amazonaws.com"} and topic_statement["Action"] == "SNS:Publish", f"topic policy: {topic_statement}")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=out["notification_topic_arn"])["Subscriptions"]
+    check([(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("lambda", out["lambda_function_arn"])], f"subscriptions: {subscriptions}")
+    env = consumer.client("lambda", endpoint_url=endpoint).get_function(FunctionName=out["lambda_function_name"])["Configuration"]["Environment"]["Variables"]
+    check((env["STREAM_ARN"], env["STREAM_ROLE_ARN"]) == (out["stream_arn"], out["stream_writer_role_arn"]), f"forwarder env: {env}")
+    check(consumer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "a stream in the SES account")
+    check(producer.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "a function in the stream account")
+
+
+def exercise_ses_notifications(endpoint: str, out: dict[str, Any], emails: int = 40) -> str:
+    """Three SES events (send, delivery, open) for each of 40 emails, as SNS hands them to the
+    forwarder, run with the SES account's credentials: the forwarder assumes the stream account's role."""
+    from xacct_notifications.forwarder import Forwarder, ForwarderSettings
+
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    records = []
+    for i in range(emails):
+        for event_type in ("Send", "Delivery", "Open"):
+            message = {"eventType": event_type, "mail": {"messageId": f"0102019a-{i:04d}-rehearsal", "source": "sender@example.com", "destination": [f"r{i}@example.com"]}}
+            records.append({"EventSource": "aws:sns", "Sns": {"MessageId": f"sns-{i}-{event_type}", "TopicArn": out["notification_topic_arn"], "Message": json.dumps(message)}})
+    env = consumer.client("lambda", endpoint_url=endpoint).get_function(FunctionName=out["lambda_function_name"])["Configuration"]["Environment"]["Variables"]
+    settings = ForwarderSettings(stream_arn=env["STREAM_ARN"], stream_role_arn=env["STREAM_ROLE_ARN"], dead_letter_queue_url=out["dead_letter_queue_url"], region=REGION, function_name=out["lambda_function_name"])
+    from xacct_consumer.credentials import assumed_role_session
+
+    stream_session = assumed_role_session(consumer.client("sts", endpoint_url=endpoint), settings.stream_role_arn, "rehearsal-forwarder", REGION)
+    forwarder = Forwarder(settings, stream_session.client("kinesis", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint))
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = forwarder.process({"Records": records}, None)
+    check(result == {"delivered": len(records), "parked": 0}, f"forwarder: {result}")
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    shards_of: dict[str, set[str]] = {}
+    per_shard: dict[str, int] = {}
+    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        for record in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]:
+            shards_of.setdefault(record["PartitionKey"], set()).add(shard["ShardId"])
+            per_shard[shard["ShardId"]] = per_shard.get(shard["ShardId"], 0) + 1
+    check(sum(per_shard.values()) == len(records), f"{sum(per_shard.values())} of {len(records)} in the stream")
+    check(len(shards_of) == emails and all(len(s) == 1 for s in shards_of.values()), "an email's events on more than one shard")
+    check(len(per_shard) > 1, f"every record on one shard: {per_shard}")
+    return f"{sum(per_shard.values())} notifications of {emails} emails on {len(per_shard)} shards"
+
+
+def verify_ses_notifications_empty(endpoint: str, out: dict[str, Any]) -> None:
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    check(producer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "stream left")
+    check(consumer.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "function left")
+    check(consumer.client("sns", endpoint_url=endpoint).list_topics()["Topics"] == [], "topic left")
+    check(consumer.client("ses", endpoint_url=endpoint).list_configuration_sets().get("ConfigurationSets", []) == [], "configuration set left")
+    _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"]], CONSUMER: [out["topic_kms_key_arn"], out["consumer_kms_key_arn"]]})
+
+
 def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """(verify, exercise, verify empty) for the kind of stack `config` is."""
     resources = config["resource"]
+    if "aws_ses_configuration_set" in resources:
+        return verify_ses_notifications, exercise_ses_notifications, verify_ses_notifications_empty
     if "aws_kinesis_firehose_delivery_stream" in resources:
         return verify_replication, exercise_replication, verify_replication_empty
     if "aws_dynamodb_resource_policy" in resources:
@@ -509,7 +587,8 @@ def _replan(stack_dir: Path, env: dict[str, str]) -> str:
 
 
 def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> str:
-    disable_deletion_protection(stack_dir, config)
+    if config["resource"].get("aws_dynamodb_table") or config["resource"].get("aws_s3_bucket"):
+        disable_deletion_protection(stack_dir, config)
     targets = [
         f"-target={type_}.{name}" for type_ in ("aws_dynamodb_table", "aws_s3_bucket") for name in config["resource"].get(type_, {})
     ]

@@ -1,0 +1,160 @@
+"""SesNotificationsStack (seed 004): SES events -> SNS -> Lambda -> a Kinesis stream in another account.
+
+Producer account (the stream's): the KMS-encrypted stream and the role the forwarder assumes,
+trusting exactly the forwarder's role ARN and allowed only to put records to this stream.
+Consumer account (the SES account): the configuration set, its SNS event destination, the
+encrypted topic, the forwarder (`lambda_src/notifications_handler.py`) subscribed to it, and the
+forwarder's queues, logs, key and alarms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from constructs import Construct
+
+from xacct_streaming import defaults
+from xacct_streaming.aws import (
+    LambdaFunctionEventInvokeConfig,
+    LambdaFunctionEventInvokeConfigDestinationConfig,
+    LambdaFunctionEventInvokeConfigDestinationConfigOnFailure,
+    LambdaPermission,
+    SnsTopicSubscription,
+)
+from xacct_streaming.cross_account_writer_role import CrossAccountWriterRole
+from xacct_streaming.policy import Statement
+from xacct_streaming.props import SinkProps
+from xacct_streaming.props_seeds import SesNotificationsStackProps
+from xacct_streaming.ses_notification_topic import SesNotificationTopic
+from xacct_streaming.shared_stream import SharedStream, kinesis_service
+from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
+
+# Lambda retries a failed asynchronous (SNS) invocation twice; after an hour it gives up anyway.
+ASYNC_RETRY_ATTEMPTS = 2
+ASYNC_MAXIMUM_EVENT_AGE_SECONDS = 3600
+
+
+class SesNotificationsStack(TwoAccountStack):
+    def __init__(self, scope: Construct, props: SesNotificationsStackProps, *, code_archive: Path) -> None:
+        super().__init__(scope, props.stack_name, props.backend)
+        self.props = props
+        notifications = props.notifications
+        # The forwarder needs the role's ARN and the role's trust needs the forwarder's: the
+        # forwarder gets the ARN spelled out (no cycle) and its subscription waits for the role.
+        writer_role_arn = f"arn:{self.partition}:iam::{self.account_id(PRODUCER)}:role/{notifications.stream_writer_role_name}"
+
+        self.stream = SharedStream(
+            self,
+            "stream",
+            provider=self.producer_provider,
+            props=props.stream,
+            owner_root_arn=self.root_arn(PRODUCER),
+            region=self.region,
+            reader_role_arn=None,  # written through a role of its own account: nothing to share
+        )
+        self.forwarder = self.function(
+            "forwarder-function",
+            CONSUMER,
+            props=props.forwarder,
+            sink=SinkProps(),
+            alarms=props.alarms,
+            code_archive=code_archive,
+            handler=defaults.NOTIFICATIONS_HANDLER,
+            description="Forwards SES notifications from SNS into a Kinesis stream of another account",
+            sink_role_arn=writer_role_arn,
+            sink_environment={"STREAM_ARN": self.stream.stream.arn, "STREAM_ROLE_ARN": writer_role_arn},
+        )
+        self.stream_writer_role = CrossAccountWriterRole(
+            self,
+            "stream-writer-role",
+            provider=self.producer_provider,
+            role_name=notifications.stream_writer_role_name,
+            description="Assumed by the SES notification forwarder in the SES account to put records to one stream",
+            trusted_role_arn=self.forwarder.role.arn,
+            external_id=None,
+            policy_name="put-to-stream",
+            statements=[
+                Statement(sid="PutRecordsToStream", actions=["kinesis:PutRecord", "kinesis:PutRecords"], resources=[self.stream.stream.arn]),
+                Statement(
+                    sid="EncryptViaKinesis",
+                    actions=["kms:GenerateDataKey"],
+                    resources=[self.stream.key.arn],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(self.region)}},
+                ),
+            ],
+        )
+        consumer_account = self.account_id(CONSUMER)
+        self.notifications = SesNotificationTopic(
+            self,
+            "notifications",
+            provider=self.consumer_provider,
+            props=notifications,
+            owner_root_arn=self.root_arn(CONSUMER),
+            account_id=consumer_account,
+            configuration_set_arn=(
+                f"arn:{self.partition}:ses:{self.region}:{consumer_account}:configuration-set/{notifications.configuration_set_name}"
+            ),
+        )
+        topic = self.notifications.topic
+        self.invoke_permission = LambdaPermission(
+            self,
+            "sns-invoke-permission",
+            provider=self.consumer_provider,
+            statement_id="AllowNotificationTopic",
+            action="lambda:InvokeFunction",
+            function_name=self.forwarder.function.function_name,
+            principal="sns.amazonaws.com",
+            source_arn=topic.arn,
+        )
+        self.invoke_config = LambdaFunctionEventInvokeConfig(
+            self,
+            "async-invoke-config",
+            provider=self.consumer_provider,
+            function_name=self.forwarder.function.function_name,
+            maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=ASYNC_MAXIMUM_EVENT_AGE_SECONDS,
+            destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
+                on_failure=LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(
+                    destination=self.forwarder.on_failure_queue.arn
+                )
+            ),
+        )
+        self.subscription = SnsTopicSubscription(
+            self,
+            "subscription",
+            provider=self.consumer_provider,
+            topic_arn=topic.arn,
+            protocol="lambda",
+            endpoint=self.forwarder.function.arn,
+            # The first notification must find the function allowed to run and to reach the stream.
+            depends_on=[
+                self.invoke_permission,
+                self.invoke_config,
+                self.forwarder.runtime_policy,
+                self.stream_writer_role.policy,
+                self.stream.key.policy,
+            ],
+        )
+        self.alarms = self.watch("alarms", CONSUMER, self.forwarder, props.alarms, reads_stream=False)
+        self._build_outputs()
+
+    def _build_outputs(self) -> None:
+        stream, forwarder, notifications = self.stream, self.forwarder, self.notifications
+        outputs = {
+            "stream_arn": (stream.stream.arn, "ARN of the Kinesis stream the notifications land in (producer account)."),
+            "stream_name": (stream.stream.name, "Name of the Kinesis stream (producer account)."),
+            "kms_key_arn": (stream.key.arn, "ARN of the stream's customer-managed key (producer account)."),
+            "stream_writer_role_arn": (self.stream_writer_role.role.arn, "Role the forwarder assumes to put records (producer account)."),
+            "ses_configuration_set_name": (notifications.configuration_set.name, "SES configuration set to send with (consumer account)."),
+            "notification_topic_arn": (notifications.topic.arn, "Encrypted SNS topic SES publishes the events to (consumer account)."),
+            "topic_kms_key_arn": (notifications.key.arn, "ARN of the topic's customer-managed key (consumer account)."),
+            "lambda_function_arn": (forwarder.function.arn, "ARN of the forwarder function (consumer account)."),
+            "lambda_function_name": (forwarder.function.function_name, "Name of the forwarder function."),
+            "lambda_role_arn": (forwarder.role.arn, "ARN of the forwarder's role, the only principal the stream writer role trusts."),
+            "dead_letter_queue_url": (forwarder.dead_letter_queue.url, "Notifications the forwarder could not put to the stream."),
+            "on_failure_queue_url": (forwarder.on_failure_queue.url, "Invocations that failed after Lambda's asynchronous retries."),
+            "consumer_kms_key_arn": (forwarder.key.arn, "ARN of the forwarder's key for logs, queues and environment."),
+        }
+        if self.alarms.topic is not None:
+            outputs["alarm_topic_arn"] = (self.alarms.topic.arn, "Encrypted SNS topic the alarms notify (consumer account).")
+        self.add_outputs(outputs)
