@@ -1,0 +1,1 @@
+"""The API's basic-auth Lambda authorizer (seed 002)."""
