@@ -59,7 +59,7 @@ def basic(user: str, password: str) -> str:
 def test_sample_request_with_the_right_credentials_is_allowed_on_exactly_that_method(secrets: tuple[CountingSecrets, str], capsys: pytest.CaptureFixture[str]) -> None:
     client, arn = secrets
     # WHEN the sample request (its header holds ingest:correct-horse-battery-staple)
-    answer = Authorizer(AuthorizerSettings(secret_arn=arn), client).authorize(SAMPLE)
+    answer = Authorizer(AuthorizerSettings(secret_id=arn), client).authorize(SAMPLE)
     # THEN
     assert answer == {
         "principalId": "ingest",
@@ -83,7 +83,7 @@ def test_sample_request_with_the_right_credentials_is_allowed_on_exactly_that_me
 )
 def test_wrong_credentials_are_denied(secrets: tuple[CountingSecrets, str], header: str, capsys: pytest.CaptureFixture[str]) -> None:
     client, arn = secrets
-    answer = Authorizer(AuthorizerSettings(secret_arn=arn), client).authorize(request(header))
+    answer = Authorizer(AuthorizerSettings(secret_id=arn), client).authorize(request(header))
     assert answer["principalId"] == "anonymous"
     assert answer["policyDocument"]["Statement"] == [{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": METHOD_ARN}]
     assert PASSWORD not in capsys.readouterr().out
@@ -102,7 +102,7 @@ def test_wrong_credentials_are_denied(secrets: tuple[CountingSecrets, str], head
 def test_missing_or_malformed_header_is_unauthorized(secrets: tuple[CountingSecrets, str], header: str | None, name: str) -> None:
     client, arn = secrets
     with pytest.raises(Unauthorized, match="^Unauthorized$"):
-        Authorizer(AuthorizerSettings(secret_arn=arn), client).authorize(request(header, name))
+        Authorizer(AuthorizerSettings(secret_id=arn), client).authorize(request(header, name))
 
 
 def test_header_name_is_case_insensitive_and_password_may_hold_colons() -> None:
@@ -112,7 +112,7 @@ def test_header_name_is_case_insensitive_and_password_may_hold_colons() -> None:
 def test_the_secret_is_read_once_per_cache_period(secrets: tuple[CountingSecrets, str]) -> None:
     client, arn = secrets
     clock = Clock()
-    authorizer = Authorizer(AuthorizerSettings(secret_arn=arn, cache_seconds=300), client, monotonic=clock)
+    authorizer = Authorizer(AuthorizerSettings(secret_id=arn, cache_seconds=300), client, monotonic=clock)
     for _ in range(5):
         authorizer.authorize(SAMPLE)
     clock.now = 299.0
@@ -126,9 +126,9 @@ def test_the_secret_is_read_once_per_cache_period(secrets: tuple[CountingSecrets
 @pytest.mark.parametrize(
     "env, variable, message",
     [
-        pytest.param({}, "SECRET_ARN", "is not set", id="no-secret"),
-        pytest.param({"SECRET_ARN": "xacct-api/basic-auth"}, "SECRET_ARN", "is not a Secrets Manager secret ARN", id="name-not-arn"),
-        pytest.param({"SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:222222222222:secret:x", "SECRET_CACHE_SECONDS": "-1"}, "SECRET_CACHE_SECONDS", "is not a number of seconds", id="negative-cache"),
+        pytest.param({}, "SECRET_ID", "is not set", id="no-secret"),
+        pytest.param({"SECRET_ID": "name with spaces"}, "SECRET_ID", "is not a Secrets Manager secret name or ARN", id="bad-name"),
+        pytest.param({"SECRET_ID": "xacct-ingest/basic-auth", "SECRET_CACHE_SECONDS": "-1"}, "SECRET_CACHE_SECONDS", "is not a number of seconds", id="negative-cache"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], variable: str, message: str) -> None:

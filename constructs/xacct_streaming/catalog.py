@@ -22,7 +22,9 @@ from xacct_streaming.props import (
     StackProps,
 )
 from xacct_streaming.props_seeds import (
+    ApiIngestStackProps,
     DeliveryProps,
+    IngestApiProps,
     DynamoDBStreamsStackProps,
     ReplicaProps,
     NotificationProps,
@@ -111,6 +113,23 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.ses_notifications_stack:SesNotificationsStack",
             "004",
             "SES events -> encrypted SNS topic -> Lambda -> Kinesis stream in another account through an assumed role",
+        ),
+        StackKind(
+            defaults.API_STACK_NAME,
+            ApiIngestStackProps,
+            {
+                "stream": SharedStreamProps,
+                "api": IngestApiProps,
+                "authorizer": ConsumerFunctionProps,
+                "function": ConsumerFunctionProps,
+                "mapping": EventSourceMappingProps,
+                "sink": SinkProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.api_ingest_stack:ApiIngestStack",
+            "002",
+            "API Gateway (basic auth, Secrets Manager) -> Kinesis stream in another account -> Lambda -> DynamoDB",
         ),
     )
 }

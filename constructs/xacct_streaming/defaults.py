@@ -107,3 +107,26 @@ SES_TOPIC_KEY_ALIAS = "alias/xacct-ses-notifications"
 # Every event type SES (v1 configuration sets) can publish to SNS.
 SES_EVENT_TYPES = ("send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure")
 NOTIFICATIONS_HANDLER = "notifications_handler.lambda_handler"
+
+# Seed 002: API Gateway (basic auth) -> Kinesis in another account -> Lambda -> DynamoDB.
+API_STACK_NAME = "xacct-api-ingest"
+API_STREAM_NAME = "xacct-ingest-events"
+API_STREAM_KEY_ALIAS = "alias/xacct-ingest-events"
+API_STREAM_CONSUMER_NAME = "xacct-ingest-consumer"
+API_NAME = "xacct-ingest"
+API_STAGE_NAME = "prod"
+API_ROUTE = "submit"
+API_USERNAME = "ingest"
+API_SECRET_NAME = "xacct-ingest/basic-auth"
+API_PASSWORD_LENGTH = 32
+API_THROTTLE_RATE = 100
+API_THROTTLE_BURST = 200
+API_KEY_ALIAS = "alias/xacct-ingest-api"
+API_AUTHORIZER_FUNCTION_NAME = "xacct-ingest-authorizer"
+API_AUTHORIZER_KEY_ALIAS = "alias/xacct-ingest-authorizer"
+API_CONSUMER_FUNCTION_NAME = "xacct-ingest-consumer"
+API_CONSUMER_KEY_ALIAS = "alias/xacct-ingest-consumer-fn"
+API_SINK_TABLE_NAME = "xacct-ingest-events"
+AUTHORIZER_HANDLER = "authorizer_handler.lambda_handler"
+AUTHORIZER_MEMORY_MB = 128
+AUTHORIZER_TIMEOUT_SECONDS = 3

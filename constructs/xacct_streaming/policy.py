@@ -29,6 +29,9 @@ STREAM_CONSUMER_READ_ACTIONS = (
     "kinesis:SubscribeToShard",
 )
 
+# What a producer in another account needs on the stream (Kinesis docs: cross-account data producers).
+STREAM_WRITE_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
+
 # What Lambda needs on a DynamoDB stream, in the function role's policy and in the stream's
 # resource policy (DynamoDB and Lambda docs on cross-account stream access).
 TABLE_STREAM_READ_ACTIONS = (

@@ -14,7 +14,13 @@ from xacct_streaming.aws import (
     KinesisStreamStreamModeDetails,
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
-from xacct_streaming.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, Statement, policy_document
+from xacct_streaming.policy import (
+    STREAM_CONSUMER_READ_ACTIONS,
+    STREAM_READ_ACTIONS,
+    STREAM_WRITE_ACTIONS,
+    Statement,
+    policy_document,
+)
 from xacct_streaming.props import SharedStreamProps
 
 
@@ -42,19 +48,24 @@ class SharedStream(Construct):
         owner_root_arn: str,
         region: str,
         reader_role_arn: Optional[str],
+        writer_role_arn: Optional[str] = None,
     ) -> None:
+        """`writer_role_arn`: a role of the other account that may put records (seed 002's API):
+        the stream's policy and the key grant it exactly the put actions."""
         super().__init__(scope, id_)
         self._provider = provider
         self.props = props
         self.reader_role_arn = reader_role_arn
+        self.writer_role_arn = writer_role_arn
         self.key = self._build_key(owner_root_arn, region)
         self.stream = self._build_stream()
         self.stream_consumer: Optional[KinesisStreamConsumer] = None
         self.stream_policy: Optional[KinesisResourcePolicy] = None
         self.stream_consumer_policy: Optional[KinesisResourcePolicy] = None
+        if reader_role_arn is not None or writer_role_arn is not None:
+            self.stream_policy = self._build_stream_policy()
         if reader_role_arn is not None:
             self.stream_consumer = self._build_stream_consumer()
-            self.stream_policy = self._build_stream_policy()
             self.stream_consumer_policy = self._build_stream_consumer_policy()
 
     def _build_key(self, owner_root_arn: str, region: str) -> CustomerManagedKey:
@@ -66,6 +77,16 @@ class SharedStream(Construct):
                     sid="ConsumerRoleDecryptViaKinesis",
                     principals={"AWS": [self.reader_role_arn]},
                     actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
+                )
+            )
+        if self.writer_role_arn is not None:
+            grants.append(
+                Statement(
+                    sid="ProducerRoleEncryptViaKinesis",
+                    principals={"AWS": [self.writer_role_arn]},
+                    actions=["kms:GenerateDataKey"],
                     resources=["*"],
                     conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
                 )
@@ -105,7 +126,14 @@ class SharedStream(Construct):
         )
 
     def _build_stream_policy(self) -> KinesisResourcePolicy:
-        return self._share("stream-policy", "ShareStreamWithConsumerRole", STREAM_READ_ACTIONS, self.stream.arn)
+        statements = []
+        if self.reader_role_arn is not None:
+            statements.append(self._grant("ShareStreamWithConsumerRole", self.reader_role_arn, STREAM_READ_ACTIONS, self.stream.arn))
+        if self.writer_role_arn is not None:
+            statements.append(self._grant("ShareStreamWithProducerRole", self.writer_role_arn, STREAM_WRITE_ACTIONS, self.stream.arn))
+        return KinesisResourcePolicy(
+            self, "stream-policy", provider=self._provider, resource_arn=self.stream.arn, policy=policy_document(statements)
+        )
 
     def _build_stream_consumer_policy(self) -> KinesisResourcePolicy:
         assert self.stream_consumer is not None
@@ -113,15 +141,14 @@ class SharedStream(Construct):
             "consumer-policy", "ShareConsumerWithConsumerRole", STREAM_CONSUMER_READ_ACTIONS, self.stream_consumer.arn
         )
 
+    @staticmethod
+    def _grant(sid: str, role_arn: str, actions: tuple[str, ...], resource_arn: str) -> Statement:
+        return Statement(sid=sid, principals={"AWS": [role_arn]}, actions=actions, resources=[resource_arn])
+
     def _share(self, id_: str, sid: str, actions: tuple[str, ...], resource_arn: str) -> KinesisResourcePolicy:
         """A resource policy on `resource_arn` granting `actions` to the reader role alone."""
         assert self.reader_role_arn is not None
-        statement = Statement(
-            sid=sid,
-            principals={"AWS": [self.reader_role_arn]},
-            actions=actions,
-            resources=[resource_arn],
-        )
+        statement = self._grant(sid, self.reader_role_arn, actions, resource_arn)
         return KinesisResourcePolicy(
             self,
             id_,

@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from xacct_consumer.config import ConfigurationError, EnvReader
 
-SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[a-zA-Z0-9/_+=.@-]{1,512}")
+# A secret's name or ARN (GetSecretValue takes either).
+SECRET_ID = re.compile(r"(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[a-zA-Z0-9/_+=.@-]{1,512}")
 CACHE_SECONDS = re.compile(r"\d{1,4}")
 DEFAULT_CACHE_SECONDS = 300
 
@@ -38,7 +39,7 @@ class Unauthorized(Exception):
 
 @dataclass(frozen=True)
 class AuthorizerSettings:
-    secret_arn: str
+    secret_id: str
     cache_seconds: int = DEFAULT_CACHE_SECONDS
     log_level: str = "INFO"
 
@@ -48,7 +49,7 @@ class AuthorizerSettings:
         cache = read.optional("SECRET_CACHE_SECONDS", CACHE_SECONDS, "a number of seconds (0-9999)")
         log_level = env.get("LOG_LEVEL", "INFO") or "INFO"
         return cls(
-            secret_arn=read.required("SECRET_ARN", SECRET_ARN, "a Secrets Manager secret ARN"),
+            secret_id=read.required("SECRET_ID", SECRET_ID, "a Secrets Manager secret name or ARN"),
             cache_seconds=int(cache) if cache is not None else DEFAULT_CACHE_SECONDS,
             log_level=log_level,
         )
@@ -91,7 +92,7 @@ class Authorizer:
     def _expected(self) -> tuple[bytes, bytes]:
         now = self.monotonic()
         if self._cached is None or now - self._fetched_at >= self.settings.cache_seconds:
-            secret = json.loads(self.secrets.get_secret_value(SecretId=self.settings.secret_arn)["SecretString"])
+            secret = json.loads(self.secrets.get_secret_value(SecretId=self.settings.secret_id)["SecretString"])
             self._cached = (secret["username"].encode("utf-8"), secret["password"].encode("utf-8"))
             self._fetched_at = now
         return self._cached
