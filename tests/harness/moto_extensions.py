@@ -33,6 +33,11 @@ Installed into the moto server the rehearsal runs in-process (`install()`), neve
    which moto did not implement (the provider waited forever for the first), and
    `DescribeConfigurationSet` returning the delivery options and no empty event destination.
 
+9. Kinesis `PutRecord` / `PutRecords` by `StreamARN` into another account's stream (seed 002's
+   API integration): moto looked the ARN up in the caller's account. Now the owner's stream is
+   used when its resource policy grants the put action to a role of the caller's account, and
+   refused otherwise (moto cannot tell which role called, so it checks the account).
+
 Gaps that remain (listed in the README): moto does not enforce resource or key policies on data
 calls, does not invoke functions without Docker, and does not deliver records through mappings.
 """
@@ -309,6 +314,32 @@ def _describe_configuration_set(self: EmailResponse) -> Any:
     return ActionResult(result)
 
 
+def _grants_account(policy_text: str | None, account: str, action: str) -> bool:
+    if not policy_text:
+        return False
+    for statement in json.loads(policy_text).get("Statement", []):
+        principals = statement.get("Principal", {}).get("AWS", [])
+        principals = [principals] if isinstance(principals, str) else principals
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and action in actions and any(f":{account}:" in p for p in principals):
+            return True
+    return False
+
+
+def _wrap_cross_account_put(original: Any, action: str) -> Any:
+    def put(self: KinesisBackend, stream_arn: str | None, stream_name: str | None, *args: Any) -> Any:
+        owner_account = stream_arn.split(":")[4] if stream_arn and stream_arn.count(":") >= 5 else self.account_id
+        if owner_account == self.account_id:
+            return original(self, stream_arn, stream_name, *args)
+        owner: KinesisBackend = kinesis_backends[owner_account][self.region_name]
+        if not _grants_account(owner.resource_policies.get(stream_arn), self.account_id, action):
+            raise RESTError("AccessDeniedException", f"{self.account_id} is not authorized to perform {action} on {stream_arn}")
+        return original(owner, stream_arn, stream_name, *args)
+
+    return put
+
+
 def install() -> None:
     """Patches the moto classes in this process; idempotent."""
     global _installed
@@ -323,6 +354,8 @@ def install() -> None:
     LambdaFunction.get_configuration = _wrap_get_configuration(LambdaFunction.get_configuration)  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _wrap_update_configuration(LambdaFunction.update_configuration)  # type: ignore[method-assign]
     KinesisResponse.create_stream = _wrap_create_stream_response(KinesisResponse.create_stream)  # type: ignore[method-assign]
+    KinesisBackend.put_record = _wrap_cross_account_put(KinesisBackend.put_record, "kinesis:PutRecord")  # type: ignore[method-assign]
+    KinesisBackend.put_records = _wrap_cross_account_put(KinesisBackend.put_records, "kinesis:PutRecords")  # type: ignore[method-assign]
     EmailResponse.put_configuration_set_delivery_options = _put_configuration_set_delivery_options  # type: ignore[attr-defined]
     EmailResponse.delete_configuration_set_event_destination = _delete_configuration_set_event_destination  # type: ignore[attr-defined]
     EmailResponse.describe_configuration_set = _describe_configuration_set  # type: ignore[method-assign]

@@ -26,6 +26,7 @@ Prints a line per step with its duration; exits non-zero on the first failed ste
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import io
 import json
@@ -51,7 +52,10 @@ from kinesis_events import from_get_records  # noqa: E402
 
 REGION = "eu-west-1"
 PRODUCER, CONSUMER = "111111111111", "222222222222"
-SERVICES = ("cloudwatch", "dynamodb", "firehose", "iam", "kinesis", "kms", "lambda", "logs", "s3", "ses", "sns", "sqs", "sts")
+SERVICES = (
+    "apigateway", "cloudwatch", "dynamodb", "firehose", "iam", "kinesis", "kms", "lambda", "logs", "s3",
+    "secretsmanager", "ses", "sns", "sqs", "sts",
+)
 STACK = "xacct-kinesis-efo"
 
 
@@ -529,9 +533,95 @@ def verify_ses_notifications_empty(endpoint: str, out: dict[str, Any]) -> None:
     _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"]], CONSUMER: [out["topic_kms_key_arn"], out["consumer_kms_key_arn"]]})
 
 
+# --- seed 002: API Gateway (basic auth) -> a stream in another account -> Lambda -> DynamoDB ----
+
+def verify_api_ingest(endpoint: str, out: dict[str, Any]) -> None:
+    from xacct_streaming.policy import STREAM_READ_ACTIONS, STREAM_WRITE_ACTIONS
+
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    statements = json.loads(kinesis.get_resource_policy(ResourceARN=out["stream_arn"])["Policy"])["Statement"]
+    granted = {s["Principal"]["AWS"]: _statement_actions(s) for s in statements}
+    check(granted == {out["lambda_role_arn"]: sorted(STREAM_READ_ACTIONS), out["integration_role_arn"]: sorted(STREAM_WRITE_ACTIONS)}, f"stream policy: {statements}")
+    check(f":{CONSUMER}:role/" in out["integration_role_arn"], "integration role not in the consumer account")
+    apigateway = consumer.client("apigateway", endpoint_url=endpoint)
+    api_id = out["api_id"]
+    (authorizer,) = apigateway.get_authorizers(restApiId=api_id)["items"]
+    check((authorizer["type"], authorizer["identitySource"]) == ("REQUEST", "method.request.header.Authorization"), f"authorizer: {authorizer}")
+    resource = next(r for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/submit/{eventId}")
+    method = apigateway.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    check(method["authorizationType"] == "CUSTOM" and method["authorizerId"] == authorizer["id"], f"method: {method}")
+    integration = method["methodIntegration"]
+    check(integration["uri"].endswith(":kinesis:action/PutRecord") and integration["credentials"] == out["integration_role_arn"], f"integration: {integration}")
+    check(out["stream_arn"] in integration["requestTemplates"]["application/json"], "the integration does not name the stream by ARN")
+    stage = apigateway.get_stage(restApiId=api_id, stageName="prod")
+    check(stage["accessLogSettings"]["destinationArn"].endswith(f":log-group:{out['api_access_log_group_name']}"), f"stage: {stage.get('accessLogSettings')}")
+    secret = json.loads(consumer.client("secretsmanager", endpoint_url=endpoint).get_secret_value(SecretId=out["basic_auth_secret_arn"])["SecretString"])
+    check(sorted(secret) == ["password", "username"] and len(secret["password"]) == 32, "basic-auth secret")
+    check(producer.client("apigateway", endpoint_url=endpoint).get_rest_apis()["items"] == [], "an API in the producer account")
+    check(consumer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "a stream in the consumer account")
+
+
+def exercise_api_ingest(endpoint: str, out: dict[str, Any], count: int = 100) -> str:
+    """The authorizer against the deployed secret, then 100 events (5 not JSON) put as the API's
+    integration role does it (moto runs neither authorizers nor mapping templates), then the
+    consumer runtime on what the EFO consumer would deliver."""
+    from xacct_consumer.config import Settings
+    from xacct_consumer.credentials import assumed_role_session
+    from xacct_consumer.runtime import Runtime
+    from xacct_ingest.authorizer import Authorizer, AuthorizerSettings
+
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    secrets = consumer.client("secretsmanager", endpoint_url=endpoint)
+    secret = json.loads(secrets.get_secret_value(SecretId=out["basic_auth_secret_arn"])["SecretString"])
+    authorizer = Authorizer(AuthorizerSettings(secret_id="xacct-ingest/basic-auth"), secrets)
+    method_arn = f"arn:aws:execute-api:{REGION}:{CONSUMER}:{out['api_id']}/prod/POST/submit/e-1"
+
+    def decide(user: str, password: str) -> str:
+        header = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        with contextlib.redirect_stdout(io.StringIO()):
+            answer = authorizer.authorize({"methodArn": method_arn, "headers": {"Authorization": header}})
+        return answer["policyDocument"]["Statement"][0]["Effect"]
+
+    check(decide(secret["username"], secret["password"]) == "Allow", "the deployed credentials are refused")
+    check(decide(secret["username"], secret["password"] + "x") == "Deny", "a wrong password is allowed")
+
+    integration = assumed_role_session(consumer.client("sts", endpoint_url=endpoint), out["integration_role_arn"], "apigateway", REGION)
+    kinesis_as_api = integration.client("kinesis", endpoint_url=endpoint)
+    poison = {i for i in range(count) if i % 20 == 3}
+    for i in range(count):
+        body = b"<not json %d>" % i if i in poison else json.dumps({"eventId": f"e-{i}", "amount": i}).encode()
+        kinesis_as_api.put_record(StreamARN=out["stream_arn"], PartitionKey=f"e-{i}", Data=body)
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    records = []
+    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records.extend(from_get_records(r, shard["ShardId"], out["stream_consumer_arn"]) for r in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"])
+    check(len(records) == count, f"{len(records)} of {count} events in the producer's stream")
+    dynamodb, sqs = consumer.client("dynamodb", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint)
+    settings = Settings(table_name=out["sink_table_name"], dead_letter_queue_url=out["dead_letter_queue_url"], region=REGION, sink_region=REGION, function_name=out["lambda_function_name"])
+    with contextlib.redirect_stdout(io.StringIO()):
+        response = Runtime(settings, dynamodb, sqs).process({"Records": records}, None)
+    check(response == {"batchItemFailures": []}, f"consumer reported failures: {response}")
+    written = dynamodb.scan(TableName=out["sink_table_name"], Select="COUNT")["Count"]
+    check(written == count - len(poison), f"table holds {written}")
+    return f"authorizer allow/deny ok, {count} events put as the API role, {written} written, {len(poison)} parked"
+
+
+def verify_api_ingest_empty(endpoint: str, out: dict[str, Any]) -> None:
+    producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
+    check(producer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "stream left")
+    check(consumer.client("apigateway", endpoint_url=endpoint).get_rest_apis()["items"] == [], "API left")
+    check(consumer.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "function left")
+    check(consumer.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], "table left")
+    _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"]], CONSUMER: [out["consumer_kms_key_arn"], out["api_kms_key_arn"]]})
+
+
 def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """(verify, exercise, verify empty) for the kind of stack `config` is."""
     resources = config["resource"]
+    if "aws_api_gateway_rest_api" in resources:
+        return verify_api_ingest, exercise_api_ingest, verify_api_ingest_empty
     if "aws_ses_configuration_set" in resources:
         return verify_ses_notifications, exercise_ses_notifications, verify_ses_notifications_empty
     if "aws_kinesis_firehose_delivery_stream" in resources:
