@@ -19,7 +19,9 @@ VENV_BIN_DIR = Path(sys.executable).parent
 DEFAULT_STACK = "xacct-kinesis-efo"
 DDB_STACK = "xacct-dynamodb-streams"
 REPLICATION_STACK = "xacct-kinesis-replication"
-ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK)
+SES_STACK = "xacct-ses-notifications"
+API_STACK = "xacct-api-ingest"
+ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK)
 PROVISIONED_STACK = "xacct-provisioned"
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 
@@ -126,6 +128,16 @@ def ddb_synth(cli_outdir: Path) -> Synth:
 @pytest.fixture(scope="session")
 def replication_synth(cli_outdir: Path) -> Synth:
     return _load(cli_outdir, REPLICATION_STACK)
+
+
+@pytest.fixture(scope="session")
+def ses_synth(cli_outdir: Path) -> Synth:
+    return _load(cli_outdir, SES_STACK)
+
+
+@pytest.fixture(scope="session")
+def api_synth(cli_outdir: Path) -> Synth:
+    return _load(cli_outdir, API_STACK)
 
 
 @pytest.fixture(scope="session")

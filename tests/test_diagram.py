@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, ROOT, Synth
+from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, ROOT, SES_STACK, Synth
 from xacct_ops import diagram
 
 
@@ -19,7 +19,7 @@ def test_readme_embeds_the_current_diagram(synth: Synth) -> None:
     assert block.group(1) == diagram.mermaid(synth.config), "README diagram is stale: run make diagram and paste stack.mmd"
 
 
-@pytest.mark.parametrize("stack", [DDB_STACK, REPLICATION_STACK])
+@pytest.mark.parametrize("stack", [DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK])
 def test_readme_embeds_the_current_diagram_of_each_seed_stack(cli_outdir: Path, stack: str) -> None:
     import json
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, assumed_session
+from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, SES_STACK, assumed_session
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -118,6 +118,10 @@ def test_rehearsal_apply_verify_replan_destroy(cli_outdir: Path, terraform_env: 
     [
         pytest.param(DDB_STACK, 23, "55 changes in the change log", id="seed-003-dynamodb-streams"),
         pytest.param(REPLICATION_STACK, 54, "196 replicated, 4 parked, 196 lines in S3", id="seed-001-replication"),
+        pytest.param(SES_STACK, 29, "120 notifications of 40 emails on 4 shards", id="seed-004-ses-notifications"),
+        pytest.param(
+            API_STACK, 67, "authorizer allow/deny ok, 100 events put as the API role, 95 written, 5 parked", id="seed-002-api-ingest"
+        ),
     ],
 )
 def test_seed_stack_rehearsal(cli_outdir: Path, terraform_env: dict[str, str], stack: str, resources: int, traffic: str) -> None:

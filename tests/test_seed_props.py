@@ -8,15 +8,24 @@ import pytest
 
 from xacct_streaming.config import props_from_mapping
 from xacct_streaming.errors import ConfigError
-from xacct_streaming.props_seeds import DynamoDBStreamsStackProps, ReplicationStackProps
+from xacct_streaming.props_seeds import ApiIngestStackProps, DynamoDBStreamsStackProps, ReplicationStackProps, SesNotificationsStackProps
 
 DDB = "xacct-dynamodb-streams"
 REPLICATION = "xacct-kinesis-replication"
+SES = "xacct-ses-notifications"
+API = "xacct-api-ingest"
 
 
 def test_defaults_are_valid_and_kind_selects_the_props_class() -> None:
     assert props_from_mapping({"kind": DDB}) == DynamoDBStreamsStackProps()
     assert props_from_mapping({"kind": REPLICATION}) == ReplicationStackProps()
+    assert props_from_mapping({"kind": SES}) == SesNotificationsStackProps()
+    assert props_from_mapping({"kind": API}) == ApiIngestStackProps()
+
+
+def test_event_types_from_a_settings_file_become_a_tuple() -> None:
+    props = props_from_mapping({"kind": SES, "notifications": {"event_types": ["bounce", "complaint"]}})
+    assert props.notifications.event_types == ("bounce", "complaint")
 
 
 def test_a_settings_file_overrides_only_what_it_names() -> None:
@@ -43,6 +52,19 @@ def test_a_settings_file_overrides_only_what_it_names() -> None:
         pytest.param({"kind": REPLICATION, "flattener": {"function_name": "xacct-replica-writer"}}, "flattener.function_name", "xacct-replica-writer", "a name different from writer.function_name", id="same-function-names"),
         pytest.param({"kind": REPLICATION, "delivery": {"key_alias": "alias/xacct-replica-to-firehose"}}, "delivery.key_alias", "alias/xacct-replica-to-firehose", "an alias not used by another key", id="shared-alias"),
         pytest.param({"kind": REPLICATION, "flattener_mapping": {"batch_size": 0}}, "flattener_mapping.batch_size", 0, "an integer from 1 to 10000", id="mapping-table-named"),
+        pytest.param({"kind": SES, "notifications": {"event_types": []}}, "notifications.event_types", [], "a non-empty list of distinct SES event types", id="no-event-types"),
+        pytest.param({"kind": SES, "notifications": {"event_types": ["send", "send"]}}, "notifications.event_types", ["send", "send"], "distinct", id="duplicate-event-type"),
+        pytest.param({"kind": SES, "notifications": {"event_types": ["deliveryDelay"]}}, "notifications.event_types", "deliveryDelay", "one of 'send'", id="unknown-event-type"),
+        pytest.param({"kind": SES, "notifications": {"configuration_set_name": "mail set"}}, "notifications.configuration_set_name", "mail set", "1-64 of a-z", id="config-set-space"),
+        pytest.param({"kind": SES, "notifications": {"topic_key_alias": "alias/xacct-ses-forwarder"}}, "notifications.topic_key_alias", "alias/xacct-ses-forwarder", "an alias different from forwarder.key_alias", id="topic-alias-clash"),
+        pytest.param({"kind": SES, "forwarder": {"timeout_seconds": 0}}, "forwarder.timeout_seconds", 0, "an integer from 1 to 900", id="forwarder-table-named"),
+        pytest.param({"kind": API, "api": {"username": "in:gest"}}, "api.username", "in:gest", "no ':'", id="username-colon"),
+        pytest.param({"kind": API, "api": {"password_length": 12}}, "api.password_length", 12, "an integer from 24 to 128", id="short-password"),
+        pytest.param({"kind": API, "api": {"route": "submit/{eventId}"}}, "api.route", "submit/{eventId}", "one path segment", id="route-two-segments"),
+        pytest.param({"kind": API, "api": {"throttling_rate_limit": 0}}, "api.throttling_rate_limit", 0, "an integer from 1 to 10000", id="no-throughput"),
+        pytest.param({"kind": API, "api": {"manage_account_logging_role": "yes"}}, "api.manage_account_logging_role", "yes", "true or false", id="logging-role-text"),
+        pytest.param({"kind": API, "authorizer": {"function_name": "xacct-ingest-consumer"}}, "authorizer.function_name", "xacct-ingest-consumer", "a name different from function.function_name", id="same-function-names"),
+        pytest.param({"kind": API, "api": {"key_alias": "alias/xacct-ingest-consumer-fn"}}, "api.key_alias", "alias/xacct-ingest-consumer-fn", "an alias not used by another key", id="api-alias-clash"),
     ],
 )
 def test_bad_settings_name_field_value_and_allowed(data: dict[str, Any], field: str, value: Any, allowed: str) -> None:

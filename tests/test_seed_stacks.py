@@ -1,5 +1,7 @@
 """Specific properties of the seed stacks' synthesized JSON: seed 003 (DynamoDB Streams across
-accounts) and seed 001 (Kinesis -> writer -> replica in another account -> Firehose -> S3)."""
+accounts), seed 001 (Kinesis -> writer -> replica in another account -> Firehose -> S3), seed 004
+(SES -> SNS -> Lambda -> another account's stream) and seed 002 (API Gateway -> another account's
+stream -> Lambda -> DynamoDB)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 
 from conftest import ALL_STACKS, Synth, run_main
 from test_stack import _walk_statements
-from xacct_streaming.policy import STREAM_READ_ACTIONS, TABLE_STREAM_READ_ACTIONS
+from xacct_streaming.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, STREAM_WRITE_ACTIONS, TABLE_STREAM_READ_ACTIONS
+
+SEED_FIXTURES = ["ddb_synth", "replication_synth", "ses_synth", "api_synth"]
 
 
 def _policy(body: dict[str, Any], key: str = "policy") -> dict[str, Any]:
@@ -32,7 +36,7 @@ def test_every_stack_is_synthesized_by_default(cli_outdir: Any) -> None:
     assert sorted(p.name for p in (cli_outdir / "stacks").iterdir()) == sorted(ALL_STACKS)
 
 
-@pytest.mark.parametrize("fixture", ["ddb_synth", "replication_synth"])
+@pytest.mark.parametrize("fixture", SEED_FIXTURES)
 def test_no_wildcard_action_and_no_account_root_outside_key_policies(fixture: str, request: pytest.FixtureRequest) -> None:
     synth: Synth = request.getfixturevalue(fixture)
     for where, statement in _walk_statements(synth.config):
@@ -43,7 +47,7 @@ def test_no_wildcard_action_and_no_account_root_outside_key_policies(fixture: st
             assert where.startswith("aws_kms_key_policy."), where
 
 
-@pytest.mark.parametrize("fixture", ["ddb_synth", "replication_synth"])
+@pytest.mark.parametrize("fixture", SEED_FIXTURES)
 def test_variables_and_outputs_are_documented(fixture: str, request: pytest.FixtureRequest) -> None:
     synth: Synth = request.getfixturevalue(fixture)
     for name, variable in synth.config["variable"].items():
@@ -204,6 +208,7 @@ def test_list_names_every_stack_and_its_seed() -> None:
     assert result.returncode == 0, result.stderr
     assert [line.split()[:3] for line in result.stdout.splitlines()] == [
         ["xacct-kinesis-efo", "seed", "000"], ["xacct-dynamodb-streams", "seed", "003"], ["xacct-kinesis-replication", "seed", "001"],
+        ["xacct-ses-notifications", "seed", "004"], ["xacct-api-ingest", "seed", "002"],
     ]
 
 
@@ -216,7 +221,7 @@ def test_one_stack_is_synthesized_alone(tmp_path: Any) -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        pytest.param(["--stack", "nope"], "error: stack: 'nope' is not allowed; expected one of 'xacct-kinesis-efo', 'xacct-dynamodb-streams', 'xacct-kinesis-replication'", id="unknown-stack"),
+        pytest.param(["--stack", "nope"], "error: stack: 'nope' is not allowed; expected one of 'xacct-kinesis-efo', 'xacct-dynamodb-streams', 'xacct-kinesis-replication', 'xacct-ses-notifications', 'xacct-api-ingest'", id="unknown-stack"),
         pytest.param(["--config", "tests/configs/replication-bad-prefix.toml"], "error: delivery.prefix: '/changes' is not allowed; expected an S3 key prefix ending in '/' (no leading '/')", id="bad-delivery-prefix"),
         pytest.param(["--config", "tests/configs/replication-bad-writer.toml"], "error: writer.memory_size_mb: 64 is not allowed; expected an integer from 128 to 10240", id="writer-table-named"),
         pytest.param(["--config", "tests/configs/ddb-name-clash.toml"], "error: stack_name: 'xacct-kinesis-efo' is not allowed; expected a name not already used by the xacct-kinesis-efo stack", id="stack-name-clash"),
@@ -228,3 +233,123 @@ def test_bad_stack_selection_or_settings_fail_before_any_output(args: list[str],
     assert result.returncode == 2
     assert result.stderr.strip() == message
     assert not out.exists()
+
+
+# --- seed 004 ---------------------------------------------------------------------------------
+
+def test_ses_forwarder_role_is_trusted_exactly_by_the_stream_writer_role(ses_synth: Synth) -> None:
+    synth = ses_synth
+    _, role = synth.only("aws_iam_role", "stream-writer-role/role")
+    assert _provider(role) == "aws.producer"
+    (trust,) = _policy(role, "assume_role_policy")["Statement"]
+    assert trust == {
+        "Sid": "TrustWriterFunctionRole",
+        "Effect": "Allow",
+        "Principal": {"AWS": synth.ref("aws_iam_role", "forwarder-function/role", "arn")},
+        "Action": "sts:AssumeRole",
+    }
+    put = _statement(synth, "aws_iam_role_policy", "stream-writer-role/policy", "PutRecordsToStream")
+    assert (put["Action"], put["Resource"]) == (list(STREAM_WRITE_ACTIONS), synth.ref("aws_kinesis_stream", "stream/stream", "arn"))
+    role_arn = "arn:${data.aws_partition.partition.partition}:iam::${var.producer_account_id}:role/xacct-ses-stream-writer"
+    assume = _statement(synth, "aws_iam_role_policy", "forwarder-function/runtime-policy", "AssumeSinkRole")
+    assert assume["Resource"] == role_arn
+    _, function = synth.only("aws_lambda_function")
+    assert _provider(function) == "aws.consumer" and function["handler"] == "notifications_handler.lambda_handler"
+    env = function["environment"]["variables"]
+    assert (env["STREAM_ARN"], env["STREAM_ROLE_ARN"]) == (synth.ref("aws_kinesis_stream", "stream/stream", "arn"), role_arn)
+
+
+def test_ses_publishes_to_an_encrypted_topic_the_forwarder_subscribes_to(ses_synth: Synth) -> None:
+    synth = ses_synth
+    _, config_set = synth.only("aws_ses_configuration_set")
+    assert config_set["delivery_options"] == {"tls_policy": "Require"} and _provider(config_set) == "aws.consumer"
+    _, destination = synth.only("aws_ses_event_destination")
+    assert destination["sns_destination"] == {"topic_arn": synth.ref("aws_sns_topic", "notifications/topic", "arn")}
+    assert destination["matching_types"] == ["send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure"]
+    assert synth.address("aws_sns_topic_policy") in destination["depends_on"]
+    _, topic = synth.only("aws_sns_topic", "notifications/topic")
+    assert topic["kms_master_key_id"] == synth.ref("aws_kms_key", "notifications/key/key", "arn")
+    publish = _statement(synth, "aws_sns_topic_policy", "", "SesConfigurationSetPublishes")
+    assert publish["Principal"] == {"Service": "ses.amazonaws.com"} and publish["Action"] == "SNS:Publish"
+    assert publish["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
+        "ArnLike": {"aws:SourceArn": "arn:${data.aws_partition.partition.partition}:ses:${var.region}:${var.consumer_account_id}:configuration-set/xacct-mail"},
+    }
+    _, subscription = synth.only("aws_sns_topic_subscription")
+    assert (subscription["protocol"], subscription["endpoint"]) == ("lambda", synth.ref("aws_lambda_function", "forwarder-function/function", "arn"))
+    assert synth.address("aws_iam_role_policy", "stream-writer-role/policy") in subscription["depends_on"]
+    _, permission = synth.only("aws_lambda_permission")
+    assert (permission["principal"], permission["source_arn"]) == ("sns.amazonaws.com", synth.ref("aws_sns_topic", "notifications/topic", "arn"))
+    _, invoke = synth.only("aws_lambda_function_event_invoke_config")
+    assert invoke["destination_config"]["on_failure"]["destination"] == synth.ref("aws_sqs_queue", "on-failure-queue", "arn")
+    assert not [n for n, b in synth.resources("aws_cloudwatch_metric_alarm").items() if b.get("metric_name") == "IteratorAge"]
+
+
+# --- seed 002 ---------------------------------------------------------------------------------
+
+def test_api_stream_is_shared_with_the_api_role_to_write_and_the_consumer_role_to_read(api_synth: Synth) -> None:
+    synth = api_synth
+    _, policy = synth.only("aws_kinesis_resource_policy", "shared-stream/stream-policy")
+    grants = {s["Sid"]: (s["Principal"]["AWS"], s["Action"]) for s in _policy(policy)["Statement"]}
+    assert grants == {
+        "ShareStreamWithConsumerRole": (synth.ref("aws_iam_role", "consumer-function/role", "arn"), list(STREAM_READ_ACTIONS)),
+        "ShareStreamWithProducerRole": (synth.ref("aws_iam_role", "integration-role", "arn"), list(STREAM_WRITE_ACTIONS)),
+    }
+    _, consumer_policy = synth.only("aws_kinesis_resource_policy", "shared-stream/consumer-policy")
+    assert _policy(consumer_policy)["Statement"][0]["Action"] == list(STREAM_CONSUMER_READ_ACTIONS)
+    grant = _statement(synth, "aws_kms_key_policy", "shared-stream/key/policy", "ProducerRoleEncryptViaKinesis")
+    assert grant["Action"] == "kms:GenerateDataKey" and grant["Principal"] == {"AWS": synth.ref("aws_iam_role", "integration-role", "arn")}
+    trust = _statement(synth, "aws_iam_role", "integration-role", "TrustApiGatewayOfThisAccount", key="assume_role_policy")
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"}}
+
+
+def test_api_route_is_authorized_and_integrated_with_kinesis_by_stream_arn(api_synth: Synth) -> None:
+    synth = api_synth
+    paths = sorted(b["path_part"] for b in synth.resources("aws_api_gateway_resource").values())
+    assert paths == ["submit", "{eventId}"]
+    _, authorizer = synth.only("aws_api_gateway_authorizer")
+    assert (authorizer["type"], authorizer["identity_source"], authorizer["authorizer_result_ttl_in_seconds"]) == (
+        "REQUEST", "method.request.header.Authorization", 0,
+    )
+    assert authorizer["authorizer_uri"] == synth.ref("aws_lambda_function", "authorizer-function/function", "invoke_arn")
+    _, method = synth.only("aws_api_gateway_method")
+    assert (method["http_method"], method["authorization"]) == ("POST", "CUSTOM")
+    assert method["authorizer_id"] == synth.ref("aws_api_gateway_authorizer", "", "id")
+    _, integration = synth.only("aws_api_gateway_integration")
+    assert integration["type"] == "AWS" and integration["passthrough_behavior"] == "NEVER"
+    assert integration["uri"] == "arn:${data.aws_partition.partition.partition}:apigateway:${var.region}:kinesis:action/PutRecord"
+    assert integration["credentials"] == synth.ref("aws_iam_role", "integration-role", "arn")
+    template = integration["request_templates"]["application/json"]
+    assert template == (
+        '{"StreamARN":"' + synth.ref("aws_kinesis_stream", "shared-stream/stream", "arn") + '",'
+        '"PartitionKey":"$util.escapeJavaScript($input.params(\'eventId\'))","Data":"$util.base64Encode($input.body)"}'
+    )
+    put = _statement(synth, "aws_iam_role_policy", "integration-role-policy", "PutToStream")
+    assert (put["Action"], put["Resource"]) == (list(STREAM_WRITE_ACTIONS), synth.ref("aws_kinesis_stream", "shared-stream/stream", "arn"))
+
+
+def test_api_secret_stage_logs_and_authorizer_permissions(api_synth: Synth) -> None:
+    synth = api_synth
+    _, secret = synth.only("aws_secretsmanager_secret")
+    assert secret["kms_key_id"] == synth.ref("aws_kms_key", "api/key/key", "arn") and secret["name"] == "xacct-ingest/basic-auth"
+    _, version = synth.only("aws_secretsmanager_secret_version")
+    assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
+    read = _statement(synth, "aws_iam_role_policy", "secret-read-policy", "ReadBasicAuthSecret")
+    assert (read["Action"], read["Resource"]) == ("secretsmanager:GetSecretValue", synth.ref("aws_secretsmanager_secret", "", "arn"))
+    _, function = synth.only("aws_lambda_function", "authorizer-function/function")
+    assert function["handler"] == "authorizer_handler.lambda_handler" and function["timeout"] == 3
+    assert function["environment"]["variables"]["SECRET_ID"] == "xacct-ingest/basic-auth"
+    _, stage = synth.only("aws_api_gateway_stage")
+    assert stage["xray_tracing_enabled"] is True
+    assert stage["access_log_settings"]["destination_arn"] == synth.ref("aws_cloudwatch_log_group", "api/access-logs", "arn")
+    assert json.loads(stage["access_log_settings"]["format"])["status"] == "$context.status"
+    _, group = synth.only("aws_cloudwatch_log_group", "api/access-logs")
+    assert (group["retention_in_days"], group["kms_key_id"]) == (365, synth.ref("aws_kms_key", "api/key/key", "arn"))
+    _, settings = synth.only("aws_api_gateway_method_settings")
+    assert settings["settings"]["throttling_rate_limit"] == 100 and settings["settings"]["data_trace_enabled"] is False
+    _, permission = synth.only("aws_lambda_permission")
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert permission["source_arn"] == "${aws_api_gateway_rest_api." + synth.only("aws_api_gateway_rest_api")[0] + ".execution_arn}/authorizers/" + synth.ref("aws_api_gateway_authorizer", "", "id")
+    _, mapping = synth.only("aws_lambda_event_source_mapping")
+    assert mapping["event_source_arn"] == synth.ref("aws_kinesis_stream_consumer", "", "arn")
