@@ -51,7 +51,7 @@ SPECS: tuple[VariableSpec, ...] = (
     VariableSpec(
         "producer_account_id",
         "string",
-        "12-digit id of the producer account that owns the Kinesis stream and its KMS key.",
+        "12-digit id of the producer account: the shared stream (or, in xacct-dynamodb-streams, table) and its KMS key.",
         (
             (
                 f'${{can(regex("{ACCOUNT_ID_REGEX}", var.producer_account_id))}}',
@@ -62,7 +62,7 @@ SPECS: tuple[VariableSpec, ...] = (
     VariableSpec(
         "consumer_account_id",
         "string",
-        "12-digit id of the consumer account that runs the Lambda function; must differ from producer_account_id.",
+        "12-digit id of the consumer account: the other side of the stack (README: the stack's section); must differ from producer_account_id.",
         (
             (
                 f'${{can(regex("{ACCOUNT_ID_REGEX}", var.consumer_account_id))}}',
