@@ -74,8 +74,8 @@ def test_every_check_has_a_passing_and_a_failing_case(case_results: dict[str, tu
     assert verdicts == {(c, v) for c in CUSTOM for v in ("PASSED", "FAILED")}
 
 
-def test_make_scan_passes_on_the_synthesized_stack_and_writes_reports(cli_outdir: Path, tmp_path: Path) -> None:
-    # GIVEN the synthesized default stack WHEN `make scan` runs on it
+def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN every stack synthesized with its defaults WHEN `make scan` runs on them
     reports = tmp_path / "reports"
     result = run_make("scan", OUTDIR=cli_outdir, REPORTS=reports)
     # THEN nothing fails, the custom checks ran, and the CI reports exist
@@ -89,7 +89,8 @@ def test_make_scan_passes_on_the_synthesized_stack_and_writes_reports(cli_outdir
     assert len(names) == passed
     for check in CUSTOM:
         assert any(f"[{check}]" in n for n in names), f"{check} did not run"
-    assert sum("[CKV_XACCT_1]" in n for n in names) == 2  # both resource policies
+    # the stream's and the EFO consumer's resource policies, in the core stack and in xacct-api-ingest
+    assert sum("[CKV_XACCT_1]" in n for n in names) == 4
     sarif = json.loads((reports / "checkov.sarif").read_text())
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"] == []
 
