@@ -194,10 +194,31 @@ def verify_deployment(endpoint: str, out: dict[str, Any]) -> None:
     check(producer.client("sqs", endpoint_url=endpoint).list_queues().get("QueueUrls", []) == [], "a queue in the producer account")
 
 
+def _read_kinesis(kinesis: Any, stream_name: str) -> list[tuple[str, dict[str, Any]]]:
+    """(shard id, GetRecords record) for every record of the stream, read from the trim horizon."""
+    out = []
+    for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        out.extend((shard["ShardId"], record) for record in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"])
+    return out
+
+
+def _put_all(kinesis: Any, stream_name: str, entries: list[dict[str, Any]]) -> None:
+    for start in range(0, len(entries), 100):
+        result = kinesis.put_records(StreamName=stream_name, Records=entries[start : start + 100])
+        check(result["FailedRecordCount"] == 0, f"put_records failed: {result}")
+
+
+def _run_consumer(settings: Any, dynamodb: Any, sqs: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    from xacct_consumer.runtime import Runtime
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics line
+        return Runtime(settings, dynamodb, sqs).process({"Records": records}, None)
+
+
 def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> str:
     """Puts `count` records (every 50th poison) and runs the handler on them as the mapping would."""
     from xacct_consumer.config import Settings
-    from xacct_consumer.runtime import Runtime
 
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
     kinesis = producer.client("kinesis", endpoint_url=endpoint)
@@ -206,23 +227,16 @@ def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> st
         {"Data": b"not json %d" % i if i in poison else json.dumps({"n": i, "kind": "rehearsal"}).encode(), "PartitionKey": f"pk-{i % 5}"}
         for i in range(count)
     ]
-    for start in range(0, count, 100):
-        result = kinesis.put_records(StreamName=out["stream_name"], Records=entries[start : start + 100])
-        check(result["FailedRecordCount"] == 0, f"put_records failed: {result}")
+    _put_all(kinesis, out["stream_name"], entries)
     # moto cannot subscribe or invoke: read each shard with producer credentials instead.
-    records = []
-    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
-        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
-        records.extend(from_get_records(record, shard["ShardId"], out["stream_consumer_arn"]) for record in page)
+    records = [from_get_records(record, shard, out["stream_consumer_arn"]) for shard, record in _read_kinesis(kinesis, out["stream_name"])]
     check(len(records) == count, f"read back {len(records)} of {count} records")
     dynamodb, sqs = consumer.client("dynamodb", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint)
     settings = Settings(
         table_name=out["sink_table_name"], dead_letter_queue_url=out["dead_letter_queue_url"], region=REGION, sink_region=REGION,
         function_name=out["lambda_function_name"],
     )
-    with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics line
-        response = Runtime(settings, dynamodb, sqs).process({"Records": records}, None)
+    response = _run_consumer(settings, dynamodb, sqs, records)
     check(response == {"batchItemFailures": []}, f"handler reported failures: {response}")
     written = dynamodb.scan(TableName=out["sink_table_name"], Select="COUNT")["Count"]
     parked = int(sqs.get_queue_attributes(QueueUrl=out["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
@@ -405,7 +419,6 @@ def exercise_replication(endpoint: str, out: dict[str, Any], count: int = 200) -
     from xacct_changes.config import ChangeSettings
     from xacct_consumer.config import Settings
     from xacct_consumer.credentials import assumed_role_session
-    from xacct_consumer.runtime import Runtime
 
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
     kinesis = producer.client("kinesis", endpoint_url=endpoint)
@@ -414,12 +427,8 @@ def exercise_replication(endpoint: str, out: dict[str, Any], count: int = 200) -
         {"Data": b"not json %d" % i if i in poison else json.dumps({"n": i, "page": f"/p/{i % 7}"}).encode(), "PartitionKey": f"user-{i % 9}"}
         for i in range(count)
     ]
-    for start in range(0, count, 100):
-        check(kinesis.put_records(StreamName=out["stream_name"], Records=entries[start : start + 100])["FailedRecordCount"] == 0, "put_records")
-    records = []
-    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
-        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        records.extend(from_get_records(r, shard["ShardId"], out["stream_arn"]) for r in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"])
+    _put_all(kinesis, out["stream_name"], entries)
+    records = [from_get_records(record, shard, out["stream_arn"]) for shard, record in _read_kinesis(kinesis, out["stream_name"])]
     writer_env = producer.client("lambda", endpoint_url=endpoint).get_function(FunctionName=out["writer_function_name"])["Configuration"]["Environment"]["Variables"]
     sink = assumed_role_session(
         producer.client("sts", endpoint_url=endpoint), writer_env["SINK_ROLE_ARN"], "rehearsal-writer", REGION, writer_env["SINK_EXTERNAL_ID"]
@@ -428,8 +437,7 @@ def exercise_replication(endpoint: str, out: dict[str, Any], count: int = 200) -
         table_name=out["replica_table_name"], dead_letter_queue_url=out["writer_dead_letter_queue_url"], region=REGION, sink_region=REGION,
         sink_role_arn=writer_env["SINK_ROLE_ARN"], sink_external_id=writer_env["SINK_EXTERNAL_ID"], function_name=out["writer_function_name"],
     )
-    with contextlib.redirect_stdout(io.StringIO()):
-        response = Runtime(settings, sink.client("dynamodb", endpoint_url=endpoint), producer.client("sqs", endpoint_url=endpoint)).process({"Records": records}, None)
+    response = _run_consumer(settings, sink.client("dynamodb", endpoint_url=endpoint), producer.client("sqs", endpoint_url=endpoint), records)
     check(response == {"batchItemFailures": []}, f"writer reported failures: {response}")
     replica = consumer.client("dynamodb", endpoint_url=endpoint)
     written = replica.scan(TableName=out["replica_table_name"], Select="COUNT")["Count"]
@@ -513,11 +521,9 @@ def exercise_ses_notifications(endpoint: str, out: dict[str, Any], emails: int =
     kinesis = producer.client("kinesis", endpoint_url=endpoint)
     shards_of: dict[str, set[str]] = {}
     per_shard: dict[str, int] = {}
-    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
-        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        for record in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]:
-            shards_of.setdefault(record["PartitionKey"], set()).add(shard["ShardId"])
-            per_shard[shard["ShardId"]] = per_shard.get(shard["ShardId"], 0) + 1
+    for shard, record in _read_kinesis(kinesis, out["stream_name"]):
+        shards_of.setdefault(record["PartitionKey"], set()).add(shard)
+        per_shard[shard] = per_shard.get(shard, 0) + 1
     check(sum(per_shard.values()) == len(records), f"{sum(per_shard.values())} of {len(records)} in the stream")
     check(len(shards_of) == emails and all(len(s) == 1 for s in shards_of.values()), "an email's events on more than one shard")
     check(len(per_shard) > 1, f"every record on one shard: {per_shard}")
@@ -568,7 +574,6 @@ def exercise_api_ingest(endpoint: str, out: dict[str, Any], count: int = 100) ->
     consumer runtime on what the EFO consumer would deliver."""
     from xacct_consumer.config import Settings
     from xacct_consumer.credentials import assumed_role_session
-    from xacct_consumer.runtime import Runtime
     from xacct_ingest.authorizer import Authorizer, AuthorizerSettings
 
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
@@ -593,15 +598,11 @@ def exercise_api_ingest(endpoint: str, out: dict[str, Any], count: int = 100) ->
         body = b"<not json %d>" % i if i in poison else json.dumps({"eventId": f"e-{i}", "amount": i}).encode()
         kinesis_as_api.put_record(StreamARN=out["stream_arn"], PartitionKey=f"e-{i}", Data=body)
     kinesis = producer.client("kinesis", endpoint_url=endpoint)
-    records = []
-    for shard in kinesis.list_shards(StreamName=out["stream_name"])["Shards"]:
-        iterator = kinesis.get_shard_iterator(StreamName=out["stream_name"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        records.extend(from_get_records(r, shard["ShardId"], out["stream_consumer_arn"]) for r in kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"])
+    records = [from_get_records(record, shard, out["stream_consumer_arn"]) for shard, record in _read_kinesis(kinesis, out["stream_name"])]
     check(len(records) == count, f"{len(records)} of {count} events in the producer's stream")
     dynamodb, sqs = consumer.client("dynamodb", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint)
     settings = Settings(table_name=out["sink_table_name"], dead_letter_queue_url=out["dead_letter_queue_url"], region=REGION, sink_region=REGION, function_name=out["lambda_function_name"])
-    with contextlib.redirect_stdout(io.StringIO()):
-        response = Runtime(settings, dynamodb, sqs).process({"Records": records}, None)
+    response = _run_consumer(settings, dynamodb, sqs, records)
     check(response == {"batchItemFailures": []}, f"consumer reported failures: {response}")
     written = dynamodb.scan(TableName=out["sink_table_name"], Select="COUNT")["Count"]
     check(written == count - len(poison), f"table holds {written}")
