@@ -39,10 +39,10 @@ from xacct_streaming.aws import (
     SecretsmanagerSecretVersion,
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
-from xacct_streaming.policy import STREAM_WRITE_ACTIONS, Statement, policy_document, trust_policy
+from xacct_streaming.policy import STREAM_WRITE_ACTIONS, Statement, logs_key_grant, policy_document, trust_policy
 from xacct_streaming.props_seeds import IngestApiProps
 from xacct_streaming.shared_stream import kinesis_service
-from xacct_streaming.stream_consumer_function import LOGS_KEY_ACTIONS, StreamConsumerFunction
+from xacct_streaming.stream_consumer_function import StreamConsumerFunction
 
 # One JSON object per request; no header, body or credential is ever in it.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -162,13 +162,7 @@ class BasicAuthStreamApi(Construct):
         return f"{self.stage.invoke_url}/{self.props.route}/{{eventId}}"
 
     def _build_key(self, owner_root_arn: str, log_group_arn: str) -> CustomerManagedKey:
-        logs = Statement(
-            sid="CloudWatchLogsForAccessLogGroup",
-            principals={"Service": [f"logs.{self._region}.amazonaws.com"]},
-            actions=LOGS_KEY_ACTIONS,
-            resources=["*"],
-            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        )
+        logs = logs_key_grant("CloudWatchLogsForAccessLogGroup", self._region, log_group_arn)
         return CustomerManagedKey(
             self,
             "key",

@@ -114,6 +114,29 @@ def _one_or_many(values: Sequence[str]) -> Any:
     return values[0] if len(values) == 1 else list(values)
 
 
+# Actions CloudWatch Logs needs on a key that encrypts a log group.
+LOGS_KEY_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+
+def logs_key_grant(sid: str, region: str, log_group_arn: str) -> Statement:
+    """Key-policy statement letting CloudWatch Logs use the key for exactly one log group."""
+    return Statement(
+        sid=sid,
+        principals={"Service": [f"logs.{region}.amazonaws.com"]},
+        actions=LOGS_KEY_ACTIONS,
+        resources=["*"],
+        conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+    )
+
+
 def dynamodb_service(region: str) -> str:
     return f"dynamodb.{region}.amazonaws.com"
 

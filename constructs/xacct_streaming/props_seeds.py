@@ -35,6 +35,15 @@ _STACK_NAME_TEXT = "1-63 of a-z 0-9 -, starting with a letter"
 _S3_PREFIX = r"(?!/)[a-zA-Z0-9!_.*'()/=-]{0,1023}/"
 
 
+def _require_distinct_aliases(taken: dict[str, str], candidates: tuple[tuple[str, str], ...]) -> None:
+    """Keys of one stack live in two accounts, but one alias for two keys confuses every reader."""
+    aliases = dict(taken)
+    for name, alias in candidates:
+        if alias in aliases.values():
+            raise ConfigError(name, alias, "an alias not used by another key of this stack")
+        aliases[name] = alias
+
+
 def _function(name: str, alias: str) -> ConsumerFunctionProps:
     return ConsumerFunctionProps(function_name=name, key_alias=alias)
 
@@ -163,11 +172,10 @@ class ReplicationStackProps:
         # Both functions and the two keys live in the consumer account: names must not collide.
         if self.flattener.function_name == self.writer.function_name:
             raise ConfigError("flattener.function_name", self.flattener.function_name, "a name different from writer.function_name")
-        aliases = {"writer.key_alias": self.writer.key_alias, "stream.key_alias": self.stream.key_alias}
-        for name, alias in (("flattener.key_alias", self.flattener.key_alias), ("delivery.key_alias", self.delivery.key_alias)):
-            if alias in aliases.values():
-                raise ConfigError(name, alias, "an alias not used by another key of this stack")
-            aliases[name] = alias
+        _require_distinct_aliases(
+            {"writer.key_alias": self.writer.key_alias, "stream.key_alias": self.stream.key_alias},
+            (("flattener.key_alias", self.flattener.key_alias), ("delivery.key_alias", self.delivery.key_alias)),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,10 +291,9 @@ class ApiIngestStackProps:
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if self.authorizer.function_name == self.function.function_name:
             raise ConfigError("authorizer.function_name", self.authorizer.function_name, "a name different from function.function_name")
-        aliases = {"function.key_alias": self.function.key_alias}
-        for name, alias in (("authorizer.key_alias", self.authorizer.key_alias), ("api.key_alias", self.api.key_alias)):
-            if alias in aliases.values():
-                raise ConfigError(name, alias, "an alias not used by another key of this stack")
-            aliases[name] = alias
+        _require_distinct_aliases(
+            {"function.key_alias": self.function.key_alias},
+            (("authorizer.key_alias", self.authorizer.key_alias), ("api.key_alias", self.api.key_alias)),
+        )
         if not self.sink.creates_table:
             raise ConfigError("sink.role_arn", self.sink.role_arn, "no value: this stack keeps its table in the consumer account")

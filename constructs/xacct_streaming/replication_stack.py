@@ -34,7 +34,7 @@ class ReplicationStack(TwoAccountStack):
         replica = props.replica
         # The writer needs the role's ARN and the role's trust needs the writer's: the writer
         # gets the ARN spelled out (no reference, so no cycle) and its mapping waits for the role.
-        replica_writer_role_arn = f"arn:{self.partition}:iam::{self.account_id(CONSUMER)}:role/{replica.writer_role_name}"
+        replica_writer_role_arn = self.role_arn(CONSUMER, replica.writer_role_name)
 
         self.stream = SharedStream(
             self,

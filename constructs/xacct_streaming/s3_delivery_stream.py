@@ -30,9 +30,8 @@ from xacct_streaming.aws import (
     S3BucketVersioningConfiguration,
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
-from xacct_streaming.policy import Statement, policy_document, trust_policy
+from xacct_streaming.policy import Statement, logs_key_grant, policy_document, trust_policy
 from xacct_streaming.props_seeds import DeliveryProps
-from xacct_streaming.stream_consumer_function import LOGS_KEY_ACTIONS
 
 LOG_STREAM_NAME = "DestinationDelivery"
 # What Firehose needs on its destination bucket (AWS Firehose docs, "Grant access to S3").
@@ -87,13 +86,7 @@ class S3DeliveryStream(Construct):
         return f"/aws/kinesisfirehose/{self.props.delivery_stream_name}"
 
     def _build_key(self, owner_root_arn: str, region: str, log_group_arn: str) -> CustomerManagedKey:
-        logs = Statement(
-            sid="CloudWatchLogsForDeliveryLogGroup",
-            principals={"Service": [f"logs.{region}.amazonaws.com"]},
-            actions=LOGS_KEY_ACTIONS,
-            resources=["*"],
-            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        )
+        logs = logs_key_grant("CloudWatchLogsForDeliveryLogGroup", region, log_group_arn)
         return CustomerManagedKey(
             self,
             "key",

@@ -41,7 +41,7 @@ class SesNotificationsStack(TwoAccountStack):
         notifications = props.notifications
         # The forwarder needs the role's ARN and the role's trust needs the forwarder's: the
         # forwarder gets the ARN spelled out (no cycle) and its subscription waits for the role.
-        writer_role_arn = f"arn:{self.partition}:iam::{self.account_id(PRODUCER)}:role/{notifications.stream_writer_role_name}"
+        writer_role_arn = self.role_arn(PRODUCER, notifications.stream_writer_role_name)
 
         self.stream = SharedStream(
             self,

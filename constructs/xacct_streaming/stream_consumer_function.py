@@ -25,6 +25,7 @@ from xacct_streaming.policy import (
     STREAM_READ_ACTIONS,
     TABLE_STREAM_READ_ACTIONS,
     dynamodb_service,
+    logs_key_grant,
     Statement,
     assume_role_policy,
     policy_document,
@@ -33,16 +34,6 @@ from xacct_streaming.props import ConsumerFunctionProps, SinkProps
 from xacct_streaming.shared_stream import SharedStream, kinesis_service
 
 HANDLER = "handler.lambda_handler"
-# Actions CloudWatch Logs needs on a key that encrypts a log group.
-LOGS_KEY_ACTIONS = (
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-)
 # X-Ray has no resource-level permissions: these two actions only ever take Resource "*".
 XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
@@ -100,13 +91,7 @@ class StreamConsumerFunction(Construct):
     def _build_key(
         self, owner_root_arn: str, log_group_arn: str, region: str, key_grants: Sequence[Statement]
     ) -> CustomerManagedKey:
-        logs = Statement(
-            sid="CloudWatchLogsForFunctionLogGroup",
-            principals={"Service": [f"logs.{region}.amazonaws.com"]},
-            actions=LOGS_KEY_ACTIONS,
-            resources=["*"],
-            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        )
+        logs = logs_key_grant("CloudWatchLogsForFunctionLogGroup", region, log_group_arn)
         return CustomerManagedKey(
             self,
             "key",

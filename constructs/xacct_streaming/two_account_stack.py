@@ -46,6 +46,11 @@ class TwoAccountStack(TerraformStack):
     def root_arn(self, side: str) -> str:
         return f"arn:{self.partition}:iam::{self.account_id(side)}:root"
 
+    def role_arn(self, side: str, name: str) -> str:
+        """The ARN a role named `name` has (or will have) in `side`'s account: for a role whose ARN
+        is needed before it exists, where a reference would make a dependency cycle."""
+        return f"arn:{self.partition}:iam::{self.account_id(side)}:role/{name}"
+
     def log_group_arn(self, side: str, name: str) -> str:
         return f"arn:{self.partition}:logs:{self.region}:{self.account_id(side)}:log-group:{name}"
 
