@@ -4,18 +4,16 @@ the variable, and every request is then refused (401), never let through."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Optional
 
 import boto3
 from botocore.config import Config
 
-from xacct_ingest.authorizer import Authorizer, Unauthorized, settings_or_error
+from xacct_consumer.config import load_at_cold_start
+from xacct_ingest.authorizer import Authorizer, AuthorizerSettings, Unauthorized
 
-SETTINGS, CONFIGURATION_ERROR = settings_or_error(os.environ)
-if CONFIGURATION_ERROR is not None:
-    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": CONFIGURATION_ERROR.variable, "error": str(CONFIGURATION_ERROR)}), flush=True)
+SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(AuthorizerSettings.from_env, os.environ)
 
 _authorizer: Optional[Authorizer] = None
 

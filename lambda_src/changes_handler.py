@@ -8,24 +8,14 @@ keeps the records instead of acknowledging them.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from typing import Any, Optional
 
 from xacct_changes.config import ChangeSettings
 from xacct_changes.runtime import ChangeRuntime
-from xacct_consumer.config import ConfigurationError
+from xacct_consumer.config import load_at_cold_start
 
-logger = logging.getLogger()
-
-try:
-    SETTINGS: Optional[ChangeSettings] = ChangeSettings.from_env(os.environ)
-    CONFIGURATION_ERROR: Optional[ConfigurationError] = None
-    logger.setLevel(SETTINGS.log_level)
-except ConfigurationError as error:
-    SETTINGS, CONFIGURATION_ERROR = None, error
-    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": error.variable, "error": str(error)}), flush=True)
+SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(ChangeSettings.from_env, os.environ)
 
 _runtime: Optional[ChangeRuntime] = None
 

@@ -8,23 +8,13 @@ the first invocation and reused by every later one in the same container.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from typing import Any, Optional
 
-from xacct_consumer.config import ConfigurationError, Settings
+from xacct_consumer.config import Settings, load_at_cold_start
 from xacct_consumer.runtime import Runtime
 
-logger = logging.getLogger()
-
-try:
-    SETTINGS: Optional[Settings] = Settings.from_env(os.environ)
-    CONFIGURATION_ERROR: Optional[ConfigurationError] = None
-    logger.setLevel(SETTINGS.log_level)
-except ConfigurationError as error:
-    SETTINGS, CONFIGURATION_ERROR = None, error
-    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": error.variable, "error": str(error)}), flush=True)
+SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(Settings.from_env, os.environ)
 
 _runtime: Optional[Runtime] = None
 

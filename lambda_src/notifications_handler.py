@@ -7,20 +7,13 @@ and every invocation then fails, so SNS/Lambda retry and nothing is dropped sile
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from typing import Any, Optional
 
-from xacct_notifications.forwarder import Forwarder, settings_or_error
+from xacct_consumer.config import load_at_cold_start
+from xacct_notifications.forwarder import Forwarder, ForwarderSettings
 
-logger = logging.getLogger()
-
-SETTINGS, CONFIGURATION_ERROR = settings_or_error(os.environ)
-if CONFIGURATION_ERROR is not None:
-    print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": CONFIGURATION_ERROR.variable, "error": str(CONFIGURATION_ERROR)}), flush=True)
-else:
-    logger.setLevel(SETTINGS.log_level)  # type: ignore[union-attr]
+SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(ForwarderSettings.from_env, os.environ)
 
 _forwarder: Optional[Forwarder] = None
 

@@ -99,3 +99,31 @@ def test_bad_configuration_is_one_log_line_at_cold_start_and_every_invocation_fa
     # AND invocations fail (Lambda keeps the records) instead of acknowledging them
     with pytest.raises(RuntimeError, match=f"invalid configuration: {variable}: "):
         module.lambda_handler({"Records": []}, Context())
+
+
+@pytest.mark.parametrize(
+    "module_name, env, variable, failure",
+    [
+        pytest.param("changes_handler", {"DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/222222222222/dlq"}, "TABLE_NAME", RuntimeError, id="changes-no-sink"),
+        pytest.param("notifications_handler", {"DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/222222222222/dlq"}, "STREAM_ARN", RuntimeError, id="notifications-no-stream"),
+        pytest.param("authorizer_handler", {}, "SECRET_ID", Exception, id="authorizer-no-secret"),
+    ],
+)
+def test_every_handler_logs_bad_settings_once_and_refuses_to_run(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    module_name: str, env: dict[str, str], variable: str, failure: type[Exception],
+) -> None:
+    # GIVEN a cold start of the handler module with a setting missing
+    for name in ("TABLE_NAME", "DELIVERY_STREAM_NAME", "STREAM_ARN", "STREAM_ROLE_ARN", "SECRET_ID", "DEAD_LETTER_QUEUE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    module = importlib.import_module(module_name)
+    capsys.readouterr()  # a first import in this process may have run it already
+    module = importlib.reload(module)
+    # THEN one line names the variable
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert (line["level"], line["message"], line["variable"]) == ("ERROR", "invalid configuration", variable)
+    # AND every invocation fails (the authorizer with 401 "Unauthorized"), nothing is let through
+    with pytest.raises(failure, match="invalid configuration|^Unauthorized$"):
+        module.lambda_handler({"Records": [], "methodArn": "arn:aws:execute-api:eu-west-1:1:a/prod/POST/x"}, Context())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 QUEUE_URL = re.compile(r"https?://[^/\s]+/\d{12}/[a-zA-Z0-9_-]{1,80}(\.fifo)?")
@@ -86,3 +88,19 @@ class EnvReader:
             "metrics_namespace": self.optional("METRICS_NAMESPACE", NAMESPACE, "a CloudWatch namespace") or "XacctStreaming",
             "function_name": self.env.get("AWS_LAMBDA_FUNCTION_NAME", "local") or "local",
         }
+
+
+T = TypeVar("T")
+
+
+def load_at_cold_start(from_env: Callable[[Mapping[str, str]], T], env: Mapping[str, str]) -> tuple[Optional[T], Optional[ConfigurationError]]:
+    """Every handler's cold start: settings from the environment, or the error logged once (one
+    JSON line naming the variable) and returned, so each invocation can refuse to run."""
+    try:
+        settings = from_env(env)
+    except ConfigurationError as error:
+        print(json.dumps({"level": "ERROR", "message": "invalid configuration", "variable": error.variable, "error": str(error)}), flush=True)
+        return None, error
+    level: Any = getattr(settings, "log_level", "INFO")
+    logging.getLogger().setLevel(level)
+    return settings, None

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from xacct_consumer.config import ConfigurationError, EnvReader
+from xacct_consumer.config import EnvReader
 
 # A secret's name or ARN (GetSecretValue takes either).
 SECRET_ID = re.compile(r"(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[a-zA-Z0-9/_+=.@-]{1,512}")
@@ -119,9 +119,3 @@ def log(decision: str, reason: str, event: Mapping[str, Any]) -> None:
     print(json.dumps({"level": "INFO", "message": f"request {decision}", "reason": reason,
                       "request_id": context.get("requestId"), "source_ip": (context.get("identity") or {}).get("sourceIp")}), flush=True)
 
-
-def settings_or_error(env: Mapping[str, str]) -> tuple[Optional[AuthorizerSettings], Optional[ConfigurationError]]:
-    try:
-        return AuthorizerSettings.from_env(env), None
-    except ConfigurationError as error:
-        return None, error

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import boto3
 
@@ -100,9 +100,3 @@ class Forwarder:
             raise RuntimeError(f"{len(park.failed)} notifications neither delivered nor parked")
         return {"delivered": counts["RecordsWritten"], "parked": counts["RecordsParked"]}
 
-
-def settings_or_error(env: Mapping[str, str]) -> tuple[Optional[ForwarderSettings], Optional[ConfigurationError]]:
-    try:
-        return ForwarderSettings.from_env(env), None
-    except ConfigurationError as error:
-        return None, error
