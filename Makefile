@@ -24,6 +24,7 @@ TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard 
 	/usr/local/share/terraform/plugins/registry.terraform.io \
 	/usr/share/terraform/plugins/registry.terraform.io)))
 TF_RC := $(OUTDIR)/terraform.rc
+VALIDATE_JOBS ?= 3
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
@@ -33,7 +34,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram test rehearse bench-synth bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs test check rehearse bench-synth bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -75,12 +76,11 @@ $(TF_RC):
 
 validate: $(TF_RC) ## terraform init -backend=false + validate in every stack directory
 	@test -d $(OUTDIR)/stacks || { echo "nothing synthesized in $(OUTDIR): run 'make synth' first" >&2; exit 1; }
+	@# Side by side: each stack's validate starts its own provider processes (about 2 s of CPU).
 	export TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)); \
-	for dir in $(OUTDIR)/stacks/*/; do \
-		echo "== $$dir"; \
-		terraform -chdir=$$dir init -backend=false -input=false -no-color >/dev/null; \
-		terraform -chdir=$$dir validate -no-color; \
-	done
+	printf '%s\0' $(OUTDIR)/stacks/*/ | xargs -0 -P $(VALIDATE_JOBS) -I{} sh -c \
+		'out=$$(terraform -chdir={} init -backend=false -input=false -no-color 2>&1 >/dev/null && terraform -chdir={} validate -no-color 2>&1); \
+		status=$$?; printf "== %s\n%s\n" {} "$$out"; exit $$status'
 
 preflight: venv ## before a plan: both deploy roles assumable, in the tfvars' accounts, STS in the region, target names free
 	PYTHONPATH=constructs $(PY) -m xacct_ops.preflight --tfvars $(TFVARS) $(if $(CONFIG),--config $(CONFIG))
@@ -100,13 +100,21 @@ smoke: $(TF_RC) ## after a deploy: one record from the stream to the sink table,
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) output -json > $(STACK_DIR)/outputs.json
 	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json --timeout $(or $(TIMEOUT),180)
 
+docs: venv ## rewrite the generated parts of README.md and docs/ (diagrams, settings, variables, outputs, targets, skips, benchmarks)
+	@# The docs describe the built-in settings, whatever CONFIG or STACK say: synthesize those apart.
+	$(PY) main.py --outdir .make/docs.out >/dev/null
+	PYTHONPATH=constructs $(PY) -m xacct_ops.docs --stacks-dir .make/docs.out/stacks
+
 diagram: synth ## a stack as a diagram: $(OUTDIR)/diagram/<stack>/stack.{mmd,dot,svg,png} (STACK=name; SVG/PNG need graphviz)
 	PYTHONPATH=constructs $(PY) -m xacct_ops.diagram --stack-dir $(STACK_DIR) --out $(OUTDIR)/diagram/$(ONE_STACK)
 
-test: venv ## the test suite (the rehearsal included)
+test: venv ## the test suite: everything, the rehearsals and the Atlantis workflow in the background side by side
 	$(PY) -m pytest tests
 
-rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts)
+check: venv ## the edit loop: the test suite without the applies against moto, on two workers (pytest-xdist)
+	$(PY) -m pytest tests -m "not rehearsal" -n 2
+
+rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts), side by side
 	$(PY) tests/harness/rehearse.py $(OUTDIR)/stacks/*/
 
 bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)

@@ -1,4 +1,6 @@
-"""Shared fixtures. Synthesis is expensive (~20 s), so each output is produced once per session."""
+"""Shared fixtures. Each synthesis is produced once per session; the long subprocess jobs (the
+rehearsals, the Atlantis workflow, the naive synth) start in the background when the first test
+runs, side by side, and the tests that need them wait for their results at the end."""
 
 from __future__ import annotations
 
@@ -183,12 +185,9 @@ def hcl_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def naive_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def naive_outdir(background: "Background") -> Path:
     """`python main.py` with the stock, all-importing provider package (the slow baseline)."""
-    outdir = tmp_path_factory.mktemp("naive") / "cdktf.out"
-    result = run_main("--outdir", str(outdir), env={"XACCT_PROVIDER_IMPORT": "full"})
-    assert result.returncode == 0, result.stderr
-    return outdir
+    return background.wait("naive synth").workdir / "cdktf.out"
 
 
 @pytest.fixture
@@ -216,3 +215,128 @@ def assumed_session(account: str, role_name: str = "terraform-deploy") -> Any:
         aws_session_token=creds["SessionToken"],
         region_name="eu-west-1",
     )
+
+
+# ---- background jobs --------------------------------------------------------------------------
+# The rehearsals and the Atlantis workflow mostly wait (Terraform's waiters, moto): run one after
+# the other they were 8.5 of the suite's 10 minutes. Each is a child process with its own moto
+# server (moto's state is per process) and scratch directory, started once when the first test
+# runs if a selected test needs it; the tests that check them run last and wait for their result.
+
+HARNESS = ROOT / "tests" / "harness"
+REHEARSED_STACKS = ALL_STACKS
+
+
+@dataclass
+class Job:
+    name: str
+    argv: list[str]
+    workdir: Path
+    env: dict[str, str] | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "job.log"
+
+    @property
+    def result_file(self) -> Path:
+        return self.workdir / "result.json"
+
+    def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(self.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+
+    def wait(self) -> "Job":
+        if self.process is None:  # not started ahead (under pytest-xdist): run it now
+            self.start()
+        assert self.process is not None
+        returncode = self.process.wait(timeout=1800)
+        if returncode != 0:
+            pytest.fail(f"{self.name} exited {returncode}:\n{self.log.read_text(errors='replace')[-8000:]}", pytrace=False)
+        return self
+
+
+class Background:
+    def __init__(self, jobs: dict[str, Job]) -> None:
+        self.jobs = jobs
+
+    def wait(self, name: str) -> Job:
+        if name not in self.jobs:
+            pytest.fail(f"background job {name!r} was not started (is its test selected?)", pytrace=False)
+        return self.jobs[name].wait()
+
+    def result(self, name: str) -> Any:
+        """The JSON the job wrote (it fails the test with the job's log if the job failed)."""
+        return json.loads(self.wait(name).result_file.read_text())
+
+    def stop(self) -> None:
+        for job in self.jobs.values():
+            if job.process is not None and job.process.poll() is None:
+                job.process.kill()
+                job.process.wait()
+
+
+def _needs_terraform() -> str | None:
+    """Why terraform-backed jobs cannot run here, or None."""
+    if shutil.which("terraform") is None:
+        return "terraform is not on PATH"
+    if terraform_mirror() is None:
+        return "no provider mirror with hashicorp/aws (set TF_PLUGIN_MIRROR); the registry is unreachable here"
+    return None
+
+
+def rehearsal_job(stack: str) -> str:
+    return f"rehearsal {stack}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests that wait for a background job go last, so everything else runs while the jobs do.
+    items.sort(key=lambda item: item.get_closest_marker("background") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]:
+    wanted: set[str] = set()
+    for item in request.session.items:
+        marker = item.get_closest_marker("background")
+        if marker is not None:
+            wanted.update(marker.args)
+        if "naive_outdir" in getattr(item, "fixturenames", ()):
+            wanted.add("naive synth")
+    jobs: dict[str, Job] = {}
+    if "naive synth" in wanted:
+        workdir = tmp_path_factory.mktemp("naive")
+        jobs["naive synth"] = Job(
+            "naive synth", [PYTHON, str(ROOT / "main.py"), "--outdir", str(workdir / "cdktf.out")], workdir,
+            env={**os.environ, "XACCT_PROVIDER_IMPORT": "full"},
+        )
+    terraform_jobs = wanted - {"naive synth"}
+    if terraform_jobs and _needs_terraform() is None:
+        outdir = request.getfixturevalue("cli_outdir")
+        for stack in REHEARSED_STACKS:
+            if rehearsal_job(stack) in terraform_jobs:
+                workdir = tmp_path_factory.mktemp("rehearsal")
+                argv = [PYTHON, str(HARNESS / "rehearse.py"), str(outdir / "stacks" / stack), "--json-out", str(workdir / "result.json")]
+                jobs[rehearsal_job(stack)] = Job(rehearsal_job(stack), argv, workdir)
+        if "atlantis workflow" in terraform_jobs:
+            workdir = tmp_path_factory.mktemp("atlantis")
+            argv = [PYTHON, str(HARNESS / "atlantis_workflow.py"), "--json-out", str(workdir / "result.json")]
+            jobs["atlantis workflow"] = Job("atlantis workflow", argv, workdir)
+    # Under pytest-xdist (`make check`) every worker collects every test but runs only some: a job
+    # starts there when a test first waits for it, in the worker that runs that test.
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        for job in jobs.values():
+            job.start()
+    runner = Background(jobs)
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture
+def terraform_jobs(background: Background) -> Background:
+    """The background runner, for tests of terraform-backed jobs: skips where terraform cannot run."""
+    reason = _needs_terraform()
+    if reason:
+        pytest.skip(reason)
+    return background

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, SES_STACK, assumed_session
+from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -94,40 +95,58 @@ def test_mapping_on_another_accounts_table_stream_needs_the_stream_policy(aws_en
                 create()
 
 
+def _steps(terraform_jobs: "Background", stack: str) -> dict[str, str]:
+    return {step["step"]: step["detail"] for step in terraform_jobs.result(rehearsal_job(stack))["steps"]}
+
+
 @pytest.mark.terraform
 @pytest.mark.rehearsal
-def test_rehearsal_apply_verify_replan_destroy(cli_outdir: Path, terraform_env: dict[str, str]) -> None:
-    # terraform_env: skips where terraform or the provider mirror is missing
-    timings = rehearse.rehearse(cli_outdir / "stacks" / DEFAULT_STACK)
-    steps = [name for name, _, _ in timings]
-    assert steps == [
+@pytest.mark.background(rehearsal_job(DEFAULT_STACK))
+def test_rehearsal_apply_verify_replan_destroy(terraform_jobs: "Background") -> None:
+    # terraform_jobs: skips where terraform or the provider mirror is missing
+    details = _steps(terraform_jobs, DEFAULT_STACK)
+    assert list(details) == [
         "override + init", "plan -out", "apply", "verify both accounts", "records through the handler",
         "replan: no changes", "teardown: unprotect + destroy", "verify nothing left",
     ]
-    details = {name: detail for name, _, detail in timings}
     assert details["apply"].startswith("Apply complete! Resources: 25 added")
     assert details["records through the handler"] == "294 written, 6 parked"
     assert details["replan: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 25 destroyed."
 
 
+SEED_REHEARSALS = [
+    pytest.param(DDB_STACK, 23, "55 changes in the change log", id="seed-003-dynamodb-streams"),
+    pytest.param(REPLICATION_STACK, 54, "196 replicated, 4 parked, 196 lines in S3", id="seed-001-replication"),
+    pytest.param(SES_STACK, 29, "120 notifications of 40 emails on 4 shards", id="seed-004-ses-notifications"),
+    pytest.param(
+        API_STACK, 67, "authorizer allow/deny ok, 100 events put as the API role, 95 written, 5 parked", id="seed-002-api-ingest"
+    ),
+]
+
+
 @pytest.mark.terraform
 @pytest.mark.rehearsal
-@pytest.mark.parametrize(
-    "stack, resources, traffic",
-    [
-        pytest.param(DDB_STACK, 23, "55 changes in the change log", id="seed-003-dynamodb-streams"),
-        pytest.param(REPLICATION_STACK, 54, "196 replicated, 4 parked, 196 lines in S3", id="seed-001-replication"),
-        pytest.param(SES_STACK, 29, "120 notifications of 40 emails on 4 shards", id="seed-004-ses-notifications"),
-        pytest.param(
-            API_STACK, 67, "authorizer allow/deny ok, 100 events put as the API role, 95 written, 5 parked", id="seed-002-api-ingest"
-        ),
-    ],
-)
-def test_seed_stack_rehearsal(cli_outdir: Path, terraform_env: dict[str, str], stack: str, resources: int, traffic: str) -> None:
-    timings = rehearse.rehearse(cli_outdir / "stacks" / stack)
-    details = {name: detail for name, _, detail in timings}
+@pytest.mark.background(*(rehearsal_job(param.values[0]) for param in SEED_REHEARSALS))
+@pytest.mark.parametrize("stack, resources, traffic", SEED_REHEARSALS)
+def test_seed_stack_rehearsal(terraform_jobs: "Background", stack: str, resources: int, traffic: str) -> None:
+    details = _steps(terraform_jobs, stack)
     assert details["apply"].startswith(f"Apply complete! Resources: {resources} added")
     assert details["records through the handler"] == traffic
     assert details["replan: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == f"Destroy complete! Resources: {resources} destroyed."
+
+
+def test_several_stacks_are_rehearsed_side_by_side_and_json_out_takes_one(tmp_path: Path) -> None:
+    # GIVEN two stack directories and --json-out
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cdk.tf.json").write_text("{}")
+    script = Path(rehearse.__file__)
+    # WHEN
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "a"), str(tmp_path / "b"), "--json-out", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=60,
+    )
+    # THEN a usage error, before anything runs
+    assert (result.returncode, result.stderr.strip()) == (2, "--json-out takes one stack directory")

@@ -49,3 +49,20 @@ def test_make_validate(cli_outdir: Path, terraform_env: dict[str, str], tmp_path
     assert f"== {outdir}/stacks/{DEFAULT_STACK}/" in result.stdout
     assert "Success! The configuration is valid." in result.stdout
     assert 'filesystem_mirror' in (outdir / "terraform.rc").read_text()
+
+
+def test_make_validate_fails_when_one_stack_is_invalid(cli_outdir: Path, terraform_env: dict[str, str], tmp_path: Path) -> None:
+    # GIVEN an output holding one valid stack and one whose mapping refers to a function that is not there
+    outdir = tmp_path / "cdktf.out"
+    shutil.copytree(cli_outdir / "stacks" / DEFAULT_STACK, outdir / "stacks" / DEFAULT_STACK)
+    broken = outdir / "stacks" / "broken"
+    broken.mkdir()
+    (broken / "main.tf.json").write_text('{"output": {"x": {"value": "${aws_lambda_function.missing.arn}"}}}')
+    mirror = Path(terraform_env["TF_CLI_CONFIG_FILE"]).read_text().split('path    = "')[1].split('"')[0]
+    # WHEN the stacks are validated side by side
+    result = run_make("validate", OUTDIR=outdir, TF_PLUGIN_MIRROR=mirror)
+    # THEN make fails, and the output names the broken stack next to its error
+    assert result.returncode != 0
+    assert f"== {broken}/\n" in result.stdout
+    assert "Reference to undeclared resource" in result.stdout
+    assert "Success! The configuration is valid." in result.stdout  # the other stack still validated

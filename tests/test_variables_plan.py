@@ -1,11 +1,14 @@
 """Every variable validation rule, as `terraform plan` reports it to a user with a bad tfvars file.
 
-Variables are validated before any AWS call; the providers then fail on the fake credentials,
-which is fine here: only the variable errors are under test.
+Variables are validated before any AWS call; with the whole stack the providers then fail on the
+fake credentials, which is fine here: only the variable errors are under test. The bad values are
+planned against the stack's `variable` blocks alone, exactly as synthesized: Terraform evaluates
+the same rules without starting two provider processes per case (0.05 s instead of 2.4 s).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -27,6 +30,15 @@ def plan_dir(cli_outdir: Path, terraform_env: dict[str, str], tmp_path_factory: 
     shutil.copytree(cli_outdir / "stacks" / DEFAULT_STACK, workdir)
     init = subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=workdir, env=terraform_env, capture_output=True, text=True, timeout=300)
     assert init.returncode == 0, init.stdout + init.stderr
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def variables_dir(cli_outdir: Path, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A configuration of the stack's `variable` blocks and nothing else (no provider: no init)."""
+    config = json.loads((cli_outdir / "stacks" / DEFAULT_STACK / "cdk.tf.json").read_text())
+    workdir = tmp_path_factory.mktemp("variables")
+    (workdir / "variables.tf.json").write_text(json.dumps({"variable": config["variable"]}))
     return workdir
 
 
@@ -62,6 +74,18 @@ def test_example_tfvars_passes_every_validation(plan_dir: Path, terraform_env: d
     output = _plan(plan_dir, terraform_env, EXAMPLE, tmp_path)
     assert "Invalid value for variable" not in output
     assert "Cannot assume IAM Role" in output  # it got as far as the providers
+
+
+def test_variables_alone_accept_the_example(variables_dir: Path, terraform_env: dict[str, str], tmp_path: Path) -> None:
+    # The cut-down configuration rejects only what the rules reject (else every bad case passes trivially).
+    var_file = tmp_path / "example.tfvars"
+    var_file.write_text(EXAMPLE)
+    result = subprocess.run(
+        ["terraform", "plan", "-input=false", "-no-color", f"-var-file={var_file}"], cwd=variables_dir, env=terraform_env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes." in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -102,7 +126,7 @@ def test_example_tfvars_passes_every_validation(plan_dir: Path, terraform_env: d
         ),
     ],
 )
-def test_bad_tfvars_fail_with_the_rule_message(plan_dir: Path, terraform_env: dict[str, str], tmp_path: Path, tfvars: str, message: str) -> None:
-    output = _plan(plan_dir, terraform_env, tfvars, tmp_path)
+def test_bad_tfvars_fail_with_the_rule_message(variables_dir: Path, terraform_env: dict[str, str], tmp_path: Path, tfvars: str, message: str) -> None:
+    output = _plan(variables_dir, terraform_env, tfvars, tmp_path)
     assert "Invalid value for variable" in output
     assert message in output

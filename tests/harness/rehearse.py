@@ -14,13 +14,15 @@
    through the real handler runtime in-process; the sink table and dead-letter queue are checked.
 6. `plan -detailed-exitcode` must report no changes.
 7. Deletion protection of the tables is switched off and buckets are allowed to be emptied (a
-   second override, as an operator would before tearing down), then `terraform destroy`; both
-   accounts are checked empty.
+   second override, as an operator would before tearing down), then `terraform destroy`, both
+   without another refresh (the replan just did one); both accounts are checked empty.
 
 Each kind of stack has its own checks and traffic (`scenario_for`): the core stack, seed 003's
 DynamoDB stream read from another account, seed 001's replication pipeline.
 
-Prints a line per step with its duration; exits non-zero on the first failed step.
+Prints a line per step with its duration; exits non-zero on the first failed step. Several stack
+directories are rehearsed side by side, one child process (and moto server) each; `--json-out`
+writes one stack's steps for the test suite, which runs every rehearsal in the background.
 """
 
 from __future__ import annotations
@@ -683,17 +685,61 @@ def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> st
     targets = [
         f"-target={type_}.{name}" for type_ in ("aws_dynamodb_table", "aws_s3_bucket") for name in config["resource"].get(type_, {})
     ]
+    # The replan just refreshed every resource and found no drift: refreshing twice more here would
+    # only repeat those reads (a third of a rehearsal's CPU time goes to provider work like it).
     if targets:
-        terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars", *targets)
-    result = terraform(stack_dir, env, "destroy", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars")
+        terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-refresh=false", "-var-file=rehearsal.tfvars", *targets)
+    result = terraform(stack_dir, env, "destroy", "-input=false", "-auto-approve", "-refresh=false", "-var-file=rehearsal.tfvars")
     return [l for l in result.stdout.splitlines() if l.startswith("Destroy complete")][0]
+
+
+def _rehearse_one(stack_dir: Path, keep: bool, json_out: Path | None) -> int:
+    started = time.perf_counter()
+    print(f"== {stack_dir.name}", flush=True)
+    try:
+        timings = rehearse(stack_dir, keep=keep)
+    except RehearsalFailed as failure:
+        print(f"REHEARSAL FAILED ({stack_dir.name}): {failure}", file=sys.stderr)
+        return 1
+    if json_out is not None:
+        steps = [{"step": name, "seconds": round(seconds, 1), "detail": detail} for name, seconds, detail in timings]
+        json_out.write_text(json.dumps({"stack": stack_dir.name, "steps": steps}, indent=2))
+    print(f"rehearsal of {stack_dir.name} passed in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+def _rehearse_concurrently(stack_dirs: list[Path], keep: bool) -> int:
+    """One child process per stack (each has its own moto server: moto's state is per process); they
+    mostly wait on Terraform's waiters and moto, so running them side by side costs little more than
+    the longest. Each child's output is printed whole when it ends, so the lines do not interleave."""
+    children = [
+        (stack_dir, subprocess.Popen(
+            [sys.executable, __file__, str(stack_dir), *(["--keep"] if keep else [])],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+        for stack_dir in stack_dirs
+    ]
+    failed = []
+    for stack_dir, child in children:
+        output, _ = child.communicate()
+        print(output, end="", flush=True)
+        if child.returncode != 0:
+            failed.append(stack_dir.name)
+    if failed:
+        print(f"REHEARSAL FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stack_dirs", type=Path, nargs="*", default=[ROOT / "cdktf.out" / "stacks" / STACK], help="synthesized stacks to rehearse, one after the other")
+    parser.add_argument("stack_dirs", type=Path, nargs="*", default=[ROOT / "cdktf.out" / "stacks" / STACK], help="synthesized stacks to rehearse (several run side by side, one process each)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory for inspection")
+    parser.add_argument("--json-out", type=Path, help="with one stack: write its steps, durations and details to this JSON file")
     args = parser.parse_args()
+    if args.json_out is not None and len(args.stack_dirs) != 1:
+        print("--json-out takes one stack directory", file=sys.stderr)
+        return 2
     for stack_dir in args.stack_dirs:
         if not (stack_dir / "cdk.tf.json").is_file():
             print(f"no cdk.tf.json in {stack_dir}: run 'make synth' first", file=sys.stderr)
@@ -701,16 +747,9 @@ def main() -> int:
     if shutil.which("terraform") is None:
         print("terraform is not on PATH", file=sys.stderr)
         return 2
-    for stack_dir in args.stack_dirs:
-        started = time.perf_counter()
-        print(f"== {stack_dir.name}", flush=True)
-        try:
-            rehearse(stack_dir, keep=args.keep)
-        except RehearsalFailed as failure:
-            print(f"REHEARSAL FAILED ({stack_dir.name}): {failure}", file=sys.stderr)
-            return 1
-        print(f"rehearsal of {stack_dir.name} passed in {time.perf_counter() - started:.0f} s", flush=True)
-    return 0
+    if len(args.stack_dirs) == 1:
+        return _rehearse_one(args.stack_dirs[0], args.keep, args.json_out)
+    return _rehearse_concurrently(args.stack_dirs, args.keep)
 
 
 if __name__ == "__main__":
