@@ -19,7 +19,7 @@ def test_no_file_means_defaults() -> None:
 
 
 def test_example_file_sets_every_section() -> None:
-    # GIVEN the example shown in the README
+    # GIVEN the example docs/operations.md shows (make synth CONFIG=tests/configs/provisioned.toml)
     # WHEN
     props = load_props(str(CONFIGS / "provisioned.toml"))
     # THEN

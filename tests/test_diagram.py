@@ -1,4 +1,4 @@
-"""make diagram: generated from the synthesized JSON, embedded in the README, rendered by Graphviz."""
+"""make diagram: generated from the synthesized JSON, rendered by Graphviz (docs embed it: test_docs.py)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, ROOT, SES_STACK, Synth
+from conftest import DEFAULT_STACK, Synth
 from xacct_ops import diagram
-
-
-def test_readme_embeds_the_current_diagram(synth: Synth) -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- diagram:begin -->\n```mermaid\n(.*?)```\n<!-- diagram:end -->", readme, re.S)
-    assert block is not None
-    assert block.group(1) == diagram.mermaid(synth.config), "README diagram is stale: run make diagram and paste stack.mmd"
-
-
-@pytest.mark.parametrize("stack", [DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK])
-def test_readme_embeds_the_current_diagram_of_each_seed_stack(cli_outdir: Path, stack: str) -> None:
-    import json
-
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(rf"<!-- diagram:{stack}:begin -->\n```mermaid\n(.*?)```\n<!-- diagram:{stack}:end -->", readme, re.S)
-    assert block is not None, f"no diagram block for {stack} in the README"
-    config = json.loads((cli_outdir / "stacks" / stack / "cdk.tf.json").read_text())
-    assert block.group(1) == diagram.mermaid(config), f"README diagram of {stack} is stale: run make diagram STACK={stack}"
 
 
 def test_graph_has_accounts_references_and_ordering(synth: Synth) -> None:
@@ -58,3 +40,26 @@ def test_make_diagram_writes_every_format(cli_outdir: Path, tmp_path: Path) -> N
 def test_missing_stack_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert diagram.main(["--stack-dir", str(tmp_path), "--out", str(tmp_path / "d")]) == 2
     assert "run 'make synth' first" in capsys.readouterr().err
+
+
+def test_mermaid_ids_are_readable_and_unique(synth: Synth) -> None:
+    # GIVEN the core stack WHEN drawn
+    text = diagram.mermaid(synth.config)
+    # THEN nodes are named after what they are and where they sit, not hashed Terraform names
+    assert '    kinesis_stream__shared_stream__stream["kinesis_stream<br/>shared-stream/stream"]' in text.splitlines()
+    assert "  lambda_event_source_mapping__mapping__mapping -.-> kinesis_resource_policy__shared_stream__stream_policy" in text.splitlines()
+    node_ids = [line.split("[", 1)[0].strip() for line in text.splitlines() if line.startswith("    ")]
+    assert len(node_ids) == len(set(node_ids)) == sum(len(r) for r in synth.config["resource"].values())
+    assert not [i for i in node_ids if re.search(r"_[0-9A-F]{8}$", i)]
+
+
+def test_colliding_paths_get_distinct_ids() -> None:
+    # GIVEN two resources of one type whose construct paths differ only in punctuation
+    config = {"resource": {"aws_sqs_queue": {
+        "a_1": {"//": {"metadata": {"path": "s/queue-one"}}, "provider": "aws.consumer"},
+        "a_2": {"//": {"metadata": {"path": "s/queue_one"}}, "provider": "aws.consumer"},
+    }}}
+    # WHEN drawn THEN each keeps its own node
+    lines = diagram.mermaid(config).splitlines()
+    assert '    sqs_queue__queue_one["sqs_queue<br/>queue-one"]' in lines
+    assert '    sqs_queue__queue_one_2["sqs_queue<br/>queue_one"]' in lines

@@ -3,7 +3,7 @@
 Accounts (the resources' provider aliases) are boxes, resources are nodes inside them, a solid
 arrow `A --> B` means A refers to B (an attribute of B appears in A), a dashed arrow means A
 `depends_on` B. Writes Graphviz DOT (rendered to SVG and PNG when `dot` is installed) and a
-Mermaid flowchart, which the README embeds (a test compares the two).
+Mermaid flowchart, which the README and docs/ embed (`make docs`; a test fails when they are stale).
 
     python -m xacct_ops.diagram --stack-dir cdktf.out/stacks/xacct-kinesis-efo --out cdktf.out/diagram
 """
@@ -61,15 +61,32 @@ def _node_id(address: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", address)
 
 
+def _readable_ids(nodes: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Mermaid ids from what a resource is and its construct path (`kinesis_stream__shared_stream__stream`),
+    not its hashed Terraform name, so the diagram's source reads like the stack; unique per stack."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for address, node in nodes.items():
+        type_, path = node["label"].split("<br/>", 1)
+        base = "__".join(re.sub(r"[^A-Za-z0-9]+", "_", part).strip("_") for part in [type_, *path.split("/")])
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}_{n}", n + 1
+        ids[address] = candidate
+        taken.add(candidate)
+    return ids
+
+
 def mermaid(config: dict[str, Any]) -> str:
     nodes, edges = graph(config)
+    ids = _readable_ids(nodes)
     lines = ["flowchart LR"]
     for account, title in ACCOUNT_TITLES.items():
         lines.append(f'  subgraph {account.split(".")[1]}["{title}"]')
-        lines.extend(f'    {_node_id(a)}["{n["label"]}"]' for a, n in nodes.items() if n["account"] == account)
+        lines.extend(f'    {ids[a]}["{n["label"]}"]' for a, n in nodes.items() if n["account"] == account)
         lines.append("  end")
-    lines.extend(f'  {_node_id(a)}["{n["label"]}"]' for a, n in nodes.items() if n["account"] not in ACCOUNT_TITLES)
-    lines.extend(f"  {_node_id(s)} {'-->' if kind == 'ref' else '-.->'} {_node_id(t)}" for s, t, kind in edges)
+    lines.extend(f'  {ids[a]}["{n["label"]}"]' for a, n in nodes.items() if n["account"] not in ACCOUNT_TITLES)
+    lines.extend(f"  {ids[s]} {'-->' if kind == 'ref' else '-.->'} {ids[t]}" for s, t, kind in edges)
     return "\n".join(lines) + "\n"
 
 

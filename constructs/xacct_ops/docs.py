@@ -1,0 +1,273 @@
+"""`make docs`: the generated parts of README.md and docs/, from the code, so they cannot drift.
+
+A generated part sits between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`; everything
+outside those markers is written by hand. NAME is one of:
+
+    stacks                  the stack kinds (catalog.KINDS): name, source document, summary, page
+    diagram:<stack>         the Mermaid diagram of a synthesized stack (xacct_ops.diagram)
+    resources:<stack>       its resources per account, by type
+    variables:<stack>       its Terraform variables: type, description, every validation message
+    outputs:<stack>         its Terraform outputs and their descriptions
+    settings:<kind>         the settings file's tables for that kind: key, default, what is allowed
+    make-targets            the Makefile's targets (their `## ` comments)
+    checkov-skips           the skipped checkov checks and their justification (.checkov.yaml)
+    bench-synth, bench-handler  the latest benchmark results (bench/results/*.json)
+
+    python -m xacct_ops.docs --stacks-dir cdktf.out/stacks            # rewrite the parts
+    python -m xacct_ops.docs --stacks-dir cdktf.out/stacks --check    # exit 1 naming stale files
+
+The settings reference asks the props classes themselves: each key is set to a value no rule
+accepts, and the ConfigError's "expected ..." is what the table says is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from xacct_ops import diagram
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC_FILES = ("README.md", "docs/*.md", "docs/stacks/*.md")
+BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9:_-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
+ACCOUNT_ORDER = ("aws.producer", "aws.consumer")
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines.extend("| " + " | ".join(str(cell).replace("|", "\\|").replace("\n", " ") for cell in row) + " |" for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _code(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, (tuple, list)):
+        return "`[" + ", ".join(json.dumps(v) for v in value) + "]`"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    return f"`{value}`"
+
+
+# ---- from the synthesized JSON ----------------------------------------------------------------
+
+def stack_blocks(name: str, config: dict[str, Any]) -> dict[str, str]:
+    return {
+        f"diagram:{name}": "```mermaid\n" + diagram.mermaid(config) + "```\n",
+        f"resources:{name}": _resources(config),
+        f"variables:{name}": _variables(config),
+        f"outputs:{name}": _outputs(config),
+    }
+
+
+def _resources(config: dict[str, Any]) -> str:
+    by_account: dict[str, dict[str, int]] = {}
+    for type_, resources in config.get("resource", {}).items():
+        for body in resources.values():
+            counts = by_account.setdefault(body.get("provider", "aws"), {})
+            counts[type_] = counts.get(type_, 0) + 1
+    order = [a for a in ACCOUNT_ORDER if a in by_account] + sorted(set(by_account) - set(ACCOUNT_ORDER))
+    rows = [
+        (diagram.ACCOUNT_TITLES.get(account, account), sum(by_account[account].values()),
+         ", ".join(f"`{t}`" + (f" ×{n}" if n > 1 else "") for t, n in sorted(by_account[account].items())))
+        for account in order
+    ]
+    return _table(("account", "resources", "by type"), rows)
+
+
+def _variables(config: dict[str, Any]) -> str:
+    rows = []
+    for name, body in sorted(config.get("variable", {}).items()):
+        default = f" (default `{json.dumps(body['default'])}`)" if "default" in body else ""
+        rules = "<br>".join(rule["error_message"] for rule in body.get("validation", []))
+        rows.append((f"`{name}`", f"`{body.get('type', 'any')}`{default}", body.get("description", ""), rules or "-"))
+    return _table(("variable", "type", "description", "rejected with"), rows)
+
+
+def _outputs(config: dict[str, Any]) -> str:
+    rows = [(f"`{name}`", body.get("description", "")) for name, body in sorted(config.get("output", {}).items())]
+    return _table(("output", "description"), rows)
+
+
+# ---- from the code ----------------------------------------------------------------------------
+
+class _Unacceptable:
+    """A value every settings rule rejects (not a string, number, bool or list)."""
+
+    def __repr__(self) -> str:
+        return "<probe>"
+
+
+def allowed(cls: type, key: str) -> str:
+    """What the props class accepts for `key`, in the words of its own error message."""
+    from xacct_streaming.errors import ConfigError
+
+    try:
+        cls(**{key: _Unacceptable()})
+    except ConfigError as err:
+        if err.field.rpartition(".")[2] == key:
+            return err.allowed
+    except (TypeError, ValueError):
+        pass
+    return "any value"
+
+
+def settings_block(kind_name: str) -> str:
+    from xacct_streaming.catalog import KINDS
+
+    kind = KINDS[kind_name]
+    defaults = kind.props_type()
+    rows: list[tuple[str, ...]] = [
+        ("top level", "`kind`", f'`"{kind.name}"`', "the stack kind: one of " + ", ".join(f"`{k}`" for k in KINDS)),
+        ("top level", "`stack_name`", _code(defaults.stack_name), "a name no other stack of the run uses"),
+    ]
+    for table, cls in kind.sections.items():
+        section = getattr(defaults, table)
+        for field in dataclasses.fields(cls):
+            rows.append((f"`[{table}]`", f"`{field.name}`", _code(getattr(section, field.name)), allowed(cls, field.name)))
+    return _table(("table", "key", "default", "allowed"), rows)
+
+
+def stacks_block() -> str:
+    from xacct_streaming.catalog import KINDS
+
+    rows = [(f"[`{k.name}`](docs/stacks/{k.name}.md)", k.seed, k.summary) for k in KINDS.values()]
+    return _table(("stack", "source document", "what it is"), rows)
+
+
+def make_targets_block(makefile: Path) -> str:
+    rows = [
+        (f"`make {m.group(1)}`", m.group(2).strip())
+        for m in re.finditer(r"^([a-z][a-z-]*):[^\n#]*## (.*)$", makefile.read_text(), re.M)
+    ]
+    return _table(("target", "what it does"), rows)
+
+
+def checkov_skips_block(config_file: Path) -> str:
+    """Each skipped check with the comment lines above it (its justification); a comment run
+    followed by several ids justifies each of them."""
+    rows: list[tuple[str, str]] = []
+    comment: list[str] = []
+    in_skips = after_item = False
+    for line in config_file.read_text().splitlines():
+        stripped = line.strip()
+        if stripped and not line.startswith(" "):
+            in_skips, comment, after_item = stripped.startswith("skip-check:"), [], False
+        elif in_skips and stripped.startswith("#"):
+            comment = [] if after_item else comment
+            comment.append(stripped.lstrip("# "))
+            after_item = False
+        elif in_skips and stripped.startswith("- "):
+            rows.append((f"`{stripped[2:].split()[0]}`", " ".join(comment) or "-"))
+            after_item = True
+    return _table(("skipped check", "justification (.checkov.yaml)"), rows)
+
+
+def bench_synth_block(result: dict[str, Any]) -> str:
+    m, s = result["machine"], result["summary"]
+    rows = [
+        (label, f"{s[key]['median_seconds']:.2f} s", f"{s[key]['min_seconds']:.2f} - {s[key]['max_seconds']:.2f} s",
+         f"{s[key]['median_peak_tree_rss_mb']:,.0f} MB")
+        for key, label in (("naive", "full import (naive)"), ("lazy", "lazy (`make synth`)"))
+    ]
+    return (
+        f"`make bench-synth` on {result['date'][:10]} ({result['runs_per_path']} runs per path; {m['cores']} cores {m['cpu']}, "
+        f"{m['memory_gib']} GiB, Python {m['python']}, Node {m['node']}):\n\n"
+        + _table(("path", "median wall", "min - max", "median peak RSS, whole process tree"), rows)
+        + f"\n{result['speedup_median_wall']:.1f}x faster, {result['peak_rss_ratio']:.1f}x less memory, outputs "
+        + ("byte-identical" if result["outputs_identical"] else "**different**")
+        + f"; a no-op `make synth` takes {result['noop_make_synth_seconds']:.2f} s.\n"
+    )
+
+
+def bench_handler_block(result: dict[str, Any]) -> str:
+    calls = ", ".join(f"{n} `{api}`" for api, n in result["aws_calls_warm_invocation"].items())
+    seed = ", ".join(f"{n} `{api}`" for api, n in result["seed_001_calls_per_invocation"].items())
+    return (
+        f"`make bench-handler` on {result['date'][:10]} ({result['records']:,} records of about {result['mean_payload_bytes']} bytes, "
+        f"{result['runs']} runs, Python {result['python']}):\n\n"
+        + _table(
+            ("", "median", "records/s"),
+            [
+                ("floor (`b64decode` + `json.loads`)", f"{result['floor_median_seconds'] * 1000:.0f} ms", f"{result['floor_records_per_second']:,.0f}"),
+                ("the consumer runtime", f"{result['ours_median_seconds'] * 1000:.0f} ms", f"{result['ours_records_per_second']:,.0f}"),
+            ],
+        )
+        + f"\nRatio to the floor **{result['ratio_to_floor']:.2f}**; AWS calls on a warm invocation: {calls}; "
+        + f"seed 001's handler on the same batch: {seed}.\n"
+    )
+
+
+# ---- putting it together ----------------------------------------------------------------------
+
+def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
+    from xacct_streaming.catalog import KINDS
+
+    blocks: dict[str, str] = {"stacks": stacks_block(), "make-targets": make_targets_block(root / "Makefile"),
+                              "checkov-skips": checkov_skips_block(root / ".checkov.yaml")}
+    for stack_dir in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
+        blocks.update(stack_blocks(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text())))
+    blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})
+    loaders: dict[str, Callable[[dict[str, Any]], str]] = {"bench-synth": bench_synth_block, "bench-handler": bench_handler_block}
+    for name, render in loaders.items():
+        result_file = root / "bench" / "results" / f"{name.removeprefix('bench-')}.json"
+        if result_file.is_file():
+            blocks[name] = render(json.loads(result_file.read_text()))
+    return blocks
+
+
+def doc_files(root: Path = ROOT) -> list[Path]:
+    return sorted({p for pattern in DOC_FILES for p in root.glob(pattern)})
+
+
+def render(text: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
+    """The text with every generated part rewritten, and the names of parts nothing generates."""
+    unknown: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name not in blocks:
+            unknown.append(name)
+            return match.group(0)
+        return match.group(1) + blocks[name] + match.group(4)
+
+    return BLOCK.sub(replace, text), unknown
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stacks-dir", type=Path, required=True, help="the synthesized stacks (cdktf.out/stacks)")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 naming every stale file")
+    args = parser.parse_args(argv)
+    if not args.stacks_dir.is_dir():
+        print(f"error: {args.stacks_dir} does not exist: run 'make synth' first", file=sys.stderr)
+        return 2
+    blocks = all_blocks(args.stacks_dir)
+    stale, problems = [], []
+    for path in doc_files():
+        text = path.read_text()
+        new, unknown = render(text, blocks)
+        problems.extend(f"{path.relative_to(ROOT)}: nothing generates '{name}'" for name in unknown)
+        if new != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    for path in stale:
+        print(f"{'stale' if args.check else 'updated'}: {path.relative_to(ROOT)}")
+    if args.check and stale:
+        print("run 'make docs' to regenerate", file=sys.stderr)
+    return 1 if problems or (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
