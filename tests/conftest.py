@@ -25,6 +25,7 @@ SES_STACK = "xacct-ses-notifications"
 API_STACK = "xacct-api-ingest"
 ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK)
 PROVISIONED_STACK = "xacct-provisioned"
+API_LOGGING_STACK = "xacct-api-with-logging-role"
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -92,7 +93,7 @@ def cli_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default stack and a provisioned variant, synthesized in-process in one App."""
+    """The default stack, a provisioned variant and the API stack managing the account's logging role, in one App."""
     from xacct_streaming.config import props_from_mapping
     from xacct_streaming.props import StackProps
     from xacct_streaming.synth import synthesize
@@ -107,8 +108,9 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "backend": {"kind": "s3", "bucket": "tf-state-bucket", "key": "xacct/terraform.tfstate", "region": "eu-west-1"},
         }
     )
+    api_logging = props_from_mapping({"kind": API_STACK, "stack_name": API_LOGGING_STACK, "api": {"manage_account_logging_role": True}})
     outdir = tmp_path_factory.mktemp("lib") / "cdktf.out"
-    synthesize([StackProps(), provisioned], outdir=outdir, project_root=ROOT)
+    synthesize([StackProps(), provisioned, api_logging], outdir=outdir, project_root=ROOT)
     return outdir
 
 
@@ -145,6 +147,12 @@ def api_synth(cli_outdir: Path) -> Synth:
 @pytest.fixture(scope="session")
 def provisioned(library_outdir: Path) -> Synth:
     return _load(library_outdir, PROVISIONED_STACK)
+
+
+@pytest.fixture(scope="session")
+def api_logging_synth(library_outdir: Path) -> Synth:
+    """The API stack with manage_account_logging_role = true."""
+    return _load(library_outdir, API_LOGGING_STACK)
 
 
 def terraform_mirror() -> Path | None:

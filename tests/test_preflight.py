@@ -58,3 +58,30 @@ def test_role_in_another_account_than_the_tfvars_name(aws_env: None, tmp_path: P
 def test_incomplete_tfvars_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert preflight.main(["--tfvars", str(_tfvars(tmp_path, 'region = "eu-west-1"\n'))]) == 2
     assert "producer_account_id, consumer_account_id, producer_deploy_role_arn, consumer_deploy_role_arn" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("role_set", [False, True], ids=["no-logging-role", "logging-role-set"])
+def test_api_stack_needs_the_accounts_api_gateway_logging_role(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], role_set: bool) -> None:
+    # GIVEN the API stack's settings (manage_account_logging_role left false)
+    config = tmp_path / "api.toml"
+    config.write_text('kind = "xacct-api-ingest"\n')
+    with mock_aws():
+        role = "arn:aws:iam::222222222222:role/apigateway-cloudwatch"
+        if role_set:
+            # AND the consumer account has API Gateway's CloudWatch role set
+            assumed_session("222222222222").client("apigateway").update_account(
+                patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}]
+            )
+        # WHEN
+        status = preflight.main(["--tfvars", str(_tfvars(tmp_path)), "--config", str(config)])
+    # THEN
+    out = capsys.readouterr().out.splitlines()
+    if role_set:
+        assert status == 0
+        assert f"PASS  consumer: API Gateway account has a CloudWatch logging role: {role}" in out
+    else:
+        assert status == 1
+        assert (
+            "FAIL  consumer: API Gateway account has a CloudWatch logging role: none set: set it once for the account "
+            "(aws apigateway update-account), or api.manage_account_logging_role = true"
+        ) in out

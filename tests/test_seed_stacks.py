@@ -41,7 +41,12 @@ def test_no_wildcard_action_and_no_account_root_outside_key_policies(fixture: st
     synth: Synth = request.getfixturevalue(fixture)
     for where, statement in _walk_statements(synth.config):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert not any("*" in a for a in actions), where
+        if statement.get("Sid") == "KeyOwnerAccount":
+            # the one wildcard: a key's own account keeps every KMS action, present and future
+            assert where.startswith("aws_kms_key_policy.") and actions == ["kms:*"], where
+            assert statement["Principal"]["AWS"].endswith(":root"), where
+        else:
+            assert not any("*" in a for a in actions), where
         principals = json.dumps(statement.get("Principal", {}))
         if ":root" in principals:
             assert where.startswith("aws_kms_key_policy."), where
@@ -190,6 +195,21 @@ def test_replication_firehose_writes_an_encrypted_versioned_private_bucket(repli
     deliver = _statement(synth, "aws_iam_role_policy", "delivery/role-policy", "DeliverToBucket")
     bucket_arn = synth.ref("aws_s3_bucket", "delivery/bucket", "arn")
     assert deliver["Resource"] == [bucket_arn, f"{bucket_arn}/*"]
+
+
+def test_replication_firehose_key_grant_matches_the_bucket_key_encryption_context(replication_synth: Synth) -> None:
+    # GIVEN the archive bucket encrypts with an S3 Bucket Key
+    synth = replication_synth
+    (rule,) = synth.only("aws_s3_bucket_server_side_encryption_configuration")[1]["rule"]
+    assert rule["bucket_key_enabled"] is True
+    # THEN the delivery role may use the key only through S3 and for exactly what S3 then sends as
+    # the encryption context: the bucket's ARN (with a Bucket Key), not an object's ARN
+    grant = _statement(synth, "aws_iam_role_policy", "delivery/role-policy", "EncryptObjectsViaS3")
+    bucket_arn = synth.ref("aws_s3_bucket", "delivery/bucket", "arn")
+    assert grant["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.${var.region}.amazonaws.com"},
+        "ArnEquals": {"kms:EncryptionContext:aws:s3:arn": bucket_arn},
+    }
 
 
 def test_replication_resources_are_split_between_the_accounts(replication_synth: Synth) -> None:
@@ -353,3 +373,23 @@ def test_api_secret_stage_logs_and_authorizer_permissions(api_synth: Synth) -> N
     assert permission["source_arn"] == "${aws_api_gateway_rest_api." + synth.only("aws_api_gateway_rest_api")[0] + ".execution_arn}/authorizers/" + synth.ref("aws_api_gateway_authorizer", "", "id")
     _, mapping = synth.only("aws_lambda_event_source_mapping")
     assert mapping["event_source_arn"] == synth.ref("aws_kinesis_stream_consumer", "", "arn")
+
+
+def test_api_leaves_the_accounts_api_gateway_logging_role_alone_by_default(api_synth: Synth) -> None:
+    # API Gateway's CloudWatch role is one setting per account and region: a stack must not take it.
+    assert "aws_api_gateway_account" not in api_synth.config["resource"]
+    assert not [name for name in api_synth.resources("aws_iam_role") if "logging-role" in name]
+
+
+def test_api_logging_role_when_asked_for_lists_log_groups_on_star(api_logging_synth: Synth) -> None:
+    # GIVEN manage_account_logging_role = true
+    synth = api_logging_synth
+    _, account = synth.only("aws_api_gateway_account")
+    assert account["cloudwatch_role_arn"] == synth.ref("aws_iam_role", "api/logging-role", "arn")
+    write = _statement(synth, "aws_iam_role_policy", "api/logging-role-policy", "WriteAccessLogs")
+    group_arn = synth.ref("aws_cloudwatch_log_group", "api/access-logs", "arn")
+    assert write["Action"] == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    assert write["Resource"] == [group_arn, f"{group_arn}:log-stream:*"]
+    # THEN DescribeLogGroups, which has no resource-level permission, is granted where it works: "*"
+    listing = _statement(synth, "aws_iam_role_policy", "api/logging-role-policy", "ListLogGroupsNoResourceLevelPermissions")
+    assert (listing["Action"], listing["Resource"]) == ("logs:DescribeLogGroups", "*")

@@ -104,7 +104,8 @@ def test_stream_key_policy_keeps_producer_in_control_and_lets_only_the_role_decr
     owner, consumer = _policy(key_policy)["Statement"]
     partition = "${data.aws_partition.partition.partition}"
     assert owner["Principal"] == {"AWS": f"arn:{partition}:iam::${{var.producer_account_id}}:root"}
-    assert "kms:PutKeyPolicy" in owner["Action"] and "kms:ScheduleKeyDeletion" in owner["Action"]
+    # kms:* for the key's own account only: an action list would lock it out of what KMS adds later
+    assert owner["Action"] == "kms:*" and owner["Resource"] == "*" and "Condition" not in owner
     assert consumer == {
         "Sid": "ConsumerRoleDecryptViaKinesis",
         "Effect": "Allow",
@@ -223,6 +224,9 @@ def test_no_wildcard_action_or_principal_anywhere(synth: Synth) -> None:
     assert len(statements) == 15  # trust 1, runtime 4, stream read 3, table write 1, two key policies 2+2, two resource policies
     for where, statement in statements:
         for action in _as_list(statement["Action"]):
+            if statement.get("Sid") == "KeyOwnerAccount":
+                assert (action, where.startswith("aws_kms_key_policy.")) == ("kms:*", True), where
+                continue
             assert "*" not in action, where
         for values in statement.get("Principal", {}).values():
             for principal in _as_list(values):
@@ -469,5 +473,12 @@ def test_alarm_topic_is_encrypted_and_cloudwatch_may_use_the_key(provisioned: Sy
         "Principal": {"Service": "cloudwatch.amazonaws.com"},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": "*",
+        # only this account's alarms of this function (CloudWatch sends both keys)
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
+            "ArnLike": {
+                "aws:SourceArn": "arn:${data.aws_partition.partition.partition}:cloudwatch:${var.region}:${var.consumer_account_id}:alarm:xacct-stream-consumer-*"
+            },
+        },
     }
     assert provisioned.config["output"]["alarm_topic_arn"]["value"] == topic_arn

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_STACK, PROVISIONED_STACK, run_make
+from conftest import ALL_STACKS, DEFAULT_STACK, PROVISIONED_STACK, ROOT, run_make
 
 pytestmark = pytest.mark.terraform
 
@@ -66,3 +67,32 @@ def test_make_validate_fails_when_one_stack_is_invalid(cli_outdir: Path, terrafo
     assert f"== {broken}/\n" in result.stdout
     assert "Reference to undeclared resource" in result.stdout
     assert "Success! The configuration is valid." in result.stdout  # the other stack still validated
+
+
+def test_every_stack_carries_the_project_lock_and_required_version(cli_outdir: Path) -> None:
+    lock = (ROOT / "constructs" / "xacct_streaming" / "terraform.lock.hcl").read_text()
+    assert 'version     = "5.100.0"' in lock and '"h1:' in lock
+    for stack in ALL_STACKS:
+        stack_dir = cli_outdir / "stacks" / stack
+        assert (stack_dir / ".terraform.lock.hcl").read_text() == lock
+        assert (stack_dir / "versions.tf").read_text() == 'terraform {\n  required_version = ">= 1.10"\n}\n'
+
+
+def test_init_uses_the_lock_and_fails_on_another_checksum(cli_outdir: Path, terraform_env: dict[str, str], tmp_path: Path) -> None:
+    # GIVEN a copy of a stack with the project's lock file
+    good = tmp_path / "good"
+    shutil.copytree(cli_outdir / "stacks" / DEFAULT_STACK, good)
+    lock_before = (good / ".terraform.lock.hcl").read_text()
+    # WHEN it is initialized THEN the provider matches the lock and the lock is not rewritten
+    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], good, terraform_env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert (good / ".terraform.lock.hcl").read_text() == lock_before
+    # GIVEN the same stack whose lock lists another checksum
+    bad = tmp_path / "bad"
+    shutil.copytree(cli_outdir / "stacks" / DEFAULT_STACK, bad)
+    tampered = re.sub(r'"h1:[^"]+"', '"h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="', lock_before)
+    (bad / ".terraform.lock.hcl").write_text(tampered)
+    # WHEN it is initialized THEN Terraform refuses the provider
+    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], bad, terraform_env)
+    assert init.returncode != 0
+    assert "doesn't match any of the checksums previously recorded in the dependency lock file" in re.sub(r"\s+", " ", init.stdout + init.stderr)

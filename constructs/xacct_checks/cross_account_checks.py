@@ -7,6 +7,7 @@ policies as JSON strings that may contain `${...}` references.
     CKV_XACCT_1  Kinesis resource policies name exact IAM role ARNs, exact actions
     CKV_XACCT_2  Kinesis streams use a customer-managed KMS key
     CKV_XACCT_3  stream event source mappings bound their failures and wait for the policies granting the read
+                 (a source in another provider alias's account: its resource policy, not only the role's)
     CKV_XACCT_4  KMS key policies grant nothing to a wildcard principal
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -66,6 +69,32 @@ def _principal_values(statement: dict[str, Any]) -> Iterable[tuple[str, Any]]:
                 yield kind, value
     elif principal is not None:
         yield "", principal
+
+
+REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}")
+_DOCUMENTS: dict[str, Optional[dict[str, Any]]] = {}
+
+
+def _provider_of(conf: dict[str, Any]) -> str:
+    provider = _first(conf, "provider")
+    return provider if isinstance(provider, str) else "aws"
+
+
+def _scanned_document(scanned_file: str) -> Optional[dict[str, Any]]:
+    """The whole JSON document a resource came from. checkov hands a check one resource and the
+    file's path relative to the directory it scans (`-d`), or to the working directory (`-f`)."""
+    if scanned_file not in _DOCUMENTS:
+        relative = scanned_file.lstrip("/")
+        roots = [Path.cwd()] + [Path(value) for flag, value in zip(sys.argv, sys.argv[1:]) if flag in ("-d", "--directory")]
+        _DOCUMENTS[scanned_file] = None
+        for candidate in (root / relative for root in roots):
+            if candidate.is_file():
+                try:
+                    _DOCUMENTS[scanned_file] = json.loads(candidate.read_text())
+                except (OSError, ValueError):
+                    continue
+                break
+    return _DOCUMENTS[scanned_file]
 
 
 class KinesisResourcePolicyExactRoles(BaseResourceCheck):
@@ -163,11 +192,23 @@ class StreamEventSourceMappingBounded(BaseResourceCheck):
         if source == "kinesis_consumer":
             # An EFO consumer is shared through two policies: the stream's and the consumer's.
             return CheckResult.PASSED if resource_policies >= 2 else CheckResult.FAILED
-        # A stream or table stream in the function's own account needs no resource policy, only
-        # the role's; one check cannot see which account a referenced source lives in, so it
-        # asks for at least one of the two (the stack tests pin the cross-account case).
-        role_policies = sum(d.startswith("aws_iam_role_policy.") for d in depends_on)
-        return CheckResult.PASSED if resource_policies + role_policies >= 1 else CheckResult.FAILED
+        # A stream in the function's own account is read with the role's policy alone; one in another
+        # account (another provider alias, or an account the check cannot tell) needs its resource policy.
+        if self._same_account(conf, _first(conf, "event_source_arn")):
+            role_policies = sum(d.startswith("aws_iam_role_policy.") for d in depends_on)
+            return CheckResult.PASSED if resource_policies + role_policies >= 1 else CheckResult.FAILED
+        return CheckResult.PASSED if resource_policies >= 1 else CheckResult.FAILED
+
+    def _same_account(self, conf: dict[str, Any], arn: Any) -> bool:
+        """Whether the mapping and the resource its ARN refers to use the same provider (alias)."""
+        match = REFERENCE.search(arn) if isinstance(arn, str) else None
+        document = _scanned_document(self.entity_path.split(":", 1)[0]) if match else None
+        if match is None or document is None:
+            return False
+        source = document.get("resource", {}).get(match.group(1), {}).get(match.group(2))
+        if not isinstance(source, dict):
+            return False
+        return _provider_of(source) == _provider_of(conf)
 
     def get_evaluated_keys(self) -> list[str]:
         return [

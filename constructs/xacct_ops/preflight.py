@@ -2,7 +2,9 @@
 
 For each side (producer, consumer): the deploy role from terraform.tfvars can be assumed with the
 caller's credentials, the credentials land in the account the tfvars name, and STS answers in
-the configured region with them; then that the names the stack will create are still free.
+the configured region with them; then, for the core stack, that the names it will create are still
+free, and for the API stack (xacct-api-ingest), that the consumer account already has API Gateway's
+CloudWatch role (an account-wide setting the stack leaves alone unless told to manage it).
 One PASS/FAIL line per check; exit status 1 if any check failed, 2 for unusable input.
 
     python -m xacct_ops.preflight --tfvars terraform.tfvars [--config settings.toml]
@@ -22,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from xacct_streaming.config import load_props
 from xacct_streaming.errors import ConfigError
 from xacct_streaming.props import StackProps
+from xacct_streaming.props_seeds import ApiIngestStackProps
 
 SIDES = ("producer", "consumer")
 
@@ -84,7 +87,21 @@ def name_checks(props: StackProps, sessions: dict[str, boto3.Session], endpoint:
     return results
 
 
-def run(tfvars: dict[str, Any], props: StackProps, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None) -> list[Result]:
+def api_account_checks(props: ApiIngestStackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
+    """API Gateway's CloudWatch role is set in the consumer account (access logs need it)."""
+    name = "consumer: API Gateway account has a CloudWatch logging role"
+    if props.api.manage_account_logging_role:
+        return [Result(name, True, "managed by this stack (api.manage_account_logging_role = true)")]
+    try:
+        role = sessions["consumer"].client("apigateway", endpoint_url=endpoint).get_account().get("cloudwatchRoleArn")
+    except (ClientError, BotoCoreError) as error:
+        return [Result(name, False, f"cannot tell: {error}")]
+    if role:
+        return [Result(name, True, role)]
+    return [Result(name, False, "none set: set it once for the account (aws apigateway update-account), or api.manage_account_logging_role = true")]
+
+
+def run(tfvars: dict[str, Any], props: Any, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None) -> list[Result]:
     region = tfvars["region"]
     base = base or boto3.Session(region_name=region)
     results: list[Result] = []
@@ -114,7 +131,10 @@ def run(tfvars: dict[str, Any], props: StackProps, base: Optional[boto3.Session]
         if lands:
             sessions[side] = session
     if len(sessions) == len(SIDES):
-        results.extend(name_checks(props, sessions, endpoint))
+        if isinstance(props, StackProps):
+            results.extend(name_checks(props, sessions, endpoint))
+        elif isinstance(props, ApiIngestStackProps):
+            results.extend(api_account_checks(props, sessions, endpoint))
     return results
 
 
@@ -127,8 +147,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         tfvars = read_tfvars(args.tfvars)
         props = load_props(args.config)
-        if not isinstance(props, StackProps):
-            raise ConfigError("kind", type(props).__name__, "a settings file of the xacct-kinesis-efo stack (preflight checks that stack's names)")
+        if not isinstance(props, (StackProps, ApiIngestStackProps)):
+            raise ConfigError("kind", type(props).__name__, "a settings file of the xacct-kinesis-efo or xacct-api-ingest stack (what preflight checks)")
     except (ConfigError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -70,10 +70,11 @@ SUCCESS_TEMPLATE = (
 ERROR_TEMPLATE = '{"message":"the event was not accepted","requestId":"$context.requestId"}'
 LOGGING_ROLE_ACTIONS = (
     "logs:CreateLogStream",
-    "logs:DescribeLogGroups",
     "logs:DescribeLogStreams",
     "logs:PutLogEvents",
 )
+# DescribeLogGroups has no resource-level permission: granted on one log group it is never allowed.
+LOGGING_ROLE_LIST_ACTIONS = ("logs:DescribeLogGroups",)
 
 
 class BasicAuthStreamApi(Construct):
@@ -231,7 +232,8 @@ class BasicAuthStreamApi(Construct):
                         sid="WriteAccessLogs",
                         actions=LOGGING_ROLE_ACTIONS,
                         resources=[self.access_logs.arn, f"{self.access_logs.arn}:log-stream:*"],
-                    )
+                    ),
+                    Statement(sid="ListLogGroupsNoResourceLevelPermissions", actions=LOGGING_ROLE_LIST_ACTIONS, resources=["*"]),
                 ]
             ),
         )

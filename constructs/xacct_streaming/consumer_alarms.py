@@ -15,12 +15,20 @@ from xacct_streaming.props import AlarmProps
 CLOUDWATCH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
-def cloudwatch_key_grant() -> Statement:
+def alarm_arn_pattern(partition: str, region: str, account_id: str, function_name: str) -> str:
+    """The ARNs of the alarms ConsumerAlarms creates for `function_name` (`<function>-<suffix>`)."""
+    return f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{function_name}-*"
+
+
+def cloudwatch_key_grant(account_id: str, alarm_arns: str) -> Statement:
+    """Key-policy statement letting CloudWatch use the topic's key only for this account's alarms
+    of this function (CloudWatch sends `aws:SourceAccount` and `aws:SourceArn` = the alarm's ARN)."""
     return Statement(
         sid="CloudWatchAlarmsPublishToEncryptedTopic",
         principals={"Service": ["cloudwatch.amazonaws.com"]},
         actions=CLOUDWATCH_KEY_ACTIONS,
         resources=["*"],
+        conditions={"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": alarm_arns}},
     )
 
 

@@ -8,14 +8,14 @@ from cdktf import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.aws import KmsAlias, KmsKey, KmsKeyPolicy
-from xacct_streaming.policy import KMS_KEY_ADMIN_ACTIONS, Statement, policy_document
+from xacct_streaming.policy import KEY_OWNER_ACTIONS, Statement, policy_document
 
 
 class CustomerManagedKey(Construct):
     """A customer-managed key whose policy keeps its own account in control.
 
-    The owning account's root gets the administrative and cryptographic actions spelled out
-    (which delegates to that account's IAM policies, as AWS' default key policy does), and
+    The owning account's root gets `kms:*` (which delegates to that account's IAM policies, as
+    AWS' default key policy does, and never locks the owner out of an action KMS adds later), and
     `grants` adds the statements for other principals. The policy is its own
     `aws_kms_key_policy` resource so that dependants can `depends_on` it.
     """
@@ -59,7 +59,7 @@ class CustomerManagedKey(Construct):
         owner = Statement(
             sid="KeyOwnerAccount",
             principals={"AWS": [owner_root_arn]},
-            actions=KMS_KEY_ADMIN_ACTIONS,
+            actions=KEY_OWNER_ACTIONS,
             # In a key policy "*" means "this key" and nothing else.
             resources=["*"],
         )

@@ -42,40 +42,11 @@ TABLE_STREAM_READ_ACTIONS = (
 # What a writer needs on a table encrypted with a customer-managed key, through DynamoDB.
 TABLE_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 
-# The actions an account root keeps on its own key, spelled out (no "kms:*").
-KMS_KEY_ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-)
-
+# The one wildcard action in the project: a key policy's statement for the key's own account root.
+# It delegates the key to that account's IAM policies (AWS' default key policy does the same), and
+# an enumerated list locks the owner out of every action KMS adds later (kms:RotateKeyOnDemand and
+# kms:ListKeyRotations came in 2024): a key nobody can administer cannot be repaired, only replaced.
+KEY_OWNER_ACTIONS = ("kms:*",)
 
 @dataclass(frozen=True)
 class Statement:
@@ -91,8 +62,11 @@ class Statement:
     conditions: Optional[Mapping[str, Mapping[str, Any]]] = field(default=None)
 
     def __post_init__(self) -> None:
+        owner_of_key = tuple(self.actions) == KEY_OWNER_ACTIONS and bool(self.principals) and set(self.principals) == {"AWS"} and all(
+            str(principal).endswith(":root") for principal in self.principals["AWS"]
+        )
         for action in self.actions:
-            if "*" in action:
+            if "*" in action and not owner_of_key:
                 raise ConfigError(f"policy statement {self.sid}.Action", action, "an exact action name (no '*')")
         if not self.actions:
             raise ConfigError(f"policy statement {self.sid}", self, "at least one action")

@@ -241,7 +241,9 @@ class IngestApiProps:
     key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
     # API Gateway writes access logs through one role per account and region (aws_api_gateway_account).
     # false: the account already has one; this stack then leaves the setting alone.
-    manage_account_logging_role: bool = True
+    # API Gateway's CloudWatch role is one setting per account and region: managing it here would take
+    # logging from every other API there. Off: the account must have it set (make preflight checks).
+    manage_account_logging_role: bool = False
 
     def __post_init__(self) -> None:
         require_match("api.api_name", self.api_name, r"[a-zA-Z0-9_-]{1,64}", "1-64 of a-z A-Z 0-9 _ -")

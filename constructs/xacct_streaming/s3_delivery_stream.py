@@ -191,7 +191,9 @@ class S3DeliveryStream(Construct):
                 resources=[self.key.arn],
                 conditions={
                     "StringEquals": {"kms:ViaService": f"s3.{self._region}.amazonaws.com"},
-                    "ArnLike": {"kms:EncryptionContext:aws:s3:arn": f"{self.bucket.arn}/*"},
+                    # With an S3 Bucket Key, S3 asks KMS for the bucket's key with the bucket ARN as
+                    # the encryption context, not the object's: conditioning on "<bucket>/*" denies every write.
+                    "ArnEquals": {"kms:EncryptionContext:aws:s3:arn": self.bucket.arn},
                 },
             ),
             Statement(

@@ -1,8 +1,15 @@
 """Synthesizes the app into a staging directory and swaps it in only when synthesis succeeded.
 
 A failed synth therefore leaves the previous output exactly as it was, and a successful one
-never mixes old and new files. Terraform's working files (`.terraform/`, the lock file) are
-carried over into the new output so `make synth` does not force a fresh `terraform init`.
+never mixes old and new files. Terraform's working directory (`.terraform/`) is carried over into
+the new output so `make synth` does not force a fresh `terraform init`.
+
+Next to each stack's configuration go two files cdktf does not write:
+- `.terraform.lock.hcl`, the project's provider lock (`terraform.lock.hcl` beside this module), so
+  `terraform init` installs only a provider whose checksum it lists, on every machine;
+- `versions.tf`, the Terraform version the configuration needs. It is not in `cdk.tf.json`
+  because checkov 3.3.30 cannot parse a `terraform` block holding a plain string (it reports the
+  whole file as a parsing error and scans nothing); Terraform merges the two `terraform` blocks.
 """
 
 from __future__ import annotations
@@ -14,7 +21,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-TERRAFORM_WORKING_FILES = (".terraform", ".terraform.lock.hcl")
+TERRAFORM_WORKING_FILES = (".terraform",)
+PROVIDER_LOCK = Path(__file__).with_name("terraform.lock.hcl")
+# Variable validations that refer to other variables need Terraform 1.9; the S3 backend's
+# `use_lockfile` (state locking without DynamoDB) needs 1.10.
+REQUIRED_TERRAFORM = ">= 1.10"
+VERSIONS_TF = f'terraform {{\n  required_version = "{REQUIRED_TERRAFORM}"\n}}\n'
 
 
 def synthesize(
@@ -53,6 +65,9 @@ def synthesize(
         if hcl:
             for stack_file in staging.glob("stacks/*/cdk.tf"):
                 stack_file.write_text(unquote_references(stack_file.read_text()))
+        for stack_dir in staging.glob("stacks/*/"):
+            shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
+            (stack_dir / "versions.tf").write_text(VERSIONS_TF)
         _carry_over_working_files(outdir, staging)
         _swap_in(staging, outdir)
     except BaseException:

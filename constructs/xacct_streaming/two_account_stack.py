@@ -16,7 +16,7 @@ from constructs import Construct
 
 from xacct_streaming import defaults
 from xacct_streaming.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
-from xacct_streaming.consumer_alarms import ConsumerAlarms, cloudwatch_key_grant
+from xacct_streaming.consumer_alarms import ConsumerAlarms, alarm_arn_pattern, cloudwatch_key_grant
 from xacct_streaming.props import AlarmProps, BackendProps, ConsumerFunctionProps, SinkProps
 from xacct_streaming.stack_variables import StackVariables
 from xacct_streaming.stream_consumer_function import StreamConsumerFunction
@@ -77,7 +77,9 @@ class TwoAccountStack(TerraformStack):
             region=self.region,
             code_archive=code_archive,
             metrics_namespace=defaults.METRICS_NAMESPACE,
-            key_grants=[cloudwatch_key_grant()] if alarms.notification_topic else [],
+            key_grants=[
+                cloudwatch_key_grant(self.account_id(side), alarm_arn_pattern(self.partition, self.region, self.account_id(side), props.function_name))
+            ] if alarms.notification_topic else [],
             **options,
         )
 

@@ -646,7 +646,7 @@ def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]
     scratch = Path(tempfile.mkdtemp(prefix="rehearsal-"))
     try:
         stack_dir = scratch / "stack"
-        shutil.copytree(stack_src, stack_dir, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "tfplan"))
+        shutil.copytree(stack_src, stack_dir, ignore=shutil.ignore_patterns(".terraform", "tfplan"))
         config = json.loads((stack_dir / "cdk.tf.json").read_text())
         env = mirror_config(scratch)
         with moto_server() as endpoint:
