@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, VENV_BIN_DIR, run_make
+from xacct_ops import scan
 
 FIXTURES = Path(__file__).parent / "checkov_fixtures"
 CUSTOM = ("CKV_XACCT_1", "CKV_XACCT_2", "CKV_XACCT_3", "CKV_XACCT_4")
@@ -74,25 +76,62 @@ def test_every_check_has_a_passing_and_a_failing_case(case_results: dict[str, tu
     assert verdicts == {(c, v) for c in CUSTOM for v in ("PASSED", "FAILED")}
 
 
+SUMMARY = re.compile(r"terraform_json scan results: Passed checks: (\d+), Failed checks: (\d+), Exempted checks: (\d+)")
+
+
 def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdir: Path, tmp_path: Path) -> None:
     # GIVEN every stack synthesized with its defaults WHEN `make scan` runs on them
     reports = tmp_path / "reports"
     result = run_make("scan", OUTDIR=cli_outdir, REPORTS=reports)
-    # THEN nothing fails, the custom checks ran, and the CI reports exist
+    # THEN nothing fails; the counts are exactly those of the five stacks
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    summary = re.search(r"Passed checks: (\d+), Failed checks: (\d+), Skipped checks: (\d+)", result.stdout)
+    summary = SUMMARY.search(result.stdout)
     assert summary is not None, result.stdout
-    passed, failed, _ = map(int, summary.groups())
-    assert failed == 0 and passed >= 40
+    assert tuple(map(int, summary.groups())) == (417, 0, 24)
+    # AND every exemption printed names its check, the one resource and why
+    assert "exempt  CKV_AWS_116  aws_lambda_function authorizer-function/function in xacct-api-ingest: Dead-letter queue on the API's authorizer" in result.stdout
+    assert sum(line.startswith("exempt  CKV_AWS_117  aws_lambda_function ") for line in result.stdout.splitlines()) == 7  # every function
+    # AND the CI reports: every check a test case, exempted ones skipped with their justification
     suite = ET.parse(reports / "checkov.junit.xml").getroot()
-    names = [case.get("name", "") for case in suite.iter("testcase")]
-    assert len(names) == passed
+    cases = list(suite.iter("testcase"))
+    skipped = [case.find("skipped") for case in cases if case.find("skipped") is not None]
+    assert (len(cases), len(skipped), sum(case.find("failure") is not None for case in cases)) == (441, 24, 0)
+    assert all(s.get("message") for s in skipped)
+    names = [case.get("name", "") for case in cases]
     for check in CUSTOM:
         assert any(f"[{check}]" in n for n in names), f"{check} did not run"
     # the stream's and the EFO consumer's resource policies, in the core stack and in xacct-api-ingest
     assert sum("[CKV_XACCT_1]" in n for n in names) == 4
     sarif = json.loads((reports / "checkov.sarif").read_text())
-    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"] == []
+    results = sarif["runs"][0]["results"]
+    assert sarif["version"] == "2.1.0" and len(results) == 24
+    assert all(r["suppressions"][0]["kind"] == "external" and r["suppressions"][0]["justification"] for r in results)
+
+
+def test_an_exemption_holds_only_for_its_resource(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the core stack with a second bucket, unlogged like the exempted archive bucket
+    outdir = tmp_path / "out"
+    stack_dir = outdir / "stacks" / "xacct-kinesis-efo"
+    shutil.copytree(cli_outdir / "stacks" / "xacct-kinesis-efo", stack_dir)
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    config["resource"]["aws_s3_bucket"] = {
+        "audit_bucket_0A1B2C3D": {"//": {"metadata": {"path": "xacct-kinesis-efo/audit/bucket"}}, "bucket": "audit", "provider": "aws.consumer"}
+    }
+    (stack_dir / "cdk.tf.json").write_text(json.dumps(config, indent=2))
+    # WHEN
+    result = run_make("scan", OUTDIR=outdir, REPORTS=tmp_path / "reports")
+    # THEN the archive bucket's exemptions do not cover it: the scan fails naming it
+    assert result.returncode != 0
+    assert "FAILED  CKV_AWS_18   aws_s3_bucket audit/bucket in xacct-kinesis-efo" in result.stdout
+    assert "exempt  CKV_AWS_18" not in result.stdout
+
+
+def test_exemption_matches_check_type_and_construct_path() -> None:
+    (exemption,) = [e for e in scan.EXEMPTIONS if e.check_id == "CKV_AWS_18"]
+    assert exemption.covers("CKV_AWS_18", "aws_s3_bucket", "delivery/bucket")
+    assert not exemption.covers("CKV_AWS_18", "aws_s3_bucket", "audit/bucket")
+    assert not exemption.covers("CKV_AWS_144", "aws_s3_bucket", "audit/bucket")
+    assert not exemption.covers("CKV_AWS_18", "aws_s3_bucket_logging", "delivery/bucket")
 
 
 def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
@@ -106,10 +145,13 @@ def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
     result = run_make("scan", OUTDIR=tmp_path / "out", REPORTS=tmp_path / "r")
     # THEN
     assert result.returncode != 0
-    assert "CKV_XACCT_2" in result.stdout
+    assert "FAILED  CKV_XACCT_2  aws_kinesis_stream s in bad" in result.stdout
 
 
 def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink(library_outdir: Path, tmp_path: Path) -> None:
+    # the core stack, its provisioned variant with an alarm topic and a sink in a third account, and the
+    # API stack managing the account's logging role
     result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert re.search(r"Passed checks: \d+, Failed checks: 0,", result.stdout), result.stdout
+    summary = SUMMARY.search(result.stdout)
+    assert summary is not None and tuple(map(int, summary.groups())) == (229, 0, 15), result.stdout

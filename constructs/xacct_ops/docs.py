@@ -10,7 +10,7 @@ outside those markers is written by hand. NAME is one of:
     outputs:<stack>         its Terraform outputs and their descriptions
     settings:<kind>         the settings file's tables for that kind: key, default, what is allowed
     make-targets            the Makefile's targets (their `## ` comments)
-    checkov-skips           the skipped checkov checks and their justification (.checkov.yaml)
+    checkov-skips           the checkov exemptions, each for one resource, and their justification (xacct_ops.scan)
     bench-synth, bench-handler  the latest benchmark results (bench/results/*.json)
 
     python -m xacct_ops.docs --stacks-dir cdktf.out/stacks            # rewrite the parts
@@ -151,24 +151,12 @@ def make_targets_block(makefile: Path) -> str:
     return _table(("target", "what it does"), rows)
 
 
-def checkov_skips_block(config_file: Path) -> str:
-    """Each skipped check with the comment lines above it (its justification); a comment run
-    followed by several ids justifies each of them."""
-    rows: list[tuple[str, str]] = []
-    comment: list[str] = []
-    in_skips = after_item = False
-    for line in config_file.read_text().splitlines():
-        stripped = line.strip()
-        if stripped and not line.startswith(" "):
-            in_skips, comment, after_item = stripped.startswith("skip-check:"), [], False
-        elif in_skips and stripped.startswith("#"):
-            comment = [] if after_item else comment
-            comment.append(stripped.lstrip("# "))
-            after_item = False
-        elif in_skips and stripped.startswith("- "):
-            rows.append((f"`{stripped[2:].split()[0]}`", " ".join(comment) or "-"))
-            after_item = True
-    return _table(("skipped check", "justification (.checkov.yaml)"), rows)
+def checkov_skips_block() -> str:
+    """Each exemption: the check, the one resource it holds for, and why (xacct_ops.scan)."""
+    from xacct_ops.scan import EXEMPTIONS
+
+    rows = [(f"`{e.check_id}`", f"`{e.resource_type}` `{e.construct_path}`", e.justification) for e in EXEMPTIONS]
+    return _table(("exempted check", "only for (type, construct path)", "justification"), rows)
 
 
 def bench_synth_block(result: dict[str, Any]) -> str:
@@ -212,7 +200,7 @@ def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
     from xacct_streaming.catalog import KINDS
 
     blocks: dict[str, str] = {"stacks": stacks_block(), "make-targets": make_targets_block(root / "Makefile"),
-                              "checkov-skips": checkov_skips_block(root / ".checkov.yaml")}
+                              "checkov-skips": checkov_skips_block()}
     for stack_dir in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
         blocks.update(stack_blocks(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text())))
     blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})

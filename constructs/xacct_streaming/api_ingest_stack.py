@@ -41,6 +41,8 @@ class ApiIngestStack(TwoAccountStack):
             handler=defaults.AUTHORIZER_HANDLER,
             description=f"Basic-auth authorizer of API {props.api.api_name}",
             sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": "300"},
+            # API Gateway waits for its answer: no asynchronous retries, no mapping, no queues.
+            synchronous=True,
         )
         # API Gateway assumes this role to call kinesis:PutRecord, for this account's APIs only.
         self.integration_role = IamRole(

@@ -10,6 +10,7 @@ live in another account) with a role of its own; the stage writes JSON access lo
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cdktf import Fn, TerraformProvider, TerraformResourceLifecycle
 from constructs import Construct
@@ -75,6 +76,11 @@ LOGGING_ROLE_ACTIONS = (
 )
 # DescribeLogGroups has no resource-level permission: granted on one log group it is never allowed.
 LOGGING_ROLE_LIST_ACTIONS = ("logs:DescribeLogGroups",)
+
+
+def _address(resource: Any) -> str:
+    """`type.name` of a resource, a reference to the whole resource object in an expression."""
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
 
 
 class BasicAuthStreamApi(Construct):
@@ -151,6 +157,8 @@ class BasicAuthStreamApi(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         self.request_authorizer = self._build_authorizer(authorizer)
+        # Everything a deployment snapshots (set by _build_route): the deployment's trigger hashes these.
+        self.shaping_resources: list[Any] = [self.request_authorizer]
         self.method, self.integration, self.integration_responses = self._build_route(integration_role, stream_arn, partition)
         self.stage = self._build_stage()
 
@@ -309,12 +317,13 @@ class BasicAuthStreamApi(Construct):
             passthrough_behavior="NEVER",
             request_templates={"application/json": template},
         )
-        responses = []
+        responses, method_responses = [], []
         for status, pattern in RESPONSES:
             method_response = ApiGatewayMethodResponse(
                 self, f"response-{status}", provider=self._provider, rest_api_id=self.api.id, resource_id=event.id,
                 http_method=method.http_method, status_code=status,
             )
+            method_responses.append(method_response)
             responses.append(
                 ApiGatewayIntegrationResponse(
                     self, f"integration-response-{status}", provider=self._provider, rest_api_id=self.api.id,
@@ -324,6 +333,7 @@ class BasicAuthStreamApi(Construct):
                     depends_on=[integration],
                 )
             )
+        self.shaping_resources += [route, event, validator, method, integration, *method_responses, *responses]
         return method, integration, responses
 
     def _build_stage(self) -> ApiGatewayStage:
@@ -332,12 +342,11 @@ class BasicAuthStreamApi(Construct):
             "deployment",
             provider=self._provider,
             rest_api_id=self.api.id,
-            # A new deployment whenever the route, its integration or responses change.
-            triggers={
-                "redeployment": Fn.sha1(
-                    Fn.jsonencode([self.method.id, self.integration.id, *[r.id for r in self.integration_responses], self.request_authorizer.id])
-                )
-            },
+            # A stage serves a snapshot of the API taken at deployment: a new one is needed whenever
+            # anything it serves changes. Ids change only on replacement, not on in-place edits (a
+            # template, credentials, a response, the authorizer), so the trigger hashes every shaping
+            # resource whole: all of its arguments and attributes, references resolved.
+            triggers={"redeployment": "${sha1(jsonencode([" + ", ".join(_address(r) for r in self.shaping_resources) + "]))}"},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.method, self.integration, *self.integration_responses],
         )

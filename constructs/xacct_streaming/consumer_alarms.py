@@ -44,12 +44,13 @@ class ConsumerAlarms(Construct):
         provider: TerraformProvider,
         props: AlarmProps,
         function_name: str,
-        dead_letter_queue_name: str,
-        on_failure_queue_name: str,
+        dead_letter_queue_name: Optional[str],
+        on_failure_queue_name: Optional[str],
         key_arn: str,
         reads_stream: bool = True,
     ) -> None:
-        """`reads_stream=False` for a function no event source mapping drives (no iterator age)."""
+        """`reads_stream=False` for a function no event source mapping drives (no iterator age);
+        queue names None for a function without that queue (no alarm that could never fire)."""
         super().__init__(scope, id_)
         self._provider = provider
         self._props = props
@@ -70,12 +71,12 @@ class ConsumerAlarms(Construct):
             "throttles", "AWS/Lambda", "Throttles", {"FunctionName": function_name}, "Sum",
             props.throttles_threshold, "GreaterThanOrEqualToThreshold", f"{function_name} is throttled (reserved concurrency)",
         )
-        self.dead_letter_messages = self._build_alarm(
+        self.dead_letter_messages = None if dead_letter_queue_name is None else self._build_alarm(
             "dead-letter-messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": dead_letter_queue_name},
             "Maximum", props.queue_messages_threshold, "GreaterThanOrEqualToThreshold",
             f"poison records wait in {dead_letter_queue_name}",
         )
-        self.on_failure_messages = self._build_alarm(
+        self.on_failure_messages = None if on_failure_queue_name is None else self._build_alarm(
             "on-failure-messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": on_failure_queue_name},
             "Maximum", props.queue_messages_threshold, "GreaterThanOrEqualToThreshold",
             f"batches exhausted their retries; metadata waits in {on_failure_queue_name}",

@@ -41,6 +41,10 @@ XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 class StreamConsumerFunction(Construct):
     """Everything in the consumer account except the event source mapping.
 
+    `synchronous=True` is for a function whose caller waits for its answer (an API Gateway
+    authorizer): no dead-letter or on-failure queue (nothing is retried asynchronously and no
+    mapping has batches to give up on), so nothing it can never use is created, alarmed or granted.
+
     Built in two steps because the producer side needs this role's ARN and this role's policy
     needs the producer's ARNs: the constructor creates the role (and all consumer resources),
     `grant_stream_read` then adds the policy scoped to the shared stream.
@@ -64,6 +68,7 @@ class StreamConsumerFunction(Construct):
         description: str = "Consumes a Kinesis stream shared from another account through enhanced fan-out",
         sink_environment: Optional[Mapping[str, str]] = None,
         sink_role_arn: Optional[str] = None,
+        synchronous: bool = False,
     ) -> None:
         """`sink_environment` replaces the Kinesis runtime's sink variables (TABLE_NAME, SINK_*)
         for another handler; `sink_role_arn` is the role to write through when it is created in
@@ -80,8 +85,8 @@ class StreamConsumerFunction(Construct):
         self._metrics_namespace = metrics_namespace
         self.key = self._build_key(owner_root_arn, log_group_arn, region, key_grants)
         self.log_group = self._build_log_group()
-        self.dead_letter_queue = self._build_queue("dead-letter-queue", props.dead_letter_queue_name)
-        self.on_failure_queue = self._build_queue("on-failure-queue", props.on_failure_queue_name)
+        self.dead_letter_queue: Optional[SqsQueue] = None if synchronous else self._build_queue("dead-letter-queue", props.dead_letter_queue_name)
+        self.on_failure_queue: Optional[SqsQueue] = None if synchronous else self._build_queue("on-failure-queue", props.on_failure_queue_name)
         self.role = self._build_role()
         self.runtime_policy = self._build_runtime_policy()
         self.function = self._build_function(code_archive)
@@ -144,17 +149,18 @@ class StreamConsumerFunction(Construct):
                 resources=[f"{self.log_group.arn}:log-stream:*"],
             ),
             Statement(
-                sid="SendToFailureQueues",
-                actions=["sqs:SendMessage"],
-                resources=[self.dead_letter_queue.arn, self.on_failure_queue.arn],
-            ),
-            Statement(
                 sid="UseConsumerKey",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[self.key.arn],
             ),
             Statement(sid="XRayNoResourceLevelPermissions", actions=XRAY_ACTIONS, resources=["*"]),
         ]
+        if self.dead_letter_queue is not None and self.on_failure_queue is not None:
+            statements.insert(1, Statement(
+                sid="SendToFailureQueues",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.arn, self.on_failure_queue.arn],
+            ))
         if self.sink_role_arn is not None:
             statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink_role_arn]))
         return self.add_role_policy("runtime-policy", "runtime", statements)
@@ -186,19 +192,19 @@ class StreamConsumerFunction(Construct):
             kms_key_arn=self.key.arn,
             environment=LambdaFunctionEnvironment(variables=self._environment()),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
-            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
+            dead_letter_config=(
+                LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn) if self.dead_letter_queue is not None else None
+            ),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
-            # Lambda checks at creation that the role may send to the dead-letter queue.
+            # Lambda checks at creation that the role may send to the dead-letter queue (if any).
             depends_on=[self.runtime_policy],
         )
 
     def _environment(self) -> dict[str, str]:
         """What lambda_src/xacct_consumer/config.py reads at cold start."""
-        variables = {
-            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url,
-            "LOG_LEVEL": self.props.log_level,
-            "METRICS_NAMESPACE": self._metrics_namespace,
-        }
+        variables = {"LOG_LEVEL": self.props.log_level, "METRICS_NAMESPACE": self._metrics_namespace}
+        if self.dead_letter_queue is not None:
+            variables = {"DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url, **variables}
         if self._sink_environment is not None:
             return {**self._sink_environment, **variables}
         variables["TABLE_NAME"] = self.sink.table_name

@@ -86,15 +86,15 @@ class TwoAccountStack(TerraformStack):
     def watch(
         self, id_: str, side: str, function: StreamConsumerFunction, props: AlarmProps, reads_stream: bool = True
     ) -> ConsumerAlarms:
-        """Iterator age (if a mapping drives it), errors, throttles and both queues of `function`."""
+        """Iterator age (if a mapping drives it), errors, throttles and the queues `function` has."""
         return ConsumerAlarms(
             self,
             id_,
             provider=self.provider(side),
             props=props,
             function_name=function.props.function_name,
-            dead_letter_queue_name=function.props.dead_letter_queue_name,
-            on_failure_queue_name=function.props.on_failure_queue_name,
+            dead_letter_queue_name=function.props.dead_letter_queue_name if function.dead_letter_queue is not None else None,
+            on_failure_queue_name=function.props.on_failure_queue_name if function.on_failure_queue is not None else None,
             key_arn=function.key.arn,
             reads_stream=reads_stream,
         )

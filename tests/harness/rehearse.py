@@ -620,6 +620,25 @@ def verify_api_ingest_empty(endpoint: str, out: dict[str, Any]) -> None:
     _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"]], CONSUMER: [out["consumer_kms_key_arn"], out["api_kms_key_arn"]]})
 
 
+def edit_redeploys_the_api(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> str:
+    """An in-place edit of the API (the integration's request template) must plan a new deployment:
+    a stage keeps serving its old snapshot otherwise. The edit is an override file, removed after."""
+    (name, integration), = config["resource"]["aws_api_gateway_integration"].items()
+    (deployment,) = config["resource"]["aws_api_gateway_deployment"]
+    template = integration["request_templates"]["application/json"]
+    check("$input.body" in template, f"unexpected template: {template}")
+    override = stack_dir / "edit_override.tf.json"
+    edited = {"resource": {"aws_api_gateway_integration": {name: {"request_templates": {"application/json": template.replace("$input.body", "$input.json('$')")}}}}}
+    override.write_text(json.dumps(edited))
+    try:
+        result = terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-detailed-exitcode", ok=(2,))
+    finally:
+        override.unlink()
+    check(f"aws_api_gateway_integration.{name} will be updated in-place" in result.stdout, f"the template edit is not planned:\n{result.stdout[-3000:]}")
+    check(f"aws_api_gateway_deployment.{deployment} must be replaced" in result.stdout, f"the edit does not redeploy:\n{result.stdout[-6000:]}")
+    return "template edit: integration updated, deployment replaced"
+
+
 def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """(verify, exercise, verify empty) for the kind of stack `config` is."""
     resources = config["resource"]
@@ -659,6 +678,8 @@ def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]
             step("verify both accounts", lambda: verify(endpoint, out))
             step("records through the handler", lambda: exercise(endpoint, out))
             step("replan: no changes", lambda: _replan(stack_dir, env))
+            if "aws_api_gateway_deployment" in config["resource"]:
+                step("edit redeploys", lambda: edit_redeploys_the_api(stack_dir, env, config))
             step("teardown: unprotect + destroy", lambda: _destroy(stack_dir, env, config))
             step("verify nothing left", lambda: empty(endpoint, out))
     finally:
