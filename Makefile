@@ -34,7 +34,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs test check rehearse bench-synth bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check rehearse bench-synth bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -105,10 +105,18 @@ docs: venv ## rewrite the generated parts of README.md and docs/ (diagrams, sett
 diagram: synth ## a stack as a diagram: $(OUTDIR)/diagram/<stack>/stack.{mmd,dot,svg,png} (STACK=name; SVG/PNG need graphviz)
 	PYTHONPATH=constructs $(PY) -m xacct_ops.diagram --stack-dir $(STACK_DIR) --out $(OUTDIR)/diagram/$(ONE_STACK)
 
-test: venv ## the test suite: everything, the rehearsals and the Atlantis workflow in the background side by side
+# Node tools of the tests (package.json, exact versions in package-lock.json), never shipped.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+policy-check: synth node_modules/.installed ## every data-plane call of every stack, allowed and denied, by an independent IAM engine; table in $(REPORTS)/policy-check.md
+	$(PY) tests/harness/policy_check.py --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
+
+test: venv node_modules/.installed ## the test suite: everything, the rehearsals and the Atlantis workflow in the background side by side
 	$(PY) -m pytest tests
 
-check: venv ## the edit loop: the test suite without the applies against moto, on two workers (pytest-xdist)
+check: venv node_modules/.installed ## the edit loop: the test suite without the applies against moto, on two workers (pytest-xdist)
 	$(PY) -m pytest tests -m "not rehearsal" -n 2
 
 rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts), side by side

@@ -26,6 +26,14 @@ API_STACK = "xacct-api-ingest"
 ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK)
 PROVISIONED_STACK = "xacct-provisioned"
 API_LOGGING_STACK = "xacct-api-with-logging-role"
+# make policy-check with the built-in settings: (calls allowed, variants denied) per stack.
+POLICY_COUNTS = {
+    API_STACK: (30, 84),
+    DDB_STACK: (16, 42),
+    DEFAULT_STACK: (20, 58),
+    REPLICATION_STACK: (42, 95),
+    SES_STACK: (18, 42),
+}
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

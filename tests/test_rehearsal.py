@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
+from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -106,10 +106,12 @@ def test_rehearsal_apply_verify_replan_destroy(terraform_jobs: "Background") -> 
     # terraform_jobs: skips where terraform or the provider mirror is missing
     details = _steps(terraform_jobs, DEFAULT_STACK)
     assert list(details) == [
-        "override + init", "plan -out", "apply", "verify both accounts", "records through the handler",
+        "override + init", "plan -out", "apply", "verify both accounts", "policy check on applied ARNs", "records through the handler",
         "replan: no changes", "teardown: unprotect + destroy", "verify nothing left",
     ]
     assert details["apply"].startswith("Apply complete! Resources: 25 added")
+    # every call of make policy-check, with the ARNs moto handed out, decided by the IAM engine
+    assert details["policy check on applied ARNs"] == "{} allowed and {} denied as expected".format(*POLICY_COUNTS[DEFAULT_STACK])
     assert details["records through the handler"] == "294 written, 6 parked"
     assert details["replan: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 25 destroyed."
@@ -132,6 +134,7 @@ SEED_REHEARSALS = [
 def test_seed_stack_rehearsal(terraform_jobs: "Background", stack: str, resources: int, traffic: str) -> None:
     details = _steps(terraform_jobs, stack)
     assert details["apply"].startswith(f"Apply complete! Resources: {resources} added")
+    assert details["policy check on applied ARNs"] == "{} allowed and {} denied as expected".format(*POLICY_COUNTS[stack])
     assert details["records through the handler"] == traffic
     assert details["replan: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == f"Destroy complete! Resources: {resources} destroyed."

@@ -393,3 +393,23 @@ def test_api_logging_role_when_asked_for_lists_log_groups_on_star(api_logging_sy
     # THEN DescribeLogGroups, which has no resource-level permission, is granted where it works: "*"
     listing = _statement(synth, "aws_iam_role_policy", "api/logging-role-policy", "ListLogGroupsNoResourceLevelPermissions")
     assert (listing["Action"], listing["Resource"]) == ("logs:DescribeLogGroups", "*")
+
+
+def test_api_redeploys_on_any_change_to_what_the_stage_serves(api_synth: Synth) -> None:
+    # GIVEN the deployment's trigger
+    (deployment,) = api_synth.resources("aws_api_gateway_deployment").values()
+    trigger = deployment["triggers"]["redeployment"]
+    assert trigger.startswith("${sha1(jsonencode([") and trigger.endswith("]))}")
+    hashed = set(trigger.removeprefix("${sha1(jsonencode([").removesuffix("]))}").split(", "))
+    # THEN it hashes the arguments that in-place edits change, not only ids (which change on replacement)
+    integration, _ = api_synth.only("aws_api_gateway_integration")
+    authorizer, _ = api_synth.only("aws_api_gateway_authorizer")
+    for attribute in ("request_templates", "credentials", "uri", "passthrough_behavior", "id"):
+        assert f"aws_api_gateway_integration.{integration}.{attribute}" in hashed, attribute
+    for attribute in ("authorizer_uri", "identity_source", "authorizer_result_ttl_in_seconds"):
+        assert f"aws_api_gateway_authorizer.{authorizer}.{attribute}" in hashed, attribute
+    for name in api_synth.resources("aws_api_gateway_integration_response"):
+        assert f"aws_api_gateway_integration_response.{name}.response_templates" in hashed
+        assert f"aws_api_gateway_integration_response.{name}.selection_pattern" in hashed or name.startswith("api_integration-response-200")
+    # AND nothing that does not shape the API (the api id every resource shares, meta-arguments)
+    assert not [h for h in hashed if h.endswith((".rest_api_id", ".provider", ".depends_on", ".lifecycle"))]

@@ -78,9 +78,19 @@ LOGGING_ROLE_ACTIONS = (
 LOGGING_ROLE_LIST_ACTIONS = ("logs:DescribeLogGroups",)
 
 
-def _address(resource: Any) -> str:
-    """`type.name` of a resource, a reference to the whole resource object in an expression."""
-    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+# Arguments that do not shape what a deployment serves (or that every resource shares).
+_NOT_SHAPING = {"//", "provider", "depends_on", "lifecycle", "rest_api_id", "count", "for_each"}
+
+
+def _shaping_values(resources: list[Any]) -> list[str]:
+    """`type.name.id` and `type.name.<argument>` for every argument set on each resource."""
+    values = []
+    for resource in resources:
+        address = f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+        arguments = resource.to_terraform()["resource"][resource.terraform_resource_type][resource.friendly_unique_id]
+        values.append(f"{address}.id")
+        values.extend(f"{address}.{name}" for name in sorted(arguments) if name not in _NOT_SHAPING)
+    return values
 
 
 class BasicAuthStreamApi(Construct):
@@ -344,9 +354,11 @@ class BasicAuthStreamApi(Construct):
             rest_api_id=self.api.id,
             # A stage serves a snapshot of the API taken at deployment: a new one is needed whenever
             # anything it serves changes. Ids change only on replacement, not on in-place edits (a
-            # template, credentials, a response, the authorizer), so the trigger hashes every shaping
-            # resource whole: all of its arguments and attributes, references resolved.
-            triggers={"redeployment": "${sha1(jsonencode([" + ", ".join(_address(r) for r in self.shaping_resources) + "]))}"},
+            # template, credentials, a response, the authorizer), so the trigger hashes every argument
+            # this construct sets on every shaping resource, references resolved, plus its id. Not the
+            # whole objects: the provider reads unset arguments back as null where it created them
+            # as {} or [], and that alone would redeploy on every plan.
+            triggers={"redeployment": "${sha1(jsonencode([" + ", ".join(_shaping_values(self.shaping_resources)) + "]))}"},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.method, self.integration, *self.integration_responses],
         )

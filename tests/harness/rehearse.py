@@ -9,7 +9,8 @@
    out credentials of 111111111111 (producer) and 222222222222 (consumer).
 3. `terraform init` (provider mirror) -> `plan -out` -> `apply` of that plan.
 4. boto3 checks, per account, that everything exists where it belongs and nowhere else, with
-   the exact principals and actions.
+   the exact principals and actions; then every data-plane call of `make policy-check`, with the
+   ARNs the apply produced, is decided by the IAM engine (moto itself enforces no policy).
 5. Records (good and poison) put with producer credentials, read back from the shard, and run
    through the real handler runtime in-process; the sink table and dead-letter queue are checked.
 6. `plan -detailed-exitcode` must report no changes.
@@ -639,6 +640,19 @@ def edit_redeploys_the_api(stack_dir: Path, env: dict[str, str], config: dict[st
     return "template edit: integration updated, deployment replaced"
 
 
+def policy_check_on_applied_arns(stack_dir: Path, env: dict[str, str], config: dict[str, Any], stack: str) -> str:
+    """make policy-check's calls with the ARNs the apply produced (`terraform show -json`), not stand-ins."""
+    import policy_check
+
+    show = stack_dir / "applied.json"
+    show.write_text(terraform(stack_dir, env, "show", "-json").stdout)
+    rows = policy_check.check_stack(policy_check.Stack(stack, config, policy_check.load_state(show)))
+    wrong = [f"{r['caller']} {r['action']} {r['resource']}: expected {r['expected']}, got {r['engine']}" for r in rows if not r["ok"]]
+    check(not wrong, "policy check on the applied ARNs:\n" + "\n".join(wrong[:20]))
+    counts = policy_check.summarize(rows)[stack]
+    return f"{counts['allowed']} allowed and {counts['denied']} denied as expected"
+
+
 def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """(verify, exercise, verify empty) for the kind of stack `config` is."""
     resources = config["resource"]
@@ -676,6 +690,7 @@ def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]
             out = outputs(stack_dir, env)
             verify, exercise, empty = scenario_for(config)
             step("verify both accounts", lambda: verify(endpoint, out))
+            step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
             step("records through the handler", lambda: exercise(endpoint, out))
             step("replan: no changes", lambda: _replan(stack_dir, env))
             if "aws_api_gateway_deployment" in config["resource"]:

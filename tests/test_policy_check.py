@@ -1,0 +1,161 @@
+"""make policy-check: every data-plane call, decided by an independent IAM engine (iam-simulate)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ALL_STACKS, DEFAULT_STACK, POLICY_COUNTS, PROVISIONED_STACK, REPLICATION_STACK, ROOT, run_make
+
+sys.path.insert(0, str(Path(__file__).parent / "harness"))
+
+import policy_check  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir(),
+    reason="needs node and the npm tools (make node_modules/.installed)",
+)
+
+COUNTS = POLICY_COUNTS
+
+
+def _config(outdir: Path, stack: str) -> dict[str, Any]:
+    return json.loads((outdir / "stacks" / stack / "cdk.tf.json").read_text())
+
+
+def _rows(config: dict[str, Any], stack: str) -> list[dict[str, Any]]:
+    return policy_check.check_stack(policy_check.Stack(stack, config))
+
+
+def _row(rows: list[dict[str, Any]], action: str, what: str) -> dict[str, Any]:
+    (row,) = [r for r in rows if r["action"] == action and r["what"] == what]
+    return row
+
+
+@pytest.fixture(scope="module")
+def make_policy_check(cli_outdir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[dict[str, Any]]]:
+    reports = tmp_path_factory.mktemp("policy-reports")
+    result = run_make("policy-check", OUTDIR=cli_outdir, REPORTS=reports)
+    return result, json.loads((reports / "policy-check.json").read_text())
+
+
+def test_make_policy_check_decides_every_call_as_expected(make_policy_check: tuple[Any, list[dict[str, Any]]]) -> None:
+    # GIVEN the five stacks WHEN make policy-check runs
+    result, rows = make_policy_check
+    # THEN every expected call is allowed, every variant denied, per stack exactly these many
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert policy_check.summarize(rows) == {stack: {"allowed": a, "denied": d, "wrong": 0} for stack, (a, d) in COUNTS.items()}
+    assert sorted(COUNTS) == sorted(ALL_STACKS)
+    for stack, (allowed, denied) in COUNTS.items():
+        assert denied >= allowed, stack
+        assert f"{stack}: {allowed} allowed and {denied} denied as expected, 0 wrong" in result.stdout
+    assert all(not row["errors"] for row in rows), [row["errors"] for row in rows if row["errors"]][:3]
+
+
+def test_cross_account_reads_are_allowed_by_both_sides_and_denied_to_everyone_else(make_policy_check: tuple[Any, list[dict[str, Any]]]) -> None:
+    _, rows = make_policy_check
+    core = [r for r in rows if r["stack"] == DEFAULT_STACK]
+    role = "arn:aws:iam::222222222222:role/xacct-stream-consumer-role"
+    subscribe = [r for r in core if r["action"] == "kinesis:SubscribeToShard"]
+    allowed = [r for r in subscribe if r["expected"] == "Allowed"]
+    assert [(r["caller"], r["got"]) for r in allowed] == [(role, "Allowed")]
+    # both the role's policy and the EFO consumer's resource policy are needed, and named
+    assert allowed[0]["decided_by"] == ["identity read-shared-stream:ReadSharedStreamConsumer", "resource resource policy:ShareConsumerWithConsumerRole"]
+    denied = {r["caller"]: r["got"] for r in subscribe if r["expected"] == "Denied"}
+    assert denied == {
+        "arn:aws:iam::444455556666:role/intruder": "Denied",
+        "arn:aws:iam::222222222222:role/other-team": "Denied",
+        "arn:aws:iam::222222222222:root": "Denied",
+        role: "Denied",  # on another EFO consumer
+    }
+    # the stream key: only through Kinesis in this region
+    (stream_key_decrypt,) = [r for r in core if r["action"] == "kms:Decrypt" and r["expected"] == "Allowed" and ":111111111111:key/" in r["resource"]]
+    variants = {(r["context"]["kms:ViaService"], r["got"]) for r in core if r["resource"] == stream_key_decrypt["resource"] and r["caller"] == role}
+    assert variants == {("kinesis.eu-west-1.amazonaws.com", "Allowed"), ("kinesis.us-east-1.amazonaws.com", "Denied")}
+    # a reader of the shared stream cannot write to it
+    (write,) = [r for r in core if r["action"] == "kinesis:PutRecord"]
+    assert (write["caller"], write["expected"], write["got"]) == (role, "Denied", "Denied")
+
+
+def test_firehose_and_external_id_calls(make_policy_check: tuple[Any, list[dict[str, Any]]]) -> None:
+    _, rows = make_policy_check
+    replication = [r for r in rows if r["stack"] == REPLICATION_STACK]
+    kms = [r for r in replication if r["what"].startswith("S3 encrypts Firehose's objects (Bucket Key)") and r["action"] == "kms:GenerateDataKey"]
+    by_variant = {r["what"]: (r["expected"], r["got"]) for r in kms if r["caller"].endswith(":role/xacct-web-analytics-archive-firehose")}
+    assert by_variant == {
+        "S3 encrypts Firehose's objects (Bucket Key)": ("Allowed", "Allowed"),
+        "S3 encrypts Firehose's objects (Bucket Key) [on another resource of the kind]": ("Denied", "Denied"),
+        "S3 encrypts Firehose's objects (Bucket Key) [through the service in another region]": ("Denied", "Denied"),
+        "S3 encrypts Firehose's objects (Bucket Key) [another encryption context]": ("Denied", "Denied"),
+    }
+    sink = {r["what"]: r["got"] for r in replication if r["action"] == "sts:AssumeRole" and r["what"].startswith("xacct-replica-writer assumes the sink role")}
+    externals = {what.removeprefix("xacct-replica-writer assumes the sink role with the external id"): got for what, got in sink.items()
+                 if "external id]" in what or "[" not in what}
+    assert externals == {"": "Allowed", " [without the external id]": "Denied", " [with a wrong external id]": "Denied"}
+
+
+def test_cloudwatch_may_use_the_alarm_topic_key_only_for_its_alarms(library_outdir: Path) -> None:
+    # GIVEN the variant with an encrypted alarm topic
+    rows = _rows(_config(library_outdir, PROVISIONED_STACK), PROVISIONED_STACK)
+    cloudwatch = [r for r in rows if r["caller"] == "cloudwatch.amazonaws.com"]
+    # THEN each alarm's publication may use the key, and nothing else may
+    assert {r["got"] for r in cloudwatch if r["expected"] == "Allowed"} == {"Allowed"}
+    assert len([r for r in cloudwatch if r["expected"] == "Allowed"]) == 10  # 5 alarms x GenerateDataKey, Decrypt
+    wrong_source = [r for r in cloudwatch if r["what"].endswith("[for another source]")]
+    assert wrong_source and {r["got"] for r in wrong_source} == {"Denied"}
+    assert all(r["ok"] for r in rows)
+
+
+def _without_statement(config: dict[str, Any], type_: str, sid: str) -> dict[str, Any]:
+    changed = copy.deepcopy(config)
+    for body in changed["resource"][type_].values():
+        document = json.loads(body["policy"])
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+        body["policy"] = json.dumps(document)
+    return changed
+
+
+def test_check_reports_a_removed_grant(cli_outdir: Path) -> None:
+    # GIVEN the core stack whose EFO consumer policy no longer names the consumer role
+    config = _without_statement(_config(cli_outdir, DEFAULT_STACK), "aws_kinesis_resource_policy", "ShareConsumerWithConsumerRole")
+    # WHEN checked
+    rows = _rows(config, DEFAULT_STACK)
+    # THEN exactly the reads of the consumer are reported wrong: denied where they must be allowed
+    wrong = sorted((r["action"], r["expected"], r["got"]) for r in rows if not r["ok"])
+    assert wrong == [("kinesis:DescribeStreamConsumer", "Allowed", "Denied"), ("kinesis:SubscribeToShard", "Allowed", "Denied")]
+
+
+def test_check_reports_a_wrong_condition(cli_outdir: Path) -> None:
+    # GIVEN the replication stack with the key grant conditioned as before the fix (object ARNs)
+    config = copy.deepcopy(_config(cli_outdir, REPLICATION_STACK))
+    for body in config["resource"]["aws_iam_role_policy"].values():
+        if "EncryptObjectsViaS3" in body["policy"]:
+            document = json.loads(body["policy"])
+            statement = next(s for s in document["Statement"] if s["Sid"] == "EncryptObjectsViaS3")
+            (bucket,) = statement["Condition"].pop("ArnEquals").values()
+            statement["Condition"]["ArnLike"] = {"kms:EncryptionContext:aws:s3:arn": f"{bucket}/*"}
+            body["policy"] = json.dumps(document)
+    # WHEN checked THEN the Firehose delivery's key use is reported denied
+    wrong = [r for r in _rows(config, REPLICATION_STACK) if not r["ok"]]
+    assert [(r["caller"], r["action"], r["what"], r["got"]) for r in wrong] == [
+        ("arn:aws:iam::222222222222:role/xacct-web-analytics-archive-firehose", "kms:GenerateDataKey", "S3 encrypts Firehose's objects (Bucket Key)", "Denied")
+    ]
+
+
+def test_a_broader_grant_is_reported_too(cli_outdir: Path) -> None:
+    # GIVEN the stream's resource policy opened to the consumer account's root
+    config = copy.deepcopy(_config(cli_outdir, DEFAULT_STACK))
+    for body in config["resource"]["aws_kinesis_resource_policy"].values():
+        document = json.loads(body["policy"])
+        document["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::222222222222:root"}
+        body["policy"] = json.dumps(document)
+    # WHEN checked THEN another role of the consumer account gets in: the denied variants say so
+    wrong = {(r["caller"], r["expected"], r["got"]) for r in _rows(config, DEFAULT_STACK) if not r["ok"]}
+    assert ("arn:aws:iam::222222222222:role/other-team", "Denied", "Allowed") in wrong
+    assert ("arn:aws:iam::222222222222:root", "Denied", "Allowed") in wrong
