@@ -137,15 +137,15 @@ def test_missing_submodule_is_named() -> None:
 
 
 def test_missing_class_is_named() -> None:
-    result = _run("pb.symbol('kinesis_stream', 'KinesisStreamV9')")
+    result = _run("pb.enable(); pb.symbol('kinesis_stream', 'KinesisStreamV9')")
     assert result.returncode == 1
     assert "ProviderLayoutError: cdktf_cdktf_provider_aws.kinesis_stream has no 'KinesisStreamV9' (provider version changed?)" in result.stderr
 
 
 def test_lazy_path_imports_only_what_the_app_uses() -> None:
-    # WHEN the app's bindings module is imported in a fresh interpreter
+    # WHEN the app's bindings module is imported in a fresh interpreter, after the app enables the lazy path
     result = _run(
-        "import xacct_streaming.aws; "
+        "pb.enable(); import xacct_streaming.aws; "
         "subs = sorted(m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.') and m.count('.') == 1); "
         "print(len(subs)); print(type(sys.modules['cdktf_cdktf_provider_aws']).__name__); print(','.join(subs))"
     )
@@ -156,3 +156,26 @@ def test_lazy_path_imports_only_what_the_app_uses() -> None:
     assert int(count) == 48, names
     assert "cdktf_cdktf_provider_aws.instance" not in names.split(",")
     assert "cdktf_cdktf_provider_aws.kinesis_stream" in names.split(",")
+
+
+def test_importing_the_constructs_changes_nothing_global() -> None:
+    # GIVEN a host CDKTF app that imports our constructs without enabling the lazy path
+    result = _run(
+        "import xacct_streaming.aws; import cdktf_cdktf_provider_aws as aws; "
+        "print(type(sys.modules['cdktf_cdktf_provider_aws']).__name__); print(aws.s3_bucket.S3Bucket.__name__)"
+    )
+    # THEN the stock package is what it imported, and its own provider classes keep working
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["module", "S3Bucket"]
+
+
+def test_the_lazy_package_serves_submodules_as_attributes_too() -> None:
+    # GIVEN the lazy path enabled (this project's main.py) and a host that uses another provider class
+    result = _run(
+        "pb.enable(); import xacct_streaming.aws; import cdktf_cdktf_provider_aws as aws; "
+        "print(type(aws).__name__); print(aws.s3_bucket.S3Bucket.__name__); "
+        "print(hasattr(aws, 'no_such_submodule'))"
+    )
+    # THEN attribute access loads the submodule, and an unknown name is an AttributeError
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["_PackageStandIn", "S3Bucket", "False"]

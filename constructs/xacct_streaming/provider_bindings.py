@@ -5,7 +5,8 @@ package's JavaScript entry point (`lib/index.js`, loaded by the jsii kernel) req
 them too. Importing one resource class therefore costs the whole provider on both sides
 (~17 s of Python imports, ~3.3 s of Node `require`, ~0.6 GB).
 
-How, in three steps (`enable()`):
+How, in three steps (`enable()`, which this project's synthesis calls before anything else; a
+program that imports the constructs without calling it gets the stock, full import):
 1. The jsii assembly is loaded into the kernel from a derived tarball whose `lib/index.js`
    defines each submodule as a lazy getter (built once, cached next to the venv). The kernel
    finds types by walking exports (`index.kinesisStream.KinesisStream`), so only the
@@ -61,7 +62,14 @@ class ProviderLayoutError(RuntimeError):
 
 
 class _PackageStandIn(types.ModuleType):
-    """`cdktf_cdktf_provider_aws` without its all-importing `__init__`."""
+    """`cdktf_cdktf_provider_aws` without its all-importing `__init__`: a submodule is imported
+    on first use, whether as `import cdktf_cdktf_provider_aws.s3_bucket` or as an attribute
+    (`cdktf_cdktf_provider_aws.s3_bucket.S3Bucket`), so code written for the stock package works."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or not (Path(self.__path__[0]) / name / "__init__.py").is_file():
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        return importlib.import_module(f"{self.__name__}.{name}")
 
 
 def full_import_requested() -> bool:
@@ -233,13 +241,14 @@ def enable() -> None:
 
 
 def load(submodule: str) -> types.ModuleType:
-    """One provider submodule, e.g. load("kinesis_stream")."""
-    if full_import_requested():
+    """One provider submodule, e.g. load("kinesis_stream").
+
+    Lazily only after `enable()` (this project's synthesis calls it): importing the constructs
+    into another CDKTF app changes nothing global there, and the stock package is imported as usual."""
+    if not (package_dir() / submodule / "__init__.py").is_file():
+        raise ProviderLayoutError(f"{PACKAGE} has no submodule {submodule!r} (provider version changed?)")
+    if not _enabled or full_import_requested():
         importlib.import_module(PACKAGE)
-    else:
-        enable()
-        if not (package_dir() / submodule / "__init__.py").is_file():
-            raise ProviderLayoutError(f"{PACKAGE} has no submodule {submodule!r} (provider version changed?)")
     return importlib.import_module(f"{PACKAGE}.{submodule}")
 
 
