@@ -11,7 +11,8 @@ OUTDIR ?= cdktf.out
 CONFIG ?=
 REPORTS ?= reports
 TFVARS ?= terraform.tfvars
-# `synth`: the stacks to synthesize (space-separated names; empty: every stack). `plan`, `deploy`,
+# `synth`: the stacks to synthesize (space-separated names; empty: every stack; named stacks replace only
+# their own directories). `plan`, `deploy`,
 # `smoke`, `diagram` act on one stack: STACK, or the core stack when STACK is empty. `validate`,
 # `scan` and `rehearse` cover every synthesized stack.
 STACK ?=
@@ -32,7 +33,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # What a synthesis depends on: with none of it changed, `make synth` does nothing.
 SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
-SYNTH_ARGS := --outdir $(OUTDIR) $(if $(CONFIG),--config $(CONFIG)) $(foreach name,$(STACK),--stack $(name))
+SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
 .PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check rehearse bench-synth bench-handler clean help FORCE
 
@@ -48,7 +49,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json for every stack (STACK=name, CONFIG=file.toml); no-op if nothing changed
+synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json for every stack (STACK=names, CONFIG=files, one stack each); no-op if nothing changed
 
 # manifest.json is written by every synthesis, so its age tells whether the output is current.
 $(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/synth-args
@@ -60,7 +61,7 @@ $(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/syn
 	@echo '$(SYNTH_ARGS)' | cmp -s - $@ || echo '$(SYNTH_ARGS)' > $@
 
 hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
-	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(if $(CONFIG),--config $(CONFIG)) $(foreach name,$(STACK),--stack $(name))
+	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
 scan: venv ## checkov on the synthesized JSON; fails on any failed check not exempted for that very resource; JSON, JUnit XML + SARIF in $(REPORTS)/
 	PYTHONPATH=constructs $(PY) -m xacct_ops.scan --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
@@ -80,7 +81,7 @@ validate: $(TF_RC) ## terraform init -backend=false + validate in every stack di
 		status=$$?; printf "== %s\n%s\n" {} "$$out"; exit $$status'
 
 preflight: venv ## before a plan: both deploy roles assumable, in the tfvars' accounts, STS in the region, target names free
-	PYTHONPATH=constructs $(PY) -m xacct_ops.preflight --tfvars $(TFVARS) $(if $(CONFIG),--config $(CONFIG))
+	PYTHONPATH=constructs $(PY) -m xacct_ops.preflight --tfvars $(TFVARS) $(if $(CONFIG),--config $(firstword $(CONFIG)))
 
 plan: $(TF_RC) ## terraform plan of STACK with $(TFVARS) into $(STACK_DIR)/tfplan (needs AWS credentials)
 	@test -f $(TFVARS) || { echo "$(TFVARS) missing: cp terraform.tfvars.example $(TFVARS) and fill it in" >&2; exit 1; }

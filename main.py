@@ -2,8 +2,8 @@
 """CDKTF app: cross-account streaming stacks, each with a producer and a consumer account in one plan.
 
     python main.py                       # every stack, defaults: cdktf.out/stacks/<stack>/cdk.tf.json
-    python main.py --stack xacct-dynamodb-streams   # just that stack (repeatable)
-    python main.py --config my.toml      # settings of one stack (see README, "Settings")
+    python main.py --stack xacct-dynamodb-streams   # just that stack (repeatable); the others' directories stay
+    python main.py --config a.toml --config b.toml  # one stack per file (docs/operations.md, "Settings files")
     python main.py --hcl                 # HCL (cdk.tf) instead of JSON: the way out of CDKTF
     python main.py --list                # the stacks and the source document each one covers
 
@@ -33,8 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--config",
-        default=os.environ.get("XACCT_CONFIG") or None,
-        help="TOML file with structural settings (default: $XACCT_CONFIG, else built-in defaults)",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="TOML file with one stack's settings (repeatable: each file is a stack, several of one kind allowed; "
+        "default: $XACCT_CONFIG, several separated by ':', else the built-in defaults)",
     )
     parser.add_argument(
         "--outdir",
@@ -52,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the stacks and exit")
     args = parser.parse_args(argv)
 
+    config_files = args.config or [f for f in os.environ.get("XACCT_CONFIG", "").split(os.pathsep) if f]
+    names = [name for value in args.stack for name in value.split() if name]
     try:
-        configured = [load_props(args.config)] if args.config else []
-        stacks = select(configured, [name for value in args.stack for name in value.split() if name])
+        stacks = select([load_props(path) for path in config_files], names)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -66,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from xacct_streaming.synth import synthesize
 
-    for stack_dir in synthesize(stacks, outdir=Path(args.outdir), project_root=ROOT, hcl=args.hcl):
+    try:
+        written = synthesize(stacks, outdir=Path(args.outdir), project_root=ROOT, hcl=args.hcl, keep_other_stacks=bool(names))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for stack_dir in written:
         print(f"synthesized {os.path.relpath(stack_dir)}")
     return 0
 

@@ -100,3 +100,78 @@ def test_make_synth_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "main.py" not in second.stdout and "synthesized" not in second.stdout
     assert (outdir / "manifest.json").stat().st_mtime_ns == manifest
+
+
+ORDERS = """
+stack_name = "{stack}"
+[stream]
+stream_name = "orders"
+consumer_name = "orders-consumer"
+key_alias = "alias/orders-stream"
+[function]
+function_name = "{function}"
+key_alias = "alias/{function}"
+[sink]
+table_name = "{function}-sink"
+"""
+
+
+def test_stack_option_replaces_only_those_stacks_directories(tmp_path: Path) -> None:
+    # GIVEN every stack synthesized, and Terraform's files in two stacks' directories
+    outdir = tmp_path / "cdktf.out"
+    assert run_main("--outdir", str(outdir)).returncode == 0
+    kept = outdir / "stacks" / "xacct-kinesis-efo"
+    (kept / ".terraform").mkdir()
+    (kept / "tfplan").write_text("a saved plan")
+    replaced = outdir / "stacks" / "xacct-dynamodb-streams"
+    (replaced / ".terraform").mkdir()
+    (replaced / "stray-file").write_text("not from a synthesis")
+    before = (kept / "cdk.tf.json").read_text()
+    # WHEN one stack is synthesized again
+    result = run_main("--stack", "xacct-dynamodb-streams", "--outdir", str(outdir))
+    # THEN the other stacks are untouched (their plans too), that stack is replaced whole but keeps
+    # .terraform/, and the manifest still lists every stack
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == sorted(ALL_STACKS)
+    assert (kept / "tfplan").read_text() == "a saved plan" and (kept / ".terraform").is_dir()
+    assert (kept / "cdk.tf.json").read_text() == before
+    assert (replaced / ".terraform").is_dir() and not (replaced / "stray-file").exists()
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    assert sorted(manifest["stacks"]) == sorted(ALL_STACKS)
+    assert [p.name for p in outdir.parent.iterdir()] == ["cdktf.out"] and not list(outdir.glob(".*"))
+
+
+def test_several_settings_files_make_several_stacks_of_one_kind(tmp_path: Path) -> None:
+    # GIVEN two settings files of the core kind with their own names
+    first, second = tmp_path / "orders.toml", tmp_path / "payments.toml"
+    first.write_text(ORDERS.format(stack="orders-stream", function="orders-consumer"))
+    second.write_text(ORDERS.format(stack="payments-stream", function="payments-consumer").replace('"orders', '"payments').replace("/orders", "/payments"))
+    # WHEN both are given
+    outdir = tmp_path / "out"
+    result = run_main("--config", str(first), "--config", str(second), "--outdir", str(outdir))
+    # THEN both instances replace the core kind's default stack, next to the other kinds' defaults
+    assert result.returncode == 0, result.stderr
+    stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
+    assert stacks == sorted(["orders-stream", "payments-stream", *ALL_STACKS[1:]])
+    names = {json.loads((outdir / "stacks" / s / "cdk.tf.json").read_text())["resource"]["aws_kinesis_stream"].popitem()[1]["name"] for s in ("orders-stream", "payments-stream")}
+    assert names == {"orders", "payments"}
+
+
+def test_two_stacks_with_the_same_aws_name_fail_naming_both(tmp_path: Path) -> None:
+    # GIVEN a previous output, and two settings files whose stacks would create the same stream
+    outdir = tmp_path / "out"
+    (outdir / "stacks").mkdir(parents=True)
+    (outdir / "marker").write_text("previous output")
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text(ORDERS.format(stack="orders-a", function="orders-a"))
+    second.write_text(ORDERS.format(stack="orders-b", function="orders-b"))
+    # WHEN
+    result = run_main("--config", str(first), "--config", str(second), "--outdir", str(outdir))
+    # THEN exit 2, one line naming both stacks and the name, and the previous output as it was
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: stack_name: 'orders-b' is not allowed; expected AWS names no other stack of the run uses: "
+        "aws_kinesis_stream 'orders' (aws.producer account) is also in stack 'orders-a'"
+    )
+    assert sorted(p.name for p in outdir.iterdir()) == ["marker", "stacks"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -143,14 +143,18 @@ def kind_of(props: Any) -> StackKind:
 
 
 def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:
-    """Every kind's props (a configured one replaces its kind's defaults), filtered by stack name.
+    """Every kind's default props, except that the configured stacks of a kind (one or several)
+    replace that kind's default, filtered by stack name.
 
     Stack names must be unique: they name output directories and state files.
     """
-    by_kind = {kind.name: kind.props_type() for kind in KINDS.values()}
+    configured_kinds = {kind_of(props).name for props in configured}
+    stacks = [kind.props_type() for kind in KINDS.values() if kind.name not in configured_kinds]
     for props in configured:
-        by_kind[kind_of(props).name] = props
-    stacks = list(by_kind.values())
+        position = next((i for i, s in enumerate(stacks) if kind_of(s).name == kind_of(props).name), None)
+        stacks.insert(len(stacks) if position is None else position + 1, props)
+    order = [kind.name for kind in KINDS.values()]
+    stacks.sort(key=lambda props: order.index(kind_of(props).name))
     seen: dict[str, str] = {}
     for props in stacks:
         if props.stack_name in seen:

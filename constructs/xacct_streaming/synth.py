@@ -14,6 +14,7 @@ Next to each stack's configuration go two files cdktf does not write:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -35,9 +36,14 @@ def synthesize(
     outdir: Path,
     project_root: Path,
     hcl: bool = False,
+    keep_other_stacks: bool = False,
 ) -> list[Path]:
     """Writes one directory per stack (props of any kind in `catalog.KINDS`) under
-    `outdir/stacks/` and returns them."""
+    `outdir/stacks/` and returns them.
+
+    `keep_other_stacks` (`main.py --stack`): only these stacks' directories are replaced, each
+    whole; the other stacks' directories (with their `.terraform/` and saved plans) stay as they
+    are, and the manifest keeps listing them."""
     if hcl:
         # cdktf's stacks read this in the jsii kernel (a Node process started on the first cdktf
         # import), so it must be set before that import; App(hcl_output=...) only renames the file.
@@ -68,8 +74,12 @@ def synthesize(
         for stack_dir in staging.glob("stacks/*/"):
             shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
             (stack_dir / "versions.tf").write_text(VERSIONS_TF)
+        _check_names_are_unique(staging)
         _carry_over_working_files(outdir, staging)
-        _swap_in(staging, outdir)
+        if keep_other_stacks and outdir.exists():
+            _swap_in_stacks(staging, outdir)
+        else:
+            _swap_in(staging, outdir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -109,3 +119,69 @@ def _swap_in(staging: Path, outdir: Path) -> None:
     outdir.rename(retired)
     staging.rename(outdir)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _swap_in_stacks(staging: Path, outdir: Path) -> None:
+    """Replaces each synthesized stack's directory (a rename each), then the manifest, keeping
+    every other stack's directory and manifest entry."""
+    manifest_file = outdir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+    new_manifest = json.loads((staging / "manifest.json").read_text())
+    (outdir / "stacks").mkdir(parents=True, exist_ok=True)
+    for stack_dir in sorted(p for p in (staging / "stacks").iterdir() if p.is_dir()):
+        target = outdir / "stacks" / stack_dir.name
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{stack_dir.name}.retired-", dir=outdir))
+            target.rename(retired / stack_dir.name)
+            stack_dir.rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            stack_dir.rename(target)
+    stacks = {name: entry for name, entry in manifest.get("stacks", {}).items() if (outdir / "stacks" / name).is_dir()}
+    stacks.update(new_manifest.get("stacks", {}))
+    merged = {**manifest, **{k: v for k, v in new_manifest.items() if k != "stacks"}, "stacks": dict(sorted(stacks.items()))}
+    partial = manifest_file.with_name(".manifest.json.partial")
+    partial.write_text(json.dumps(merged, indent=2))
+    partial.replace(manifest_file)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+# Resources whose name must be unique in an account and region (a bucket's, everywhere), and the
+# argument holding it. Names scoped to a parent (an inline policy's, an event destination's) are not.
+UNIQUE_NAMES = {
+    "aws_cloudwatch_log_group": "name",
+    "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_dynamodb_table": "name",
+    "aws_iam_role": "name",
+    "aws_kinesis_firehose_delivery_stream": "name",
+    "aws_kinesis_stream": "name",
+    "aws_kms_alias": "name",
+    "aws_lambda_function": "function_name",
+    "aws_s3_bucket": "bucket",
+    "aws_secretsmanager_secret": "name",
+    "aws_ses_configuration_set": "name",
+    "aws_sns_topic": "name",
+    "aws_sqs_queue": "name",
+}
+
+
+def _check_names_are_unique(staging: Path) -> None:
+    """Two stacks of one run that would create the same named resource in the same account (the
+    same provider alias of the same variables) cannot both be applied: a ConfigError naming both."""
+    from xacct_streaming.errors import ConfigError
+
+    owners: dict[tuple[str, str, str], str] = {}
+    for config_file in sorted(staging.glob("stacks/*/cdk.tf.json")):
+        stack = config_file.parent.name
+        config = json.loads(config_file.read_text())
+        for type_, argument in UNIQUE_NAMES.items():
+            for body in config.get("resource", {}).get(type_, {}).values():
+                value = body.get(argument)
+                if not isinstance(value, str):
+                    continue
+                key = (body.get("provider", "aws"), type_, value)
+                if owners.setdefault(key, stack) != stack:
+                    raise ConfigError(
+                        "stack_name", stack,
+                        f"AWS names no other stack of the run uses: {type_} {value!r} ({key[0]} account) is also in stack {owners[key]!r}",
+                    )
