@@ -56,7 +56,7 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
         if consumer_running:
             worker.start()
         try:
-            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if consumer_running else "1"])
+            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if consumer_running else "2"])
         finally:
             stop.set()
             if consumer_running:
@@ -69,8 +69,8 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert "waiting for it in xacct-sink" in out.err
     else:
         assert status == 1
-        assert out.out.strip() == "FAIL  the record did not reach xacct-sink within 1 s"
-        assert "waiting for it in xacct-sink" in out.err and " s / 1 s" in out.err
+        assert out.out.strip() == "FAIL  the record did not reach xacct-sink within 2 s"
+        assert "waiting for it in xacct-sink" in out.err and " s / 2 s" in out.err
 
 
 def test_outputs_without_a_sink_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
