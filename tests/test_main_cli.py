@@ -19,7 +19,7 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
     [
         pytest.param("[mapping]\nbatch_size = 20000\n", "error: mapping.batch_size: 20000 is not allowed; expected an integer from 1 to 10000", id="range"),
         pytest.param('[stream]\nstream_mode = "PROVISIONED"\n', "error: stream.shard_count: None is not allowed; expected an integer from 1 to 500", id="missing-shards"),
-        pytest.param("[function]\nmemory = 512\n", "error: function.memory: 512 is not allowed; expected a known key:", id="unknown-key"),
+        pytest.param("[function]\nmemory = 512\n", "error: function.memory: 512 is not allowed; expected 'memory_size_mb'? a known key:", id="unknown-key"),
         pytest.param("[backend\n", "error: config file: ", id="not-toml"),
     ],
 )

@@ -18,6 +18,7 @@ out keeps its default from `defaults.py`. Errors name a field as `<table>.<key>`
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -29,13 +30,19 @@ from xacct_streaming.errors import ConfigError
 TOP_LEVEL_KEYS = ("kind", "stack_name")
 
 
+def _closest(key: str, known: list[str]) -> str:
+    """'<closest known key>? ' for a likely typo, or nothing."""
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"{match[0]!r}? " if match else ""
+
+
 def _section(name: str, cls: type, values: Any) -> Any:
     if not isinstance(values, Mapping):
         raise ConfigError(name, values, f"a table [{name}]")
     allowed = [f.name for f in dataclasses.fields(cls)]
     for key in values:
         if key not in allowed:
-            raise ConfigError(f"{name}.{key}", values[key], "a known key: " + ", ".join(allowed))
+            raise ConfigError(f"{name}.{key}", values[key], _closest(key, allowed) + "a known key: " + ", ".join(allowed))
     try:
         return cls(**values)
     except ConfigError as err:
@@ -55,7 +62,8 @@ def props_from_mapping(data: Mapping[str, Any]) -> Any:
     kind = KINDS[kind_name]
     for key in data:
         if key not in kind.sections and key not in TOP_LEVEL_KEYS:
-            raise ConfigError(key, data[key], f"one of {', '.join([*TOP_LEVEL_KEYS, *kind.sections])} (kind {kind_name!r})")
+            known = [*TOP_LEVEL_KEYS, *kind.sections]
+            raise ConfigError(key, data[key], f"{_closest(key, known)}one of {', '.join(known)} (kind {kind_name!r})")
     kwargs: dict[str, Any] = {name: _section(name, cls, data[name]) for name, cls in kind.sections.items() if name in data}
     if "stack_name" in data:
         kwargs["stack_name"] = data["stack_name"]
