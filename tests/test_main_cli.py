@@ -175,3 +175,49 @@ def test_two_stacks_with_the_same_aws_name_fail_naming_both(tmp_path: Path) -> N
     )
     assert sorted(p.name for p in outdir.iterdir()) == ["marker", "stacks"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_two_instances_of_every_kind_side_by_side(tmp_path: Path) -> None:
+    # GIVEN two settings files of every kind that set nothing but a stack name
+    short = {"xacct-kinesis-efo": "efo", "xacct-dynamodb-streams": "ddb", "xacct-kinesis-replication": "repl",
+             "xacct-ses-notifications": "ses", "xacct-api-ingest": "api"}
+    kinds = [line.split()[0] for line in run_main("--list").stdout.splitlines()]
+    assert sorted(kinds) == sorted(short)
+    configs = []
+    for kind in kinds:
+        for instance in ("blue", "green"):
+            path = tmp_path / f"{kind}-{instance}.toml"
+            path.write_text(f'kind = "{kind}"\nstack_name = "{instance}-{short[kind]}"\n')
+            configs += ["--config", str(path)]
+    # WHEN all ten are synthesized in one run
+    outdir = tmp_path / "out"
+    result = run_main(*configs, "--outdir", str(outdir))
+    # THEN no two stacks share an AWS name (the run would stop otherwise): each instance's names are
+    # derived from its stack name
+    assert result.returncode == 0, result.stderr
+    stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
+    assert stacks == sorted(f"{i}-{short[k]}" for k in kinds for i in ("blue", "green"))
+    efo = {
+        color: json.loads((outdir / "stacks" / f"{color}-efo" / "cdk.tf.json").read_text())["resource"]
+        for color in ("blue", "green")
+    }
+    assert [next(iter(efo[c]["aws_kinesis_stream"].values()))["name"] for c in ("blue", "green")] == [
+        "blue-efo-shared-stream", "green-efo-shared-stream",
+    ]
+    assert [next(iter(efo[c]["aws_lambda_function"].values()))["function_name"] for c in ("blue", "green")] == [
+        "blue-efo-stream-consumer", "green-efo-stream-consumer",
+    ]
+
+
+def test_a_derived_name_that_breaks_a_rule_says_where_it_came_from(tmp_path: Path) -> None:
+    # GIVEN a replication stack whose name cannot start a bucket name (upper case)
+    config = tmp_path / "r.toml"
+    config.write_text('kind = "xacct-kinesis-replication"\nstack_name = "Web2"\n')
+    # WHEN
+    result = run_main("--config", str(config), "--outdir", str(tmp_path / "out"))
+    # THEN exit 2, naming the derived setting, its value, the rule and how to fix it
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: delivery.bucket_prefix: 'Web2-web-analytics' is not allowed; expected 3-34 of a-z 0-9 -, starting with a letter or digit "
+        "(the bucket is <prefix>-<account>-<region>) (derived from stack_name 'Web2': set delivery.bucket_prefix in the file)"
+    )

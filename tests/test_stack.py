@@ -459,7 +459,8 @@ def test_sink_in_another_account_assumes_exactly_that_role(provisioned: Synth) -
 def test_alarm_topic_is_encrypted_and_cloudwatch_may_use_the_key(provisioned: Synth) -> None:
     _, topic = provisioned.only("aws_sns_topic")
     key_arn = provisioned.ref("aws_kms_key", "consumer-function/key/key", "arn")
-    assert (topic["name"], topic["kms_master_key_id"]) == ("xacct-stream-consumer-alarms", key_arn)
+    # (the variant's names are derived from its stack name: xacct-stream-consumer -> xacct-provisioned-stream-consumer)
+    assert (topic["name"], topic["kms_master_key_id"]) == ("xacct-provisioned-stream-consumer-alarms", key_arn)
     topic_arn = provisioned.ref("aws_sns_topic", "", "arn")
     for alarm in provisioned.resources("aws_cloudwatch_metric_alarm").values():
         assert alarm["alarm_actions"] == [topic_arn] and alarm["ok_actions"] == [topic_arn]
@@ -477,7 +478,7 @@ def test_alarm_topic_is_encrypted_and_cloudwatch_may_use_the_key(provisioned: Sy
         "Condition": {
             "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
             "ArnLike": {
-                "aws:SourceArn": "arn:${data.aws_partition.partition.partition}:cloudwatch:${var.region}:${var.consumer_account_id}:alarm:xacct-stream-consumer-*"
+                "aws:SourceArn": "arn:${data.aws_partition.partition.partition}:cloudwatch:${var.region}:${var.consumer_account_id}:alarm:xacct-provisioned-stream-consumer-*"
             },
         },
     }

@@ -11,8 +11,10 @@ A file configures one stack, of the kind named by `kind` (default: the core stac
     [alarms]    -> AlarmProps
     [backend]   -> BackendProps
 
-The tables of the other kinds are listed in `catalog.KINDS` (and the README). Anything left
-out keeps its default from `defaults.py`. Errors name a field as `<table>.<key>`.
+The tables of the other kinds are listed in `catalog.KINDS` (and docs/). Anything left out keeps
+its default from `defaults.py`, except that a stack whose `stack_name` is not its kind's default
+name gets every AWS name it leaves out derived from that stack name, so several instances of a kind
+never collide. Errors name a field as `<table>.<key>`.
 """
 
 from __future__ import annotations
@@ -64,10 +66,42 @@ def props_from_mapping(data: Mapping[str, Any]) -> Any:
         if key not in kind.sections and key not in TOP_LEVEL_KEYS:
             known = [*TOP_LEVEL_KEYS, *kind.sections]
             raise ConfigError(key, data[key], f"{_closest(key, known)}one of {', '.join(known)} (kind {kind_name!r})")
-    kwargs: dict[str, Any] = {name: _section(name, cls, data[name]) for name, cls in kind.sections.items() if name in data}
-    if "stack_name" in data:
-        kwargs["stack_name"] = data["stack_name"]
+    stack_name = data.get("stack_name")
+    if stack_name is None or stack_name == kind.name:
+        kwargs: dict[str, Any] = {name: _section(name, cls, data[name]) for name, cls in kind.sections.items() if name in data}
+    else:
+        kwargs = {name: _derived_section(kind, name, cls, data.get(name, {}), stack_name) for name, cls in kind.sections.items()}
+        kwargs["stack_name"] = stack_name
     return kind.props_type(**kwargs)
+
+
+# Every AWS name a kind's defaults hold starts with this: another instance of the kind gets its own
+# names by putting its stack name there instead, so two instances never collide.
+DEFAULT_NAME_PREFIX = "xacct-"
+
+
+def _derived_section(kind: Any, name: str, cls: type, values: Any, stack_name: Any) -> Any:
+    """A table of a stack that is not its kind's default one: every name the file leaves out is the
+    kind's default with the stack name in place of "xacct-" (xacct-shared-stream -> orders-shared-stream)."""
+    if not isinstance(values, Mapping) or not isinstance(stack_name, str):
+        return _section(name, cls, values)
+    defaults_of_table = getattr(kind.props_type(), name)
+    derived = {
+        field.name: value.replace(DEFAULT_NAME_PREFIX, f"{stack_name}-", 1)
+        for field in dataclasses.fields(cls)
+        if field.name not in values
+        and isinstance(value := getattr(defaults_of_table, field.name), str)
+        and DEFAULT_NAME_PREFIX in value
+    }
+    try:
+        return _section(name, cls, {**derived, **values})
+    except ConfigError as err:
+        key = err.field.partition(".")[2]
+        if key in derived:
+            raise ConfigError(
+                err.field, err.value, f"{err.allowed} (derived from stack_name {stack_name!r}: set {err.field} in the file)"
+            ) from None
+        raise
 
 
 def load_props(path: Optional[str]) -> Any:
