@@ -35,13 +35,18 @@ def test_example_file_sets_every_section() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        pytest.param({"streams": {}}, "streams: {} is not allowed; expected 'stream'? one of kind, stack_name, stream, function, mapping, sink, alarms, backend (kind 'xacct-kinesis-efo')", id="unknown-section"),
+        pytest.param({"streams": {}}, "streams: {} is not allowed; expected 'stream'? one of kind, stack_name, tags, stream, function, mapping, sink, alarms, backend (kind 'xacct-kinesis-efo')", id="unknown-section"),
         pytest.param({"stream": {"shards": 2}}, "stream.shards: 2 is not allowed; expected a known key: stream_name,", id="unknown-key"),
         pytest.param({"mapping": {"batchsize": 10}}, "mapping.batchsize: 10 is not allowed; expected 'batch_size'? a known key: starting_position,", id="typo-suggests-the-key"),
-        pytest.param({"strem": {}}, "strem: {} is not allowed; expected 'stream'? one of kind, stack_name, stream,", id="typo-in-a-table"),
+        pytest.param({"strem": {}}, "strem: {} is not allowed; expected 'stream'? one of kind, stack_name, tags, stream,", id="typo-in-a-table"),
         pytest.param({"mapping": 5}, "mapping: 5 is not allowed; expected a table [mapping]", id="section-not-table"),
         pytest.param({"mapping": {"batch_size": 20000}}, "mapping.batch_size: 20000 is not allowed; expected an integer from 1 to 10000", id="bad-value"),
         pytest.param({"stack_name": 7}, "stack_name: 7 is not allowed", id="bad-stack-name"),
+        pytest.param({"tags": {"aws:team": "x"}}, "tags.aws:team: 'x' is not allowed; expected a table of at most 40 string tags", id="tag-key-aws-prefix"),
+        pytest.param({"tags": {"team": 7}}, "tags.team: 7 is not allowed; expected a table of at most 40 string tags", id="tag-value-not-text"),
+        pytest.param({"tags": {"": "x"}}, "tags.: 'x' is not allowed", id="tag-key-empty"),
+        pytest.param({"tags": {f"k{i}": "v" for i in range(41)}}, "tags: {", id="too-many-tags"),
+        pytest.param({"tags": "team=x"}, "tags: 'team=x' is not allowed; expected a table of at most 40 string tags", id="tags-not-a-table"),
     ],
 )
 def test_mistakes_name_the_key(data: dict, message: str) -> None:

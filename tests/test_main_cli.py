@@ -221,3 +221,15 @@ def test_a_derived_name_that_breaks_a_rule_says_where_it_came_from(tmp_path: Pat
         "error: delivery.bucket_prefix: 'Web2-web-analytics' is not allowed; expected 3-34 of a-z 0-9 -, starting with a letter or digit "
         "(the bucket is <prefix>-<account>-<region>) (derived from stack_name 'Web2': set delivery.bucket_prefix in the file)"
     )
+
+
+def test_stack_tags_are_merged_over_the_tags_variable(tmp_path: Path) -> None:
+    # GIVEN a settings file with tags for its stack
+    config = tmp_path / "tagged.toml"
+    config.write_text('tags = { team = "orders", "cost-center" = "42" }\n')
+    # WHEN synthesized
+    outdir = tmp_path / "out"
+    assert run_main("--config", str(config), "--stack", DEFAULT_STACK, "--outdir", str(outdir)).returncode == 0
+    # THEN both providers tag every resource with the variable's tags, overridden by the stack's
+    providers = json.loads((outdir / "stacks" / DEFAULT_STACK / "cdk.tf.json").read_text())["provider"]["aws"]
+    assert [p["default_tags"] for p in providers] == [[{"tags": '${merge(var.tags, {"team" = "orders", "cost-center" = "42"})}'}]] * 2

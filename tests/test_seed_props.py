@@ -38,7 +38,7 @@ def test_a_settings_file_overrides_only_what_it_names() -> None:
     "data, field, value, allowed",
     [
         pytest.param({"kind": "nope"}, "kind", "nope", "one of 'xacct-kinesis-efo'", id="unknown-kind"),
-        pytest.param({"kind": DDB, "stream": {}}, "stream", {}, "one of kind, stack_name, table, function", id="core-table-in-ddb-file"),
+        pytest.param({"kind": DDB, "stream": {}}, "stream", {}, "one of kind, stack_name, tags, table, function", id="core-table-in-ddb-file"),
         pytest.param({"kind": DDB, "table": {"stream_view_type": "ALL"}}, "table.stream_view_type", "ALL", "one of 'NEW_AND_OLD_IMAGES'", id="stream-view"),
         pytest.param({"kind": DDB, "table": {"sort_key": "pk"}}, "table.sort_key", "pk", "a name different from table.partition_key", id="sort-equals-partition"),
         pytest.param({"kind": DDB, "table": {"key_alias": "alias/aws/dynamodb"}}, "table.key_alias", "alias/aws/dynamodb", "not in the reserved 'alias/aws/' namespace", id="aws-managed-alias"),

@@ -127,7 +127,8 @@ def settings_block(kind_name: str) -> str:
     defaults = kind.props_type()
     rows: list[tuple[str, ...]] = [
         ("top level", "`kind`", f'`"{kind.name}"`', "the stack kind: one of " + ", ".join(f"`{k}`" for k in KINDS)),
-        ("top level", "`stack_name`", _code(defaults.stack_name), "a name no other stack of the run uses"),
+        ("top level", "`stack_name`", _code(defaults.stack_name), "a name no other stack of the run uses (another than the kind's default derives every AWS name left out)"),
+        ("top level", "`tags`", "`{}`", allowed(kind.props_type, "tags") + "; over the `tags` variable's, on every resource"),
     ]
     for table, cls in kind.sections.items():
         section = getattr(defaults, table)

@@ -25,7 +25,7 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 
 class ApiIngestStack(TwoAccountStack):
     def __init__(self, scope: Construct, props: ApiIngestStackProps, *, code_archive: Path) -> None:
-        super().__init__(scope, props.stack_name, props.backend)
+        super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         consumer_account = self.account_id(CONSUMER)
         self.consumer = self.function(

@@ -29,7 +29,7 @@ from xacct_streaming import defaults
 from xacct_streaming.catalog import KINDS
 from xacct_streaming.errors import ConfigError
 
-TOP_LEVEL_KEYS = ("kind", "stack_name")
+TOP_LEVEL_KEYS = ("kind", "stack_name", "tags")
 
 
 def _closest(key: str, known: list[str]) -> str:
@@ -72,6 +72,8 @@ def props_from_mapping(data: Mapping[str, Any]) -> Any:
     else:
         kwargs = {name: _derived_section(kind, name, cls, data.get(name, {}), stack_name) for name, cls in kind.sections.items()}
         kwargs["stack_name"] = stack_name
+    if "tags" in data:
+        kwargs["tags"] = data["tags"]
     return kind.props_type(**kwargs)
 
 

@@ -22,7 +22,7 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 
 class DynamoDBStreamsStack(TwoAccountStack):
     def __init__(self, scope: Construct, props: DynamoDBStreamsStackProps, *, code_archive: Path) -> None:
-        super().__init__(scope, props.stack_name, props.backend)
+        super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         self.consumer = self.function(
             "consumer-function",

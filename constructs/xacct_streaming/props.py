@@ -7,11 +7,11 @@ before the app touches any output directory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Mapping, Optional
 
 from xacct_streaming import defaults
 from xacct_streaming.errors import ConfigError
-from xacct_streaming.validation import require_bool, require_int, require_match, require_one_of
+from xacct_streaming.validation import require_bool, require_int, require_match, require_one_of, require_tags
 
 STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
@@ -221,8 +221,11 @@ class StackProps:
     sink: SinkProps = field(default_factory=SinkProps)
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
+    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, r"[a-z][a-z0-9-]{0,62}", "1-63 of a-z 0-9 -, starting with a letter")
         if self.stream.key_alias == self.function.key_alias:
             # Both keys live in different accounts, but one alias for two keys confuses every reader.

@@ -7,7 +7,7 @@ consumer-side pieces (function, mapping, sink table, alarms, backend) reuse the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Mapping, Optional
 
 from xacct_streaming import defaults
 from xacct_streaming.errors import ConfigError
@@ -22,7 +22,7 @@ from xacct_streaming.props import (
     _KMS_ALIAS,
     _KMS_ALIAS_TEXT,
 )
-from xacct_streaming.validation import require_bool, require_int, require_match, require_one_of
+from xacct_streaming.validation import require_bool, require_int, require_match, require_one_of, require_tags
 
 STREAM_VIEW_TYPES = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY")
 COMPRESSION_FORMATS = ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY")
@@ -86,8 +86,11 @@ class DynamoDBStreamsStackProps:
     sink: SinkProps = field(default_factory=lambda: SinkProps(table_name=defaults.CHANGE_LOG_TABLE_NAME))
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
+    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if not self.sink.creates_table:
             raise ConfigError("sink.role_arn", self.sink.role_arn, "no value: this stack keeps its change log in the consumer account")
@@ -166,8 +169,11 @@ class ReplicationStackProps:
     delivery: DeliveryProps = field(default_factory=DeliveryProps)
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
+    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         # Both functions and the two keys live in the consumer account: names must not collide.
         if self.flattener.function_name == self.writer.function_name:
@@ -217,8 +223,11 @@ class SesNotificationsStackProps:
     notifications: NotificationProps = field(default_factory=NotificationProps)
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
+    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if self.notifications.topic_key_alias == self.forwarder.key_alias:
             raise ConfigError("notifications.topic_key_alias", self.notifications.topic_key_alias, "an alias different from forwarder.key_alias")
@@ -288,8 +297,11 @@ class ApiIngestStackProps:
     sink: SinkProps = field(default_factory=lambda: SinkProps(table_name=defaults.API_SINK_TABLE_NAME))
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
+    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if self.authorizer.function_name == self.function.function_name:
             raise ConfigError("authorizer.function_name", self.authorizer.function_name, "a name different from function.function_name")

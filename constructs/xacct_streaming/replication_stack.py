@@ -29,7 +29,7 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 
 class ReplicationStack(TwoAccountStack):
     def __init__(self, scope: Construct, props: ReplicationStackProps, *, code_archive: Path) -> None:
-        super().__init__(scope, props.stack_name, props.backend)
+        super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         replica = props.replica
         # The writer needs the role's ARN and the role's trust needs the writer's: the writer

@@ -36,7 +36,7 @@ ASYNC_MAXIMUM_EVENT_AGE_SECONDS = 3600
 
 class SesNotificationsStack(TwoAccountStack):
     def __init__(self, scope: Construct, props: SesNotificationsStackProps, *, code_archive: Path) -> None:
-        super().__init__(scope, props.stack_name, props.backend)
+        super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         notifications = props.notifications
         # The forwarder needs the role's ARN and the role's trust needs the forwarder's: the

@@ -28,7 +28,7 @@ class CrossAccountStreamingStack(TwoAccountStack):
         code_archive: Path,
     ) -> None:
         """`code_archive` is the Lambda zip built by `lambda_archive.build_archive`."""
-        super().__init__(scope, props.stack_name, props.backend)
+        super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         region = self.region
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformProvider, TerraformStack
+from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformProvider, TerraformStack, Token
 from constructs import Construct
 
 from xacct_streaming import defaults
@@ -27,9 +27,10 @@ CONSUMER = "consumer"
 
 
 class TwoAccountStack(TerraformStack):
-    def __init__(self, scope: Construct, stack_name: str, backend: BackendProps) -> None:
+    def __init__(self, scope: Construct, stack_name: str, backend: BackendProps, tags: Mapping[str, str] | None = None) -> None:
         super().__init__(scope, stack_name)
         self.stack_name = stack_name
+        self._stack_tags = dict(tags or {})
         self.variables = StackVariables(self)
         self._configure_backend(backend)
         self.producer_provider = self._build_provider(PRODUCER)
@@ -123,7 +124,8 @@ class TwoAccountStack(TerraformStack):
                     session_name=f"{self.stack_name}-{side}"[:64],
                 )
             ],
-            default_tags=[AwsProviderDefaultTags(tags=self.variables.tags)],
+            # The stack's own tags (settings) over the deployment's (`tags` variable).
+            default_tags=[AwsProviderDefaultTags(tags=Token.as_string_map(Fn.merge([self.variables.tags, self._stack_tags])) if self._stack_tags else self.variables.tags)],
         )
 
     def add_outputs(self, outputs: Mapping[str, tuple[Any, str]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Collection
+from typing import Any, Collection, Mapping
 
 from xacct_streaming.errors import ConfigError
 
@@ -29,3 +29,16 @@ def require_match(field: str, value: Any, pattern: str, description: str) -> Non
 def require_bool(field: str, value: Any) -> None:
     if not isinstance(value, bool):
         raise ConfigError(field, value, "true or false")
+
+
+def require_tags(field: str, value: Any) -> None:
+    """AWS tag rules, as the `tags` variable checks them: at most 40 tags, keys 1-128 characters not
+    starting with 'aws:', values up to 256, all strings."""
+    allowed = "a table of at most 40 string tags, keys 1-128 characters not starting with 'aws:', values up to 256"
+    if not isinstance(value, Mapping) or len(value) > 40:
+        raise ConfigError(field, value, allowed)
+    for key, tag in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+            raise ConfigError(f"{field}.{key}", tag, allowed)
+        if not isinstance(tag, str) or len(tag) > 256:
+            raise ConfigError(f"{field}.{key}", tag, allowed)
