@@ -1,5 +1,5 @@
 """Shared fixtures. Each synthesis is produced once per session; the long subprocess jobs (the
-rehearsals, the Atlantis workflow, the naive synth) start in the background when the first test
+rehearsals, the Atlantis workflow, the naive synth, the host import) start in the background when the first test
 runs, side by side, and the tests that need them wait for their results at the end."""
 
 from __future__ import annotations
@@ -309,8 +309,11 @@ def rehearsal_job(stack: str) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests that wait for a background job go last, so everything else runs while the jobs do.
-    items.sort(key=lambda item: item.get_closest_marker("background") is not None)
+    # Tests that wait for a background job go last, so everything else runs while the jobs do. Not
+    # under pytest-xdist, where a job starts only when its test runs: there it keeps its place, and
+    # the other worker goes on meanwhile.
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        items.sort(key=lambda item: item.get_closest_marker("background") is not None)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -329,7 +332,17 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             "naive synth", [PYTHON, str(ROOT / "main.py"), "--outdir", str(workdir / "cdktf.out")], workdir,
             env={**os.environ, "XACCT_PROVIDER_IMPORT": "full"},
         )
-    terraform_jobs = wanted - {"naive synth"}
+    if "host import" in wanted:
+        # A host CDKTF app importing our constructs without enabling the lazy loader: the stock,
+        # all-importing provider package (about 17 s of imports), its own classes next to ours.
+        workdir = tmp_path_factory.mktemp("host")
+        code = (
+            f"import json, sys; sys.path.insert(0, {str(ROOT / 'constructs')!r}); "
+            "import xacct_streaming.aws; import cdktf_cdktf_provider_aws as aws; "
+            f"json.dump([type(sys.modules['cdktf_cdktf_provider_aws']).__name__, aws.s3_bucket.S3Bucket.__name__], open({str(workdir / 'result.json')!r}, 'w'))"
+        )
+        jobs["host import"] = Job("host import", [PYTHON, "-c", code], workdir)
+    terraform_jobs = wanted - {"naive synth", "host import"}
     if terraform_jobs and _needs_terraform() is None:
         outdir = request.getfixturevalue("cli_outdir")
         for stack in REHEARSED_STACKS:
