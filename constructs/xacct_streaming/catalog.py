@@ -149,11 +149,9 @@ def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:
     Stack names must be unique: they name output directories and state files.
     """
     configured_kinds = {kind_of(props).name for props in configured}
-    stacks = [kind.props_type() for kind in KINDS.values() if kind.name not in configured_kinds]
-    for props in configured:
-        position = next((i for i, s in enumerate(stacks) if kind_of(s).name == kind_of(props).name), None)
-        stacks.insert(len(stacks) if position is None else position + 1, props)
-    order = [kind.name for kind in KINDS.values()]
+    stacks = [kind.props_type() for kind in KINDS.values() if kind.name not in configured_kinds] + list(configured)
+    # In catalog order; a kind's configured stacks keep the order they were given in (stable sort).
+    order = list(KINDS)
     stacks.sort(key=lambda props: order.index(kind_of(props).name))
     seen: dict[str, str] = {}
     for props in stacks:

@@ -70,7 +70,11 @@ def props_from_mapping(data: Mapping[str, Any]) -> Any:
     if stack_name is None or stack_name == kind.name:
         kwargs: dict[str, Any] = {name: _section(name, cls, data[name]) for name, cls in kind.sections.items() if name in data}
     else:
-        kwargs = {name: _derived_section(kind, name, cls, data.get(name, {}), stack_name) for name, cls in kind.sections.items()}
+        kind_defaults = kind.props_type()
+        kwargs = {
+            name: _derived_section(getattr(kind_defaults, name), name, cls, data.get(name, {}), stack_name)
+            for name, cls in kind.sections.items()
+        }
         kwargs["stack_name"] = stack_name
     if "tags" in data:
         kwargs["tags"] = data["tags"]
@@ -82,12 +86,12 @@ def props_from_mapping(data: Mapping[str, Any]) -> Any:
 DEFAULT_NAME_PREFIX = "xacct-"
 
 
-def _derived_section(kind: Any, name: str, cls: type, values: Any, stack_name: Any) -> Any:
+def _derived_section(defaults_of_table: Any, name: str, cls: type, values: Any, stack_name: Any) -> Any:
     """A table of a stack that is not its kind's default one: every name the file leaves out is the
-    kind's default with the stack name in place of "xacct-" (xacct-shared-stream -> orders-shared-stream)."""
+    kind's default (`defaults_of_table`) with the stack name in place of "xacct-"
+    (xacct-shared-stream -> orders-shared-stream)."""
     if not isinstance(values, Mapping) or not isinstance(stack_name, str):
         return _section(name, cls, values)
-    defaults_of_table = getattr(kind.props_type(), name)
     derived = {
         field.name: value.replace(DEFAULT_NAME_PREFIX, f"{stack_name}-", 1)
         for field in dataclasses.fields(cls)

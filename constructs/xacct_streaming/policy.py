@@ -48,6 +48,7 @@ TABLE_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"
 # kms:ListKeyRotations came in 2024): a key nobody can administer cannot be repaired, only replaced.
 KEY_OWNER_ACTIONS = ("kms:*",)
 
+
 @dataclass(frozen=True)
 class Statement:
     """One Allow statement. `principals` is {"AWS": [...]} or {"Service": [...]} for resource policies.

@@ -248,10 +248,9 @@ class IngestApiProps:
     access_log_retention_days: int = defaults.LOG_RETENTION_DAYS
     key_alias: str = defaults.API_KEY_ALIAS
     key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
-    # API Gateway writes access logs through one role per account and region (aws_api_gateway_account).
-    # false: the account already has one; this stack then leaves the setting alone.
-    # API Gateway's CloudWatch role is one setting per account and region: managing it here would take
-    # logging from every other API there. Off: the account must have it set (make preflight checks).
+    # API Gateway writes access logs through one CloudWatch role per account and region
+    # (aws_api_gateway_account): managing it here would take logging from every other API there.
+    # Off: the account must have it set (make preflight checks); on: this stack manages it.
     manage_account_logging_role: bool = False
 
     def __post_init__(self) -> None:
