@@ -3,7 +3,7 @@
 
     python main.py                       # every stack, defaults: cdktf.out/stacks/<stack>/cdk.tf.json
     python main.py --stack xacct-dynamodb-streams   # just that stack (repeatable); the others' directories stay
-    python main.py --config a.toml --config b.toml  # one stack per file (docs/operations.md, "Settings files")
+    python main.py --config a.toml --config b.toml  # stacks from settings files (docs/operations.md, "Settings files")
     python main.py --hcl                 # HCL (cdk.tf) instead of JSON: the way out of CDKTF
     python main.py --list                # the stacks and the source document each one covers
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "constructs"))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from xacct_streaming.catalog import kind_of, select  # noqa: E402
-from xacct_streaming.config import load_props  # noqa: E402
+from xacct_streaming.config import load_stacks  # noqa: E402
 from xacct_streaming.errors import ConfigError  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="FILE",
-        help="TOML file with one stack's settings (repeatable: each file is a stack, several of one kind allowed; "
+        help="TOML settings file: one stack, or several as [[stack]] tables (repeatable; several of one kind allowed; "
         "default: $XACCT_CONFIG, several separated by ':', else the built-in defaults)",
     )
     parser.add_argument(
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     config_files = args.config or [f for f in os.environ.get("XACCT_CONFIG", "").split(os.pathsep) if f]
     names = [name for value in args.stack for name in value.split() if name]
     try:
-        stacks = select([load_props(path) for path in config_files], names)
+        stacks = select([props for path in config_files for props in load_stacks(path)], names)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from xacct_streaming.synth import synthesize
 
     try:
-        written = synthesize(stacks, outdir=Path(args.outdir), project_root=ROOT, hcl=args.hcl, keep_other_stacks=bool(names))
+        written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

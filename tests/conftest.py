@@ -120,7 +120,7 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("lib") / "cdktf.out"
     # Variants of one stack reuse its AWS names, which one run refuses: one run each, into one output.
     for stack in (StackProps(), provisioned, api_logging):
-        synthesize([stack], outdir=outdir, project_root=ROOT, keep_other_stacks=True)
+        synthesize([stack], outdir=outdir, keep_other_stacks=True)
     return outdir
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -50,10 +51,11 @@ def test_config_also_comes_from_the_environment(tmp_path: Path) -> None:
 def test_cli_output_layout(cli_outdir: Path) -> None:
     # GIVEN `python main.py --outdir ...` (session fixture)
     stack_dir = cli_outdir / "stacks" / DEFAULT_STACK
-    # THEN every stack with its config and the Lambda archive, and a manifest naming them
+    # THEN every stack with its config and its function's archive (named by its SHA-256), and a manifest naming them
     assert (stack_dir / "cdk.tf.json").is_file()
-    archives = list((stack_dir / "assets").rglob("lambda.zip"))
+    archives = list((stack_dir / "assets").rglob("*.zip"))
     assert len(archives) == 1
+    assert archives[0].name == hashlib.sha256(archives[0].read_bytes()).hexdigest() + ".zip"
     manifest = json.loads((cli_outdir / "manifest.json").read_text())
     assert sorted(manifest["stacks"]) == sorted(ALL_STACKS)
     assert oct(cli_outdir.stat().st_mode & 0o777) == "0o755"
@@ -71,18 +73,21 @@ def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
     from xacct_streaming.props import StackProps
     from xacct_streaming.synth import synthesize
 
-    # GIVEN a previous output and a project whose lambda_src/ is empty
+    from xacct_streaming.errors import ConfigError
+    from xacct_streaming.props import ConsumerFunctionProps
+
+    # GIVEN a previous output and a function whose own variable collides with the stack's wiring,
+    # which only the construct can tell (half-way through synthesis)
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks").mkdir(parents=True)
     (outdir / "stacks" / "marker.json").write_text("{}")
-    project = tmp_path / "project"
-    (project / "lambda_src").mkdir(parents=True)
+    props = StackProps(function=ConsumerFunctionProps(environment={"TABLE_NAME": "mine"}))
     # WHEN synthesis fails half-way
-    with pytest.raises(FileNotFoundError, match="no Lambda sources"):
-        synthesize([StackProps()], outdir=outdir, project_root=project)
+    with pytest.raises(ConfigError, match="function.environment.TABLE_NAME: 'mine'.*a name the stack sets itself"):
+        synthesize([props], outdir=outdir)
     # THEN the previous output is as it was and no staging directory is left
     assert _snapshot(outdir) == {"stacks/marker.json": b"{}"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "project"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
 
 
 def test_make_synth_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:

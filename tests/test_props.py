@@ -14,9 +14,13 @@ from xacct_streaming.props import (
     ConsumerFunctionProps,
     EventSourceMappingProps,
     SharedStreamProps,
+    ExistingStreamProps,
     SinkProps,
     StackProps,
 )
+
+STREAM_ARN = "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"
+KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666"
 
 
 def test_defaults_are_valid_and_come_from_the_defaults_module() -> None:
@@ -89,6 +93,25 @@ BAD = [
     pytest.param(ConsumerFunctionProps, {"queue_message_retention_seconds": 1_209_601}, "function.queue_message_retention_seconds", "from 60 to 1209600", id="queue-retention-high"),
     pytest.param(ConsumerFunctionProps, {"key_alias": "alias/aws/lambda"}, "function.key_alias", "reserved 'alias/aws/'", id="function-alias-aws"),
     pytest.param(ConsumerFunctionProps, {"key_deletion_window_days": 31}, "function.key_deletion_window_days", "from 7 to 30", id="function-key-window"),
+    pytest.param(ConsumerFunctionProps, {"runtime": "nodejs22.x"}, "function.runtime", "the built-in runtime; set source_dir or zip_file", id="runtime-builtin-needs-python"),
+    pytest.param(ConsumerFunctionProps, {"source_dir": "/no/such/dir", "handler": "app.handler"}, "function.source_dir", "an existing directory", id="source-dir-missing"),
+    pytest.param(ConsumerFunctionProps, {"source_dir": "."}, "function.handler", "the handler in function.source_dir", id="source-dir-needs-handler"),
+    pytest.param(ConsumerFunctionProps, {"zip_file": "/no/such.zip", "handler": "app.handler"}, "function.zip_file", "an existing zip file", id="zip-file-missing"),
+    pytest.param(ConsumerFunctionProps, {"zip_file": "a.zip", "image_uri": "x"}, "function.image_uri", "no value when function.zip_file is set", id="two-code-sources"),
+    pytest.param(ConsumerFunctionProps, {"image_uri": "docker.io/library/python:3.12"}, "function.image_uri", "Lambda pulls only from ECR", id="image-not-ecr"),
+    pytest.param(ConsumerFunctionProps, {"image_uri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo"}, "function.image_uri", "an ECR image URI", id="image-without-tag"),
+    pytest.param(ConsumerFunctionProps, {"image_uri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo:1", "handler": "app.h"}, "function.handler", "the image's CMD", id="image-with-handler"),
+    pytest.param(ConsumerFunctionProps, {"handler": "lambda handler"}, "function.handler", "module.function", id="handler-space"),
+    pytest.param(ConsumerFunctionProps, {"layers": ["arn:aws:lambda:eu-west-1:111111111111:function:f"]}, "function.layers", "layer version ARNs", id="layer-not-a-layer"),
+    pytest.param(ConsumerFunctionProps, {"layers": [f"arn:aws:lambda:eu-west-1:111111111111:layer:l:{n}" for n in range(6)]}, "function.layers", "at most 5", id="layers-too-many"),
+    pytest.param(ConsumerFunctionProps, {"subnet_ids": ["subnet-0123456789abcdef0"]}, "function.security_group_ids", "both or neither", id="vpc-subnets-only"),
+    pytest.param(ConsumerFunctionProps, {"subnet_ids": ["subnet-1"], "security_group_ids": ["sg-0123456789abcdef0"]}, "function.subnet_ids", "subnet ids such as", id="vpc-subnet-id"),
+    pytest.param(ConsumerFunctionProps, {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": ["default"]}, "function.security_group_ids", "security group ids such as", id="vpc-security-group-id"),
+    pytest.param(ConsumerFunctionProps, {"environment": {"AWS_REGION": "eu-west-1"}}, "function.environment.AWS_REGION", "Lambda does not reserve", id="environment-reserved"),
+    pytest.param(ConsumerFunctionProps, {"environment": {"1X": "v"}}, "function.environment.1X", "letters, digits and _", id="environment-name"),
+    pytest.param(ConsumerFunctionProps, {"environment": {"X": 1}}, "function.environment.X", "a string value", id="environment-value"),
+    pytest.param(ConsumerFunctionProps, {"tags": {"aws:team": "x"}}, "function.tags.aws:team", "not starting with 'aws:'", id="function-tags"),
+    pytest.param(SharedStreamProps, {"tags": {"team": 1}}, "stream.tags.team", "values up to 256", id="stream-tags"),
     pytest.param(EventSourceMappingProps, {"starting_position": "AT_TIMESTAMP"}, "mapping.starting_position", "'TRIM_HORIZON', 'LATEST'", id="starting-position"),
     pytest.param(EventSourceMappingProps, {"batch_size": 0}, "mapping.batch_size", "from 1 to 10000", id="batch-low"),
     pytest.param(EventSourceMappingProps, {"batch_size": 10_001}, "mapping.batch_size", "from 1 to 10000", id="batch-high"),
@@ -122,6 +145,17 @@ BAD = [
     pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "region": "eu-west-1"}, "backend.key", "S3 object key", id="backend-s3-key"),
     pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "key": "k", "region": "Europe"}, "backend.region", "AWS region", id="backend-s3-region"),
     pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "key": "k", "region": "eu-west-1", "path": "x"}, "backend.path", "no value when backend.kind is 's3'", id="backend-s3-path"),
+    pytest.param(ExistingStreamProps, {"stream_arn": "arn:aws:kinesis:eu-west-1:111111111111:orders"}, "existing_stream.stream_arn", "a Kinesis stream ARN", id="existing-stream-not-stream"),
+    pytest.param(ExistingStreamProps, {"stream_arn": "arn:aws-cn:kinesis:eu-west-1:111111111111:stream/s"}, "existing_stream.stream_arn", "region 'eu-west-1' is not in partition 'aws-cn'", id="existing-stream-wrong-partition"),
+    pytest.param(ExistingStreamProps, {"stream_arn": "arn:aws:kinesis:cn-north-1:111111111111:stream/s"}, "existing_stream.stream_arn", "region 'cn-north-1' is not in partition 'aws'", id="existing-stream-china-region-in-aws"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "key_arn": "arn:aws:kms:eu-west-1:111111111111:alias/aws/kinesis"}, "existing_stream.key_arn", "AWS-managed aws/kinesis key's policy cannot be changed", id="existing-stream-aws-managed-key"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "key_arn": "arn:aws:kms:eu-west-1:111111111111:alias/orders"}, "existing_stream.key_arn", "not an alias", id="existing-stream-key-alias"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "key_arn": KEY_ARN.replace("eu-west-1", "eu-central-1")}, "existing_stream.key_arn", "a key in the stream's region (eu-west-1)", id="existing-stream-key-other-region"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "key_arn": KEY_ARN.replace("111111111111", "222222222222")}, "existing_stream.key_arn", "a key in the stream's account (111111111111)", id="existing-stream-key-other-account"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "key_arn": "key/1234"}, "existing_stream.key_arn", "a KMS key ARN", id="existing-stream-key-id"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "consumer_name": "a b"}, "existing_stream.consumer_name", "1-128 of", id="existing-stream-consumer-name"),
+    pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "take_over_policy": "yes"}, "existing_stream.take_over_policy", "true or false", id="existing-stream-take-over"),
+    pytest.param(StackProps, {"existing_stream": ExistingStreamProps(stream_arn=STREAM_ARN), "stream": SharedStreamProps(stream_name="other")}, "stream", "one or the other", id="existing-stream-and-stream"),
     pytest.param(StackProps, {"stack_name": "Bad_Name"}, "stack_name", "starting with a letter", id="stack-name"),
     pytest.param(
         StackProps,
@@ -148,7 +182,7 @@ def test_bad_value_names_field_value_and_what_is_allowed(cls: type, kwargs: dict
 
 def test_every_validated_field_has_a_bad_case() -> None:
     """A new field without a case above is a rule nobody tested."""
-    covered = {p.values[2] for p in BAD}
+    covered = {p.values[2].split(".", 2)[0] + "." + p.values[2].split(".")[1] if p.values[2].count(".") > 1 else p.values[2] for p in BAD}
     fields = {
         f"{prefix}.{f.name}"
         for prefix, cls in (
@@ -158,6 +192,7 @@ def test_every_validated_field_has_a_bad_case() -> None:
             ("sink", SinkProps),
             ("alarms", AlarmProps),
             ("backend", BackendProps),
+            ("existing_stream", ExistingStreamProps),
         )
         for f in dataclasses.fields(cls)
     }

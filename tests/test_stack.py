@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator
 
 import pytest
@@ -288,7 +289,7 @@ def test_function_settings(synth: Synth) -> None:
             "METRICS_NAMESPACE": "XacctStreaming",
         }
     }
-    assert function["filename"].startswith("assets/") and function["filename"].endswith("/lambda.zip")
+    assert re.fullmatch(r"assets/consumer-function_code_[0-9A-F]{8}/[0-9A-F]{32}/[0-9a-f]{64}\.zip", function["filename"])
     assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'
     assert function["depends_on"] == [synth.address("aws_iam_role_policy", "runtime-policy")]
     assert (synth.stack_dir / function["filename"]).is_file()

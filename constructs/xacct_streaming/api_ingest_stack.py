@@ -8,7 +8,6 @@ side (function, sink table, queues, alarms, the mapping on the EFO consumer).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from constructs import Construct
 
@@ -24,12 +23,12 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 
 
 class ApiIngestStack(TwoAccountStack):
-    def __init__(self, scope: Construct, props: ApiIngestStackProps, *, code_archive: Path) -> None:
+    def __init__(self, scope: Construct, props: ApiIngestStackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         consumer_account = self.account_id(CONSUMER)
         self.consumer = self.function(
-            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms, code_archive=code_archive
+            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
         )
         self.authorizer = self.function(
             "authorizer-function",
@@ -37,8 +36,7 @@ class ApiIngestStack(TwoAccountStack):
             props=props.authorizer,
             sink=props.sink,
             alarms=props.alarms,
-            code_archive=code_archive,
-            handler=defaults.AUTHORIZER_HANDLER,
+            builtin_handler=defaults.AUTHORIZER_HANDLER,
             description=f"Basic-auth authorizer of API {props.api.api_name}",
             sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": "300"},
             # API Gateway waits for its answer: no asynchronous retries, no mapping, no queues.
@@ -99,9 +97,7 @@ class ApiIngestStack(TwoAccountStack):
             event_source_arn=self.shared.stream_consumer.arn,
             on_failure_destination_arn=self.consumer.on_failure_queue.arn,
             after=[
-                self.shared.stream_policy,
-                self.shared.stream_consumer_policy,
-                self.shared.key.policy,
+                *self.shared.read_dependencies,
                 stream_read,
                 self.consumer.runtime_policy,
                 table_write,

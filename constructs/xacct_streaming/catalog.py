@@ -17,6 +17,7 @@ from xacct_streaming.props import (
     BackendProps,
     ConsumerFunctionProps,
     EventSourceMappingProps,
+    ExistingStreamProps,
     SharedStreamProps,
     SinkProps,
     StackProps,
@@ -44,9 +45,9 @@ class StackKind:
     seed: str
     summary: str
 
-    def build(self, scope: Any, props: Any, code_archive: Path) -> Any:
+    def build(self, scope: Any, props: Any) -> Any:
         module, name = self.stack_class.split(":")
-        return getattr(importlib.import_module(module), name)(scope, props, code_archive=code_archive)
+        return getattr(importlib.import_module(module), name)(scope, props)
 
 
 KINDS: dict[str, StackKind] = {
@@ -57,6 +58,7 @@ KINDS: dict[str, StackKind] = {
             StackProps,
             {
                 "stream": SharedStreamProps,
+                "existing_stream": ExistingStreamProps,
                 "function": ConsumerFunctionProps,
                 "mapping": EventSourceMappingProps,
                 "sink": SinkProps,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Optional, Sequence
 
 from cdktf import TerraformProvider
 from constructs import Construct
@@ -31,9 +31,11 @@ class CustomerManagedKey(Construct):
         deletion_window_days: int,
         owner_root_arn: str,
         grants: Sequence[Statement],
+        tags: Optional[Mapping[str, str]] = None,
     ) -> None:
         super().__init__(scope, id_)
         self._provider = provider
+        self._tags = dict(tags) if tags else None
         self.key = self._build_key(description, deletion_window_days)
         self.alias = self._build_alias(alias)
         self.policy = self._build_policy(owner_root_arn, grants)
@@ -50,6 +52,7 @@ class CustomerManagedKey(Construct):
             description=description,
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,
+            tags=self._tags,
         )
 
     def _build_alias(self, alias: str) -> KmsAlias:

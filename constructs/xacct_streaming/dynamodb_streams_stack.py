@@ -8,7 +8,6 @@ other account's stream ARN, and alarms. One `terraform plan` shows both accounts
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from constructs import Construct
 
@@ -21,7 +20,7 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 
 
 class DynamoDBStreamsStack(TwoAccountStack):
-    def __init__(self, scope: Construct, props: DynamoDBStreamsStackProps, *, code_archive: Path) -> None:
+    def __init__(self, scope: Construct, props: DynamoDBStreamsStackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         self.consumer = self.function(
@@ -30,8 +29,7 @@ class DynamoDBStreamsStack(TwoAccountStack):
             props=props.function,
             sink=props.sink,
             alarms=props.alarms,
-            code_archive=code_archive,
-            handler=defaults.CHANGES_HANDLER,
+            builtin_handler=defaults.CHANGES_HANDLER,
             description="Forwards the changes of a DynamoDB table in another account to a change-log table",
             sink_environment={"TABLE_NAME": props.sink.table_name},
         )

@@ -7,15 +7,24 @@ before the app touches any output directory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+import re
+from typing import Any, Mapping, Optional
 
 from xacct_streaming import defaults
 from xacct_streaming.errors import ConfigError
-from xacct_streaming.validation import require_bool, require_int, require_match, require_one_of, require_tags
+from xacct_streaming.function_code import check_code
+from xacct_streaming.validation import (
+    require_bool,
+    require_environment,
+    require_int,
+    require_list,
+    require_match,
+    require_one_of,
+    require_tags,
+)
 
 STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
-RUNTIMES = ("python3.12", "python3.13")
 ARCHITECTURES = ("arm64", "x86_64")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # CloudWatch Logs accepts only these retention values; those under a year fail CKV_AWS_338.
@@ -28,6 +37,9 @@ ALARM_PERIODS = (60, 300, 900, 3600)
 _KINESIS_NAME = r"[a-zA-Z0-9_.-]{1,128}"
 _KMS_ALIAS = r"alias/(?!aws/)[a-zA-Z0-9/_-]{1,250}"
 _KMS_ALIAS_TEXT = "'alias/' followed by 1-250 of a-z A-Z 0-9 / _ -, not in the reserved 'alias/aws/' namespace"
+_LAYER_ARN = r"arn:aws(-cn|-us-gov|-iso|-iso-b)?:lambda:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]:[0-9]{12}:layer:[a-zA-Z0-9_-]{1,140}:[0-9]{1,10}"
+_SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
+_SECURITY_GROUP_ID = r"sg-[0-9a-f]{8,17}"
 # Derived names append at most 11 characters ("-on-failure") and IAM role names end at 64.
 _FUNCTION_NAME = r"[a-zA-Z0-9_-]{1,53}"
 
@@ -43,8 +55,11 @@ class SharedStreamProps:
     consumer_name: str = defaults.STREAM_CONSUMER_NAME
     key_alias: str = defaults.STREAM_KEY_ALIAS
     key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
+    # Tags of the stream and its key, over the stack's.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        require_tags("stream.tags", self.tags)
         require_match("stream.stream_name", self.stream_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
         require_one_of("stream.stream_mode", self.stream_mode, STREAM_MODES)
         if self.stream_mode == "PROVISIONED":
@@ -57,9 +72,97 @@ class SharedStreamProps:
         require_int("stream.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
 
 
+# Regions of the partitions other than "aws": an ARN whose region is not in its partition is a typo.
+PARTITION_REGION_PREFIXES = {"aws-cn": ("cn-",), "aws-us-gov": ("us-gov-",), "aws-iso": ("us-iso-",), "aws-iso-b": ("us-isob-",)}
+_ARN_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
+_ARN_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]"
+STREAM_ARN_PATTERN = rf"arn:(?P<partition>{_ARN_PARTITION}):kinesis:(?P<region>{_ARN_REGION}):(?P<account>[0-9]{{12}}):stream/(?P<name>{_KINESIS_NAME})"
+KEY_ARN_PATTERN = rf"arn:(?P<partition>{_ARN_PARTITION}):kms:(?P<region>{_ARN_REGION}):(?P<account>[0-9]{{12}}):(?P<resource>key/[0-9a-f-]{{36}}|alias/[a-zA-Z0-9/_-]{{1,250}})"
+AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
+
+
+def parse_arn(field: str, value: Any, pattern: str, description: str) -> dict[str, str]:
+    """The named parts of an ARN that matches `pattern`, its region inside its partition."""
+    match = re.fullmatch(pattern, value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(field, value, description)
+    parts = match.groupdict()
+    prefixes = PARTITION_REGION_PREFIXES.get(parts["partition"])
+    in_partition = (
+        parts["region"].startswith(prefixes) if prefixes
+        else not parts["region"].startswith(tuple(p for ps in PARTITION_REGION_PREFIXES.values() for p in ps))
+    )
+    if not in_partition:
+        raise ConfigError(field, value, f"{description}: region {parts['region']!r} is not in partition {parts['partition']!r}")
+    return parts
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingStreamProps:
+    """A stream this configuration does not manage: the stack adds the EFO consumer, the stream's
+    resource policy and (for a customer-managed key) a KMS grant, and never touches the stream or
+    the key's policy.
+
+    A stream has one resource policy: `take_over_policy = true` says the one already on it (if
+    any) may be replaced; `make preflight` refuses otherwise. The stream's account must be the
+    producer account (the Terraform variables check it at plan time)."""
+
+    stream_arn: str
+    # The customer-managed key the stream is encrypted with; None for an unencrypted stream.
+    key_arn: Optional[str] = None
+    consumer_name: str = defaults.STREAM_CONSUMER_NAME
+    take_over_policy: bool = False
+
+    def __post_init__(self) -> None:
+        stream = parse_arn(
+            "existing_stream.stream_arn", self.stream_arn, STREAM_ARN_PATTERN,
+            "a Kinesis stream ARN such as arn:aws:kinesis:eu-west-1:111111111111:stream/orders",
+        )
+        if self.key_arn is not None:
+            key = parse_arn(
+                "existing_stream.key_arn", self.key_arn, KEY_ARN_PATTERN,
+                "a KMS key ARN such as arn:aws:kms:eu-west-1:111111111111:key/<key id>",
+            )
+            if key["resource"] == AWS_MANAGED_KINESIS_KEY:
+                raise ConfigError(
+                    "existing_stream.key_arn", self.key_arn,
+                    "a customer-managed key: the AWS-managed aws/kinesis key's policy cannot be changed, so no "
+                    "other account can ever decrypt the stream; re-encrypt it with a customer-managed key "
+                    "(kinesis start-stream-encryption) and give that key's ARN",
+                )
+            if not key["resource"].startswith("key/"):
+                raise ConfigError("existing_stream.key_arn", self.key_arn, "the key's own ARN (key/<key id>), not an alias (grants name the key)")
+            for part in ("partition", "region", "account"):
+                if key[part] != stream[part]:
+                    raise ConfigError(
+                        "existing_stream.key_arn", self.key_arn,
+                        f"a key in the stream's {part} ({stream[part]}): Kinesis encrypts with a key of its own region and account",
+                    )
+        require_match("existing_stream.consumer_name", self.consumer_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+        require_bool("existing_stream.take_over_policy", self.take_over_policy)
+
+    @property
+    def account_id(self) -> str:
+        return self.stream_arn.split(":")[4]
+
+    @property
+    def region(self) -> str:
+        return self.stream_arn.split(":")[3]
+
+    @property
+    def stream_name(self) -> str:
+        return self.stream_arn.split(":stream/", 1)[1]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConsumerFunctionProps:
-    """The consumer side: the function, its role, log group, key and queues."""
+    """A function with its role, log group, key (and queues, for a stream consumer).
+
+    Code: the built-in runtime of the function's place in the stack by default; or the user's
+    `source_dir` (zipped, its requirements.txt vendored), `zip_file` or ECR `image_uri`, one of
+    them, with `handler` (not for an image). Paths are as given (a settings file's are relative to
+    that file). `subnet_ids` + `security_group_ids` place the function in a VPC.
+    """
 
     function_name: str = defaults.FUNCTION_NAME
     runtime: str = defaults.FUNCTION_RUNTIME
@@ -72,11 +175,35 @@ class ConsumerFunctionProps:
     queue_message_retention_seconds: int = defaults.QUEUE_MESSAGE_RETENTION_SECONDS
     key_alias: str = defaults.FUNCTION_KEY_ALIAS
     key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
+    source_dir: Optional[str] = None
+    zip_file: Optional[str] = None
+    image_uri: Optional[str] = None
+    # None: the built-in runtime's handler (required with source_dir or zip_file).
+    handler: Optional[str] = None
+    # Added to the variables the stack sets for its wiring (TABLE_NAME, ...), never over them.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    # Tags of this function's resources, over the stack's.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_match("function.function_name", self.function_name, _FUNCTION_NAME, "1-53 of a-z A-Z 0-9 _ -")
-        require_one_of("function.runtime", self.runtime, RUNTIMES)
         require_one_of("function.architecture", self.architecture, ARCHITECTURES)
+        for name, pattern, text, most in (
+            ("layers", _LAYER_ARN, "Lambda layer version ARNs (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)", 5),
+            ("subnet_ids", _SUBNET_ID, "subnet ids such as 'subnet-0123456789abcdef0'", 16),
+            ("security_group_ids", _SECURITY_GROUP_ID, "security group ids such as 'sg-0123456789abcdef0'", 5),
+        ):
+            # TOML gives lists; props stay hashable with tuples.
+            object.__setattr__(self, name, require_list(f"function.{name}", getattr(self, name), pattern, f"at most {most} distinct {text}", most))
+        if bool(self.subnet_ids) != bool(self.security_group_ids):
+            missing = "security_group_ids" if self.subnet_ids else "subnet_ids"
+            raise ConfigError(f"function.{missing}", [], "at least one value when the other VPC setting is set (both or neither)")
+        check_code("function", self)
+        require_environment("function.environment", self.environment)
+        require_tags("function.tags", self.tags)
         require_int("function.memory_size_mb", self.memory_size_mb, 128, 10240)
         require_int("function.timeout_seconds", self.timeout_seconds, 1, 900)
         # An account keeps at least 100 unreserved executions out of the default 1,000.
@@ -86,6 +213,10 @@ class ConsumerFunctionProps:
         require_int("function.queue_message_retention_seconds", self.queue_message_retention_seconds, 60, 1_209_600)
         require_match("function.key_alias", self.key_alias, _KMS_ALIAS, _KMS_ALIAS_TEXT)
         require_int("function.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
 
     @property
     def role_name(self) -> str:
@@ -216,6 +347,8 @@ class StackProps:
 
     stack_name: str = defaults.STACK_NAME
     stream: SharedStreamProps = field(default_factory=SharedStreamProps)
+    # Share a stream this configuration does not manage instead of creating `stream`.
+    existing_stream: Optional[ExistingStreamProps] = None
     function: ConsumerFunctionProps = field(default_factory=ConsumerFunctionProps)
     mapping: EventSourceMappingProps = field(default_factory=EventSourceMappingProps)
     sink: SinkProps = field(default_factory=SinkProps)
@@ -227,6 +360,8 @@ class StackProps:
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, r"[a-z][a-z0-9-]{0,62}", "1-63 of a-z 0-9 -, starting with a letter")
-        if self.stream.key_alias == self.function.key_alias:
+        if self.existing_stream is not None and self.stream != SharedStreamProps():
+            raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
+        if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:
             # Both keys live in different accounts, but one alias for two keys confuses every reader.
             raise ConfigError("function.key_alias", self.function.key_alias, "an alias different from stream.key_alias")

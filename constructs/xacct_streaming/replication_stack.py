@@ -11,7 +11,6 @@ change into plain JSON and puts it to Firehose, the delivery stream and its buck
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from constructs import Construct
 
@@ -28,7 +27,7 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 
 
 class ReplicationStack(TwoAccountStack):
-    def __init__(self, scope: Construct, props: ReplicationStackProps, *, code_archive: Path) -> None:
+    def __init__(self, scope: Construct, props: ReplicationStackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         replica = props.replica
@@ -51,7 +50,6 @@ class ReplicationStack(TwoAccountStack):
             props=props.writer,
             sink=SinkProps(table_name=replica.table_name),
             alarms=props.alarms,
-            code_archive=code_archive,
             description="Writes each Kinesis record into the replica table of the analytics account",
             sink_role_arn=replica_writer_role_arn,
             sink_environment={
@@ -124,8 +122,7 @@ class ReplicationStack(TwoAccountStack):
             props=props.flattener,
             sink=SinkProps(table_name=replica.table_name),
             alarms=props.alarms,
-            code_archive=code_archive,
-            handler=defaults.CHANGES_HANDLER,
+            builtin_handler=defaults.CHANGES_HANDLER,
             description="Flattens the replica table's changes to plain JSON and puts them to Firehose",
             sink_environment={"DELIVERY_STREAM_NAME": props.delivery.delivery_stream_name},
         )

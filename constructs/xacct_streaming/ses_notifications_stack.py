@@ -9,7 +9,6 @@ forwarder's queues, logs, key and alarms.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from constructs import Construct
 
@@ -35,7 +34,7 @@ ASYNC_MAXIMUM_EVENT_AGE_SECONDS = 3600
 
 
 class SesNotificationsStack(TwoAccountStack):
-    def __init__(self, scope: Construct, props: SesNotificationsStackProps, *, code_archive: Path) -> None:
+    def __init__(self, scope: Construct, props: SesNotificationsStackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         notifications = props.notifications
@@ -58,8 +57,7 @@ class SesNotificationsStack(TwoAccountStack):
             props=props.forwarder,
             sink=SinkProps(),
             alarms=props.alarms,
-            code_archive=code_archive,
-            handler=defaults.NOTIFICATIONS_HANDLER,
+            builtin_handler=defaults.NOTIFICATIONS_HANDLER,
             description="Forwards SES notifications from SNS into a Kinesis stream of another account",
             sink_role_arn=writer_role_arn,
             sink_environment={"STREAM_ARN": self.stream.stream.arn, "STREAM_ROLE_ARN": writer_role_arn},

@@ -6,11 +6,10 @@ consumer account gets the function and everything around it; one `terraform plan
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from constructs import Construct
 
-from xacct_streaming.props import StackProps
+from xacct_streaming.props import ExistingStreamProps, StackProps
 from xacct_streaming.shared_stream import SharedStream
 from xacct_streaming.sink_table import SinkTable
 from xacct_streaming.stream_event_source_mapping import StreamEventSourceMapping
@@ -20,26 +19,22 @@ from xacct_streaming.two_account_stack import CONSUMER, PRODUCER, TwoAccountStac
 class CrossAccountStreamingStack(TwoAccountStack):
     """The whole cross-account design; resources are attributes for tests and extensions."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        props: StackProps,
-        *,
-        code_archive: Path,
-    ) -> None:
-        """`code_archive` is the Lambda zip built by `lambda_archive.build_archive`."""
+    def __init__(self, scope: Construct, props: StackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         region = self.region
+        if props.existing_stream is not None:
+            self._require_stream_accounts(props.existing_stream)
 
         self.consumer = self.function(
-            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms, code_archive=code_archive
+            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
         )
         self.shared = SharedStream(
             self,
             "shared-stream",
             provider=self.producer_provider,
-            props=props.stream,
+            props=props.stream if props.existing_stream is None else None,
+            existing_stream=props.existing_stream,
             owner_root_arn=self.root_arn(PRODUCER),
             region=region,
             reader_role_arn=self.consumer.role.arn,
@@ -60,27 +55,34 @@ class CrossAccountStreamingStack(TwoAccountStack):
             function_arn=self.consumer.function.arn,
             event_source_arn=self.shared.stream_consumer.arn,
             on_failure_destination_arn=self.consumer.on_failure_queue.arn,
-            after=[
-                self.shared.stream_policy,
-                self.shared.stream_consumer_policy,
-                self.shared.key.policy,
-                *after_policies,
-            ],
+            after=[*self.shared.read_dependencies, *after_policies],
         )
         self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
         self._build_outputs()
 
+    def _require_stream_accounts(self, existing: ExistingStreamProps) -> None:
+        """The tfvars must put the producer where the existing stream is: in its region (a mapping
+        reads a stream of its own region) and account, and the consumer in another account."""
+        where = f"existing_stream.stream_arn ({existing.stream_arn})"
+        self.variables.require("region", f'${{var.region == "{existing.region}"}}', f"region must be {existing.region}, the region of {where}.")
+        self.variables.require(
+            "producer_account_id", f'${{var.producer_account_id == "{existing.account_id}"}}',
+            f"producer_account_id must be {existing.account_id}, the account of {where}.",
+        )
+        self.variables.require(
+            "consumer_account_id", f'${{var.consumer_account_id != "{existing.account_id}"}}',
+            f"consumer_account_id must not be {existing.account_id}: that account holds {where}; the consumer is in another account.",
+        )
+
     def _build_outputs(self) -> None:
         shared, consumer = self.shared, self.consumer
         outputs = {
-            "stream_arn": (shared.stream.arn, "ARN of the shared Kinesis stream (producer account)."),
-            "stream_name": (shared.stream.name, "Name of the shared Kinesis stream (producer account)."),
+            "stream_arn": (shared.stream_arn, "ARN of the shared Kinesis stream (producer account)."),
+            "stream_name": (shared.stream_name, "Name of the shared Kinesis stream (producer account)."),
             "stream_consumer_arn": (
                 shared.stream_consumer.arn,
                 "ARN of the enhanced fan-out consumer the Lambda function reads from (producer account).",
             ),
-            "kms_key_arn": (shared.key.arn, "ARN of the customer-managed key encrypting the stream (producer account)."),
-            "kms_key_alias": (shared.key.alias.name, "Alias of the stream's key (producer account)."),
             "lambda_function_arn": (consumer.function.arn, "ARN of the consumer Lambda function (consumer account)."),
             "lambda_function_name": (consumer.function.function_name, "Name of the consumer Lambda function."),
             "lambda_role_arn": (
@@ -103,6 +105,9 @@ class CrossAccountStreamingStack(TwoAccountStack):
                 "ARN of the consumer account's key for logs, queues and function environment.",
             ),
         }
+        if shared.key is not None:
+            outputs["kms_key_arn"] = (shared.key.arn, "ARN of the customer-managed key encrypting the stream (producer account).")
+            outputs["kms_key_alias"] = (shared.key.alias.name, "Alias of the stream's key (producer account).")
         if self.sink_table is not None:
             outputs["sink_table_name"] = (self.sink_table.table.name, "DynamoDB table the consumer writes each record to (consumer account).")
             outputs["sink_table_arn"] = (self.sink_table.table.arn, "ARN of the sink table.")

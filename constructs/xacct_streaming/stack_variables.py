@@ -126,6 +126,11 @@ class StackVariables:
             )
             self.by_name[spec.name] = variable
 
+    def require(self, name: str, condition: str, error_message: str) -> None:
+        """One more rule on variable `name`, for what this stack's settings fix (an existing
+        stream's account and region): a bad tfvars value fails at plan, before any AWS call."""
+        self.by_name[name].add_validation(condition=condition, error_message=error_message)
+
     def __getitem__(self, name: str) -> str:
         return self.by_name[name].string_value
 

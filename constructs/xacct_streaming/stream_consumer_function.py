@@ -1,13 +1,18 @@
-"""StreamConsumerFunction: the consumer account's Lambda, its role, logs, key and queues."""
+"""SynchronousFunction and StreamConsumerFunction: a Lambda with its role, logs and key.
+
+A synchronous function (an API Gateway authorizer, anything whose caller waits for the answer)
+gets only what it uses; a stream consumer adds the dead-letter and on-failure queues its mapping
+and asynchronous invocations need.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from cdktf import AssetType, Fn, TerraformAsset, TerraformProvider
 from constructs import Construct
 
+from xacct_streaming import function_code
 from xacct_streaming.aws import (
     CloudwatchLogGroup,
     IamRole,
@@ -17,9 +22,11 @@ from xacct_streaming.aws import (
     LambdaFunctionEnvironment,
     LambdaFunctionLoggingConfig,
     LambdaFunctionTracingConfig,
+    LambdaFunctionVpcConfig,
     SqsQueue,
 )
 from xacct_streaming.customer_managed_key import CustomerManagedKey
+from xacct_streaming.errors import ConfigError
 from xacct_streaming.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
@@ -32,22 +39,30 @@ from xacct_streaming.policy import (
 )
 from xacct_streaming.props import ConsumerFunctionProps, SinkProps
 from xacct_streaming.shared_stream import SharedStream, kinesis_service
+from xacct_streaming.validation import require_environment
 
 HANDLER = "handler.lambda_handler"
 # X-Ray has no resource-level permissions: these two actions only ever take Resource "*".
 XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+# What Lambda needs to attach a function to a VPC (AWSLambdaVPCAccessExecutionRole, narrowed):
+# creating an interface is scoped to the function's subnets and security groups; the Describe
+# actions have no resource-level permissions.
+ENI_ACTIONS = ("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses")
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
 
 
-class StreamConsumerFunction(Construct):
-    """Everything in the consumer account except the event source mapping.
+class SynchronousFunction(Construct):
+    """A function whose caller waits for its answer: key, log group, role, runtime policy, function.
 
-    `synchronous=True` is for a function whose caller waits for its answer (an API Gateway
-    authorizer): no dead-letter or on-failure queue (nothing is retried asynchronously and no
-    mapping has batches to give up on), so nothing it can never use is created, alarmed or granted.
+    No dead-letter or on-failure queue: nothing is retried asynchronously and no mapping has
+    batches to give up on, so nothing it can never use is created, alarmed or granted.
 
-    Built in two steps because the producer side needs this role's ARN and this role's policy
-    needs the producer's ARNs: the constructor creates the role (and all consumer resources),
-    `grant_stream_read` then adds the policy scoped to the shared stream.
+    Built in two steps because the producer side may need this role's ARN while this role's
+    policy needs the producer's ARNs: the constructor creates the role (and every resource of the
+    function), the `grant_*` methods then add policies scoped to what it reads or writes.
+
+    Code (`function_code.resolve`): the built-in runtime's `builtin_handler` unless the props
+    name the user's own code.
     """
 
     def __init__(
@@ -61,14 +76,14 @@ class StreamConsumerFunction(Construct):
         owner_root_arn: str,
         log_group_arn: str,
         region: str,
-        code_archive: Path,
+        partition: str,
+        account_id: str,
         metrics_namespace: str,
         key_grants: Sequence[Statement] = (),
-        handler: str = HANDLER,
+        builtin_handler: str = HANDLER,
         description: str = "Consumes a Kinesis stream shared from another account through enhanced fan-out",
         sink_environment: Optional[Mapping[str, str]] = None,
         sink_role_arn: Optional[str] = None,
-        synchronous: bool = False,
     ) -> None:
         """`sink_environment` replaces the Kinesis runtime's sink variables (TABLE_NAME, SINK_*)
         for another handler; `sink_role_arn` is the role to write through when it is created in
@@ -77,21 +92,35 @@ class StreamConsumerFunction(Construct):
         self._provider = provider
         self.props = props
         self.sink = sink
-        self._handler = handler
+        self.code = function_code.resolve(props, builtin_handler)
         self._description = description
         self._sink_environment = sink_environment
         self.sink_role_arn = sink_role_arn or sink.role_arn
         self._region = region
+        self._partition = partition
+        self._account_id = account_id
         self._metrics_namespace = metrics_namespace
+        self._tags = dict(props.tags) or None
         self.key = self._build_key(owner_root_arn, log_group_arn, region, key_grants)
         self.log_group = self._build_log_group()
-        self.dead_letter_queue: Optional[SqsQueue] = None if synchronous else self._build_queue("dead-letter-queue", props.dead_letter_queue_name)
-        self.on_failure_queue: Optional[SqsQueue] = None if synchronous else self._build_queue("on-failure-queue", props.on_failure_queue_name)
+        self._build_queues()
         self.role = self._build_role()
         self.runtime_policy = self._build_runtime_policy()
-        self.function = self._build_function(code_archive)
+        self.function = self._build_function()
         self.stream_read_policy: IamRolePolicy | None = None
         self.table_write_policy: IamRolePolicy | None = None
+
+    def _build_queues(self) -> None:
+        """Nothing for a synchronous function."""
+
+    def _queue_statements(self) -> list[Statement]:
+        return []
+
+    def _dead_letter_config(self) -> Optional[LambdaFunctionDeadLetterConfig]:
+        return None
+
+    def _queue_environment(self) -> dict[str, str]:
+        return {}
 
     def _build_key(
         self, owner_root_arn: str, log_group_arn: str, region: str, key_grants: Sequence[Statement]
@@ -106,6 +135,7 @@ class StreamConsumerFunction(Construct):
             deletion_window_days=self.props.key_deletion_window_days,
             owner_root_arn=owner_root_arn,
             grants=[logs, *key_grants],
+            tags=self._tags,
         )
 
     def _build_log_group(self) -> CloudwatchLogGroup:
@@ -116,19 +146,9 @@ class StreamConsumerFunction(Construct):
             name=self.props.log_group_name,
             retention_in_days=self.props.log_retention_days,
             kms_key_id=self.key.arn,
+            tags=self._tags,
             # CloudWatch checks the key policy when the group is associated with the key.
             depends_on=[self.key.policy],
-        )
-
-    def _build_queue(self, id_: str, name: str) -> SqsQueue:
-        return SqsQueue(
-            self,
-            id_,
-            provider=self._provider,
-            name=name,
-            kms_master_key_id=self.key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=self.props.queue_message_retention_seconds,
         )
 
     def _build_role(self) -> IamRole:
@@ -139,6 +159,7 @@ class StreamConsumerFunction(Construct):
             name=self.props.role_name,
             description=f"Execution role of Lambda {self.props.function_name}",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            tags=self._tags,
         )
 
     def _build_runtime_policy(self) -> IamRolePolicy:
@@ -148,22 +169,35 @@ class StreamConsumerFunction(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[f"{self.log_group.arn}:log-stream:*"],
             ),
+            *self._queue_statements(),
             Statement(
                 sid="UseConsumerKey",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[self.key.arn],
             ),
             Statement(sid="XRayNoResourceLevelPermissions", actions=XRAY_ACTIONS, resources=["*"]),
+            *self._vpc_statements(),
         ]
-        if self.dead_letter_queue is not None and self.on_failure_queue is not None:
-            statements.insert(1, Statement(
-                sid="SendToFailureQueues",
-                actions=["sqs:SendMessage"],
-                resources=[self.dead_letter_queue.arn, self.on_failure_queue.arn],
-            ))
         if self.sink_role_arn is not None:
             statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink_role_arn]))
         return self.add_role_policy("runtime-policy", "runtime", statements)
+
+    def _vpc_statements(self) -> list[Statement]:
+        if not self.props.in_vpc:
+            return []
+        ec2 = f"arn:{self._partition}:ec2:{self._region}:{self._account_id}"
+        return [
+            Statement(
+                sid="AttachToOwnSubnetsAndSecurityGroups",
+                actions=ENI_ACTIONS,
+                resources=[
+                    f"{ec2}:network-interface/*",
+                    *(f"{ec2}:subnet/{subnet}" for subnet in self.props.subnet_ids),
+                    *(f"{ec2}:security-group/{group}" for group in self.props.security_group_ids),
+                ],
+            ),
+            Statement(sid="DescribeNetworkNoResourceLevelPermissions", actions=ENI_DESCRIBE_ACTIONS, resources=["*"]),
+        ]
 
     def add_role_policy(self, id_: str, name: str, statements: Sequence[Statement]) -> IamRolePolicy:
         """An inline policy of the function's role: a resource of its own, so others can depend on it."""
@@ -171,9 +205,18 @@ class StreamConsumerFunction(Construct):
             self, id_, provider=self._provider, name=name, role=self.role.id, policy=policy_document(statements)
         )
 
-    def _build_function(self, code_archive: Path) -> LambdaFunction:
-        # A prebuilt reproducible zip (see lambda_archive.py), copied into the output as is.
-        asset = TerraformAsset(self, "code", path=str(code_archive), type=AssetType.FILE)
+    def _build_function(self) -> LambdaFunction:
+        code = self.code
+        if code.archive is not None:
+            # A content-addressed reproducible zip (see lambda_archive.py), copied into the output as is.
+            asset = TerraformAsset(self, "code", path=str(code.archive), type=AssetType.FILE)
+            package = {"filename": asset.path, "source_code_hash": Fn.filebase64sha256(asset.path), "handler": code.handler, "runtime": code.runtime}
+        else:
+            package = {"package_type": "Image", "image_uri": code.image_uri}
+        vpc = (
+            LambdaFunctionVpcConfig(subnet_ids=list(self.props.subnet_ids), security_group_ids=list(self.props.security_group_ids))
+            if self.props.in_vpc else None
+        )
         return LambdaFunction(
             self,
             "function",
@@ -181,36 +224,36 @@ class StreamConsumerFunction(Construct):
             function_name=self.props.function_name,
             description=self._description,
             role=self.role.arn,
-            handler=self._handler,
-            runtime=self.props.runtime,
             architectures=[self.props.architecture],
             memory_size=self.props.memory_size_mb,
             timeout=self.props.timeout_seconds,
             reserved_concurrent_executions=self.props.reserved_concurrency,
-            filename=asset.path,
-            source_code_hash=Fn.filebase64sha256(asset.path),
             kms_key_arn=self.key.arn,
             environment=LambdaFunctionEnvironment(variables=self._environment()),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
-            dead_letter_config=(
-                LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn) if self.dead_letter_queue is not None else None
-            ),
+            dead_letter_config=self._dead_letter_config(),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
-            # Lambda checks at creation that the role may send to the dead-letter queue (if any).
+            layers=list(self.props.layers) or None,
+            vpc_config=vpc,
+            tags=self._tags,
+            # Lambda checks at creation that the role may send to the dead-letter queue (if any)
+            # and create the function's network interfaces (in a VPC).
             depends_on=[self.runtime_policy],
+            **package,
         )
 
     def _environment(self) -> dict[str, str]:
-        """What lambda_src/xacct_consumer/config.py reads at cold start."""
-        variables = {"LOG_LEVEL": self.props.log_level, "METRICS_NAMESPACE": self._metrics_namespace}
-        if self.dead_letter_queue is not None:
-            variables = {"DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url, **variables}
+        """What lambda_src/xacct_consumer/config.py reads at cold start, then the user's own."""
+        variables = {**self._queue_environment(), "LOG_LEVEL": self.props.log_level, "METRICS_NAMESPACE": self._metrics_namespace}
         if self._sink_environment is not None:
-            return {**self._sink_environment, **variables}
-        variables["TABLE_NAME"] = self.sink.table_name
-        optional = {"SINK_ROLE_ARN": self.sink_role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
-        variables.update({name: value for name, value in optional.items() if value is not None})
-        return variables
+            variables = {**self._sink_environment, **variables}
+        else:
+            variables["TABLE_NAME"] = self.sink.table_name
+            optional = {"SINK_ROLE_ARN": self.sink_role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
+            variables.update({name: value for name, value in optional.items() if value is not None})
+        # The stack's wiring wins: a user's variable of the same name is a mistake, said at synth.
+        require_environment("function.environment", self.props.environment, taken=list(variables))
+        return {**variables, **self.props.environment}
 
     def grant_table_write(self, table_arn: str) -> IamRolePolicy:
         """Lets the role write items to the sink table (BatchWriteItem is all the runtime calls)."""
@@ -223,7 +266,7 @@ class StreamConsumerFunction(Construct):
 
     def grant_stream_read(self, shared: SharedStream) -> IamRolePolicy:
         """Lets the role read `shared` (through its EFO consumer, if it has one) and decrypt it via Kinesis."""
-        statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream.arn])]
+        statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream_arn])]
         if shared.stream_consumer is not None:
             statements.append(
                 Statement(
@@ -232,14 +275,15 @@ class StreamConsumerFunction(Construct):
                     resources=[shared.stream_consumer.arn],
                 )
             )
-        statements += [
-            Statement(
-                sid="DecryptSharedStreamViaKinesis",
-                actions=["kms:Decrypt"],
-                resources=[shared.key.arn],
-                conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
-            ),
-        ]
+        if shared.key_arn is not None:
+            statements.append(
+                Statement(
+                    sid="DecryptSharedStreamViaKinesis",
+                    actions=["kms:Decrypt"],
+                    resources=[shared.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
+                )
+            )
         self.stream_read_policy = self.add_role_policy("stream-read-policy", "read-shared-stream", statements)
         return self.stream_read_policy
 
@@ -260,3 +304,43 @@ class StreamConsumerFunction(Construct):
         ]
         self.stream_read_policy = self.add_role_policy(id_, "read-table-stream", statements)
         return self.stream_read_policy
+
+
+class StreamConsumerFunction(SynchronousFunction):
+    """A function a mapping or an asynchronous caller (SNS) drives: adds the dead-letter queue
+    (asynchronous invocations that failed) and the on-failure queue (batches that exhausted
+    their retries), both encrypted with the function's key."""
+
+    dead_letter_queue: SqsQueue
+    on_failure_queue: SqsQueue
+
+    def _build_queues(self) -> None:
+        self.dead_letter_queue = self._build_queue("dead-letter-queue", self.props.dead_letter_queue_name)
+        self.on_failure_queue = self._build_queue("on-failure-queue", self.props.on_failure_queue_name)
+
+    def _build_queue(self, id_: str, name: str) -> SqsQueue:
+        return SqsQueue(
+            self,
+            id_,
+            provider=self._provider,
+            name=name,
+            kms_master_key_id=self.key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=self.props.queue_message_retention_seconds,
+            tags=self._tags,
+        )
+
+    def _queue_statements(self) -> list[Statement]:
+        return [
+            Statement(
+                sid="SendToFailureQueues",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.arn, self.on_failure_queue.arn],
+            )
+        ]
+
+    def _dead_letter_config(self) -> Optional[LambdaFunctionDeadLetterConfig]:
+        return LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn)
+
+    def _queue_environment(self) -> dict[str, str]:
+        return {"DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url}

@@ -34,7 +34,6 @@ def synthesize(
     stacks: Sequence[Any],
     *,
     outdir: Path,
-    project_root: Path,
     hcl: bool = False,
     keep_other_stacks: bool = False,
 ) -> list[Path]:
@@ -55,19 +54,16 @@ def synthesize(
     from cdktf import App
 
     from xacct_streaming.catalog import kind_of
-    from xacct_streaming.lambda_archive import build_archive
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
-        with tempfile.TemporaryDirectory(prefix="xacct-build-") as build:
-            archive = build_archive(project_root / "lambda_src", Path(build) / "lambda.zip")
-            app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
-            for props in stacks:
-                kind_of(props).build(app, props, archive)
-            app.synth()
+        app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
+        for props in stacks:
+            kind_of(props).build(app, props)
+        app.synth()
         if hcl:
             for stack_file in staging.glob("stacks/*/cdk.tf"):
                 stack_file.write_text(unquote_references(stack_file.read_text()))

@@ -8,7 +8,6 @@ them passed in.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformProvider, TerraformStack, Token
@@ -19,7 +18,7 @@ from xacct_streaming.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderD
 from xacct_streaming.consumer_alarms import ConsumerAlarms, alarm_arn_pattern, cloudwatch_key_grant
 from xacct_streaming.props import AlarmProps, BackendProps, ConsumerFunctionProps, SinkProps
 from xacct_streaming.stack_variables import StackVariables
-from xacct_streaming.stream_consumer_function import StreamConsumerFunction
+from xacct_streaming.stream_consumer_function import StreamConsumerFunction, SynchronousFunction
 
 STATE_DIR_FROM_STACK = "../../.."
 PRODUCER = "producer"
@@ -63,11 +62,13 @@ class TwoAccountStack(TerraformStack):
         props: ConsumerFunctionProps,
         sink: SinkProps,
         alarms: AlarmProps,
-        code_archive: Path,
+        synchronous: bool = False,
         **options: Any,
-    ) -> StreamConsumerFunction:
-        """A StreamConsumerFunction in `side`'s account; `options` go to its constructor."""
-        return StreamConsumerFunction(
+    ) -> Any:
+        """A StreamConsumerFunction (a SynchronousFunction if `synchronous`) in `side`'s account;
+        `options` go to its constructor."""
+        construct = SynchronousFunction if synchronous else StreamConsumerFunction
+        return construct(
             self,
             id_,
             provider=self.provider(side),
@@ -76,7 +77,8 @@ class TwoAccountStack(TerraformStack):
             owner_root_arn=self.root_arn(side),
             log_group_arn=self.log_group_arn(side, props.log_group_name),
             region=self.region,
-            code_archive=code_archive,
+            partition=self.partition,
+            account_id=self.account_id(side),
             metrics_namespace=defaults.METRICS_NAMESPACE,
             key_grants=[
                 cloudwatch_key_grant(self.account_id(side), alarm_arn_pattern(self.partition, self.region, self.account_id(side), props.function_name))
@@ -85,7 +87,7 @@ class TwoAccountStack(TerraformStack):
         )
 
     def watch(
-        self, id_: str, side: str, function: StreamConsumerFunction, props: AlarmProps, reads_stream: bool = True
+        self, id_: str, side: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True
     ) -> ConsumerAlarms:
         """Iterator age (if a mapping drives it), errors, throttles and the queues `function` has."""
         return ConsumerAlarms(
@@ -94,8 +96,8 @@ class TwoAccountStack(TerraformStack):
             provider=self.provider(side),
             props=props,
             function_name=function.props.function_name,
-            dead_letter_queue_name=function.props.dead_letter_queue_name if function.dead_letter_queue is not None else None,
-            on_failure_queue_name=function.props.on_failure_queue_name if function.on_failure_queue is not None else None,
+            dead_letter_queue_name=function.props.dead_letter_queue_name if isinstance(function, StreamConsumerFunction) else None,
+            on_failure_queue_name=function.props.on_failure_queue_name if isinstance(function, StreamConsumerFunction) else None,
             key_arn=function.key.arn,
             reads_stream=reads_stream,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Collection, Mapping
+from typing import Any, Collection, Mapping, Sequence
 
 from xacct_streaming.errors import ConfigError
 
@@ -42,3 +42,32 @@ def require_tags(field: str, value: Any) -> None:
             raise ConfigError(f"{field}.{key}", tag, allowed)
         if not isinstance(tag, str) or len(tag) > 256:
             raise ConfigError(f"{field}.{key}", tag, allowed)
+
+
+def require_list(field: str, value: Any, pattern: str, description: str, most: int) -> tuple[str, ...]:
+    """A list of distinct strings matching `pattern`, returned as a tuple."""
+    if not isinstance(value, (list, tuple)) or len(value) > most or len(set(value)) != len(value):
+        raise ConfigError(field, value, description)
+    for item in value:
+        require_match(field, item, pattern, description)
+    return tuple(value)
+
+
+# Lambda sets these itself and refuses a function that sets them (Lambda docs, "Reserved
+# environment variables"); AWS_* names are reserved as a whole.
+RESERVED_ENVIRONMENT = ("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ")
+
+
+def require_environment(field: str, value: Any, taken: Sequence[str] = ()) -> None:
+    """Environment variables: names of letters, digits and _ starting with a letter, none that
+    Lambda reserves, string values."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(field, value, "a table of NAME = \"value\" strings")
+    for name, text in value.items():
+        if not isinstance(name, str) or re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]{0,127}", name) is None:
+            raise ConfigError(f"{field}.{name}", text, "a variable name of letters, digits and _ starting with a letter")
+        if name.startswith("AWS_") or name in RESERVED_ENVIRONMENT or name in taken:
+            reason = "a name the stack sets itself" if name in taken else "a name Lambda does not reserve (not AWS_*, _HANDLER, LAMBDA_TASK_ROOT, ...)"
+            raise ConfigError(f"{field}.{name}", text, reason)
+        if not isinstance(text, str):
+            raise ConfigError(f"{field}.{name}", text, "a string value")
