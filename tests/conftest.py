@@ -24,6 +24,8 @@ REPLICATION_STACK = "xacct-kinesis-replication"
 SES_STACK = "xacct-ses-notifications"
 API_STACK = "xacct-api-ingest"
 ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK)
+EXISTING_STACK = "orders-audit"
+EXISTING_STREAM_SETTINGS = ROOT / "examples" / "existing-stream.toml"
 PROVISIONED_STACK = "xacct-provisioned"
 API_LOGGING_STACK = "xacct-api-with-logging-role"
 # make policy-check with the built-in settings: (calls allowed, variants denied) per stack.
@@ -101,8 +103,9 @@ def cli_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default stack, a provisioned variant and the API stack managing the account's logging role (in-process)."""
-    from xacct_streaming.config import props_from_mapping
+    """The default stack, a provisioned variant, the API stack managing the account's logging role and
+    the README quick start (own handler on an existing stream), in-process."""
+    from xacct_streaming.config import load_props, props_from_mapping
     from xacct_streaming.props import StackProps
     from xacct_streaming.synth import synthesize
 
@@ -119,7 +122,8 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     api_logging = props_from_mapping({"kind": API_STACK, "stack_name": API_LOGGING_STACK, "api": {"manage_account_logging_role": True}})
     outdir = tmp_path_factory.mktemp("lib") / "cdktf.out"
     # Variants of one stack reuse its AWS names, which one run refuses: one run each, into one output.
-    for stack in (StackProps(), provisioned, api_logging):
+    existing = load_props(str(EXISTING_STREAM_SETTINGS))
+    for stack in (StackProps(), provisioned, api_logging, existing):
         synthesize([stack], outdir=outdir, keep_other_stacks=True)
     return outdir
 
@@ -157,6 +161,11 @@ def api_synth(cli_outdir: Path) -> Synth:
 @pytest.fixture(scope="session")
 def provisioned(library_outdir: Path) -> Synth:
     return _load(library_outdir, PROVISIONED_STACK)
+
+
+@pytest.fixture(scope="session")
+def existing_synth(library_outdir: Path) -> Synth:
+    return _load(library_outdir, EXISTING_STACK)
 
 
 @pytest.fixture(scope="session")

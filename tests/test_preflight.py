@@ -85,3 +85,79 @@ def test_api_stack_needs_the_accounts_api_gateway_logging_role(aws_env: None, tm
             "FAIL  consumer: API Gateway account has a CloudWatch logging role: none set: set it once for the account "
             "(aws apigateway update-account), or api.manage_account_logging_role = true"
         ) in out
+
+
+def _existing_stream(encryption: str) -> tuple[str, str | None]:
+    """A stream in the producer account (moto), encrypted as `encryption` says; its ARN and key ARN."""
+    producer = assumed_session("111111111111")
+    kinesis = producer.client("kinesis")
+    kinesis.create_stream(StreamName="orders", ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]["StreamARN"]
+    key_arn = None
+    if encryption == "customer-key":
+        key_arn = producer.client("kms").create_key()["KeyMetadata"]["Arn"]
+        kinesis.start_stream_encryption(StreamName="orders", EncryptionType="KMS", KeyId=key_arn)
+    elif encryption == "aws-managed":
+        kinesis.start_stream_encryption(StreamName="orders", EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    return arn, key_arn
+
+
+def _settings(tmp_path: Path, arn: str, key_arn: str | None, take_over: bool = False) -> Path:
+    lines = ["[existing_stream]", f'stream_arn = "{arn}"']
+    if key_arn:
+        lines.append(f'key_arn = "{key_arn}"')
+    if take_over:
+        lines.append("take_over_policy = true")
+    path = tmp_path / "existing.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+POLICY = '{"Version":"2012-10-17","Statement":[{"Sid":"AnalyticsTeam","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::333333333333:role/analytics"},"Action":"kinesis:GetRecords","Resource":"%s"}]}'
+
+
+@pytest.mark.parametrize(
+    ("existing_policy", "take_over", "status", "line"),
+    [
+        pytest.param(False, False, 0, "PASS  producer: existing stream's resource policy: none: this stack writes the only one", id="no-policy"),
+        pytest.param(True, False, 1, "FAIL  producer: existing stream's resource policy: it already has one (1 statement(s): AnalyticsTeam) and a stream has only one: applying would replace it.", id="policy-refused"),
+        pytest.param(True, True, 0, "PASS  producer: existing stream's resource policy: replaced by this stack's (existing_stream.take_over_policy = true); it held: {", id="policy-taken-over"),
+    ],
+)
+def test_existing_stream_policy_is_never_replaced_silently(
+    aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], existing_policy: bool, take_over: bool, status: int, line: str
+) -> None:
+    with mock_aws():
+        # GIVEN an existing encrypted stream, with or without a resource policy of its own
+        arn, key_arn = _existing_stream("customer-key")
+        if existing_policy:
+            assumed_session("111111111111").client("kinesis").put_resource_policy(ResourceARN=arn, Policy=POLICY % arn)
+        # WHEN preflight checks the settings that share it
+        result = preflight.main(["--tfvars", str(_tfvars(tmp_path)), "--config", str(_settings(tmp_path, arn, key_arn, take_over))])
+    # THEN
+    out = capsys.readouterr().out.splitlines()
+    assert result == status
+    assert any(l.startswith(line) for l in out), out
+    assert f"PASS  producer: existing stream's key: {key_arn}" in out
+    assert "PASS  name free: producer: stream consumer xacct-lambda-consumer: free" in out
+    assert not any("name free: producer: stream xacct-shared-stream" in l for l in out)  # not created, not checked
+
+
+@pytest.mark.parametrize(
+    ("encryption", "settings_key", "detail"),
+    [
+        pytest.param("aws-managed", False, "encrypted with the AWS-managed aws/kinesis key, which no other account can use", id="aws-managed-key"),
+        pytest.param("customer-key", False, "encrypted with arn:aws:kms:eu-west-1:111111111111:key/", id="key-not-in-settings"),
+        pytest.param("none", True, "the stream is not encrypted, but existing_stream.key_arn is set", id="unencrypted-with-key"),
+    ],
+)
+def test_existing_stream_encryption_must_match_the_settings(
+    aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], encryption: str, settings_key: bool, detail: str
+) -> None:
+    with mock_aws():
+        arn, _ = _existing_stream(encryption)
+        key_arn = "arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666" if settings_key else None
+        result = preflight.main(["--tfvars", str(_tfvars(tmp_path)), "--config", str(_settings(tmp_path, arn, key_arn))])
+    out = capsys.readouterr().out.splitlines()
+    assert result == 1
+    assert any(l.startswith("FAIL  producer: existing stream's key: " + detail) for l in out), out

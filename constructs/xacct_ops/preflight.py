@@ -3,7 +3,9 @@
 For each side (producer, consumer): the deploy role from terraform.tfvars can be assumed with the
 caller's credentials, the credentials land in the account the tfvars name, and STS answers in
 the configured region with them; then, for the core stack, that the names it will create are still
-free, and for the API stack (xacct-api-ingest), that the consumer account already has API Gateway's
+free (sharing an existing stream: that the stream is there, encrypted with the key the settings
+name, and carries no resource policy this stack would replace unless the settings allow it), and
+for the API stack (xacct-api-ingest), that the consumer account already has API Gateway's
 CloudWatch role (an account-wide setting the stack leaves alone unless told to manage it).
 One PASS/FAIL line per check; exit status 1 if any check failed, 2 for unusable input.
 
@@ -13,6 +15,7 @@ One PASS/FAIL line per check; exit status 1 if any check failed, 2 for unusable 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from xacct_streaming.config import load_props
 from xacct_streaming.errors import ConfigError
-from xacct_streaming.props import StackProps
+from xacct_streaming.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps, StackProps
 from xacct_streaming.props_seeds import ApiIngestStackProps
 
 SIDES = ("producer", "consumer")
@@ -65,10 +68,18 @@ def name_checks(props: StackProps, sessions: dict[str, boto3.Session], endpoint:
     def client(session: boto3.Session, service: str) -> Any:
         return session.client(service, endpoint_url=endpoint)
 
-    stream, function, sink = props.stream, props.function, props.sink
+    stream, function, sink, existing = props.stream, props.function, props.sink, props.existing_stream
     checks: list[tuple[str, Callable[[], Any], tuple[str, ...]]] = [
         (f"producer: stream {stream.stream_name}", lambda: client(producer, "kinesis").describe_stream_summary(StreamName=stream.stream_name), ("ResourceNotFoundException",)),
         (f"producer: key alias {stream.key_alias}", lambda: client(producer, "kms").describe_key(KeyId=stream.key_alias), ("NotFoundException",)),
+    ] if existing is None else [
+        (
+            f"producer: stream consumer {existing.consumer_name}",
+            lambda: client(producer, "kinesis").describe_stream_consumer(StreamARN=existing.stream_arn, ConsumerName=existing.consumer_name),
+            ("ResourceNotFoundException",),
+        ),
+    ]
+    checks += [
         (f"consumer: function {function.function_name}", lambda: client(consumer, "lambda").get_function(FunctionName=function.function_name), ("ResourceNotFoundException",)),
         (f"consumer: role {function.role_name}", lambda: client(consumer, "iam").get_role(RoleName=function.role_name), ("NoSuchEntity",)),
         (f"consumer: key alias {function.key_alias}", lambda: client(consumer, "kms").describe_key(KeyId=function.key_alias), ("NotFoundException",)),
@@ -85,6 +96,64 @@ def name_checks(props: StackProps, sessions: dict[str, boto3.Session], endpoint:
     taken = any(g["logGroupName"] == function.log_group_name for g in groups)
     results.append(Result(f"name free: consumer: log group {function.log_group_name}", not taken, "already exists" if taken else "free"))
     return results
+
+
+def existing_stream_checks(existing: ExistingStreamProps, producer: boto3.Session, endpoint: Optional[str]) -> list[Result]:
+    """The stream is there, encrypted as the settings say, and its resource policy may be written."""
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    name = f"producer: existing stream {existing.stream_name}"
+    try:
+        summary = kinesis.describe_stream_summary(StreamARN=existing.stream_arn)["StreamDescriptionSummary"]
+    except (ClientError, BotoCoreError) as error:
+        return [Result(name, False, f"cannot read it: {error}")]
+    results = [Result(name, True, summary.get("StreamStatus", "found"))]
+    results.append(_encryption_check(existing, summary, producer, endpoint))
+    results.append(_policy_check(existing, kinesis))
+    return results
+
+
+def _encryption_check(existing: ExistingStreamProps, summary: dict[str, Any], producer: boto3.Session, endpoint: Optional[str]) -> Result:
+    name = "producer: existing stream's key"
+    if summary.get("EncryptionType", "NONE") != "KMS":
+        if existing.key_arn is not None:
+            return Result(name, False, "the stream is not encrypted, but existing_stream.key_arn is set: leave it out or encrypt the stream with that key")
+        return Result(name, True, "not encrypted (no key to share)")
+    key_id = summary.get("KeyId", "")
+    aws_managed = Result(
+        name, False,
+        "encrypted with the AWS-managed aws/kinesis key, which no other account can use: re-encrypt it with a "
+        "customer-managed key (kinesis start-stream-encryption) and set existing_stream.key_arn",
+    )
+    if key_id.endswith(AWS_MANAGED_KINESIS_KEY):
+        return aws_managed
+    try:
+        metadata = producer.client("kms", endpoint_url=endpoint).describe_key(KeyId=key_id)["KeyMetadata"]
+    except (ClientError, BotoCoreError) as error:
+        return Result(name, False, f"cannot read key {key_id}: {error}")
+    if metadata.get("KeyManager") == "AWS":
+        return aws_managed
+    if metadata["Arn"] != existing.key_arn:
+        return Result(name, False, f"encrypted with {metadata['Arn']}; existing_stream.key_arn says {existing.key_arn}")
+    return Result(name, True, metadata["Arn"])
+
+
+def _policy_check(existing: ExistingStreamProps, kinesis: Any) -> Result:
+    name = "producer: existing stream's resource policy"
+    try:
+        policy = kinesis.get_resource_policy(ResourceARN=existing.stream_arn).get("Policy") or ""
+    except (ClientError, BotoCoreError) as error:
+        return Result(name, False, f"cannot read it: {error}")
+    statements = json.loads(policy).get("Statement", []) if policy.strip() not in ("", "{}") else []
+    if not statements:
+        return Result(name, True, "none: this stack writes the only one")
+    sids = ", ".join(str(s.get("Sid", "(no Sid)")) for s in statements)
+    if existing.take_over_policy:
+        return Result(name, True, f"replaced by this stack's (existing_stream.take_over_policy = true); it held: {policy}")
+    return Result(
+        name, False,
+        f"it already has one ({len(statements)} statement(s): {sids}) and a stream has only one: applying would replace it. "
+        "Move its statements into the stack that owns the stream, or set existing_stream.take_over_policy = true",
+    )
 
 
 def api_account_checks(props: ApiIngestStackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
@@ -132,6 +201,8 @@ def run(tfvars: dict[str, Any], props: Any, base: Optional[boto3.Session] = None
             sessions[side] = session
     if len(sessions) == len(SIDES):
         if isinstance(props, StackProps):
+            if props.existing_stream is not None:
+                results.extend(existing_stream_checks(props.existing_stream, sessions["producer"], endpoint))
             results.extend(name_checks(props, sessions, endpoint))
         elif isinstance(props, ApiIngestStackProps):
             results.extend(api_account_checks(props, sessions, endpoint))

@@ -45,7 +45,10 @@ class ArchiveError(Exception):
 
 
 def builtin_sources() -> Path:
-    """The built-in runtimes: `lambda_src/` of this checkout, else the installed copy (pyproject)."""
+    """The built-in runtimes: `$XACCT_LAMBDA_SRC` if set (tests, a fork's own runtimes), else
+    `lambda_src/` of this checkout, else the installed copy (pyproject)."""
+    if os.environ.get("XACCT_LAMBDA_SRC"):
+        return Path(os.environ["XACCT_LAMBDA_SRC"])
     checkout = Path(__file__).resolve().parents[2] / "lambda_src"
     if checkout.is_dir():
         return checkout
