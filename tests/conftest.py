@@ -113,6 +113,7 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {
             "stack_name": PROVISIONED_STACK,
             "stream": {"stream_mode": "PROVISIONED", "shard_count": 4, "retention_period_hours": 168},
+            "function": {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": ["sg-0123456789abcdef0"]},
             "mapping": {"starting_position": "LATEST", "batch_size": 500, "parallelization_factor": 2},
             "sink": {"table_name": "analytics-events", "role_arn": SINK_ROLE_ARN, "region": "eu-central-1", "external_id": "xacct-sink-1"},
             "alarms": {"notification_topic": True, "iterator_age_threshold_seconds": 120},

@@ -134,6 +134,20 @@ def test_exemption_matches_check_type_and_construct_path() -> None:
     assert not exemption.covers("CKV_AWS_18", "aws_s3_bucket_logging", "delivery/bucket")
 
 
+def test_vpc_exemption_holds_only_for_functions_outside_a_vpc() -> None:
+    (exemption,) = [e for e in scan.EXEMPTIONS if e.check_id == "CKV_AWS_117"]
+    assert exemption.covers("CKV_AWS_117", "aws_lambda_function", "consumer-function/function", {"function_name": "f"})
+    assert not exemption.covers("CKV_AWS_117", "aws_lambda_function", "consumer-function/function", {"vpc_config": {"subnet_ids": ["subnet-1"]}})
+
+
+def test_a_vpc_function_passes_the_vpc_check_itself(library_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the provisioned variant, whose function opted in to a VPC (conftest)
+    result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports")
+    # THEN CKV_AWS_117 is exempted for every other function, and not needed for that one
+    assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-provisioned" not in result.stdout
+    assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-kinesis-efo" in result.stdout
+
+
 def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
     # GIVEN an output dir holding a stream on the AWS-managed key
     stack = tmp_path / "out" / "stacks" / "bad"
@@ -149,9 +163,10 @@ def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
 
 
 def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink(library_outdir: Path, tmp_path: Path) -> None:
-    # the core stack, its provisioned variant with an alarm topic and a sink in a third account, and the
-    # API stack managing the account's logging role
+    # the core stack, its provisioned variant with an alarm topic, a VPC function and a sink in a third
+    # account, the API stack managing the account's logging role, and the quick start (own handler on
+    # an existing stream)
     result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = SUMMARY.search(result.stdout)
-    assert summary is not None and tuple(map(int, summary.groups())) == (229, 0, 15), result.stdout
+    assert summary is not None and tuple(map(int, summary.groups())) == (277, 0, 16), result.stdout

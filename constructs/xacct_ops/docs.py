@@ -106,12 +106,18 @@ class _Unacceptable:
         return "<probe>"
 
 
+REQUIRED_EXAMPLES = {"stream_arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}
+
+
 def allowed(cls: type, key: str) -> str:
     """What the props class accepts for `key`, in the words of its own error message."""
     from xacct_streaming.errors import ConfigError
 
+    # A class with required keys gets valid values for them (its docstring example), so the probe
+    # reaches the rule of `key`.
+    required = {f.name: REQUIRED_EXAMPLES[f.name] for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name != key}
     try:
-        cls(**{key: _Unacceptable()})
+        cls(**{**required, key: _Unacceptable()})
     except ConfigError as err:
         if err.field.rpartition(".")[2] == key:
             return err.allowed
@@ -133,7 +139,13 @@ def settings_block(kind_name: str) -> str:
     for table, cls in kind.sections.items():
         section = getattr(defaults, table)
         for field in dataclasses.fields(cls):
-            rows.append((f"`[{table}]`", f"`{field.name}`", _code(getattr(section, field.name)), allowed(cls, field.name)))
+            if section is not None:
+                default = _code(getattr(section, field.name))
+            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                default = "required"
+            else:  # an optional table: its class's own defaults
+                default = _code(field.default if field.default is not dataclasses.MISSING else field.default_factory())
+            rows.append((f"`[{table}]`", f"`{field.name}`", default, allowed(cls, field.name)))
     return _table(("table", "key", "default", "allowed"), rows)
 
 

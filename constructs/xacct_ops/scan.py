@@ -26,7 +26,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,15 +37,25 @@ class Exemption:
     resource_type: str
     construct_path: str  # fnmatch pattern on the path below the stack, e.g. "delivery/bucket"
     justification: str
+    # The resource's arguments must also have this shape (None: any resource of that type and path).
+    applies: Optional[Callable[[dict[str, Any]], bool]] = None
 
-    def covers(self, check_id: str, resource_type: str, construct_path: str) -> bool:
-        return (check_id, resource_type) == (self.check_id, self.resource_type) and fnmatch.fnmatchcase(construct_path, self.construct_path)
+    def covers(self, check_id: str, resource_type: str, construct_path: str, body: Optional[dict[str, Any]] = None) -> bool:
+        return (
+            (check_id, resource_type) == (self.check_id, self.resource_type)
+            and fnmatch.fnmatchcase(construct_path, self.construct_path)
+            and (self.applies is None or self.applies(body or {}))
+        )
+
+
+def _not_in_a_vpc(body: dict[str, Any]) -> bool:
+    return "vpc_config" not in body
 
 
 _ARCHIVE_BUCKET = "S3DeliveryStream's archive bucket (xacct-kinesis-replication)"
 _INGEST_API = "BasicAuthStreamApi's stage (xacct-api-ingest)"
 EXEMPTIONS: tuple[Exemption, ...] = (
-    Exemption("CKV_AWS_117", "aws_lambda_function", "*", "Lambda in a VPC: every function only calls AWS APIs; a VPC would add NAT gateways or endpoints and no isolation."),
+    Exemption("CKV_AWS_117", "aws_lambda_function", "*", "Lambda in a VPC, for functions that did not opt in (function.subnet_ids): they only call AWS APIs; a VPC would add NAT gateways or endpoints and no isolation.", _not_in_a_vpc),
     Exemption("CKV_AWS_272", "aws_lambda_function", "*", "Code signing: the package is built from this repository by the pipeline that deploys it; no signer profile exists yet."),
     Exemption("CKV_AWS_116", "aws_lambda_function", "authorizer-function/function", "Dead-letter queue on the API's authorizer: API Gateway calls it synchronously and waits, so there is no asynchronous invocation to retry or park."),
     Exemption("CKV_AWS_18", "aws_s3_bucket", "delivery/bucket", f"Access logging of {_ARCHIVE_BUCKET}: needs a second, log bucket per account; CloudTrail data events are the audit trail."),
@@ -75,8 +85,8 @@ class Finding:
         return f"{self.resource_type} {self.construct_path} in {self.stack}"
 
 
-def _locate(stacks_dir: Path, check: dict[str, Any], documents: dict[str, dict[str, Any]]) -> tuple[str, str, str]:
-    """(stack, resource type, construct path below the stack) of a failed check."""
+def _locate(stacks_dir: Path, check: dict[str, Any], documents: dict[str, dict[str, Any]]) -> tuple[str, str, str, dict[str, Any]]:
+    """(stack, resource type, construct path below the stack, arguments) of a failed check."""
     stack = check["file_path"].strip("/").split("/")[0]
     if stack not in documents:
         documents[stack] = json.loads((stacks_dir / check["file_path"].lstrip("/")).read_text())
@@ -84,16 +94,16 @@ def _locate(stacks_dir: Path, check: dict[str, Any], documents: dict[str, dict[s
     for type_, resources in documents[stack].get("resource", {}).items():
         if name in resources:
             path = resources[name].get("//", {}).get("metadata", {}).get("path", name)
-            return stack, type_, path.split("/", 1)[1] if "/" in path else path
-    return stack, check["resource"].split(".", 1)[0], name
+            return stack, type_, path.split("/", 1)[1] if "/" in path else path, resources[name]
+    return stack, check["resource"].split(".", 1)[0], name, {}
 
 
 def classify(stacks_dir: Path, report: dict[str, Any]) -> list[Finding]:
     documents: dict[str, dict[str, Any]] = {}
     findings = []
     for check in report["results"]["failed_checks"]:
-        stack, type_, path = _locate(stacks_dir, check, documents)
-        exemption = next((e for e in EXEMPTIONS if e.covers(check["check_id"], type_, path)), None)
+        stack, type_, path, body = _locate(stacks_dir, check, documents)
+        exemption = next((e for e in EXEMPTIONS if e.covers(check["check_id"], type_, path, body)), None)
         findings.append(Finding(check["check_id"], stack, type_, path, check["file_path"], tuple(check["file_line_range"]), exemption))
     return findings
 
