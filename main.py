@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT / "constructs"))
 # jsii prints an end-of-life banner for Node 20 unless told the version is known.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from xacct_streaming.catalog import kind_of, select  # noqa: E402
-from xacct_streaming.config import load_stacks  # noqa: E402
-from xacct_streaming.errors import ConfigError  # noqa: E402
+from xacct_streaming.settings.catalog import kind_of, select  # noqa: E402
+from xacct_streaming.settings.config import load_stacks  # noqa: E402
+from xacct_streaming.settings.errors import ConfigError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for props in stacks:
             kind = kind_of(props)
-            print(f"{props.stack_name:<28s} seed {kind.seed}  {kind.summary}")
+            print(f"{props.stack_name:<28s} source document {kind.source_document}  {kind.summary}")
         return 0
 
-    from xacct_streaming.synth import synthesize
+    from xacct_streaming.synthesis.synth import synthesize
 
     try:
         written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names))

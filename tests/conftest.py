@@ -105,9 +105,9 @@ def cli_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default stack, a provisioned variant, the API stack managing the account's logging role and
     the README quick start (own handler on an existing stream), in-process."""
-    from xacct_streaming.config import load_props, props_from_mapping
-    from xacct_streaming.props import StackProps
-    from xacct_streaming.synth import synthesize
+    from xacct_streaming.settings.config import load_props, props_from_mapping
+    from xacct_streaming.settings.props import StackProps
+    from xacct_streaming.synthesis.synth import synthesize
 
     provisioned = props_from_mapping(
         {
@@ -348,7 +348,7 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         workdir = tmp_path_factory.mktemp("host")
         code = (
             f"import json, sys; sys.path.insert(0, {str(ROOT / 'constructs')!r}); "
-            "import xacct_streaming.aws; import cdktf_cdktf_provider_aws as aws; "
+            "import xacct_streaming.blocks.aws; import cdktf_cdktf_provider_aws as aws; "
             f"json.dump([type(sys.modules['cdktf_cdktf_provider_aws']).__name__, aws.s3_bucket.S3Bucket.__name__], open({str(workdir / 'result.json')!r}, 'w'))"
         )
         jobs["host import"] = Job("host import", [PYTHON, "-c", code], workdir)

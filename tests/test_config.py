@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from xacct_streaming.config import load_props, load_stacks, props_from_mapping
-from xacct_streaming.errors import ConfigError
-from xacct_streaming.props import StackProps
+from xacct_streaming.settings.config import load_props, load_stacks, props_from_mapping
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.props import StackProps
 
 CONFIGS = Path(__file__).parent / "configs"
 

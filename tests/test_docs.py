@@ -9,8 +9,8 @@ import pytest
 
 from conftest import ALL_STACKS, ROOT
 from xacct_ops import docs
-from xacct_streaming.props import BackendProps, EventSourceMappingProps, SharedStreamProps
-from xacct_streaming.props_seeds import NotificationProps
+from xacct_streaming.settings.props import BackendProps, EventSourceMappingProps, SharedStreamProps
+from xacct_streaming.settings.stack_props import NotificationProps
 
 pytestmark = pytest.mark.synth
 

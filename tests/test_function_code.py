@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from xacct_streaming.errors import ConfigError
-from xacct_streaming.props import ConsumerFunctionProps, StackProps
-from xacct_streaming.props_seeds import ReplicationStackProps
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.props import ConsumerFunctionProps, StackProps
+from xacct_streaming.settings.stack_props import ReplicationStackProps
 
 pytestmark = pytest.mark.synth
 
@@ -31,7 +31,7 @@ def build_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _synth(tmp_path: Path, props: Any, name: str = "out") -> dict[str, Any]:
-    from xacct_streaming.synth import synthesize
+    from xacct_streaming.synthesis.synth import synthesize
 
     outdir = tmp_path / name
     synthesize([props], outdir=outdir)
@@ -121,7 +121,7 @@ def test_own_source_directory_with_vendored_requirements(tmp_path: Path, build_c
 
 
 def test_a_requirement_pip_cannot_install_is_a_clear_error(tmp_path: Path, build_cache: Path) -> None:
-    from xacct_streaming.lambda_archive import ArchiveError
+    from xacct_streaming.synthesis.lambda_archive import ArchiveError
 
     src = tmp_path / "src"
     src.mkdir()

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import DEFAULT_STACK
 from test_terraform import _validate
-from xacct_streaming.synth import unquote_references
+from xacct_streaming.synthesis.synth import unquote_references
 
 
 def test_unquote_references() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xacct_streaming.lambda_archive import FIXED_DATE_TIME, build_archive
+from xacct_streaming.synthesis.lambda_archive import FIXED_DATE_TIME, build_archive
 
 
 @pytest.fixture

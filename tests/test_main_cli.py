@@ -70,11 +70,11 @@ def test_cdktf_json_runs_this_app_with_the_venv_python() -> None:
 
 
 def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
-    from xacct_streaming.props import StackProps
-    from xacct_streaming.synth import synthesize
+    from xacct_streaming.settings.props import StackProps
+    from xacct_streaming.synthesis.synth import synthesize
 
-    from xacct_streaming.errors import ConfigError
-    from xacct_streaming.props import ConsumerFunctionProps
+    from xacct_streaming.settings.errors import ConfigError
+    from xacct_streaming.settings.props import ConsumerFunctionProps
 
     # GIVEN a previous output and a function whose own variable collides with the stack's wiring,
     # which only the construct can tell (half-way through synthesis)

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from xacct_streaming import defaults
-from xacct_streaming.errors import ConfigError
-from xacct_streaming.props import (
+from xacct_streaming.settings import defaults
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.props import (
     AlarmProps,
     BackendProps,
     ConsumerFunctionProps,

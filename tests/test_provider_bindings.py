@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Background, ROOT
-from xacct_streaming import provider_bindings as pb
+from xacct_streaming.synthesis import provider_bindings as pb
 
 STOCK_INDEX = """"use strict";
 /**
@@ -126,7 +126,7 @@ def test_assembly_info_without_load_call(tmp_path: Path) -> None:
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
-    prelude = f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r}); from xacct_streaming import provider_bindings as pb; "
+    prelude = f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r}); from xacct_streaming.synthesis import provider_bindings as pb; "
     return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=300)
 
 
@@ -145,7 +145,7 @@ def test_missing_class_is_named() -> None:
 def test_lazy_path_imports_only_what_the_app_uses() -> None:
     # WHEN the app's bindings module is imported in a fresh interpreter, after the app enables the lazy path
     result = _run(
-        "pb.enable(); import xacct_streaming.aws; "
+        "pb.enable(); import xacct_streaming.blocks.aws; "
         "subs = sorted(m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.') and m.count('.') == 1); "
         "print(len(subs)); print(type(sys.modules['cdktf_cdktf_provider_aws']).__name__); print(','.join(subs))"
     )
@@ -169,7 +169,7 @@ def test_importing_the_constructs_changes_nothing_global(background: Background)
 def test_the_lazy_package_serves_submodules_as_attributes_too() -> None:
     # GIVEN the lazy path enabled (this project's main.py) and a host that uses another provider class
     result = _run(
-        "pb.enable(); import xacct_streaming.aws; import cdktf_cdktf_provider_aws as aws; "
+        "pb.enable(); import xacct_streaming.blocks.aws; import cdktf_cdktf_provider_aws as aws; "
         "print(type(aws).__name__); print(aws.s3_bucket.S3Bucket.__name__); "
         "print(hasattr(aws, 'no_such_submodule'))"
     )

@@ -131,7 +131,7 @@ SEED_REHEARSALS = [
 @pytest.mark.rehearsal
 @pytest.mark.background(*(rehearsal_job(param.values[0]) for param in SEED_REHEARSALS))
 @pytest.mark.parametrize("stack, resources, traffic", SEED_REHEARSALS)
-def test_seed_stack_rehearsal(terraform_jobs: "Background", stack: str, resources: int, traffic: str) -> None:
+def test_stack_rehearsal(terraform_jobs: "Background", stack: str, resources: int, traffic: str) -> None:
     details = _steps(terraform_jobs, stack)
     assert details["apply"].startswith(f"Apply complete! Resources: {resources} added")
     assert details["policy check on applied ARNs"] == "{} allowed and {} denied as expected".format(*POLICY_COUNTS[stack])

@@ -111,7 +111,7 @@ REQUIRED_EXAMPLES = {"stream_arn": "arn:aws:kinesis:eu-west-1:111111111111:strea
 
 def allowed(cls: type, key: str) -> str:
     """What the props class accepts for `key`, in the words of its own error message."""
-    from xacct_streaming.errors import ConfigError
+    from xacct_streaming.settings.errors import ConfigError
 
     # A class with required keys gets valid values for them (its docstring example), so the probe
     # reaches the rule of `key`.
@@ -127,7 +127,7 @@ def allowed(cls: type, key: str) -> str:
 
 
 def settings_block(kind_name: str) -> str:
-    from xacct_streaming.catalog import KINDS
+    from xacct_streaming.settings.catalog import KINDS
 
     kind = KINDS[kind_name]
     defaults = kind.props_type()
@@ -150,9 +150,9 @@ def settings_block(kind_name: str) -> str:
 
 
 def stacks_block() -> str:
-    from xacct_streaming.catalog import KINDS
+    from xacct_streaming.settings.catalog import KINDS
 
-    rows = [(f"[`{k.name}`](docs/stacks/{k.name}.md)", k.seed, k.summary) for k in KINDS.values()]
+    rows = [(f"[`{k.name}`](docs/stacks/{k.name}.md)", k.source_document, k.summary) for k in KINDS.values()]
     return _table(("stack", "source document", "what it is"), rows)
 
 
@@ -210,7 +210,7 @@ def bench_handler_block(result: dict[str, Any]) -> str:
 # ---- putting it together ----------------------------------------------------------------------
 
 def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
-    from xacct_streaming.catalog import KINDS
+    from xacct_streaming.settings.catalog import KINDS
 
     blocks: dict[str, str] = {"stacks": stacks_block(), "make-targets": make_targets_block(root / "Makefile"),
                               "checkov-skips": checkov_skips_block()}

@@ -24,10 +24,10 @@ from typing import Any, Callable, Optional
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_streaming.config import load_props
-from xacct_streaming.errors import ConfigError
-from xacct_streaming.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps, StackProps
-from xacct_streaming.props_seeds import ApiIngestStackProps
+from xacct_streaming.settings.config import load_props
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps, StackProps
+from xacct_streaming.settings.stack_props import ApiIngestStackProps
 
 SIDES = ("producer", "consumer")
 

@@ -23,7 +23,7 @@ import boto3
 
 from xacct_consumer.records import item_keys
 from xacct_ops.preflight import read_tfvars
-from xacct_streaming.errors import ConfigError
+from xacct_streaming.settings.errors import ConfigError
 
 
 def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[str]) -> boto3.Session:

@@ -160,7 +160,7 @@ def outputs(stack_dir: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def verify_deployment(endpoint: str, out: dict[str, Any]) -> None:
-    from xacct_streaming.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS
+    from xacct_streaming.blocks.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS
 
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
     kinesis = producer.client("kinesis", endpoint_url=endpoint)
@@ -284,7 +284,7 @@ def _statement_actions(statement: dict[str, Any]) -> list[str]:
 
 
 def verify_dynamodb_streams(endpoint: str, out: dict[str, Any]) -> None:
-    from xacct_streaming.policy import TABLE_STREAM_READ_ACTIONS
+    from xacct_streaming.blocks.policy import TABLE_STREAM_READ_ACTIONS
 
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
     table = producer.client("dynamodb", endpoint_url=endpoint).describe_table(TableName=out["table_name"])["Table"]
@@ -545,7 +545,7 @@ def verify_ses_notifications_empty(endpoint: str, out: dict[str, Any]) -> None:
 # --- seed 002: API Gateway (basic auth) -> a stream in another account -> Lambda -> DynamoDB ----
 
 def verify_api_ingest(endpoint: str, out: dict[str, Any]) -> None:
-    from xacct_streaming.policy import STREAM_READ_ACTIONS, STREAM_WRITE_ACTIONS
+    from xacct_streaming.blocks.policy import STREAM_READ_ACTIONS, STREAM_WRITE_ACTIONS
 
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
     kinesis = producer.client("kinesis", endpoint_url=endpoint)

@@ -1,0 +1,75 @@
+"""CustomerManagedKey: a rotating KMS key, its alias and an explicit key policy."""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence
+
+from cdktf import TerraformProvider
+from constructs import Construct
+
+from xacct_streaming.blocks.aws import KmsAlias, KmsKey, KmsKeyPolicy
+from xacct_streaming.blocks.policy import KEY_OWNER_ACTIONS, Statement, policy_document
+
+
+class CustomerManagedKey(Construct):
+    """A customer-managed key whose policy keeps its own account in control.
+
+    The owning account's root gets `kms:*` (which delegates to that account's IAM policies, as
+    AWS' default key policy does, and never locks the owner out of an action KMS adds later), and
+    `grants` adds the statements for other principals. The policy is its own
+    `aws_kms_key_policy` resource so that dependants can `depends_on` it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: TerraformProvider,
+        alias: str,
+        description: str,
+        deletion_window_days: int,
+        owner_root_arn: str,
+        grants: Sequence[Statement],
+        tags: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._provider = provider
+        self._tags = dict(tags) if tags else None
+        self.key = self._build_key(description, deletion_window_days)
+        self.alias = self._build_alias(alias)
+        self.policy = self._build_policy(owner_root_arn, grants)
+
+    @property
+    def arn(self) -> str:
+        return self.key.arn
+
+    def _build_key(self, description: str, deletion_window_days: int) -> KmsKey:
+        return KmsKey(
+            self,
+            "key",
+            provider=self._provider,
+            description=description,
+            enable_key_rotation=True,
+            deletion_window_in_days=deletion_window_days,
+            tags=self._tags,
+        )
+
+    def _build_alias(self, alias: str) -> KmsAlias:
+        return KmsAlias(self, "alias", provider=self._provider, name=alias, target_key_id=self.key.key_id)
+
+    def _build_policy(self, owner_root_arn: str, grants: Sequence[Statement]) -> KmsKeyPolicy:
+        owner = Statement(
+            sid="KeyOwnerAccount",
+            principals={"AWS": [owner_root_arn]},
+            actions=KEY_OWNER_ACTIONS,
+            # In a key policy "*" means "this key" and nothing else.
+            resources=["*"],
+        )
+        return KmsKeyPolicy(
+            self,
+            "policy",
+            provider=self._provider,
+            key_id=self.key.key_id,
+            policy=policy_document([owner, *grants]),
+        )

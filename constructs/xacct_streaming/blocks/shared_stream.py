@@ -1,0 +1,236 @@
+"""SharedStream: the producer account's encrypted stream, shared with one consumer role via EFO."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from cdktf import TerraformProvider
+from constructs import Construct
+
+from xacct_streaming.blocks.aws import (
+    KinesisResourcePolicy,
+    KinesisStream,
+    KinesisStreamConsumer,
+    KinesisStreamStreamModeDetails,
+    KmsGrant,
+    KmsGrantConstraints,
+)
+from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
+from xacct_streaming.blocks.policy import (
+    STREAM_CONSUMER_READ_ACTIONS,
+    STREAM_READ_ACTIONS,
+    STREAM_WRITE_ACTIONS,
+    Statement,
+    policy_document,
+)
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.props import ExistingStreamProps, SharedStreamProps
+
+
+def kinesis_service(region: str) -> str:
+    return f"kinesis.{region}.amazonaws.com"
+
+
+class SharedStream(Construct):
+    """KMS key, Kinesis stream, EFO consumer and the two resource policies that share them.
+
+    `reader_role_arn` is the exact ARN of the consumer account's function role; it is the
+    only principal of both resource policies and of the key's decrypt grant. Without one the
+    stream is not shared: no EFO consumer, no resource policies, no grant in the key policy (a
+    reader in the stream's own account is authorized by its IAM policy alone), and
+    `stream_consumer`, `stream_policy` and `stream_consumer_policy` are None.
+
+    `existing_stream` instead of `props`: a stream (and key) this configuration does not manage.
+    Then `stream` and `key` are None; the stream's resource policy is still written (a stream has
+    exactly one, see ExistingStreamProps.take_over_policy) and the key is shared through a KMS
+    grant bound to the stream's encryption context, never by rewriting the key's own policy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: TerraformProvider,
+        props: Optional[SharedStreamProps] = None,
+        existing_stream: Optional[ExistingStreamProps] = None,
+        owner_root_arn: str,
+        region: str,
+        reader_role_arn: Optional[str],
+        writer_role_arn: Optional[str] = None,
+    ) -> None:
+        """`writer_role_arn`: a role of the other account that may put records (the API stack):
+        the stream's policy and the key grant it exactly the put actions."""
+        super().__init__(scope, id_)
+        if (props is None) == (existing_stream is None):
+            raise ConfigError("stream", "both or neither", "props or existing_stream, exactly one")
+        self._provider = provider
+        self.props = props
+        self.existing_stream = existing_stream
+        self.reader_role_arn = reader_role_arn
+        self.writer_role_arn = writer_role_arn
+        self.key: Optional[CustomerManagedKey] = None
+        self.stream: Optional[KinesisStream] = None
+        self.key_grants: list[Any] = []
+        if props is not None:
+            self.key = self._build_key(owner_root_arn, region)
+            self.stream = self._build_stream()
+        elif existing_stream is not None and existing_stream.key_arn is not None:
+            self.key_grants = self._build_key_grants(existing_stream)
+        self.stream_consumer: Optional[KinesisStreamConsumer] = None
+        self.stream_policy: Optional[KinesisResourcePolicy] = None
+        self.stream_consumer_policy: Optional[KinesisResourcePolicy] = None
+        if reader_role_arn is not None or writer_role_arn is not None:
+            self.stream_policy = self._build_stream_policy()
+        if reader_role_arn is not None:
+            self.stream_consumer = self._build_stream_consumer()
+            self.stream_consumer_policy = self._build_stream_consumer_policy()
+
+    @property
+    def stream_arn(self) -> str:
+        return self.stream.arn if self.stream is not None else self.existing_stream.stream_arn  # type: ignore[union-attr]
+
+    @property
+    def stream_name(self) -> str:
+        return self.stream.name if self.stream is not None else self.existing_stream.stream_name  # type: ignore[union-attr]
+
+    @property
+    def key_arn(self) -> Optional[str]:
+        if self.key is not None:
+            return self.key.arn
+        return self.existing_stream.key_arn if self.existing_stream is not None else None
+
+    @property
+    def consumer_name(self) -> str:
+        return self.props.consumer_name if self.props is not None else self.existing_stream.consumer_name  # type: ignore[union-attr]
+
+    @property
+    def key_dependencies(self) -> list[Any]:
+        """What must exist before anyone uses the key: its policy, or the grants on an existing key."""
+        return [self.key.policy] if self.key is not None else list(self.key_grants)
+
+    @property
+    def read_dependencies(self) -> list[Any]:
+        """What a mapping reading through the EFO consumer must wait for: both resource policies and the key's access."""
+        return [p for p in (self.stream_policy, self.stream_consumer_policy) if p is not None] + self.key_dependencies
+
+    def _build_key_grants(self, existing: ExistingStreamProps) -> list[Any]:
+        # Kinesis passes the stream ARN as the encryption context of every KMS call it makes for
+        # the stream: a grant bound to it is good for this stream's records and nothing else.
+        grants = []
+        for id_, principal, operation in (
+            ("reader-key-grant", self.reader_role_arn, "Decrypt"),
+            ("writer-key-grant", self.writer_role_arn, "GenerateDataKey"),
+        ):
+            if principal is None:
+                continue
+            grants.append(
+                KmsGrant(
+                    self,
+                    id_,
+                    provider=self._provider,
+                    name=f"{existing.consumer_name}-{operation.lower()}"[:256],
+                    key_id=existing.key_arn,
+                    grantee_principal=principal,
+                    operations=[operation],
+                    constraints=[KmsGrantConstraints(encryption_context_equals={"aws:kinesis:arn": existing.stream_arn})],
+                )
+            )
+        return grants
+
+    def _build_key(self, owner_root_arn: str, region: str) -> CustomerManagedKey:
+        assert self.props is not None
+        # The AWS-managed aws/kinesis key cannot be used from another account.
+        grants = []
+        if self.reader_role_arn is not None:
+            grants.append(
+                Statement(
+                    sid="ConsumerRoleDecryptViaKinesis",
+                    principals={"AWS": [self.reader_role_arn]},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
+                )
+            )
+        if self.writer_role_arn is not None:
+            grants.append(
+                Statement(
+                    sid="ProducerRoleEncryptViaKinesis",
+                    principals={"AWS": [self.writer_role_arn]},
+                    actions=["kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(region)}},
+                )
+            )
+        return CustomerManagedKey(
+            self,
+            "key",
+            provider=self._provider,
+            alias=self.props.key_alias,
+            description=f"Encrypts Kinesis stream {self.props.stream_name}, shared across accounts",
+            tags=self._tags,
+            deletion_window_days=self.props.key_deletion_window_days,
+            owner_root_arn=owner_root_arn,
+            grants=grants,
+        )
+
+    @property
+    def _tags(self) -> Optional[dict[str, str]]:
+        return dict(self.props.tags) or None if self.props is not None else None
+
+    def _build_stream(self) -> KinesisStream:
+        assert self.props is not None
+        provisioned = self.props.stream_mode == "PROVISIONED"
+        return KinesisStream(
+            self,
+            "stream",
+            provider=self._provider,
+            name=self.props.stream_name,
+            retention_period=self.props.retention_period_hours,
+            encryption_type="KMS",
+            kms_key_id=self.key.arn,
+            stream_mode_details=KinesisStreamStreamModeDetails(stream_mode=self.props.stream_mode),
+            shard_count=self.props.shard_count if provisioned else None,
+            tags=self._tags,
+        )
+
+    def _build_stream_consumer(self) -> KinesisStreamConsumer:
+        return KinesisStreamConsumer(
+            self,
+            "consumer",
+            provider=self._provider,
+            name=self.consumer_name,
+            stream_arn=self.stream_arn,
+        )
+
+    def _build_stream_policy(self) -> KinesisResourcePolicy:
+        statements = []
+        if self.reader_role_arn is not None:
+            statements.append(self._grant("ShareStreamWithConsumerRole", self.reader_role_arn, STREAM_READ_ACTIONS, self.stream_arn))
+        if self.writer_role_arn is not None:
+            statements.append(self._grant("ShareStreamWithProducerRole", self.writer_role_arn, STREAM_WRITE_ACTIONS, self.stream_arn))
+        return KinesisResourcePolicy(
+            self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(statements)
+        )
+
+    def _build_stream_consumer_policy(self) -> KinesisResourcePolicy:
+        assert self.stream_consumer is not None
+        return self._share(
+            "consumer-policy", "ShareConsumerWithConsumerRole", STREAM_CONSUMER_READ_ACTIONS, self.stream_consumer.arn
+        )
+
+    @staticmethod
+    def _grant(sid: str, role_arn: str, actions: tuple[str, ...], resource_arn: str) -> Statement:
+        return Statement(sid=sid, principals={"AWS": [role_arn]}, actions=actions, resources=[resource_arn])
+
+    def _share(self, id_: str, sid: str, actions: tuple[str, ...], resource_arn: str) -> KinesisResourcePolicy:
+        """A resource policy on `resource_arn` granting `actions` to the reader role alone."""
+        assert self.reader_role_arn is not None
+        statement = self._grant(sid, self.reader_role_arn, actions, resource_arn)
+        return KinesisResourcePolicy(
+            self,
+            id_,
+            provider=self._provider,
+            resource_arn=resource_arn,
+            policy=policy_document([statement]),
+        )

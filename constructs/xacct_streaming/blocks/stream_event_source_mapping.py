@@ -1,0 +1,60 @@
+"""StreamEventSourceMapping: Lambda reading an EFO consumer, with bounded failure handling."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from cdktf import ITerraformDependable, TerraformProvider
+from constructs import Construct
+
+from xacct_streaming.blocks.aws import (
+    LambdaEventSourceMapping,
+    LambdaEventSourceMappingDestinationConfig,
+    LambdaEventSourceMappingDestinationConfigOnFailure,
+)
+from xacct_streaming.settings.props import EventSourceMappingProps
+
+
+class StreamEventSourceMapping(Construct):
+    """The event source mapping, created only after every policy it relies on exists.
+
+    `after` lists the resources Terraform cannot see through references: the resource
+    policies on the stream and on the consumer, the key policy and the role's policies. The
+    AWS provider retries IAM propagation errors here but knows nothing of resource policies.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: TerraformProvider,
+        props: EventSourceMappingProps,
+        function_arn: str,
+        event_source_arn: str,
+        on_failure_destination_arn: str,
+        after: Sequence[ITerraformDependable],
+    ) -> None:
+        super().__init__(scope, id_)
+        self.mapping = LambdaEventSourceMapping(
+            self,
+            "mapping",
+            provider=provider,
+            function_name=function_arn,
+            event_source_arn=event_source_arn,
+            enabled=props.enabled,
+            starting_position=props.starting_position,
+            batch_size=props.batch_size,
+            maximum_batching_window_in_seconds=props.maximum_batching_window_seconds,
+            parallelization_factor=props.parallelization_factor,
+            maximum_retry_attempts=props.maximum_retry_attempts,
+            maximum_record_age_in_seconds=props.maximum_record_age_seconds,
+            bisect_batch_on_function_error=True,
+            function_response_types=["ReportBatchItemFailures"],
+            destination_config=LambdaEventSourceMappingDestinationConfig(
+                on_failure=LambdaEventSourceMappingDestinationConfigOnFailure(
+                    destination_arn=on_failure_destination_arn
+                )
+            ),
+            depends_on=list(after),
+        )

@@ -1,0 +1,172 @@
+"""The stacks this app can synthesize, by kind; the kind's name is also its default stack name.
+
+Imports no cdktf: choosing and validating stacks stays fast and happens before any output.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from xacct_streaming.settings import defaults
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    ExistingStreamProps,
+    SharedStreamProps,
+    SinkProps,
+    StackProps,
+)
+from xacct_streaming.settings.stack_props import (
+    ApiIngestStackProps,
+    DeliveryProps,
+    IngestApiProps,
+    DynamoDBStreamsStackProps,
+    ReplicaProps,
+    NotificationProps,
+    ReplicationStackProps,
+    SesNotificationsStackProps,
+    SourceTableProps,
+)
+
+
+@dataclass(frozen=True)
+class StackKind:
+    name: str
+    props_type: type
+    # Settings-file tables -> the props class each one builds (see config.py).
+    sections: Mapping[str, type]
+    stack_class: str  # "module:Class", imported only to synthesize
+    source_document: str  # the file in shared/seeds/ this stack implements (docs/index.md)
+    summary: str
+
+    def build(self, scope: Any, props: Any) -> Any:
+        module, name = self.stack_class.split(":")
+        return getattr(importlib.import_module(module), name)(scope, props)
+
+
+KINDS: dict[str, StackKind] = {
+    kind.name: kind
+    for kind in (
+        StackKind(
+            defaults.STACK_NAME,
+            StackProps,
+            {
+                "stream": SharedStreamProps,
+                "existing_stream": ExistingStreamProps,
+                "function": ConsumerFunctionProps,
+                "mapping": EventSourceMappingProps,
+                "sink": SinkProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.stacks.cross_account_streaming_stack:CrossAccountStreamingStack",
+            "000",
+            "Kinesis stream shared through enhanced fan-out with a Lambda consumer in another account",
+        ),
+        StackKind(
+            defaults.DDB_STACK_NAME,
+            DynamoDBStreamsStackProps,
+            {
+                "table": SourceTableProps,
+                "function": ConsumerFunctionProps,
+                "mapping": EventSourceMappingProps,
+                "sink": SinkProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.stacks.dynamodb_streams_stack:DynamoDBStreamsStack",
+            "003",
+            "DynamoDB table stream shared through a resource policy with a Lambda consumer in another account",
+        ),
+        StackKind(
+            defaults.REPLICATION_STACK_NAME,
+            ReplicationStackProps,
+            {
+                "stream": SharedStreamProps,
+                "writer": ConsumerFunctionProps,
+                "writer_mapping": EventSourceMappingProps,
+                "replica": ReplicaProps,
+                "flattener": ConsumerFunctionProps,
+                "flattener_mapping": EventSourceMappingProps,
+                "delivery": DeliveryProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.stacks.replication_stack:ReplicationStack",
+            "001",
+            "Kinesis -> Lambda -> DynamoDB in another account (assumed role + external id) -> Firehose -> S3",
+        ),
+        StackKind(
+            defaults.SES_STACK_NAME,
+            SesNotificationsStackProps,
+            {
+                "stream": SharedStreamProps,
+                "forwarder": ConsumerFunctionProps,
+                "notifications": NotificationProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.stacks.ses_notifications_stack:SesNotificationsStack",
+            "004",
+            "SES events -> encrypted SNS topic -> Lambda -> Kinesis stream in another account through an assumed role",
+        ),
+        StackKind(
+            defaults.API_STACK_NAME,
+            ApiIngestStackProps,
+            {
+                "stream": SharedStreamProps,
+                "api": IngestApiProps,
+                "authorizer": ConsumerFunctionProps,
+                "function": ConsumerFunctionProps,
+                "mapping": EventSourceMappingProps,
+                "sink": SinkProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.stacks.api_ingest_stack:ApiIngestStack",
+            "002",
+            "API Gateway (basic auth, Secrets Manager) -> Kinesis stream in another account -> Lambda -> DynamoDB",
+        ),
+    )
+}
+
+
+def kind_of(props: Any) -> StackKind:
+    for kind in KINDS.values():
+        if isinstance(props, kind.props_type):
+            return kind
+    raise TypeError(f"no stack kind for {type(props).__name__}")
+
+
+def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:
+    """Every kind's default props, except that the configured stacks of a kind (one or several)
+    replace that kind's default, filtered by stack name.
+
+    Stack names must be unique: they name output directories and state files.
+    """
+    configured_kinds = {kind_of(props).name for props in configured}
+    stacks = [kind.props_type() for kind in KINDS.values() if kind.name not in configured_kinds] + list(configured)
+    # In catalog order; a kind's configured stacks keep the order they were given in (stable sort).
+    order = list(KINDS)
+    stacks.sort(key=lambda props: order.index(kind_of(props).name))
+    seen: dict[str, str] = {}
+    for props in stacks:
+        if props.stack_name in seen:
+            raise ConfigError("stack_name", props.stack_name, f"a name not already used by the {seen[props.stack_name]} stack")
+        seen[props.stack_name] = kind_of(props).name
+    if not names:
+        return stacks
+    chosen = []
+    for name in names:
+        match = [props for props in stacks if props.stack_name == name]
+        if not match:
+            raise ConfigError("stack", name, "one of " + ", ".join(repr(p.stack_name) for p in stacks))
+        if match[0] not in chosen:
+            chosen.append(match[0])
+    return chosen

@@ -1,0 +1,171 @@
+"""Reads a TOML settings file into the props of its stacks; every unknown or bad key is a ConfigError.
+
+A file configures one stack at its top level, or several as `[[stack]]` tables (any kinds,
+several of one kind). Each is of the kind named by `kind` (default: the core stack,
+"xacct-kinesis-efo"); kinds no file configures keep their default stack. For the core stack:
+
+    stack_name = "orders-stream"
+    [stream]           -> SharedStreamProps
+    [existing_stream]  -> ExistingStreamProps (instead of [stream])
+    [function]         -> ConsumerFunctionProps
+    [mapping]          -> EventSourceMappingProps
+    [sink]             -> SinkProps
+    [alarms]           -> AlarmProps
+    [backend]          -> BackendProps
+
+Paths in a file (`source_dir`, `zip_file`) are relative to the file's directory.
+
+The tables of the other kinds are listed in `catalog.KINDS` (and docs/). Anything left out keeps
+its default from `defaults.py`, except that a stack whose `stack_name` is not its kind's default
+name gets every AWS name it leaves out derived from that stack name, so several instances of a kind
+never collide. Errors name a field as `<table>.<key>`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from xacct_streaming.settings import defaults
+from xacct_streaming.settings.catalog import KINDS
+from xacct_streaming.settings.errors import ConfigError
+
+TOP_LEVEL_KEYS = ("kind", "stack_name", "tags")
+# Settings holding a path: relative to the settings file, so a file means the same from anywhere.
+PATH_KEYS = ("source_dir", "zip_file")
+
+
+def _closest(key: str, known: list[str]) -> str:
+    """'<closest known key>? ' for a likely typo, or nothing."""
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"{match[0]!r}? " if match else ""
+
+
+def _section(name: str, cls: type, values: Any, base_dir: Optional[Path] = None) -> Any:
+    if not isinstance(values, Mapping):
+        raise ConfigError(name, values, f"a table [{name}]")
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    for key in values:
+        if key not in allowed:
+            raise ConfigError(f"{name}.{key}", values[key], _closest(key, allowed) + "a known key: " + ", ".join(allowed))
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if any(key not in values for key in required):
+        raise ConfigError(name, dict(values), "the table's required keys: " + ", ".join(required))
+    if base_dir is not None:
+        values = {
+            key: str(base_dir / value) if key in PATH_KEYS and isinstance(value, str) and not Path(value).is_absolute() else value
+            for key, value in values.items()
+        }
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        # Props name fields after their usual table ("function."); a stack may use the class
+        # under another table ("writer", "flattener"): name the table the user wrote.
+        table, dot, key = err.field.partition(".")
+        if dot and table != name:
+            raise ConfigError(f"{name}.{key}", err.value, err.allowed) from None
+        raise
+
+
+def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None) -> Any:
+    """Builds one stack's props from already-parsed settings (a TOML document as a dict);
+    relative paths are taken from `base_dir` (the settings file's directory), else as given."""
+    kind_name = data.get("kind", defaults.STACK_NAME)
+    if kind_name not in KINDS:
+        raise ConfigError("kind", kind_name, "one of " + ", ".join(repr(k) for k in KINDS))
+    kind = KINDS[kind_name]
+    for key in data:
+        if key not in kind.sections and key not in TOP_LEVEL_KEYS:
+            known = [*TOP_LEVEL_KEYS, *kind.sections]
+            raise ConfigError(key, data[key], f"{_closest(key, known)}one of {', '.join(known)} (kind {kind_name!r})")
+    if "existing_stream" in data and "stream" in data:
+        raise ConfigError("stream", data["stream"], "no [stream] table with [existing_stream] (one or the other)")
+    # Optional tables (None by default) are built only when the file has them; a stream is either
+    # the stack's own or an existing one.
+    kind_defaults = kind.props_type()
+    wanted = [
+        name for name in kind.sections
+        if name in data or (getattr(kind_defaults, name) is not None and not (name == "stream" and "existing_stream" in data))
+    ]
+    stack_name = data.get("stack_name")
+    if stack_name is None or stack_name == kind.name:
+        kwargs: dict[str, Any] = {name: _section(name, kind.sections[name], data[name], base_dir) for name in wanted if name in data}
+    else:
+        kwargs = {
+            name: _derived_section(getattr(kind_defaults, name), name, kind.sections[name], data.get(name, {}), stack_name, base_dir)
+            for name in wanted
+        }
+        kwargs["stack_name"] = stack_name
+    if "tags" in data:
+        kwargs["tags"] = data["tags"]
+    return kind.props_type(**kwargs)
+
+
+# Every AWS name a kind's defaults hold starts with this: another instance of the kind gets its own
+# names by putting its stack name there instead, so two instances never collide.
+DEFAULT_NAME_PREFIX = "xacct-"
+
+
+def _default_of(defaults_of_table: Any, field: dataclasses.Field) -> Any:
+    if defaults_of_table is not None:
+        return getattr(defaults_of_table, field.name)
+    return field.default  # an optional table: its class's own defaults
+
+
+def _derived_section(defaults_of_table: Any, name: str, cls: type, values: Any, stack_name: Any, base_dir: Optional[Path] = None) -> Any:
+    """A table of a stack that is not its kind's default one: every name the file leaves out is the
+    kind's default (`defaults_of_table`) with the stack name in place of "xacct-"
+    (xacct-shared-stream -> orders-shared-stream)."""
+    if not isinstance(values, Mapping) or not isinstance(stack_name, str):
+        return _section(name, cls, values, base_dir)
+    derived = {
+        field.name: value.replace(DEFAULT_NAME_PREFIX, f"{stack_name}-", 1)
+        for field in dataclasses.fields(cls)
+        if field.name not in values
+        and isinstance(value := _default_of(defaults_of_table, field), str)
+        and DEFAULT_NAME_PREFIX in value
+    }
+    try:
+        return _section(name, cls, {**derived, **values}, base_dir)
+    except ConfigError as err:
+        key = err.field.partition(".")[2]
+        if key in derived:
+            raise ConfigError(
+                err.field, err.value, f"{err.allowed} (derived from stack_name {stack_name!r}: set {err.field} in the file)"
+            ) from None
+        raise
+
+
+def load_props(path: Optional[str]) -> Any:
+    """One stack's props from a TOML file, or the core stack's defaults when no path is given."""
+    if not path:
+        return KINDS[defaults.STACK_NAME].props_type()
+    stacks = load_stacks(path)
+    if len(stacks) != 1:
+        raise ConfigError("config file", path, f"a file with one stack (it has {len(stacks)})")
+    return stacks[0]
+
+
+def load_stacks(path: str) -> list[Any]:
+    """The props of every stack a TOML file describes (one at its top level, or `[[stack]]` tables)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError("config file", path, f"a readable TOML file ({err.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("config file", path, f"valid TOML ({err})") from None
+    base_dir = file.resolve().parent
+    if "stack" not in data:
+        return [props_from_mapping(data, base_dir)]
+    stacks = data["stack"]
+    if set(data) != {"stack"} or not isinstance(stacks, list) or not stacks:
+        extra = sorted(set(data) - {"stack"})
+        raise ConfigError(extra[0] if extra else "stack", data.get(extra[0]) if extra else stacks,
+                          "only [[stack]] tables in a file that has them (each one a whole stack)")
+    return [props_from_mapping(table, base_dir) for table in stacks]

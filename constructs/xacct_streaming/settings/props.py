@@ -1,0 +1,367 @@
+"""Typed, frozen props for each construct, validated when they are created.
+
+This module imports nothing from cdktf, so a bad value is reported in milliseconds and
+before the app touches any output directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import re
+from typing import Any, Mapping, Optional
+
+from xacct_streaming.settings import defaults
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.patterns import (
+    AWS_MANAGED_KINESIS_KEY,
+    FUNCTION_NAME as _FUNCTION_NAME,
+    KEY_ARN as KEY_ARN_PATTERN,
+    KINESIS_NAME as _KINESIS_NAME,
+    KMS_ALIAS as _KMS_ALIAS,
+    KMS_ALIAS_TEXT as _KMS_ALIAS_TEXT,
+    LAYER_ARN as _LAYER_ARN,
+    PARTITION_REGION_PREFIXES,
+    REGION as REGION_PATTERN,
+    ROLE_ARN as ROLE_ARN_PATTERN,
+    SECURITY_GROUP_ID as _SECURITY_GROUP_ID,
+    STACK_NAME as _STACK_NAME,
+    STACK_NAME_TEXT as _STACK_NAME_TEXT,
+    STREAM_ARN as STREAM_ARN_PATTERN,
+    SUBNET_ID as _SUBNET_ID,
+)
+from xacct_streaming.settings.function_code import check_code
+from xacct_streaming.settings.validation import (
+    require_bool,
+    require_environment,
+    require_int,
+    require_list,
+    require_match,
+    require_one_of,
+    require_tags,
+)
+
+STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
+STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
+ARCHITECTURES = ("arm64", "x86_64")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# CloudWatch Logs accepts only these retention values; those under a year fail CKV_AWS_338.
+LOG_RETENTION_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+BACKEND_KINDS = ("local", "s3")
+ALARM_PERIODS = (60, 300, 900, 3600)
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedStreamProps:
+    """The producer side: KMS key, stream and its enhanced fan-out consumer."""
+
+    stream_name: str = defaults.STREAM_NAME
+    stream_mode: str = defaults.STREAM_MODE
+    shard_count: Optional[int] = None
+    retention_period_hours: int = defaults.STREAM_RETENTION_HOURS
+    consumer_name: str = defaults.STREAM_CONSUMER_NAME
+    key_alias: str = defaults.STREAM_KEY_ALIAS
+    key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
+    # Tags of the stream and its key, over the stack's.
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_tags("stream.tags", self.tags)
+        require_match("stream.stream_name", self.stream_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+        require_one_of("stream.stream_mode", self.stream_mode, STREAM_MODES)
+        if self.stream_mode == "PROVISIONED":
+            require_int("stream.shard_count", self.shard_count, 1, 500)
+        elif self.shard_count is not None:
+            raise ConfigError("stream.shard_count", self.shard_count, "no value when stream_mode is 'ON_DEMAND'")
+        require_int("stream.retention_period_hours", self.retention_period_hours, 24, 8760)
+        require_match("stream.consumer_name", self.consumer_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+        require_match("stream.key_alias", self.key_alias, _KMS_ALIAS, _KMS_ALIAS_TEXT)
+        require_int("stream.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+
+
+
+
+def parse_arn(field: str, value: Any, pattern: str, description: str) -> dict[str, str]:
+    """The named parts of an ARN that matches `pattern`, its region inside its partition."""
+    match = re.fullmatch(pattern, value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(field, value, description)
+    parts = match.groupdict()
+    prefixes = PARTITION_REGION_PREFIXES.get(parts["partition"])
+    in_partition = (
+        parts["region"].startswith(prefixes) if prefixes
+        else not parts["region"].startswith(tuple(p for ps in PARTITION_REGION_PREFIXES.values() for p in ps))
+    )
+    if not in_partition:
+        raise ConfigError(field, value, f"{description}: region {parts['region']!r} is not in partition {parts['partition']!r}")
+    return parts
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingStreamProps:
+    """A stream this configuration does not manage: the stack adds the EFO consumer, the stream's
+    resource policy and (for a customer-managed key) a KMS grant, and never touches the stream or
+    the key's policy.
+
+    A stream has one resource policy: `take_over_policy = true` says the one already on it (if
+    any) may be replaced; `make preflight` refuses otherwise. The stream's account must be the
+    producer account (the Terraform variables check it at plan time)."""
+
+    stream_arn: str
+    # The customer-managed key the stream is encrypted with; None for an unencrypted stream.
+    key_arn: Optional[str] = None
+    consumer_name: str = defaults.STREAM_CONSUMER_NAME
+    take_over_policy: bool = False
+
+    def __post_init__(self) -> None:
+        stream = parse_arn(
+            "existing_stream.stream_arn", self.stream_arn, STREAM_ARN_PATTERN,
+            "a Kinesis stream ARN such as arn:aws:kinesis:eu-west-1:111111111111:stream/orders",
+        )
+        if self.key_arn is not None:
+            key = parse_arn(
+                "existing_stream.key_arn", self.key_arn, KEY_ARN_PATTERN,
+                "a KMS key ARN such as arn:aws:kms:eu-west-1:111111111111:key/<key id>",
+            )
+            if key["resource"] == AWS_MANAGED_KINESIS_KEY:
+                raise ConfigError(
+                    "existing_stream.key_arn", self.key_arn,
+                    "a customer-managed key: the AWS-managed aws/kinesis key's policy cannot be changed, so no "
+                    "other account can ever decrypt the stream; re-encrypt it with a customer-managed key "
+                    "(kinesis start-stream-encryption) and give that key's ARN",
+                )
+            if not key["resource"].startswith("key/"):
+                raise ConfigError("existing_stream.key_arn", self.key_arn, "the key's own ARN (key/<key id>), not an alias (grants name the key)")
+            for part in ("partition", "region", "account"):
+                if key[part] != stream[part]:
+                    raise ConfigError(
+                        "existing_stream.key_arn", self.key_arn,
+                        f"a key in the stream's {part} ({stream[part]}): Kinesis encrypts with a key of its own region and account",
+                    )
+        require_match("existing_stream.consumer_name", self.consumer_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+        require_bool("existing_stream.take_over_policy", self.take_over_policy)
+
+    @property
+    def account_id(self) -> str:
+        return self.stream_arn.split(":")[4]
+
+    @property
+    def region(self) -> str:
+        return self.stream_arn.split(":")[3]
+
+    @property
+    def stream_name(self) -> str:
+        return self.stream_arn.split(":stream/", 1)[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerFunctionProps:
+    """A function with its role, log group, key (and queues, for a stream consumer).
+
+    Code: the built-in runtime of the function's place in the stack by default; or the user's
+    `source_dir` (zipped, its requirements.txt vendored), `zip_file` or ECR `image_uri`, one of
+    them, with `handler` (not for an image). Paths are as given (a settings file's are relative to
+    that file). `subnet_ids` + `security_group_ids` place the function in a VPC.
+    """
+
+    function_name: str = defaults.FUNCTION_NAME
+    runtime: str = defaults.FUNCTION_RUNTIME
+    architecture: str = defaults.FUNCTION_ARCHITECTURE
+    memory_size_mb: int = defaults.FUNCTION_MEMORY_MB
+    timeout_seconds: int = defaults.FUNCTION_TIMEOUT_SECONDS
+    reserved_concurrency: int = defaults.FUNCTION_RESERVED_CONCURRENCY
+    log_level: str = defaults.FUNCTION_LOG_LEVEL
+    log_retention_days: int = defaults.LOG_RETENTION_DAYS
+    queue_message_retention_seconds: int = defaults.QUEUE_MESSAGE_RETENTION_SECONDS
+    key_alias: str = defaults.FUNCTION_KEY_ALIAS
+    key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
+    source_dir: Optional[str] = None
+    zip_file: Optional[str] = None
+    image_uri: Optional[str] = None
+    # None: the built-in runtime's handler (required with source_dir or zip_file).
+    handler: Optional[str] = None
+    # Added to the variables the stack sets for its wiring (TABLE_NAME, ...), never over them.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    # Tags of this function's resources, over the stack's.
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_match("function.function_name", self.function_name, _FUNCTION_NAME, "1-53 of a-z A-Z 0-9 _ -")
+        require_one_of("function.architecture", self.architecture, ARCHITECTURES)
+        for name, pattern, text, most in (
+            ("layers", _LAYER_ARN, "Lambda layer version ARNs (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)", 5),
+            ("subnet_ids", _SUBNET_ID, "subnet ids such as 'subnet-0123456789abcdef0'", 16),
+            ("security_group_ids", _SECURITY_GROUP_ID, "security group ids such as 'sg-0123456789abcdef0'", 5),
+        ):
+            # TOML gives lists; props stay hashable with tuples.
+            object.__setattr__(self, name, require_list(f"function.{name}", getattr(self, name), pattern, f"at most {most} distinct {text}", most))
+        if bool(self.subnet_ids) != bool(self.security_group_ids):
+            missing = "security_group_ids" if self.subnet_ids else "subnet_ids"
+            raise ConfigError(f"function.{missing}", [], "at least one value when the other VPC setting is set (both or neither)")
+        check_code("function", self)
+        require_environment("function.environment", self.environment)
+        require_tags("function.tags", self.tags)
+        require_int("function.memory_size_mb", self.memory_size_mb, 128, 10240)
+        require_int("function.timeout_seconds", self.timeout_seconds, 1, 900)
+        # An account keeps at least 100 unreserved executions out of the default 1,000.
+        require_int("function.reserved_concurrency", self.reserved_concurrency, 1, 900)
+        require_one_of("function.log_level", self.log_level, LOG_LEVELS)
+        require_one_of("function.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+        require_int("function.queue_message_retention_seconds", self.queue_message_retention_seconds, 60, 1_209_600)
+        require_match("function.key_alias", self.key_alias, _KMS_ALIAS, _KMS_ALIAS_TEXT)
+        require_int("function.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.function_name}-role"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self.function_name}-dlq"
+
+    @property
+    def on_failure_queue_name(self) -> str:
+        return f"{self.function_name}-on-failure"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventSourceMappingProps:
+    """How Lambda reads the EFO consumer and what happens to batches that keep failing."""
+
+    starting_position: str = defaults.STARTING_POSITION
+    batch_size: int = defaults.BATCH_SIZE
+    maximum_batching_window_seconds: int = defaults.MAXIMUM_BATCHING_WINDOW_SECONDS
+    maximum_retry_attempts: int = defaults.MAXIMUM_RETRY_ATTEMPTS
+    maximum_record_age_seconds: int = defaults.MAXIMUM_RECORD_AGE_SECONDS
+    parallelization_factor: int = defaults.PARALLELIZATION_FACTOR
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        require_one_of("mapping.starting_position", self.starting_position, STARTING_POSITIONS)
+        require_int("mapping.batch_size", self.batch_size, 1, 10_000)
+        require_int("mapping.maximum_batching_window_seconds", self.maximum_batching_window_seconds, 0, 300)
+        # -1 (infinite) is what AWS allows too; it is excluded so a poison batch cannot block a shard.
+        require_int("mapping.maximum_retry_attempts", self.maximum_retry_attempts, 0, 10_000)
+        require_int("mapping.maximum_record_age_seconds", self.maximum_record_age_seconds, 60, 604_800)
+        require_int("mapping.parallelization_factor", self.parallelization_factor, 1, 10)
+        require_bool("mapping.enabled", self.enabled)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SinkProps:
+    """Where the consumer writes: a table in the consumer account, or one reached through a role."""
+
+    table_name: str = defaults.SINK_TABLE_NAME
+    # Set to write to a table in a third account by assuming this role (seed 001's pattern);
+    # the stack then creates no table and grants sts:AssumeRole on exactly this ARN.
+    role_arn: Optional[str] = None
+    region: Optional[str] = None
+    external_id: Optional[str] = None
+    deletion_protection: bool = defaults.SINK_DELETION_PROTECTION
+
+    def __post_init__(self) -> None:
+        require_match("sink.table_name", self.table_name, r"[a-zA-Z0-9_.-]{3,255}", "3-255 of a-z A-Z 0-9 _ . -")
+        if self.role_arn is not None:
+            require_match("sink.role_arn", self.role_arn, ROLE_ARN_PATTERN, "an IAM role ARN such as arn:aws:iam::333333333333:role/sink-writer")
+        if self.region is not None:
+            require_match("sink.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+        if self.external_id is not None:
+            require_match("sink.external_id", self.external_id, r"[\w+=,.@:/-]{2,1224}", "2-1224 of letters, digits and +=,.@:/-")
+            if self.role_arn is None:
+                raise ConfigError("sink.external_id", self.external_id, "no value unless sink.role_arn is set")
+        require_bool("sink.deletion_protection", self.deletion_protection)
+
+    @property
+    def creates_table(self) -> bool:
+        return self.role_arn is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmProps:
+    """CloudWatch alarms on the consumer, optionally notifying an encrypted SNS topic."""
+
+    iterator_age_threshold_seconds: int = defaults.ITERATOR_AGE_ALARM_SECONDS
+    errors_threshold: int = defaults.ERRORS_ALARM_THRESHOLD
+    throttles_threshold: int = defaults.THROTTLES_ALARM_THRESHOLD
+    queue_messages_threshold: int = defaults.QUEUE_MESSAGES_ALARM_THRESHOLD
+    period_seconds: int = defaults.ALARM_PERIOD_SECONDS
+    evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
+    notification_topic: bool = False
+
+    def __post_init__(self) -> None:
+        require_int("alarms.iterator_age_threshold_seconds", self.iterator_age_threshold_seconds, 60, 604_800)
+        require_int("alarms.errors_threshold", self.errors_threshold, 1, 100_000)
+        require_int("alarms.throttles_threshold", self.throttles_threshold, 1, 100_000)
+        require_int("alarms.queue_messages_threshold", self.queue_messages_threshold, 1, 1_000_000)
+        require_one_of("alarms.period_seconds", self.period_seconds, ALARM_PERIODS)
+        require_int("alarms.evaluation_periods", self.evaluation_periods, 1, 100)
+        require_bool("alarms.notification_topic", self.notification_topic)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackendProps:
+    """Where Terraform keeps state. Local by default; S3 for teams."""
+
+    kind: str = defaults.BACKEND_KIND
+    # local: a path relative to the directory that holds the output dir, i.e. the project root by
+    # default (never absolute: the output must be portable).
+    path: Optional[str] = None
+    # s3:
+    bucket: Optional[str] = None
+    key: Optional[str] = None
+    region: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        require_one_of("backend.kind", self.kind, BACKEND_KINDS)
+        if self.kind == "local":
+            if self.path is not None:
+                require_match(
+                    "backend.path", self.path, r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_./-]{1,255}",
+                    "a relative path inside the project without '..' (the output must not carry a machine path)",
+                )
+            for name in ("bucket", "key", "region"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"backend.{name}", getattr(self, name), "no value when backend.kind is 'local'")
+        else:
+            require_match("backend.bucket", self.bucket, r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name (3-63 of a-z 0-9 . -)")
+            require_match("backend.key", self.key, r"[A-Za-z0-9!_.*'()/-]{1,1024}", "an S3 object key such as 'xacct/terraform.tfstate'")
+            require_match("backend.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+            if self.path is not None:
+                raise ConfigError("backend.path", self.path, "no value when backend.kind is 's3'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackProps:
+    """Everything structural about one cross-account streaming stack."""
+
+    stack_name: str = defaults.STACK_NAME
+    stream: SharedStreamProps = field(default_factory=SharedStreamProps)
+    # Share a stream this configuration does not manage instead of creating `stream`.
+    existing_stream: Optional[ExistingStreamProps] = None
+    function: ConsumerFunctionProps = field(default_factory=ConsumerFunctionProps)
+    mapping: EventSourceMappingProps = field(default_factory=EventSourceMappingProps)
+    sink: SinkProps = field(default_factory=SinkProps)
+    alarms: AlarmProps = field(default_factory=AlarmProps)
+    backend: BackendProps = field(default_factory=BackendProps)
+    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
+        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
+        if self.existing_stream is not None and self.stream != SharedStreamProps():
+            raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
+        if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:
+            # Both keys live in different accounts, but one alias for two keys confuses every reader.
+            raise ConfigError("function.key_alias", self.function.key_alias, "an alias different from stream.key_alias")

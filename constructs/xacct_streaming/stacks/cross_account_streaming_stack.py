@@ -1,0 +1,87 @@
+"""CrossAccountStreamingStack: one Terraform configuration, two aliased AWS providers.
+
+The producer account gets the key, stream, EFO consumer and both resource policies; the
+consumer account gets the function and everything around it; one `terraform plan` shows both.
+"""
+
+from __future__ import annotations
+
+
+from constructs import Construct
+
+from xacct_streaming.settings.props import ExistingStreamProps, StackProps
+from xacct_streaming.blocks.shared_stream import SharedStream
+from xacct_streaming.blocks.sink_table import SinkTable
+from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
+
+
+class CrossAccountStreamingStack(TwoAccountStack):
+    """The whole cross-account design; resources are attributes for tests and extensions."""
+
+    def __init__(self, scope: Construct, props: StackProps) -> None:
+        super().__init__(scope, props.stack_name, props.backend, props.tags)
+        self.props = props
+        region = self.region
+        if props.existing_stream is not None:
+            self._require_stream_accounts(props.existing_stream)
+
+        self.consumer = self.function(
+            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
+        )
+        self.shared = SharedStream(
+            self,
+            "shared-stream",
+            provider=self.producer_provider,
+            props=props.stream if props.existing_stream is None else None,
+            existing_stream=props.existing_stream,
+            owner_root_arn=self.root_arn(PRODUCER),
+            region=region,
+            reader_role_arn=self.consumer.role.arn,
+        )
+        stream_read_policy = self.consumer.grant_stream_read(self.shared)
+        after_policies = [stream_read_policy, self.consumer.runtime_policy]
+        self.sink_table = None
+        if props.sink.creates_table:
+            self.sink_table = SinkTable(
+                self, "sink-table", provider=self.consumer_provider, props=props.sink, key_arn=self.consumer.key.arn
+            )
+            after_policies.append(self.consumer.grant_table_write(self.sink_table.table.arn))
+        self.mapping = StreamEventSourceMapping(
+            self,
+            "mapping",
+            provider=self.consumer_provider,
+            props=props.mapping,
+            function_arn=self.consumer.function.arn,
+            event_source_arn=self.shared.stream_consumer.arn,
+            on_failure_destination_arn=self.consumer.on_failure_queue.arn,
+            after=[*self.shared.read_dependencies, *after_policies],
+        )
+        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
+        self._build_outputs()
+
+    def _require_stream_accounts(self, existing: ExistingStreamProps) -> None:
+        """The tfvars must put the producer where the existing stream is: in its region (a mapping
+        reads a stream of its own region) and account, and the consumer in another account."""
+        where = f"existing_stream.stream_arn ({existing.stream_arn})"
+        self.variables.require("region", f'${{var.region == "{existing.region}"}}', f"region must be {existing.region}, the region of {where}.")
+        self.variables.require(
+            "producer_account_id", f'${{var.producer_account_id == "{existing.account_id}"}}',
+            f"producer_account_id must be {existing.account_id}, the account of {where}.",
+        )
+        self.variables.require(
+            "consumer_account_id", f'${{var.consumer_account_id != "{existing.account_id}"}}',
+            f"consumer_account_id must not be {existing.account_id}: that account holds {where}; the consumer is in another account.",
+        )
+
+    def _build_outputs(self) -> None:
+        outputs = {
+            **self.stream_outputs(self.shared),
+            **self.function_outputs(self.consumer, "the consumer function", CONSUMER),
+            "event_source_mapping_uuid": (self.mapping.mapping.uuid, "UUID of the event source mapping on the EFO consumer."),
+            **self.alarm_outputs(self.alarms),
+        }
+        if self.sink_table is not None:
+            outputs["sink_table_name"] = (self.sink_table.table.name, "DynamoDB table the consumer writes each record to (consumer account).")
+            outputs["sink_table_arn"] = (self.sink_table.table.arn, "ARN of the sink table.")
+        self.add_outputs(outputs)

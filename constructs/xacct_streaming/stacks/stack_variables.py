@@ -1,0 +1,141 @@
+"""StackVariables: the Terraform variables a user fills in (terraform.tfvars), each validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformVariable, Token, TerraformVariableValidationConfig
+from constructs import Construct
+
+from xacct_streaming.settings import patterns
+
+ACCOUNT_ID_REGEX = patterns.anchored(patterns.ACCOUNT_ID)
+REGION_REGEX = patterns.anchored(patterns.REGION)
+ROLE_ARN_REGEX = patterns.anchored(patterns.ROLE_ARN)
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    name: str
+    type: str
+    description: str
+    validations: tuple[tuple[str, str], ...]
+    default: object = None
+
+
+def _role_arn_rules(side: str) -> tuple[tuple[str, str], ...]:
+    var = f"var.{side}_deploy_role_arn"
+    return (
+        (
+            f'${{can(regex("{ROLE_ARN_REGEX}", {var}))}}',
+            f"{side}_deploy_role_arn must be an IAM role ARN such as arn:aws:iam::111111111111:role/deploy.",
+        ),
+        (
+            f'${{try(split(":", {var})[4], "") == var.{side}_account_id}}',
+            f"{side}_deploy_role_arn must be a role in {side}_account_id (the account id inside the ARN differs).",
+        ),
+        (
+            # A role ARN's partition follows from the region: aws-cn for cn-*, aws-us-gov for us-gov-*.
+            f'${{try(split(":", {var})[1], "") == (startswith(var.region, "cn-") ? "aws-cn" : '
+            f'startswith(var.region, "us-gov-") ? "aws-us-gov" : "aws")}}',
+            f"{side}_deploy_role_arn must be in the partition of region (arn:aws-cn for cn-*, arn:aws-us-gov for us-gov-*, arn:aws otherwise).",
+        ),
+    )
+
+
+SPECS: tuple[VariableSpec, ...] = (
+    VariableSpec(
+        "region",
+        "string",
+        "AWS region of both accounts' resources; the event source mapping must be in the stream's region.",
+        ((f'${{can(regex("{REGION_REGEX}", var.region))}}', "region must be an AWS region name such as eu-west-1."),),
+    ),
+    VariableSpec(
+        "producer_account_id",
+        "string",
+        "12-digit id of the producer account: the shared stream (or, in xacct-dynamodb-streams, table) and its KMS key.",
+        (
+            (
+                f'${{can(regex("{ACCOUNT_ID_REGEX}", var.producer_account_id))}}',
+                "producer_account_id must be exactly 12 digits.",
+            ),
+        ),
+    ),
+    VariableSpec(
+        "consumer_account_id",
+        "string",
+        "12-digit id of the consumer account: the other side of the stack (README: the stack's section); must differ from producer_account_id.",
+        (
+            (
+                f'${{can(regex("{ACCOUNT_ID_REGEX}", var.consumer_account_id))}}',
+                "consumer_account_id must be exactly 12 digits.",
+            ),
+            (
+                "${var.consumer_account_id != var.producer_account_id}",
+                "consumer_account_id must differ from producer_account_id: this stack shares a stream across two accounts.",
+            ),
+        ),
+    ),
+    VariableSpec(
+        "producer_deploy_role_arn",
+        "string",
+        "Role Terraform assumes to deploy into the producer account.",
+        _role_arn_rules("producer"),
+    ),
+    VariableSpec(
+        "consumer_deploy_role_arn",
+        "string",
+        "Role Terraform assumes to deploy into the consumer account.",
+        _role_arn_rules("consumer"),
+    ),
+    VariableSpec(
+        "tags",
+        "map(string)",
+        "Tags applied to every resource in both accounts (provider default_tags).",
+        (
+            (
+                '${length(var.tags) <= 40 && alltrue([for k, v in var.tags : '
+                'length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])}',
+                "tags must be at most 40 entries, keys 1-128 and values up to 256 characters, no key starting with aws:.",
+            ),
+        ),
+        default={},
+    ),
+)
+
+
+class StackVariables:
+    """Creates one TerraformVariable per spec directly on the stack.
+
+    Not a construct of its own: a variable directly under the stack keeps exactly its name in
+    the output, which is what users write in terraform.tfvars.
+    """
+
+    def __init__(self, stack: Construct) -> None:
+        self.by_name: dict[str, TerraformVariable] = {}
+        for spec in SPECS:
+            variable = TerraformVariable(
+                stack,
+                spec.name,
+                type=spec.type,
+                description=spec.description,
+                default=spec.default,
+                nullable=False,
+                validation=[
+                    TerraformVariableValidationConfig(condition=condition, error_message=message)
+                    for condition, message in spec.validations
+                ],
+            )
+            self.by_name[spec.name] = variable
+
+    def require(self, name: str, condition: str, error_message: str) -> None:
+        """One more rule on variable `name`, for what this stack's settings fix (an existing
+        stream's account and region): a bad tfvars value fails at plan, before any AWS call."""
+        self.by_name[name].add_validation(condition=condition, error_message=error_message)
+
+    def __getitem__(self, name: str) -> str:
+        return self.by_name[name].string_value
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return Token.as_string_map(self.by_name["tags"].value)

@@ -1,0 +1,183 @@
+"""Synthesizes the app into a staging directory and swaps it in only when synthesis succeeded.
+
+A failed synth therefore leaves the previous output exactly as it was, and a successful one
+never mixes old and new files. Terraform's working directory (`.terraform/`) is carried over into
+the new output so `make synth` does not force a fresh `terraform init`.
+
+Next to each stack's configuration go two files cdktf does not write:
+- `.terraform.lock.hcl`, the project's provider lock (`terraform.lock.hcl` beside this module), so
+  `terraform init` installs only a provider whose checksum it lists, on every machine;
+- `versions.tf`, the Terraform version the configuration needs. It is not in `cdk.tf.json`
+  because checkov 3.3.30 cannot parse a `terraform` block holding a plain string (it reports the
+  whole file as a parsing error and scans nothing); Terraform merges the two `terraform` blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+TERRAFORM_WORKING_FILES = (".terraform",)
+PROVIDER_LOCK = Path(__file__).with_name("terraform.lock.hcl")
+# Variable validations that refer to other variables need Terraform 1.9; the S3 backend's
+# `use_lockfile` (state locking without DynamoDB) needs 1.10.
+REQUIRED_TERRAFORM = ">= 1.10"
+VERSIONS_TF = f'terraform {{\n  required_version = "{REQUIRED_TERRAFORM}"\n}}\n'
+
+
+def synthesize(
+    stacks: Sequence[Any],
+    *,
+    outdir: Path,
+    hcl: bool = False,
+    keep_other_stacks: bool = False,
+) -> list[Path]:
+    """Writes one directory per stack (props of any kind in `catalog.KINDS`) under
+    `outdir/stacks/` and returns them.
+
+    `keep_other_stacks` (`main.py --stack`): only these stacks' directories are replaced, each
+    whole; the other stacks' directories (with their `.terraform/` and saved plans) stay as they
+    are, and the manifest keeps listing them."""
+    if hcl:
+        # cdktf's stacks read this in the jsii kernel (a Node process started on the first cdktf
+        # import), so it must be set before that import; App(hcl_output=...) only renames the file.
+        os.environ["SYNTH_HCL_OUTPUT"] = "true"
+    # Imported here: validating props must not pay for loading cdktf and the provider bindings.
+    from xacct_streaming.synthesis import provider_bindings
+
+    provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
+    from cdktf import App
+
+    from xacct_streaming.settings.catalog import kind_of
+
+    outdir = outdir.resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
+    try:
+        app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
+        for props in stacks:
+            kind_of(props).build(app, props)
+        app.synth()
+        if hcl:
+            for stack_file in staging.glob("stacks/*/cdk.tf"):
+                stack_file.write_text(unquote_references(stack_file.read_text()))
+        for stack_dir in staging.glob("stacks/*/"):
+            shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
+            (stack_dir / "versions.tf").write_text(VERSIONS_TF)
+        _check_names_are_unique(staging)
+        _carry_over_working_files(outdir, staging)
+        if keep_other_stacks and outdir.exists():
+            _swap_in_stacks(staging, outdir)
+        else:
+            _swap_in(staging, outdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [outdir / "stacks" / props.stack_name for props in stacks]
+
+
+# cdktf writes `provider = "aws.x"` and quoted `depends_on` entries in HCL, forms Terraform
+# deprecated in 0.12 and warns about on every validate; these are the only two it emits.
+_QUOTED_PROVIDER = re.compile(r'^(provider = )"(aws\.[a-z0-9_]+)"$', re.MULTILINE)
+_QUOTED_DEPENDENCY = re.compile(r'^"((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)",$', re.MULTILINE)
+
+
+def unquote_references(hcl: str) -> str:
+    """Turns cdktf's quoted provider and depends_on references into plain references."""
+    return _QUOTED_DEPENDENCY.sub(r"\1,", _QUOTED_PROVIDER.sub(r"\1\2", hcl))
+
+
+def _carry_over_working_files(old: Path, new: Path) -> None:
+    old_stacks = old / "stacks"
+    if not old_stacks.is_dir():
+        return
+    for stack_dir in old_stacks.iterdir():
+        target = new / "stacks" / stack_dir.name
+        if not target.is_dir():
+            continue
+        for name in TERRAFORM_WORKING_FILES:
+            if (stack_dir / name).exists():
+                shutil.move(str(stack_dir / name), str(target / name))
+
+
+def _swap_in(staging: Path, outdir: Path) -> None:
+    if not outdir.exists():
+        staging.rename(outdir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.retired-", dir=outdir.parent))
+    retired.rmdir()
+    outdir.rename(retired)
+    staging.rename(outdir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _swap_in_stacks(staging: Path, outdir: Path) -> None:
+    """Replaces each synthesized stack's directory (a rename each), then the manifest, keeping
+    every other stack's directory and manifest entry."""
+    manifest_file = outdir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+    new_manifest = json.loads((staging / "manifest.json").read_text())
+    (outdir / "stacks").mkdir(parents=True, exist_ok=True)
+    for stack_dir in sorted(p for p in (staging / "stacks").iterdir() if p.is_dir()):
+        target = outdir / "stacks" / stack_dir.name
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{stack_dir.name}.retired-", dir=outdir))
+            target.rename(retired / stack_dir.name)
+            stack_dir.rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            stack_dir.rename(target)
+    stacks = {name: entry for name, entry in manifest.get("stacks", {}).items() if (outdir / "stacks" / name).is_dir()}
+    stacks.update(new_manifest.get("stacks", {}))
+    merged = {**manifest, **{k: v for k, v in new_manifest.items() if k != "stacks"}, "stacks": dict(sorted(stacks.items()))}
+    partial = manifest_file.with_name(".manifest.json.partial")
+    partial.write_text(json.dumps(merged, indent=2))
+    partial.replace(manifest_file)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+# Resources whose name must be unique in an account and region (a bucket's, everywhere), and the
+# argument holding it. Names scoped to a parent (an inline policy's, an event destination's) are not.
+UNIQUE_NAMES = {
+    "aws_cloudwatch_log_group": "name",
+    "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_dynamodb_table": "name",
+    "aws_iam_role": "name",
+    "aws_kinesis_firehose_delivery_stream": "name",
+    "aws_kinesis_stream": "name",
+    "aws_kms_alias": "name",
+    "aws_lambda_function": "function_name",
+    "aws_s3_bucket": "bucket",
+    "aws_secretsmanager_secret": "name",
+    "aws_ses_configuration_set": "name",
+    "aws_sns_topic": "name",
+    "aws_sqs_queue": "name",
+}
+
+
+def _check_names_are_unique(staging: Path) -> None:
+    """Two stacks of one run that would create the same named resource in the same account (the
+    same provider alias of the same variables) cannot both be applied: a ConfigError naming both."""
+    from xacct_streaming.settings.errors import ConfigError
+
+    owners: dict[tuple[str, str, str], str] = {}
+    for config_file in sorted(staging.glob("stacks/*/cdk.tf.json")):
+        stack = config_file.parent.name
+        config = json.loads(config_file.read_text())
+        for type_, argument in UNIQUE_NAMES.items():
+            for body in config.get("resource", {}).get(type_, {}).values():
+                value = body.get(argument)
+                if not isinstance(value, str):
+                    continue
+                key = (body.get("provider", "aws"), type_, value)
+                if owners.setdefault(key, stack) != stack:
+                    raise ConfigError(
+                        "stack_name", stack,
+                        f"AWS names no other stack of the run uses: {type_} {value!r} ({key[0]} account) is also in stack {owners[key]!r}",
+                    )
