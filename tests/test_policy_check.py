@@ -159,3 +159,27 @@ def test_a_broader_grant_is_reported_too(cli_outdir: Path) -> None:
     wrong = {(r["caller"], r["expected"], r["got"]) for r in _rows(config, DEFAULT_STACK) if not r["ok"]}
     assert ("arn:aws:iam::222222222222:role/other-team", "Denied", "Allowed") in wrong
     assert ("arn:aws:iam::222222222222:root", "Denied", "Allowed") in wrong
+
+
+def test_existing_streams_key_is_usable_through_the_grant_only_for_that_stream(library_outdir: Path) -> None:
+    # GIVEN the quick start: an existing stream whose key this configuration shares with a KMS grant
+    from conftest import EXISTING_STACK
+
+    rows = _rows(_config(library_outdir, EXISTING_STACK), EXISTING_STACK)
+    decrypt = {r["what"]: r["got"] for r in rows if r["action"] == "kms:Decrypt" and r["what"].startswith("Lambda decrypts the stream's records")}
+    # THEN the reader decrypts the stream's records through Kinesis, and any other context, region,
+    # principal or key is denied
+    base = "Lambda decrypts the stream's records for orders-audit-stream-consumer"
+    assert decrypt == {
+        base: "Allowed",
+        f"{base} [another encryption context]": "Denied",
+        f"{base} [through the service in another region]": "Denied",
+        f"{base} [on another resource of the kind]": "Denied",
+        f"{base} [by a role in a third account, same identity policies]": "Denied",
+        f"{base} [by another role of the caller's account, same identity policies]": "Denied",
+        f"{base} [by the caller account's root]": "Denied",
+    }
+    reads = {r["action"] for r in rows if r["expected"] == "Allowed" and r["what"].startswith("Lambda reads")}
+    assert reads == {"kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard", "kinesis:DescribeStream",
+                     "kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"}
+    assert all(r["ok"] for r in rows), [r["what"] for r in rows if not r["ok"]]

@@ -202,6 +202,34 @@ class Stack:
             if self.r(body["role"]) == role_name and self.account_of_role(role_arn) == self.r.account_of(body)
         ]
 
+    def grants_as_policy(self, key_arn: str) -> Optional[dict[str, Any]]:
+        """The KMS grants of this configuration on a key it does not manage (an existing stream's),
+        as the key-policy statements they amount to: the grantee may call the granted operations
+        when the request's encryption context is exactly the grant's (EncryptionContextEquals).
+        The key's own policy is not in the configuration, so only what the grants allow is known."""
+        statements = []
+        for _, body in self.each("aws_kms_grant"):
+            if self.r(body["key_id"]) != key_arn:
+                continue
+            statement: dict[str, Any] = {
+                "Sid": self.r(body["name"]), "Effect": "Allow", "Principal": {"AWS": self.r(body["grantee_principal"])},
+                "Action": [f"kms:{operation}" for operation in self.r(body["operations"])], "Resource": "*",
+            }
+            for constraint in self.r(body.get("constraints") or []):
+                equals = constraint.get("encryption_context_equals") or {}
+                if equals:
+                    statement["Condition"] = {"StringEquals": {f"kms:EncryptionContext:{k}": v for k, v in equals.items()}}
+            statements.append(statement)
+        return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+    def grant_key_for(self, encryption_context: dict[str, str]) -> Optional[str]:
+        """The key a grant of this configuration names for exactly this encryption context."""
+        for _, body in self.each("aws_kms_grant"):
+            for constraint in self.r(body.get("constraints") or []):
+                if constraint.get("encryption_context_equals") == encryption_context:
+                    return self.r(body["key_id"])
+        return None
+
     @staticmethod
     def account_of_role(role_arn: str) -> str:
         return role_arn.split(":")[4]
@@ -213,7 +241,8 @@ class Stack:
                 key_address = REFERENCE.fullmatch(body["key_id"]).group(1).rsplit(".", 1)[0]  # type: ignore[union-attr]
                 if self.value(key_address, "arn") == call.resource:
                     return self._doc(self.r(body["policy"]))
-            return None
+            return self.grants_as_policy(call.resource)
+
         if service in RESOURCE_POLICIES:
             type_, target = RESOURCE_POLICIES[service]
             for _, body in self.each(type_):
@@ -344,10 +373,12 @@ def expected_calls(stack: Stack) -> list[Call]:
                 add(role, action, source_stack_stream, f"Lambda reads the stream for {label}")
             stream = stack.find("aws_kinesis_stream", arn=source_stack_stream)
             key = _kms_key_of(stack, stream[0], "kms_key_id") if stream else None
-            if key:
-                add(role, "kms:Decrypt", key, f"Lambda decrypts the stream's records for {label}",
+            # An existing stream's key is not managed here: a grant bound to the stream shares it.
+            granted = None if stream else stack.grant_key_for({"aws:kinesis:arn": source_stack_stream})
+            if key or granted:
+                add(role, "kms:Decrypt", key or granted, f"Lambda decrypts the stream's records for {label}",
                     {"kms:ViaService": f"kinesis.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:kinesis:arn": source_stack_stream},
-                    scoped=("kms:ViaService",))
+                    scoped=("kms:ViaService",) if key else ("kms:ViaService", "kms:EncryptionContext:aws:kinesis:arn"))
         elif ":dynamodb:" in source:
             for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"):
                 add(role, action, source, f"Lambda reads the table stream for {label}")
