@@ -110,3 +110,18 @@ def test_render_rewrites_stale_parts_and_names_unknown_ones() -> None:
 def test_check_mode_needs_synthesized_stacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert docs.main(["--stacks-dir", str(tmp_path / "missing"), "--check"]) == 2
     assert "run 'make synth' first" in capsys.readouterr().err
+
+
+def test_quick_start_settings_fit_in_twenty_lines_and_synthesize(tmp_path: Path) -> None:
+    # GIVEN the settings file the README shows whole (generated block)
+    from conftest import run_main
+
+    settings = ROOT / "examples" / "existing-stream.toml"
+    assert f"```toml\n{settings.read_text()}```" in (ROOT / "README.md").read_text()
+    assert len(settings.read_text().splitlines()) < 20
+    # WHEN the README's command runs (make synth CONFIG=... STACK=orders-audit)
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(settings), "--stack", "orders-audit")
+    # THEN exactly that stack is written
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("stacks/orders-audit")
+    assert sorted(p.name for p in (tmp_path / "out" / "stacks").iterdir()) == ["orders-audit"]

@@ -217,6 +217,8 @@ def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
     for stack_dir in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
         blocks.update(stack_blocks(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text())))
     blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})
+    # Settings files of examples/, shown whole where the docs walk through them (tests run them).
+    blocks.update({f"example:{path.stem}": f"```toml\n{path.read_text()}```\n" for path in sorted((root / "examples").glob("*.toml"))})
     loaders: dict[str, Callable[[dict[str, Any]], str]] = {"bench-synth": bench_synth_block, "bench-handler": bench_handler_block}
     for name, render in loaders.items():
         result_file = root / "bench" / "results" / f"{name.removeprefix('bench-')}.json"
