@@ -223,12 +223,12 @@ def test_replication_resources_are_split_between_the_accounts(replication_synth:
 
 # --- the app ----------------------------------------------------------------------------------
 
-def test_list_names_every_stack_and_its_seed() -> None:
+def test_list_names_every_stack_and_its_source_document() -> None:
     result = run_main("--list")
     assert result.returncode == 0, result.stderr
-    assert [line.split()[:3] for line in result.stdout.splitlines()] == [
-        ["xacct-kinesis-efo", "seed", "000"], ["xacct-dynamodb-streams", "seed", "003"], ["xacct-kinesis-replication", "seed", "001"],
-        ["xacct-ses-notifications", "seed", "004"], ["xacct-api-ingest", "seed", "002"],
+    assert [line.split()[:4:3] for line in result.stdout.splitlines()] == [
+        ["xacct-kinesis-efo", "000"], ["xacct-dynamodb-streams", "003"], ["xacct-kinesis-replication", "001"],
+        ["xacct-ses-notifications", "004"], ["xacct-api-ingest", "002"],
     ]
 
 

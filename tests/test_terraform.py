@@ -74,7 +74,7 @@ def test_make_validate_fails_when_one_stack_is_invalid(cli_outdir: Path, terrafo
 
 
 def test_every_stack_carries_the_project_lock_and_required_version(cli_outdir: Path) -> None:
-    lock = (ROOT / "constructs" / "xacct_streaming" / "terraform.lock.hcl").read_text()
+    lock = (ROOT / "constructs" / "xacct_streaming" / "synthesis" / "terraform.lock.hcl").read_text()
     assert 'version     = "5.100.0"' in lock and '"h1:' in lock
     for stack in ALL_STACKS:
         stack_dir = cli_outdir / "stacks" / stack
