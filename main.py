@@ -68,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{props.stack_name:<28s} source document {kind.source_document}  {kind.summary}")
         return 0
 
+    from xacct_streaming.synthesis.lambda_archive import ArchiveError
     from xacct_streaming.synthesis.synth import synthesize
 
     try:
         written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names))
-    except ConfigError as err:
+    except (ConfigError, ArchiveError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for stack_dir in written:

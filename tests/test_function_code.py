@@ -234,3 +234,24 @@ def test_a_zip_without_the_handler_module(tmp_path: Path) -> None:
     (tmp_path / "not.zip").write_text("text")
     with pytest.raises(ConfigError, match=r"function.zip_file: .*not.zip' is not allowed; expected an existing zip file"):
         ConsumerFunctionProps(zip_file=str(tmp_path / "not.zip"), handler="app.handler")
+
+
+def test_main_reports_a_packaging_failure_in_one_line_and_keeps_the_output(tmp_path: Path) -> None:
+    from conftest import run_main
+
+    # GIVEN a previous output and settings whose requirements cannot be installed
+    (tmp_path / "out" / "stacks").mkdir(parents=True)
+    (tmp_path / "out" / "stacks" / "marker").write_text("kept")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handle(event, context):\n    return {}\n")
+    (tmp_path / "src" / "requirements.txt").write_text("--no-index\nno-such-package-xyz==9.9\n")
+    settings = tmp_path / "s.toml"
+    settings.write_text('[function]\nsource_dir = "src"\nhandler = "app.handle"\n')
+    # WHEN
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(settings), "--stack", "xacct-kinesis-efo",
+                      env={"XACCT_BUILD_CACHE": str(tmp_path / "cache")})
+    # THEN exit status 2, one line naming the file and the package, the output untouched
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: pip could not install ") and "no-such-package-xyz" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "out" / "stacks" / "marker").read_text() == "kept"
