@@ -140,12 +140,6 @@ def test_vpc_exemption_holds_only_for_functions_outside_a_vpc() -> None:
     assert not exemption.covers("CKV_AWS_117", "aws_lambda_function", "consumer-function/function", {"vpc_config": {"subnet_ids": ["subnet-1"]}})
 
 
-def test_a_vpc_function_passes_the_vpc_check_itself(library_outdir: Path, tmp_path: Path) -> None:
-    # GIVEN the provisioned variant, whose function opted in to a VPC (conftest)
-    result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports")
-    # THEN CKV_AWS_117 is exempted for every other function, and not needed for that one
-    assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-provisioned" not in result.stdout
-    assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-kinesis-efo" in result.stdout
 
 
 def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
@@ -170,3 +164,6 @@ def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = SUMMARY.search(result.stdout)
     assert summary is not None and tuple(map(int, summary.groups())) == (277, 0, 16), result.stdout
+    # the VPC function passes CKV_AWS_117 itself; only the functions outside a VPC are exempted
+    assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-provisioned" not in result.stdout
+    assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-kinesis-efo" in result.stdout
