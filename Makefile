@@ -99,8 +99,8 @@ smoke: $(TF_RC) ## after a deploy: one record from the stream to the sink table,
 	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json --timeout $(or $(TIMEOUT),180)
 
 docs: venv ## rewrite the generated parts of README.md and docs/ (diagrams, settings, variables, outputs, targets, skips, benchmarks)
-	@# The docs describe the built-in settings, whatever CONFIG or STACK say: synthesize those apart.
-	$(PY) main.py --outdir .make/docs.out >/dev/null
+	@# The docs describe the built-in settings (and the fan-out example), whatever CONFIG or STACK say: synthesize those apart.
+	$(PY) main.py --outdir .make/docs.out --config examples/fanout.toml >/dev/null
 	PYTHONPATH=constructs $(PY) -m xacct_ops.docs --stacks-dir .make/docs.out/stacks
 
 diagram: synth ## a stack as a diagram: $(OUTDIR)/diagram/<stack>/stack.{mmd,dot,svg,png} (STACK=name; SVG/PNG need graphviz)

@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for props in stacks:
+        for warning in getattr(props, "warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
     if args.list:
         for props in stacks:
             kind = kind_of(props)

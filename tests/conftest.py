@@ -25,6 +25,8 @@ SES_STACK = "xacct-ses-notifications"
 API_STACK = "xacct-api-ingest"
 ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK)
 EXISTING_STACK = "orders-audit"
+FANOUT_STACK = "orders-fanout"
+FANOUT_SETTINGS = ROOT / "examples" / "fanout.toml"
 EXISTING_STREAM_SETTINGS = ROOT / "examples" / "existing-stream.toml"
 PROVISIONED_STACK = "xacct-provisioned"
 API_LOGGING_STACK = "xacct-api-with-logging-role"
@@ -124,7 +126,8 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("lib") / "cdktf.out"
     # Variants of one stack reuse its AWS names, which one run refuses: one run each, into one output.
     existing = load_props(str(EXISTING_STREAM_SETTINGS))
-    for stack in (StackProps(), provisioned, api_logging, existing):
+    fanout = load_props(str(FANOUT_SETTINGS))
+    for stack in (StackProps(), provisioned, api_logging, existing, fanout):
         synthesize([stack], outdir=outdir, keep_other_stacks=True)
     return outdir
 
@@ -167,6 +170,11 @@ def provisioned(library_outdir: Path) -> Synth:
 @pytest.fixture(scope="session")
 def existing_synth(library_outdir: Path) -> Synth:
     return _load(library_outdir, EXISTING_STACK)
+
+
+@pytest.fixture(scope="session")
+def fanout_synth(library_outdir: Path) -> Synth:
+    return _load(library_outdir, FANOUT_STACK)
 
 
 @pytest.fixture(scope="session")

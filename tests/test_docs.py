@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.synth
 
 
 @pytest.fixture(scope="module")
-def blocks(cli_outdir: Path) -> dict[str, str]:
-    return docs.all_blocks(cli_outdir / "stacks")
+def blocks(cli_outdir: Path, library_outdir: Path) -> dict[str, str]:
+    # make docs synthesizes the built-in stacks and examples/fanout.toml (conftest's library_outdir has it)
+    from conftest import FANOUT_STACK
+
+    fanout = library_outdir / "stacks" / FANOUT_STACK
+    return {**docs.all_blocks(cli_outdir / "stacks"), **docs.stack_blocks(FANOUT_STACK, json.loads((fanout / "cdk.tf.json").read_text()))}
 
 
 @pytest.mark.parametrize("path", docs.doc_files(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 REFERENCE = re.compile(r"\$\{[^}]*?\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+")
-ACCOUNT_TITLES = {"aws.producer": "producer account", "aws.consumer": "consumer account"}
+def account_titles(config: dict[str, Any]) -> dict[str, str]:
+    """One box per provider alias, in the order the stack declares them (producer first)."""
+    aliases = [p["alias"] for p in config.get("provider", {}).get("aws", []) if "alias" in p] or ["producer", "consumer"]
+    return {f"aws.{alias}": f"{alias} account" for alias in aliases}
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -80,12 +83,13 @@ def _readable_ids(nodes: dict[str, dict[str, str]]) -> dict[str, str]:
 def mermaid(config: dict[str, Any]) -> str:
     nodes, edges = graph(config)
     ids = _readable_ids(nodes)
+    titles = account_titles(config)
     lines = ["flowchart LR"]
-    for account, title in ACCOUNT_TITLES.items():
+    for account, title in titles.items():
         lines.append(f'  subgraph {account.split(".")[1]}["{title}"]')
         lines.extend(f'    {ids[a]}["{n["label"]}"]' for a, n in nodes.items() if n["account"] == account)
         lines.append("  end")
-    lines.extend(f'  {ids[a]}["{n["label"]}"]' for a, n in nodes.items() if n["account"] not in ACCOUNT_TITLES)
+    lines.extend(f'  {ids[a]}["{n["label"]}"]' for a, n in nodes.items() if n["account"] not in titles)
     lines.extend(f"  {ids[s]} {'-->' if kind == 'ref' else '-.->'} {ids[t]}" for s, t, kind in edges)
     return "\n".join(lines) + "\n"
 
@@ -93,7 +97,7 @@ def mermaid(config: dict[str, Any]) -> str:
 def dot(config: dict[str, Any]) -> str:
     nodes, edges = graph(config)
     lines = ["digraph stack {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica", fontsize=10];']
-    for account, title in ACCOUNT_TITLES.items():
+    for account, title in account_titles(config).items():
         lines.append(f'  subgraph cluster_{account.split(".")[1]} {{ label="{title}"; style=rounded;')
         lines.extend(f'    {_node_id(a)} [label="{n["label"].replace("<br/>", chr(92) + "n")}"];' for a, n in nodes.items() if n["account"] == account)
         lines.append("  }")

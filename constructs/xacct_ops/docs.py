@@ -35,7 +35,6 @@ from xacct_ops import diagram
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = ("README.md", "docs/*.md", "docs/stacks/*.md")
 BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9:_-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
-ACCOUNT_ORDER = ("aws.producer", "aws.consumer")
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
@@ -74,9 +73,10 @@ def _resources(config: dict[str, Any]) -> str:
         for body in resources.values():
             counts = by_account.setdefault(body.get("provider", "aws"), {})
             counts[type_] = counts.get(type_, 0) + 1
-    order = [a for a in ACCOUNT_ORDER if a in by_account] + sorted(set(by_account) - set(ACCOUNT_ORDER))
+    titles = diagram.account_titles(config)
+    order = [a for a in titles if a in by_account] + sorted(set(by_account) - set(titles))
     rows = [
-        (diagram.ACCOUNT_TITLES.get(account, account), sum(by_account[account].values()),
+        (titles.get(account, account), sum(by_account[account].values()),
          ", ".join(f"`{t}`" + (f" ×{n}" if n > 1 else "") for t, n in sorted(by_account[account].items())))
         for account in order
     ]
@@ -106,7 +106,7 @@ class _Unacceptable:
         return "<probe>"
 
 
-REQUIRED_EXAMPLES = {"stream_arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}
+REQUIRED_EXAMPLES = {"stream_arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders", "name": "analytics", "account": "analytics"}
 
 
 def allowed(cls: type, key: str) -> str:
@@ -138,6 +138,9 @@ def settings_block(kind_name: str) -> str:
     ]
     for table, cls in kind.sections.items():
         section = getattr(defaults, table)
+        if isinstance(section, tuple):  # an array of tables ([[consumers]]): the class's own defaults
+            section = None
+            table = f"[{table}]"
         for field in dataclasses.fields(cls):
             if section is not None:
                 default = _code(getattr(section, field.name))

@@ -38,7 +38,8 @@ class CustomerManagedKey(Construct):
         self._tags = dict(tags) if tags else None
         self.key = self._build_key(description, deletion_window_days)
         self.alias = self._build_alias(alias)
-        self.policy = self._build_policy(owner_root_arn, grants)
+        self._statements = [self._owner_statement(owner_root_arn), *grants]
+        self.policy = self._build_policy()
 
     @property
     def arn(self) -> str:
@@ -58,18 +59,30 @@ class CustomerManagedKey(Construct):
     def _build_alias(self, alias: str) -> KmsAlias:
         return KmsAlias(self, "alias", provider=self._provider, name=alias, target_key_id=self.key.key_id)
 
-    def _build_policy(self, owner_root_arn: str, grants: Sequence[Statement]) -> KmsKeyPolicy:
-        owner = Statement(
+    @staticmethod
+    def _owner_statement(owner_root_arn: str) -> Statement:
+        return Statement(
             sid="KeyOwnerAccount",
             principals={"AWS": [owner_root_arn]},
             actions=KEY_OWNER_ACTIONS,
             # In a key policy "*" means "this key" and nothing else.
             resources=["*"],
         )
+
+    def _build_policy(self) -> KmsKeyPolicy:
         return KmsKeyPolicy(
             self,
             "policy",
             provider=self._provider,
             key_id=self.key.key_id,
-            policy=policy_document([owner, *grants]),
+            policy=policy_document(self._statements),
         )
+
+    def add_statement(self, statement: Statement) -> KmsKeyPolicy:
+        """Adds a statement to the key policy (one resource, rewritten) and returns the policy,
+        what a user of the grant must wait for."""
+        if any(existing.sid == statement.sid for existing in self._statements):
+            raise ValueError(f"key policy statement {statement.sid} is already there")
+        self._statements.append(statement)
+        self.policy.policy = policy_document(self._statements)
+        return self.policy

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from cdktf import TerraformProvider
@@ -29,6 +31,19 @@ from xacct_streaming.settings.props import ExistingStreamProps, SharedStreamProp
 
 def kinesis_service(region: str) -> str:
     return f"kinesis.{region}.amazonaws.com"
+
+
+@dataclass
+class StreamReader:
+    """One reader of a SharedStream (grant_read): what its mapping reads (its EFO consumer, or
+    the stream when it polls) and every policy or grant the mapping must wait for."""
+
+    name: str
+    role_arn: str
+    event_source_arn: str
+    stream_consumer: Optional[Any]
+    stream_consumer_policy: Optional[Any]
+    dependencies: list[Any] = field(default_factory=list)
 
 
 class SharedStream(Construct):
@@ -65,8 +80,12 @@ class SharedStream(Construct):
         if (props is None) == (existing_stream is None):
             raise ConfigError("stream", "both or neither", "props or existing_stream, exactly one")
         self._provider = provider
+        self._region = region
         self.props = props
         self.existing_stream = existing_stream
+        self._stream_statements: list[Statement] = []
+        # Readers added with grant_read, by name.
+        self.readers: dict[str, StreamReader] = {}
         self.reader_role_arn = reader_role_arn
         self.writer_role_arn = writer_role_arn
         self.key: Optional[CustomerManagedKey] = None
@@ -115,8 +134,6 @@ class SharedStream(Construct):
         return [p for p in (self.stream_policy, self.stream_consumer_policy) if p is not None] + self.key_dependencies
 
     def _build_key_grants(self, existing: ExistingStreamProps) -> list[Any]:
-        # Kinesis passes the stream ARN as the encryption context of every KMS call it makes for
-        # the stream: a grant bound to it is good for this stream's records and nothing else.
         grants = []
         for id_, principal, operation in (
             ("reader-key-grant", self.reader_role_arn, "Decrypt"),
@@ -124,19 +141,22 @@ class SharedStream(Construct):
         ):
             if principal is None:
                 continue
-            grants.append(
-                KmsGrant(
-                    self,
-                    id_,
-                    provider=self._provider,
-                    name=f"{existing.consumer_name}-{operation.lower()}"[:256],
-                    key_id=existing.key_arn,
-                    grantee_principal=principal,
-                    operations=[operation],
-                    constraints=[KmsGrantConstraints(encryption_context_equals={"aws:kinesis:arn": existing.stream_arn})],
-                )
-            )
+            grants.append(self._key_grant(id_, f"{existing.consumer_name}-{operation.lower()}", principal, operation, existing))
         return grants
+
+    def _key_grant(self, id_: str, name: str, principal: str, operation: str, existing: ExistingStreamProps) -> Any:
+        # Kinesis passes the stream ARN as the encryption context of every KMS call it makes for
+        # the stream: a grant bound to it is good for this stream's records and nothing else.
+        return KmsGrant(
+            self,
+            id_,
+            provider=self._provider,
+            name=name[:256],
+            key_id=existing.key_arn,
+            grantee_principal=principal,
+            operations=[operation],
+            constraints=[KmsGrantConstraints(encryption_context_equals={"aws:kinesis:arn": existing.stream_arn})],
+        )
 
     def _build_key(self, owner_root_arn: str, region: str) -> CustomerManagedKey:
         assert self.props is not None
@@ -204,14 +224,59 @@ class SharedStream(Construct):
         )
 
     def _build_stream_policy(self) -> KinesisResourcePolicy:
-        statements = []
         if self.reader_role_arn is not None:
-            statements.append(self._grant("ShareStreamWithConsumerRole", self.reader_role_arn, STREAM_READ_ACTIONS, self.stream_arn))
+            self._stream_statements.append(self._grant("ShareStreamWithConsumerRole", self.reader_role_arn, STREAM_READ_ACTIONS, self.stream_arn))
         if self.writer_role_arn is not None:
-            statements.append(self._grant("ShareStreamWithProducerRole", self.writer_role_arn, STREAM_WRITE_ACTIONS, self.stream_arn))
+            self._stream_statements.append(self._grant("ShareStreamWithProducerRole", self.writer_role_arn, STREAM_WRITE_ACTIONS, self.stream_arn))
         return KinesisResourcePolicy(
-            self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(statements)
+            self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(self._stream_statements)
         )
+
+    def grant_read(self, name: str, role_arn: str, *, consumer_name: Optional[str], cross_account: bool) -> StreamReader:
+        """Lets one more reader role read the stream, through an EFO consumer of its own
+        (`consumer_name`) or by polling (None), and returns what its mapping reads and waits for.
+
+        A reader in another account gets a statement in the stream's one resource policy, a resource
+        policy on its own EFO consumer naming it alone, and `kms:Decrypt` via Kinesis in the key
+        policy; a reader in the stream's account needs none of these (its IAM policy is enough, the
+        key policy delegating to the account). An existing stream's key is shared with a grant."""
+        label = re.sub(r"[^A-Za-z0-9]", "", name.title())
+        dependencies: list[Any] = []
+        if cross_account:
+            self._stream_statements.append(self._grant(f"ShareStreamWith{label}", role_arn, STREAM_READ_ACTIONS, self.stream_arn))
+            if self.stream_policy is None:
+                self.stream_policy = KinesisResourcePolicy(
+                    self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(self._stream_statements)
+                )
+            else:
+                self.stream_policy.policy = policy_document(self._stream_statements)
+            dependencies.append(self.stream_policy)
+        if self.key is not None and cross_account:
+            dependencies.append(self.key.add_statement(
+                Statement(
+                    sid=f"{label}DecryptViaKinesis",
+                    principals={"AWS": [role_arn]},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
+                )
+            ))
+        elif self.existing_stream is not None and self.existing_stream.key_arn is not None:
+            dependencies.append(self._key_grant(f"{name}-key-grant", f"{consumer_name or name}-decrypt", role_arn, "Decrypt", self.existing_stream))
+        consumer = policy = None
+        if consumer_name is not None:
+            consumer = KinesisStreamConsumer(self, f"{name}-consumer", provider=self._provider, name=consumer_name, stream_arn=self.stream_arn)
+            if cross_account:
+                policy = KinesisResourcePolicy(
+                    self, f"{name}-consumer-policy", provider=self._provider, resource_arn=consumer.arn,
+                    policy=policy_document([self._grant(f"ShareConsumerWith{label}", role_arn, STREAM_CONSUMER_READ_ACTIONS, consumer.arn)]),
+                )
+                dependencies.append(policy)
+        self.readers[name] = StreamReader(
+            name=name, role_arn=role_arn, event_source_arn=consumer.arn if consumer is not None else self.stream_arn,
+            stream_consumer=consumer, stream_consumer_policy=policy, dependencies=dependencies,
+        )
+        return self.readers[name]
 
     def _build_stream_consumer_policy(self) -> KinesisResourcePolicy:
         assert self.stream_consumer is not None

@@ -32,7 +32,7 @@ from xacct_streaming.blocks.policy import (
     policy_document,
 )
 from xacct_streaming.settings.props import ConsumerFunctionProps, SinkProps
-from xacct_streaming.blocks.shared_stream import SharedStream, kinesis_service
+from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader, kinesis_service
 from xacct_streaming.settings.validation import require_environment
 
 HANDLER = "handler.lambda_handler"
@@ -258,15 +258,17 @@ class SynchronousFunction(Construct):
         )
         return self.table_write_policy
 
-    def grant_stream_read(self, shared: SharedStream) -> IamRolePolicy:
-        """Lets the role read `shared` (through its EFO consumer, if it has one) and decrypt it via Kinesis."""
+    def grant_stream_read(self, shared: SharedStream, reader: Optional[StreamReader] = None) -> IamRolePolicy:
+        """Lets the role read `shared` (through its EFO consumer, if it has one: the `reader`'s, from
+        `shared.grant_read`, or the stream's one) and decrypt it via Kinesis."""
         statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream_arn])]
-        if shared.stream_consumer is not None:
+        stream_consumer = reader.stream_consumer if reader is not None else shared.stream_consumer
+        if stream_consumer is not None:
             statements.append(
                 Statement(
                     sid="ReadSharedStreamConsumer",
                     actions=STREAM_CONSUMER_READ_ACTIONS,
-                    resources=[shared.stream_consumer.arn],
+                    resources=[stream_consumer.arn],
                 )
             )
         if shared.key_arn is not None:

@@ -22,6 +22,7 @@ from xacct_streaming.settings.props import (
     SinkProps,
     StackProps,
 )
+from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
 from xacct_streaming.settings.stack_props import (
     ApiIngestStackProps,
     DeliveryProps,
@@ -44,6 +45,8 @@ class StackKind:
     stack_class: str  # "module:Class", imported only to synthesize
     source_document: str  # the file in shared/seeds/ this stack implements (docs/index.md)
     summary: str
+    # Synthesized with its defaults when no settings file names the kind (False: only when configured).
+    by_default: bool = True
 
     def build(self, scope: Any, props: Any) -> Any:
         module, name = self.stack_class.split(":")
@@ -133,6 +136,21 @@ KINDS: dict[str, StackKind] = {
             "002",
             "API Gateway (basic auth, Secrets Manager) -> Kinesis stream in another account -> Lambda -> DynamoDB",
         ),
+        StackKind(
+            defaults.FANOUT_STACK_NAME,
+            FanoutStackProps,
+            {
+                "stream": SharedStreamProps,
+                "existing_stream": ExistingStreamProps,
+                "consumers": FanoutConsumerProps,
+                "alarms": AlarmProps,
+                "backend": BackendProps,
+            },
+            "xacct_streaming.stacks.fanout_stack:FanoutStack",
+            "000",
+            "one Kinesis stream read by N Lambda consumers in up to N accounts (EFO or polling), one plan",
+            by_default=False,
+        ),
     )
 }
 
@@ -151,7 +169,7 @@ def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:
     Stack names must be unique: they name output directories and state files.
     """
     configured_kinds = {kind_of(props).name for props in configured}
-    stacks = [kind.props_type() for kind in KINDS.values() if kind.name not in configured_kinds] + list(configured)
+    stacks = [kind.props_type() for kind in KINDS.values() if kind.by_default and kind.name not in configured_kinds] + list(configured)
     # In catalog order; a kind's configured stacks keep the order they were given in (stable sort).
     order = list(KINDS)
     stacks.sort(key=lambda props: order.index(kind_of(props).name))

@@ -88,7 +88,8 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
     kind_defaults = kind.props_type()
     wanted = [
         name for name in kind.sections
-        if name in data or (getattr(kind_defaults, name) is not None and not (name == "stream" and "existing_stream" in data))
+        if name not in LIST_SECTIONS
+        and (name in data or (getattr(kind_defaults, name) is not None and not (name == "stream" and "existing_stream" in data)))
     ]
     stack_name = data.get("stack_name")
     if stack_name is None or stack_name == kind.name:
@@ -101,7 +102,47 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
         kwargs["stack_name"] = stack_name
     if "tags" in data:
         kwargs["tags"] = data["tags"]
+    for name in LIST_SECTIONS:
+        if name in kind.sections and name in data:
+            kwargs[name] = _consumers(data[name], stack_name if isinstance(stack_name, str) else kind.name, base_dir)
     return kind.props_type(**kwargs)
+
+
+# Sections that are arrays of tables ([[consumers]]), each table a whole consumer.
+LIST_SECTIONS = ("consumers",)
+
+
+def _consumers(values: Any, stack_name: str, base_dir: Optional[Path]) -> tuple[Any, ...]:
+    """[[consumers]] tables: each one's function and sink get names derived from the stack's and
+    its own (`<stack>-<name>`) for every name the table leaves out."""
+    from xacct_streaming.settings.fanout_props import FanoutConsumerProps
+    from xacct_streaming.settings.props import ConsumerFunctionProps, EventSourceMappingProps, SinkProps
+
+    if not isinstance(values, list) or not values or not all(isinstance(v, Mapping) for v in values):
+        raise ConfigError("consumers", values, "one or more [[consumers]] tables")
+    allowed = [f.name for f in dataclasses.fields(FanoutConsumerProps)]
+    consumers = []
+    for table in values:
+        for key in table:
+            if key not in allowed:
+                raise ConfigError(f"consumers.{key}", table[key], _closest(key, allowed) + "a known key: " + ", ".join(allowed))
+        for key in ("name", "account"):
+            if key not in table:
+                raise ConfigError("consumers", dict(table), f"a [[consumers]] table with {key!r}")
+        name = table["name"]
+        prefix = f"{stack_name}-{name}"
+        derived = {
+            "function": {"function_name": prefix, "key_alias": f"alias/{prefix}"},
+            "sink": {"table_name": f"{prefix}-sink"},
+            "mapping": {},
+        }
+        parts = {
+            section: _section(f"consumers.{name}.{section}", cls, {**derived[section], **table.get(section, {})} if isinstance(table.get(section, {}), Mapping) else table[section], base_dir)
+            for section, cls in (("function", ConsumerFunctionProps), ("sink", SinkProps), ("mapping", EventSourceMappingProps))
+        }
+        scalars = {key: value for key, value in table.items() if key not in parts}
+        consumers.append(FanoutConsumerProps(**scalars, **parts))
+    return tuple(consumers)
 
 
 # Every AWS name a kind's defaults hold starts with this: another instance of the kind gets its own

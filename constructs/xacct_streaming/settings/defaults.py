@@ -130,3 +130,11 @@ API_SINK_TABLE_NAME = "xacct-ingest-events"
 AUTHORIZER_HANDLER = "authorizer_handler.lambda_handler"
 AUTHORIZER_MEMORY_MB = 128
 AUTHORIZER_TIMEOUT_SECONDS = 3
+
+# Fan-out: one stream, consumers in several accounts (the producer's too), each with its own function.
+FANOUT_STACK_NAME = "xacct-kinesis-fanout"
+FANOUT_STREAM_NAME = "xacct-fanout-stream"
+FANOUT_STREAM_KEY_ALIAS = "alias/xacct-fanout-stream"
+FANOUT_READ_MODE = "enhanced_fan_out"
+# The example fan-out: two teams in accounts of their own through EFO, an audit reader in the producer account.
+FANOUT_CONSUMERS = (("analytics", "analytics", "enhanced_fan_out"), ("billing", "billing", "enhanced_fan_out"), ("audit", "producer", "polling"))

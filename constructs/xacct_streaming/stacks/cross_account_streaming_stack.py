@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from xacct_streaming.settings.props import ExistingStreamProps, StackProps
+from xacct_streaming.settings.props import StackProps
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.sink_table import SinkTable
 from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
@@ -24,7 +24,7 @@ class CrossAccountStreamingStack(TwoAccountStack):
         self.props = props
         region = self.region
         if props.existing_stream is not None:
-            self._require_stream_accounts(props.existing_stream)
+            self.require_existing_stream_location(props.existing_stream, consumer_variables=("consumer_account_id",))
 
         self.consumer = self.function(
             "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
@@ -59,20 +59,6 @@ class CrossAccountStreamingStack(TwoAccountStack):
         )
         self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
         self._build_outputs()
-
-    def _require_stream_accounts(self, existing: ExistingStreamProps) -> None:
-        """The tfvars must put the producer where the existing stream is: in its region (a mapping
-        reads a stream of its own region) and account, and the consumer in another account."""
-        where = f"existing_stream.stream_arn ({existing.stream_arn})"
-        self.variables.require("region", f'${{var.region == "{existing.region}"}}', f"region must be {existing.region}, the region of {where}.")
-        self.variables.require(
-            "producer_account_id", f'${{var.producer_account_id == "{existing.account_id}"}}',
-            f"producer_account_id must be {existing.account_id}, the account of {where}.",
-        )
-        self.variables.require(
-            "consumer_account_id", f'${{var.consumer_account_id != "{existing.account_id}"}}',
-            f"consumer_account_id must not be {existing.account_id}: that account holds {where}; the consumer is in another account.",
-        )
 
     def _build_outputs(self) -> None:
         outputs = {

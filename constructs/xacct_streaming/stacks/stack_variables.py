@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from cdktf import TerraformVariable, Token, TerraformVariableValidationConfig
 from constructs import Construct
@@ -104,6 +105,51 @@ SPECS: tuple[VariableSpec, ...] = (
 )
 
 
+_BY_NAME = {spec.name: spec for spec in SPECS}
+_ACCOUNTS = "var.consumer_accounts"
+ACCOUNT_NAME_REGEX = "^[a-z][a-z0-9_]{0,30}$"
+
+# The fan-out stack's accounts: the producer's as above, every consumer account in one map.
+FANOUT_SPECS: tuple[VariableSpec, ...] = (
+    _BY_NAME["region"],
+    _BY_NAME["producer_account_id"],
+    _BY_NAME["producer_deploy_role_arn"],
+    VariableSpec(
+        "consumer_accounts",
+        "map(object({account_id = string, deploy_role_arn = string}))",
+        "The consumer accounts, by the logical names the settings' [[consumers]] use: each account's 12-digit id and the role Terraform assumes to deploy there.",
+        (
+            (
+                f'${{alltrue([for name in keys({_ACCOUNTS}) : can(regex("{ACCOUNT_NAME_REGEX}", name)) && name != "producer"])}}',
+                'consumer_accounts keys must be logical account names (a-z 0-9 _, starting with a letter), not "producer" (the producer account is producer_account_id).',
+            ),
+            (
+                f'${{alltrue([for a in values({_ACCOUNTS}) : can(regex("{ACCOUNT_ID_REGEX}", a.account_id))])}}',
+                "consumer_accounts: every account_id must be exactly 12 digits.",
+            ),
+            (
+                f"${{length(distinct([for a in values({_ACCOUNTS}) : a.account_id])) == length({_ACCOUNTS})}}",
+                "consumer_accounts: two names have the same account_id; give each account one name.",
+            ),
+            (
+                f"${{!contains([for a in values({_ACCOUNTS}) : a.account_id], var.producer_account_id)}}",
+                'consumer_accounts: an account_id is producer_account_id; consumers in the producer account use account = "producer" in the settings.',
+            ),
+            (
+                f'${{alltrue([for a in values({_ACCOUNTS}) : can(regex("{ROLE_ARN_REGEX}", a.deploy_role_arn)) && try(split(":", a.deploy_role_arn)[4], "") == a.account_id])}}',
+                "consumer_accounts: every deploy_role_arn must be an IAM role ARN in its own account_id.",
+            ),
+            (
+                f'${{alltrue([for a in values({_ACCOUNTS}) : try(split(":", a.deploy_role_arn)[1], "") == (startswith(var.region, "cn-") ? "aws-cn" : '
+                f'startswith(var.region, "us-gov-") ? "aws-us-gov" : "aws")])}}',
+                "consumer_accounts: every deploy_role_arn must be in the partition of region (arn:aws-cn for cn-*, arn:aws-us-gov for us-gov-*, arn:aws otherwise).",
+            ),
+        ),
+    ),
+    _BY_NAME["tags"],
+)
+
+
 class StackVariables:
     """Creates one TerraformVariable per spec directly on the stack.
 
@@ -111,9 +157,9 @@ class StackVariables:
     the output, which is what users write in terraform.tfvars.
     """
 
-    def __init__(self, stack: Construct) -> None:
+    def __init__(self, stack: Construct, specs: Sequence[VariableSpec] = ()) -> None:
         self.by_name: dict[str, TerraformVariable] = {}
-        for spec in SPECS:
+        for spec in specs or SPECS:
             variable = TerraformVariable(
                 stack,
                 spec.name,

@@ -1,0 +1,171 @@
+"""Props of the fan-out stack: one stream, consumers in several accounts (no cdktf here).
+
+Each consumer names a logical account ("producer" is the producer account itself); the Terraform
+variable `consumer_accounts` maps the other names to account ids and deploy roles. A consumer reads
+through an enhanced fan-out consumer of its own (dedicated 2 MB/s per shard) or polls the stream
+(the 5 GetRecords/s per shard are shared by every polling reader).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from xacct_streaming.settings import defaults
+from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.patterns import KINESIS_NAME, STACK_NAME, STACK_NAME_TEXT
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    ExistingStreamProps,
+    SharedStreamProps,
+    SinkProps,
+)
+from xacct_streaming.settings.validation import require_match, require_one_of, require_tags
+
+READ_MODES = ("enhanced_fan_out", "polling")
+PRODUCER_ACCOUNT = "producer"
+# A provider alias and a Terraform map key: letters, digits, underscores.
+ACCOUNT_NAME = r"[a-z][a-z0-9_]{0,30}"
+CONSUMER_NAME = r"[a-z][a-z0-9-]{0,30}"
+MAX_EFO_CONSUMERS = 20  # Kinesis: at most 20 registered consumers per stream
+# Kinesis shares 5 GetRecords/s per shard among every polling reader: more than two and each waits.
+POLLING_READERS_BEFORE_WARNING = 2
+# The stream's resource policy must fit this many bytes (the 20 KiB resource-policy size AWS
+# documents for its resource-based policies; checked with the longest ARN each role can have).
+MAX_RESOURCE_POLICY_BYTES = 20_480
+
+
+@dataclass(frozen=True, kw_only=True)
+class FanoutConsumerProps:
+    """One reader of the stream: its account, how it reads, its function, mapping and sink.
+
+    `function`, `sink` and `consumer_name` left out are derived from the stack and consumer names
+    (FanoutStackProps fills them in): function `<stack>-<name>`, key `alias/<stack>-<name>`, table
+    `<stack>-<name>-sink`, EFO consumer `<stack>-<name>`."""
+
+    name: str
+    account: str
+    read_mode: str = defaults.FANOUT_READ_MODE
+    consumer_name: Optional[str] = None
+    function: Optional[ConsumerFunctionProps] = None
+    mapping: EventSourceMappingProps = field(default_factory=EventSourceMappingProps)
+    sink: Optional[SinkProps] = None
+
+    def __post_init__(self) -> None:
+        require_match("consumers.name", self.name, CONSUMER_NAME, "1-31 of a-z 0-9 -, starting with a letter")
+        require_match("consumers.account", self.account, ACCOUNT_NAME,
+                      f"a logical account name (1-31 of a-z 0-9 _, starting with a letter): {PRODUCER_ACCOUNT!r} or a key of the consumer_accounts variable")
+        require_one_of(f"consumers.{self.name}.read_mode", self.read_mode, READ_MODES)
+        if self.consumer_name is not None:
+            require_match(f"consumers.{self.name}.consumer_name", self.consumer_name, KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+            if self.read_mode == "polling":
+                raise ConfigError(f"consumers.{self.name}.consumer_name", self.consumer_name, "no value when read_mode is 'polling' (no EFO consumer)")
+
+    @property
+    def enhanced_fan_out(self) -> bool:
+        return self.read_mode == "enhanced_fan_out"
+
+    @property
+    def in_producer_account(self) -> bool:
+        return self.account == PRODUCER_ACCOUNT
+
+    def completed(self, stack_name: str) -> "FanoutConsumerProps":
+        """This consumer with every left-out name derived from the stack's and its own."""
+        prefix = f"{stack_name}-{self.name}"
+        return dataclasses.replace(
+            self,
+            consumer_name=self.consumer_name or (prefix if self.enhanced_fan_out else None),
+            function=self.function or ConsumerFunctionProps(function_name=prefix, key_alias=f"alias/{prefix}"),
+            sink=self.sink or SinkProps(table_name=f"{prefix}-sink"),
+        )
+
+
+def _default_consumers() -> tuple[FanoutConsumerProps, ...]:
+    return tuple(FanoutConsumerProps(name=n, account=a, read_mode=m) for n, a, m in defaults.FANOUT_CONSUMERS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FanoutStackProps:
+    """One stream in the producer account read by N consumers in up to N accounts, one plan."""
+
+    stack_name: str = defaults.FANOUT_STACK_NAME
+    stream: SharedStreamProps = field(
+        default_factory=lambda: SharedStreamProps(stream_name=defaults.FANOUT_STREAM_NAME, key_alias=defaults.FANOUT_STREAM_KEY_ALIAS)
+    )
+    existing_stream: Optional[ExistingStreamProps] = None
+    consumers: tuple[FanoutConsumerProps, ...] = field(default_factory=_default_consumers)
+    alarms: AlarmProps = field(default_factory=AlarmProps)
+    backend: BackendProps = field(default_factory=BackendProps)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_tags("tags", self.tags)
+        require_match("stack_name", self.stack_name, STACK_NAME, STACK_NAME_TEXT)
+        if self.existing_stream is not None and self.stream != FanoutStackProps.__dataclass_fields__["stream"].default_factory():  # type: ignore[misc]
+            raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
+        if not isinstance(self.consumers, (list, tuple)) or not self.consumers:
+            raise ConfigError("consumers", self.consumers, "at least one [[consumers]] table")
+        completed = tuple(c.completed(self.stack_name) for c in self.consumers)
+        object.__setattr__(self, "consumers", completed)
+        self._require_unique()
+        efo = [c for c in completed if c.enhanced_fan_out]
+        if len(efo) > MAX_EFO_CONSUMERS:
+            raise ConfigError("consumers", f"{len(efo)} enhanced fan-out consumers", f"at most {MAX_EFO_CONSUMERS} per stream (Kinesis' limit); let the others poll")
+        size = self.stream_policy_bytes()
+        if size > MAX_RESOURCE_POLICY_BYTES:
+            raise ConfigError("consumers", f"a stream policy of up to {size} bytes", f"at most {MAX_RESOURCE_POLICY_BYTES} bytes: fewer cross-account consumers per stream")
+
+    def _require_unique(self) -> None:
+        seen: dict[tuple[str, ...], str] = {}
+        for consumer in self.consumers:
+            assert consumer.function is not None and consumer.sink is not None
+            account = consumer.account
+            for what, key in (
+                ("name", ("name", consumer.name)),
+                ("consumer_name", ("efo", consumer.consumer_name or "")),
+                ("function.function_name", ("function", account, consumer.function.function_name)),
+                ("function.key_alias", ("alias", account, consumer.function.key_alias)),
+                ("sink.table_name", ("table", account, consumer.sink.table_name)),
+            ):
+                if key[-1] == "":
+                    continue
+                if key in seen:
+                    raise ConfigError(f"consumers.{consumer.name}.{what}", key[-1], f"a value not already used by consumer {seen[key]!r}" + ("" if what == "name" else " in the same account"))
+                seen[key] = consumer.name
+
+    @property
+    def accounts(self) -> list[str]:
+        """The logical consumer accounts, in first-use order (the producer's not among them)."""
+        return list(dict.fromkeys(c.account for c in self.consumers if not c.in_producer_account))
+
+    @property
+    def polling_readers(self) -> list[str]:
+        return [c.name for c in self.consumers if not c.enhanced_fan_out]
+
+    @property
+    def warnings(self) -> list[str]:
+        polling = self.polling_readers
+        if len(polling) > POLLING_READERS_BEFORE_WARNING:
+            return [
+                f"{self.stack_name}: {len(polling)} consumers poll the stream ({', '.join(polling)}): they share its 5 GetRecords/s "
+                "per shard, so each reads less often; give some read_mode = \"enhanced_fan_out\""
+            ]
+        return []
+
+    def stream_policy_bytes(self) -> int:
+        """The stream policy's size with the longest ARN each reader's role can have."""
+        statements = [
+            {
+                "Sid": f"ShareStreamWith{c.name.title().replace('-', '')}", "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws-us-gov:iam::123456789012:role/{c.function.role_name}"},  # type: ignore[union-attr]
+                "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+                "Resource": "arn:aws-us-gov:kinesis:us-gov-west-1:123456789012:stream/" + "x" * 128,
+            }
+            for c in self.consumers if not c.in_producer_account
+        ]
+        return len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
