@@ -48,6 +48,8 @@ ACCOUNTS = {"aws.producer": "111111111111", "aws.consumer": "222222222222"}
 # Not 333333333333: the test settings put a sink there.
 THIRD_ACCOUNT = "444455556666"
 VARIABLES = {"region": REGION, "producer_account_id": ACCOUNTS["aws.producer"], "consumer_account_id": ACCOUNTS["aws.consumer"]}
+# Ids for a fan-out stack's consumer accounts, in the order its providers are declared.
+FANOUT_ACCOUNT_IDS = tuple(f"{n}" * 12 for n in (3, 5, 6, 7, 8, 9)) + tuple(f"10000000{n:04d}" for n in range(20))
 REFERENCE = re.compile(r"\$\{([^{}]+)\}")
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Sid": "RootUser", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
@@ -82,6 +84,11 @@ class Resolver:
         self.config = config
         self.state = state or {}
         self.resources = {f"{t}.{n}": body for t, group in config.get("resource", {}).items() for n, body in group.items()}
+        # A fan-out stack's other accounts (aws.<name>, var.consumer_accounts.<name>) get ids of their own.
+        self.accounts = dict(ACCOUNTS)
+        aliases = [p["alias"] for p in config.get("provider", {}).get("aws", []) if "alias" in p]
+        for index, alias in enumerate(a for a in aliases if f"aws.{a}" not in ACCOUNTS):
+            self.accounts[f"aws.{alias}"] = FANOUT_ACCOUNT_IDS[index]
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -95,6 +102,10 @@ class Resolver:
         return value
 
     def expression(self, text: str) -> Any:
+        accounts = re.fullmatch(r"var\.consumer_accounts\.([a-z0-9_]+)\.(account_id|deploy_role_arn)", text)
+        if accounts:
+            account = self.accounts[f"aws.{accounts.group(1)}"]
+            return account if accounts.group(2) == "account_id" else f"arn:aws:iam::{account}:role/terraform-deploy"
         if text.startswith("var."):
             return VARIABLES[text[4:]]
         if text == "data.aws_partition.partition.partition":
@@ -108,7 +119,7 @@ class Resolver:
         return self.attribute(match.group(1), self.resources.get(address, {}), attribute, address)
 
     def account_of(self, body: dict[str, Any]) -> str:
-        return ACCOUNTS.get(body.get("provider", ""), "000000000000")
+        return self.accounts.get(body.get("provider", ""), "000000000000")
 
     def attribute(self, type_: str, body: dict[str, Any], attribute: str, address: str) -> Any:
         acct, arg = self.account_of(body), (lambda key: self(body.get(key, "")))
@@ -522,6 +533,12 @@ def denied_variants(call: Call, stack: Stack) -> list[Call]:
         deny(context={**context, "aws:SourceArn": _other_resource(context["aws:SourceArn"])}, what=f"{call.what} [for another source]")
     if "aws:SourceAccount" in scoped:
         deny(context={**context, "aws:SourceAccount": THIRD_ACCOUNT}, what=f"{call.what} [for another source account]")
+    if call.action in ("kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"):
+        # A reader may use its own EFO consumer, and no other reader's (fan-out).
+        for address, _ in stack.each("aws_kinesis_stream_consumer"):
+            other = stack.value(address, "arn")
+            if other != call.resource:
+                deny(resource=other, context={}, what=f"{call.what} [on {other.rsplit('/', 1)[-1].split(':')[0]}'s EFO consumer]")
     if call.action in ("kinesis:GetRecords",) and call.account != caller_account:
         deny(action="kinesis:PutRecord", context={}, what=f"{call.what} [a write by a reader]")
     if call.action == "dynamodb:GetRecords":
