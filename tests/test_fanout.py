@@ -1,5 +1,5 @@
-"""Fan-out: one stream read by N consumers in up to N accounts (examples/fanout.toml: analytics,
-billing and search in accounts of their own through EFO, audit polling in the producer account)."""
+"""Fan-out: one stream read by N consumers in up to N accounts (examples/fanout.toml: analytics and
+billing in accounts of their own through EFO, audit polling in the producer account)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from xacct_streaming.settings.config import load_props, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
 
-CROSS_ACCOUNT = ("analytics", "billing", "search")
+CROSS_ACCOUNT = ("analytics", "billing")
 
 
 def _role(synth: Synth, consumer: str) -> str:
@@ -36,8 +36,7 @@ def test_one_provider_per_account_each_pinned_to_its_account(fanout_synth: Synth
     # each consumer's function lives in its own account, the audit reader in the producer's
     functions = {body["function_name"]: body["provider"] for body in fanout_synth.resources("aws_lambda_function").values()}
     assert functions == {
-        "orders-fanout-analytics": "aws.analytics", "orders-fanout-billing": "aws.billing",
-        "orders-fanout-search": "aws.search", "orders-fanout-audit": "aws.producer",
+        "orders-fanout-analytics": "aws.analytics", "orders-fanout-billing": "aws.billing", "orders-fanout-audit": "aws.producer",
     }
 
 
@@ -91,7 +90,7 @@ def test_accounts_variable_rules(fanout_synth: Synth) -> None:
     assert "consumer_account_id" not in variables and "consumer_deploy_role_arn" not in variables
     assert variables["consumer_accounts"]["type"] == "map(object({account_id = string, deploy_role_arn = string}))"
     last = variables["consumer_accounts"]["validation"][-1]
-    assert last["condition"] == '${alltrue([for name in ["analytics", "billing", "search"] : contains(keys(var.consumer_accounts), name)])}'
+    assert last["condition"] == '${alltrue([for name in ["analytics", "billing"] : contains(keys(var.consumer_accounts), name)])}'
 
 
 FANOUT_TFVARS = """region = "eu-west-1"
@@ -100,7 +99,6 @@ producer_deploy_role_arn = "arn:aws:iam::111111111111:role/terraform-deploy"
 consumer_accounts = {
   analytics = { account_id = "333333333333", deploy_role_arn = "arn:aws:iam::333333333333:role/terraform-deploy" }
   billing   = { account_id = "444444444444", deploy_role_arn = "arn:aws:iam::444444444444:role/terraform-deploy" }
-  search    = { account_id = "555555555555", deploy_role_arn = "arn:aws:iam::555555555555:role/terraform-deploy" }
 }
 """
 
@@ -117,16 +115,16 @@ def test_example_tfvars_block_is_the_one_tested_here() -> None:
     ("old", "new", "message"),
     [
         pytest.param(None, None, None, id="valid"),
-        pytest.param('  search    = { account_id = "555555555555", deploy_role_arn = "arn:aws:iam::555555555555:role/terraform-deploy" }\n', "",
-                     "consumer_accounts must have an entry for every account the settings name: analytics, billing, search.", id="account-missing"),
-        pytest.param('"555555555555", deploy_role_arn = "arn:aws:iam::555555555555', '"444444444444", deploy_role_arn = "arn:aws:iam::444444444444',
+        pytest.param('  billing   = { account_id = "444444444444", deploy_role_arn = "arn:aws:iam::444444444444:role/terraform-deploy" }\n', "",
+                     "consumer_accounts must have an entry for every account the settings name: analytics, billing.", id="account-missing"),
+        pytest.param('"444444444444", deploy_role_arn = "arn:aws:iam::444444444444', '"333333333333", deploy_role_arn = "arn:aws:iam::333333333333',
                      "two names have the same account_id", id="same-id-twice"),
-        pytest.param('"555555555555", deploy_role_arn = "arn:aws:iam::555555555555', '"111111111111", deploy_role_arn = "arn:aws:iam::111111111111',
+        pytest.param('"444444444444", deploy_role_arn = "arn:aws:iam::444444444444', '"111111111111", deploy_role_arn = "arn:aws:iam::111111111111',
                      "an account_id is producer_account_id", id="producer-id-as-consumer"),
-        pytest.param('account_id = "555555555555"', 'account_id = "55555"', "every account_id must be exactly 12 digits", id="short-id"),
-        pytest.param('"arn:aws:iam::555555555555:role/terraform-deploy"', '"arn:aws:iam::666666666666:role/terraform-deploy"',
+        pytest.param('account_id = "444444444444"', 'account_id = "44444"', "every account_id must be exactly 12 digits", id="short-id"),
+        pytest.param('"arn:aws:iam::444444444444:role/terraform-deploy"', '"arn:aws:iam::666666666666:role/terraform-deploy"',
                      "every deploy_role_arn must be an IAM role ARN in its own account_id", id="role-in-another-account"),
-        pytest.param('"arn:aws:iam::555555555555:role/terraform-deploy"', '"arn:aws-cn:iam::555555555555:role/terraform-deploy"',
+        pytest.param('"arn:aws:iam::444444444444:role/terraform-deploy"', '"arn:aws-cn:iam::444444444444:role/terraform-deploy"',
                      "every deploy_role_arn must be in the partition of region", id="role-in-another-partition"),
         pytest.param("  analytics = {", "  producer = {", 'not "producer"', id="producer-as-a-name"),
     ],

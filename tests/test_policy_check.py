@@ -186,7 +186,7 @@ def test_existing_streams_key_is_usable_through_the_grant_only_for_that_stream(l
 
 
 def test_fanout_readers_use_their_own_efo_consumer_and_no_other(library_outdir: Path) -> None:
-    # GIVEN the fan-out example: analytics, billing, search through EFO in accounts of their own,
+    # GIVEN the fan-out example: analytics and billing through EFO in accounts of their own,
     # audit polling in the producer account
     from conftest import FANOUT_STACK
 
@@ -194,14 +194,14 @@ def test_fanout_readers_use_their_own_efo_consumer_and_no_other(library_outdir: 
     # THEN every expected call is allowed and every variant denied
     assert all(r["ok"] for r in rows), [(r["what"], r["got"]) for r in rows if not r["ok"]][:5]
     subscribe = {r["what"]: r["got"] for r in rows if r["action"] == "kinesis:SubscribeToShard"}
-    for reader in ("analytics", "billing", "search"):
+    for reader in ("analytics", "billing"):
         own = f"Lambda reads the EFO consumer for orders-fanout-{reader}"
         assert subscribe[own] == "Allowed"
         others = {what: got for what, got in subscribe.items() if what.startswith(own + " [on ") and what.endswith("'s EFO consumer]")}
-        # each reader is denied on both other readers' EFO consumers
-        assert others == {f"{own} [on orders-fanout-{o}'s EFO consumer]": "Denied" for o in ("analytics", "billing", "search") if o != reader}
+        # each reader is denied on the other reader's EFO consumer
+        assert others == {f"{own} [on orders-fanout-{o}'s EFO consumer]": "Denied" for o in ("analytics", "billing") if o != reader}
     # every reader decrypts the stream's records, and none may write to the stream
     decrypt = {r["caller"].rsplit("/", 1)[-1] for r in rows if r["action"] == "kms:Decrypt" and r["expected"] == "Allowed" and "stream's records" in r["what"]}
-    assert decrypt == {f"orders-fanout-{reader}-role" for reader in ("analytics", "billing", "search", "audit")}
+    assert decrypt == {f"orders-fanout-{reader}-role" for reader in ("analytics", "billing", "audit")}
     writes = [r for r in rows if r["what"].endswith("[a write by a reader]")]
-    assert len(writes) == 3 and {r["got"] for r in writes} == {"Denied"}
+    assert len(writes) == 2 and {r["got"] for r in writes} == {"Denied"}
