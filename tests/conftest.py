@@ -326,6 +326,9 @@ def rehearsal_job(stack: str) -> str:
     return f"rehearsal {stack}"
 
 
+FANOUT_REHEARSAL = "rehearsal fanout"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tests that wait for a background job go last, so everything else runs while the jobs do. Not
     # under pytest-xdist, where a job starts only when its test runs: there it keeps its place, and
@@ -368,6 +371,14 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                 workdir = tmp_path_factory.mktemp("rehearsal")
                 argv = [PYTHON, str(HARNESS / "rehearse.py"), str(outdir / "stacks" / stack), "--json-out", str(workdir / "result.json")]
                 jobs[rehearsal_job(stack)] = Job(rehearsal_job(stack), argv, workdir)
+        if FANOUT_REHEARSAL in terraform_jobs:
+            # Both configurations synthesized in the job itself (they share AWS names, so two runs).
+            workdir = tmp_path_factory.mktemp("fanout")
+            synth = [f"{PYTHON} {ROOT / 'main.py'} --config {ROOT / 'tests/configs' / name}.toml --outdir {workdir / name} --stack fanout-rehearsal >/dev/null"
+                     for name in ("fanout-rehearsal", "fanout-rehearsal-without-search")]
+            rehearse = (f"{PYTHON} {HARNESS / 'rehearse.py'} {workdir / 'fanout-rehearsal/stacks/fanout-rehearsal'} "
+                        f"--then {workdir / 'fanout-rehearsal-without-search/stacks/fanout-rehearsal'} --json-out {workdir / 'result.json'}")
+            jobs[FANOUT_REHEARSAL] = Job(FANOUT_REHEARSAL, ["bash", "-c", " && ".join([*synth, rehearse])], workdir)
         if "atlantis workflow" in terraform_jobs:
             workdir = tmp_path_factory.mktemp("atlantis")
             argv = [PYTHON, str(HARNESS / "atlantis_workflow.py"), "--json-out", str(workdir / "result.json")]

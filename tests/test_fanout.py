@@ -235,3 +235,13 @@ def test_fanout_is_synthesized_only_when_configured() -> None:
     assert "xacct-kinesis-fanout" not in [p.stack_name for p in select([], [])]
     assert [c.name for c in FanoutStackProps().consumers] == ["analytics", "billing", "audit"]
     assert FanoutConsumerProps(name="x", account="y").completed("s").function.function_name == "s-x"  # type: ignore[union-attr]
+
+
+def test_a_retired_account_keeps_its_provider_for_one_apply() -> None:
+    # GIVEN the example without billing, its account retired
+    props = props_from_mapping({"kind": "xacct-kinesis-fanout", "retired_accounts": ["billing"],
+                                "consumers": [{"name": "analytics", "account": "analytics"}]})
+    # THEN billing's provider stays (Terraform needs it to destroy what billing left there)
+    assert props.accounts == ["analytics", "billing"]
+    with pytest.raises(ConfigError, match=r"retired_accounts: 'analytics' is not allowed; expected an account no consumer uses"):
+        props_from_mapping({"kind": "xacct-kinesis-fanout", "retired_accounts": ["analytics"], "consumers": [{"name": "a", "account": "analytics"}]})

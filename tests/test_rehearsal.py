@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
+from conftest import FANOUT_REHEARSAL, API_STACK, DDB_STACK, DEFAULT_STACK, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -158,3 +158,25 @@ def test_several_stacks_are_rehearsed_side_by_side_and_json_out_takes_one(tmp_pa
     )
     # THEN a usage error, before anything runs
     assert (result.returncode, result.stderr.strip()) == (2, "--json-out takes one stack directory")
+
+
+@pytest.mark.terraform
+@pytest.mark.rehearsal
+@pytest.mark.background(FANOUT_REHEARSAL)
+def test_fanout_rehearsal_every_reader_gets_every_record_and_a_consumer_goes_cleanly(terraform_jobs: "Background") -> None:
+    # GIVEN tests/configs/fanout-rehearsal.toml: analytics, billing, search in accounts of their own
+    # through EFO, audit polling in the producer account (five accounts' providers in one plan)
+    result = terraform_jobs.result(FANOUT_REHEARSAL)
+    details = {step["step"]: step["detail"] for step in result["steps"]}
+    assert list(details) == [
+        "override + init", "plan -out", "apply", "verify every account", "policy check on applied ARNs", "records through every reader",
+        "replan: no changes", "remove a consumer", "replan after the removal: no changes", "teardown: unprotect + destroy", "verify nothing left",
+    ]
+    assert details["apply"].startswith("Apply complete! Resources: 83 added")
+    assert details["policy check on applied ARNs"] == "78 allowed and 223 denied as expected"
+    assert details["records through every reader"] == "4 readers in 4 accounts each got 118 records, 2 parked"
+    # removing search (its account kept one apply as retired): its 20 resources go, the stream's and
+    # the key's policies are updated, nothing else changes
+    assert details["remove a consumer"] == "20 destroyed, 2 shared policies updated, nothing else"
+    assert details["replan after the removal: no changes"] == "No changes."
+    assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 63 destroyed."

@@ -111,7 +111,19 @@ def mirror_config(workdir: Path) -> dict[str, str]:
     return env
 
 
+# A fan-out stack's consumer accounts get these ids, in the order its providers are declared.
+from policy_check import FANOUT_ACCOUNT_IDS  # noqa: E402  (the same ids the policy check resolves)
+
+
+def consumer_accounts(config: dict[str, Any]) -> dict[str, str]:
+    """Logical account name -> id, for a fan-out stack (its providers other than the producer's)."""
+    aliases = [p["alias"] for p in config["provider"]["aws"] if p["alias"] != "producer"]
+    return dict(zip(aliases, FANOUT_ACCOUNT_IDS)) if "consumer_accounts" in config.get("variable", {}) else {}
+
+
 def write_override(stack_dir: Path, endpoint: str) -> None:
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+
     def provider(alias: str) -> dict[str, Any]:
         return {
             "alias": alias,
@@ -126,15 +138,19 @@ def write_override(stack_dir: Path, endpoint: str) -> None:
         }
 
     override = {
-        "provider": {"aws": [provider("producer"), provider("consumer")]},
+        "provider": {"aws": [provider(p["alias"]) for p in config["provider"]["aws"]]},
         "terraform": {"backend": {"local": {"path": "rehearsal.tfstate"}}},
     }
     (stack_dir / "rehearsal_override.tf.json").write_text(json.dumps(override, indent=2))
+    accounts = consumer_accounts(config)
+    if accounts:
+        consumers = "".join(f'  {n} = {{ account_id = "{a}", deploy_role_arn = "arn:aws:iam::{a}:role/deploy" }}\n' for n, a in accounts.items())
+        sides = f"consumer_accounts = {{\n{consumers}}}\n"
+    else:
+        sides = f'consumer_account_id = "{CONSUMER}"\nconsumer_deploy_role_arn = "arn:aws:iam::{CONSUMER}:role/deploy"\n'
     (stack_dir / "rehearsal.tfvars").write_text(
-        f'region = "{REGION}"\nproducer_account_id = "{PRODUCER}"\nconsumer_account_id = "{CONSUMER}"\n'
-        f'producer_deploy_role_arn = "arn:aws:iam::{PRODUCER}:role/deploy"\n'
-        f'consumer_deploy_role_arn = "arn:aws:iam::{CONSUMER}:role/deploy"\n'
-        'tags = { project = "xacct-streaming", rehearsal = "true" }\n'
+        f'region = "{REGION}"\nproducer_account_id = "{PRODUCER}"\nproducer_deploy_role_arn = "arn:aws:iam::{PRODUCER}:role/deploy"\n'
+        + sides + 'tags = { project = "xacct-streaming", rehearsal = "true" }\n'
     )
 
 
@@ -640,6 +656,110 @@ def edit_redeploys_the_api(stack_dir: Path, env: dict[str, str], config: dict[st
     return "template edit: integration updated, deployment replaced"
 
 
+def _fanout_readers(config: dict[str, Any]) -> dict[str, str]:
+    """Consumer name -> account id, from the synthesized functions (`<name>-function/...`)."""
+    accounts = {**consumer_accounts(config), "producer": PRODUCER}
+    readers = {}
+    for body in config["resource"]["aws_lambda_function"].values():
+        name = body["//"]["metadata"]["path"].split("/")[1].removesuffix("-function")
+        readers[name] = accounts[body["provider"].removeprefix("aws.")]
+    return readers
+
+
+def verify_fanout(endpoint: str, out: dict[str, Any], config: dict[str, Any]) -> None:
+    from xacct_streaming.blocks.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS
+
+    readers = _fanout_readers(config)
+    producer = session(endpoint, PRODUCER)
+    kinesis = producer.client("kinesis", endpoint_url=endpoint)
+    summary = kinesis.describe_stream_summary(StreamName=out["stream_name"])["StreamDescriptionSummary"]
+    check(summary["StreamARN"] == out["stream_arn"] and summary["KeyId"] == out["kms_key_arn"], f"stream: {summary}")
+    efo = {c["ConsumerARN"] for c in kinesis.list_stream_consumers(StreamARN=out["stream_arn"])["Consumers"]}
+    roles, sources = out["consumer_role_arns"], out["consumer_event_source_arns"]
+    cross = sorted(n for n, account in readers.items() if account != PRODUCER)
+    check(efo == {sources[n] for n in readers if sources[n] != out["stream_arn"]}, f"EFO consumers {efo} vs {sources}")
+    # the stream's one policy: a statement per cross-account reader, read actions only
+    statements = json.loads(kinesis.get_resource_policy(ResourceARN=out["stream_arn"])["Policy"])["Statement"]
+    check(sorted(s["Principal"]["AWS"] for s in statements) == sorted(roles[n] for n in cross), f"stream policy principals: {statements}")
+    check(all(sorted(s["Action"]) == sorted(STREAM_READ_ACTIONS) for s in statements), "stream policy actions")
+    for name in cross:
+        (statement,) = json.loads(kinesis.get_resource_policy(ResourceARN=sources[name])["Policy"])["Statement"]
+        check(statement["Principal"] == {"AWS": roles[name]} and sorted(statement["Action"]) == sorted(STREAM_CONSUMER_READ_ACTIONS), f"{name}'s EFO consumer policy: {statement}")
+    for name, account in readers.items():
+        check(f":{account}:role/" in roles[name], f"{name}'s role is not in account {account}: {roles[name]}")
+        lambda_ = session(endpoint, account).client("lambda", endpoint_url=endpoint)
+        function = lambda_.get_function(FunctionName=out["consumer_function_arns"][name])["Configuration"]
+        mappings = [m for m in lambda_.list_event_source_mappings()["EventSourceMappings"] if m["FunctionArn"] == function["FunctionArn"]]
+        check([m["EventSourceArn"] for m in mappings] == [sources[name]], f"{name}'s mapping: {mappings}")
+        tables = session(endpoint, account).client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"]
+        check(out["consumer_sink_table_names"][name] in tables, f"{name}'s table is not in account {account}")
+
+
+def exercise_fanout(endpoint: str, out: dict[str, Any], config: dict[str, Any], count: int = 120) -> str:
+    """Puts `count` records (two poison) and runs every reader's runtime on them: each reader's table
+    gets every good record and its dead-letter queue the poison, in the reader's own account."""
+    from xacct_consumer.config import Settings
+
+    readers = _fanout_readers(config)
+    kinesis = session(endpoint, PRODUCER).client("kinesis", endpoint_url=endpoint)
+    poison = {13, 77}
+    entries = [
+        {"Data": b"not json %d" % i if i in poison else json.dumps({"n": i, "kind": "fanout"}).encode(), "PartitionKey": f"pk-{i % 7}"}
+        for i in range(count)
+    ]
+    _put_all(kinesis, out["stream_name"], entries)
+    read = _read_kinesis(kinesis, out["stream_name"])
+    check(len(read) == count, f"read back {len(read)} of {count} records")
+    for name, account in sorted(readers.items()):
+        consumer = session(endpoint, account)
+        dynamodb, sqs = consumer.client("dynamodb", endpoint_url=endpoint), consumer.client("sqs", endpoint_url=endpoint)
+        env = consumer.client("lambda", endpoint_url=endpoint).get_function(FunctionName=out["consumer_function_arns"][name])["Configuration"]["Environment"]["Variables"]
+        records = [from_get_records(record, shard, out["consumer_event_source_arns"][name]) for shard, record in read]
+        settings = Settings(table_name=env["TABLE_NAME"], dead_letter_queue_url=env["DEAD_LETTER_QUEUE_URL"], region=REGION, sink_region=REGION,
+                            function_name=out["consumer_function_arns"][name].rsplit(":", 1)[-1])
+        check(_run_consumer(settings, dynamodb, sqs, records) == {"batchItemFailures": []}, f"{name} reported failures")
+        written = dynamodb.scan(TableName=env["TABLE_NAME"], Select="COUNT")["Count"]
+        parked = int(sqs.get_queue_attributes(QueueUrl=env["DEAD_LETTER_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        check((written, parked) == (count - len(poison), len(poison)), f"{name}: table {written} / queue {parked}")
+    return f"{len(readers)} readers in {len(set(readers.values()))} accounts each got {count - len(poison)} records, {len(poison)} parked"
+
+
+def verify_fanout_empty(endpoint: str, out: dict[str, Any], config: dict[str, Any]) -> None:
+    kinesis = session(endpoint, PRODUCER).client("kinesis", endpoint_url=endpoint)
+    check(out["stream_name"] not in kinesis.list_streams()["StreamNames"], "the stream is left")
+    for account in {PRODUCER, *consumer_accounts(config).values()}:
+        check(session(endpoint, account).client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], f"a function left in {account}")
+        check(session(endpoint, account).client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], f"a table left in {account}")
+
+
+def remove_one_consumer(stack_dir: Path, env: dict[str, str], config: dict[str, Any], smaller: Path) -> str:
+    """Plans the configuration without one consumer against the applied state: the plan must touch
+    that consumer's resources (destroyed) and the shared policies (updated in place), nothing else;
+    then applies it."""
+    removed = config["resource"]
+    kept = json.loads((smaller / "cdk.tf.json").read_text())["resource"]
+    gone = {f"{t}.{n}" for t, bodies in removed.items() for n in bodies} - {f"{t}.{n}" for t, bodies in kept.items() for n in bodies}
+    # The consumer's table is deletion-protected: the operator turns that off first, in its own apply.
+    tables = [a.split(".", 1)[1] for a in gone if a.startswith("aws_dynamodb_table.")]
+    if tables:
+        disable_deletion_protection(stack_dir, {"resource": {"aws_dynamodb_table": {name: {} for name in tables}}})
+        terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-refresh=false", "-var-file=rehearsal.tfvars",
+                  *(f"-target=aws_dynamodb_table.{name}" for name in tables))
+        (stack_dir / "teardown_override.tf.json").unlink()
+    shutil.copy(smaller / "cdk.tf.json", stack_dir / "cdk.tf.json")
+    terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=smaller.tfplan")
+    plan = json.loads(terraform(stack_dir, env, "show", "-json", "smaller.tfplan").stdout)
+    changes = {c["address"]: c["change"]["actions"] for c in plan.get("resource_changes", []) if c["change"]["actions"] != ["no-op"]}
+    deleted = {a for a, actions in changes.items() if actions == ["delete"]}
+    updated = {a for a, actions in changes.items() if actions == ["update"]}
+    check(deleted == gone, f"destroyed {sorted(deleted ^ gone)} differ from the removed consumer's resources")
+    check(all(a.startswith(("aws_kinesis_resource_policy.shared-stream_stream-policy", "aws_kms_key_policy.shared-stream_key_policy")) for a in updated) and len(updated) == 2,
+          f"updated: {sorted(updated)}")
+    check(set(changes) == deleted | updated, f"other changes: {sorted(set(changes) - deleted - updated)}")
+    terraform(stack_dir, env, "apply", "-input=false", "smaller.tfplan")
+    return f"{len(deleted)} destroyed, 2 shared policies updated, nothing else"
+
+
 def policy_check_on_applied_arns(stack_dir: Path, env: dict[str, str], config: dict[str, Any], stack: str) -> str:
     """make policy-check's calls with the ARNs the apply produced (`terraform show -json`), not stand-ins."""
     import policy_check
@@ -667,7 +787,9 @@ def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[.
     return verify_deployment, exercise_handler, verify_empty
 
 
-def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]]:
+def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None) -> list[tuple[str, float, str]]:
+    """`then` (fan-out): the same stack synthesized without one consumer, planned and applied after
+    the first replan."""
     timings: list[tuple[str, float, str]] = []
 
     def step(name: str, action: Callable[[], str | None]) -> None:
@@ -688,6 +810,18 @@ def rehearse(stack_src: Path, keep: bool = False) -> list[tuple[str, float, str]
             step("plan -out", lambda: _plan_line(terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan").stdout))
             step("apply", lambda: [l for l in terraform(stack_dir, env, "apply", "-input=false", "tfplan").stdout.splitlines() if l.startswith("Apply complete")][0])
             out = outputs(stack_dir, env)
+            if "consumer_accounts" in config.get("variable", {}):
+                step("verify every account", lambda: verify_fanout(endpoint, out, config))
+                step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
+                step("records through every reader", lambda: exercise_fanout(endpoint, out, config))
+                step("replan: no changes", lambda: _replan(stack_dir, env))
+                if then is not None:
+                    step("remove a consumer", lambda: remove_one_consumer(stack_dir, env, config, then))
+                    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+                    step("replan after the removal: no changes", lambda: _replan(stack_dir, env))
+                step("teardown: unprotect + destroy", lambda: _destroy(stack_dir, env, config))
+                step("verify nothing left", lambda: verify_fanout_empty(endpoint, out, config))
+                return timings
             verify, exercise, empty = scenario_for(config)
             step("verify both accounts", lambda: verify(endpoint, out))
             step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
@@ -729,11 +863,11 @@ def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> st
     return [l for l in result.stdout.splitlines() if l.startswith("Destroy complete")][0]
 
 
-def _rehearse_one(stack_dir: Path, keep: bool, json_out: Path | None) -> int:
+def _rehearse_one(stack_dir: Path, keep: bool, json_out: Path | None, then: Path | None = None) -> int:
     started = time.perf_counter()
     print(f"== {stack_dir.name}", flush=True)
     try:
-        timings = rehearse(stack_dir, keep=keep)
+        timings = rehearse(stack_dir, keep=keep, then=then)
     except RehearsalFailed as failure:
         print(f"REHEARSAL FAILED ({stack_dir.name}): {failure}", file=sys.stderr)
         return 1
@@ -772,6 +906,7 @@ def main() -> int:
     parser.add_argument("stack_dirs", type=Path, nargs="*", default=[ROOT / "cdktf.out" / "stacks" / STACK], help="synthesized stacks to rehearse (several run side by side, one process each)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory for inspection")
     parser.add_argument("--json-out", type=Path, help="with one stack: write its steps, durations and details to this JSON file")
+    parser.add_argument("--then", type=Path, help="with one fan-out stack: the same stack without one consumer, planned (only its resources and the shared policies may change) and applied after the replan")
     args = parser.parse_args()
     if args.json_out is not None and len(args.stack_dirs) != 1:
         print("--json-out takes one stack directory", file=sys.stderr)
@@ -784,7 +919,7 @@ def main() -> int:
         print("terraform is not on PATH", file=sys.stderr)
         return 2
     if len(args.stack_dirs) == 1:
-        return _rehearse_one(args.stack_dirs[0], args.keep, args.json_out)
+        return _rehearse_one(args.stack_dirs[0], args.keep, args.json_out, args.then)
     return _rehearse_concurrently(args.stack_dirs, args.keep)
 
 

@@ -77,9 +77,11 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
     if kind_name not in KINDS:
         raise ConfigError("kind", kind_name, "one of " + ", ".join(repr(k) for k in KINDS))
     kind = KINDS[kind_name]
+    # Top-level settings of a kind beyond stack_name and tags (the fan-out's retired_accounts).
+    scalars = [f.name for f in dataclasses.fields(kind.props_type) if f.name not in kind.sections and f.name not in TOP_LEVEL_KEYS]
     for key in data:
-        if key not in kind.sections and key not in TOP_LEVEL_KEYS:
-            known = [*TOP_LEVEL_KEYS, *kind.sections]
+        if key not in kind.sections and key not in TOP_LEVEL_KEYS and key not in scalars:
+            known = [*TOP_LEVEL_KEYS, *scalars, *kind.sections]
             raise ConfigError(key, data[key], f"{_closest(key, known)}one of {', '.join(known)} (kind {kind_name!r})")
     if "existing_stream" in data and "stream" in data:
         raise ConfigError("stream", data["stream"], "no [stream] table with [existing_stream] (one or the other)")
@@ -102,6 +104,7 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
         kwargs["stack_name"] = stack_name
     if "tags" in data:
         kwargs["tags"] = data["tags"]
+    kwargs.update({key: data[key] for key in scalars if key in data})
     for name in LIST_SECTIONS:
         if name in kind.sections and name in data:
             kwargs[name] = _consumers(data[name], stack_name if isinstance(stack_name, str) else kind.name, base_dir)

@@ -99,6 +99,9 @@ class FanoutStackProps:
     )
     existing_stream: Optional[ExistingStreamProps] = None
     consumers: tuple[FanoutConsumerProps, ...] = field(default_factory=_default_consumers)
+    # Accounts whose last consumer was just removed: their providers stay for one apply, so Terraform
+    # can destroy what those consumers left there (it cannot without the account's provider).
+    retired_accounts: tuple[str, ...] = ()
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -110,6 +113,13 @@ class FanoutStackProps:
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
         if not isinstance(self.consumers, (list, tuple)) or not self.consumers:
             raise ConfigError("consumers", self.consumers, "at least one [[consumers]] table")
+        if not isinstance(self.retired_accounts, (list, tuple)):
+            raise ConfigError("retired_accounts", self.retired_accounts, "a list of logical account names")
+        object.__setattr__(self, "retired_accounts", tuple(self.retired_accounts))
+        for account in self.retired_accounts:
+            require_match("retired_accounts", account, ACCOUNT_NAME, "logical account names (1-31 of a-z 0-9 _, starting with a letter)")
+            if account == PRODUCER_ACCOUNT or any(c.account == account for c in self.consumers if isinstance(c, FanoutConsumerProps)):
+                raise ConfigError("retired_accounts", account, "an account no consumer uses (and not the producer's)")
         completed = tuple(c.completed(self.stack_name) for c in self.consumers)
         object.__setattr__(self, "consumers", completed)
         self._require_unique()
@@ -140,8 +150,8 @@ class FanoutStackProps:
 
     @property
     def accounts(self) -> list[str]:
-        """The logical consumer accounts, in first-use order (the producer's not among them)."""
-        return list(dict.fromkeys(c.account for c in self.consumers if not c.in_producer_account))
+        """The logical consumer accounts, in first-use order, then the retired ones (the producer's not among them)."""
+        return list(dict.fromkeys([*(c.account for c in self.consumers if not c.in_producer_account), *self.retired_accounts]))
 
     @property
     def polling_readers(self) -> list[str]:
