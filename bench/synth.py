@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Synth benchmark: the lazy provider loader against the stock full import, side by side.
+"""Synth benchmark: the lazy provider loader against the stock full import, side by side; and a
+fan-out of 20 consumers in 20 accounts against the single-consumer stack.
 
 Runs `python main.py` both ways alternately (after one warm-up run each), measures wall time
 and peak RSS of the whole process tree (Python plus the jsii Node kernel, sampled from /proc),
-checks that both outputs are byte-identical, times a no-op `make synth`, prints medians and
-ratios, and writes everything to bench/results/synth.json.
+checks that both outputs are byte-identical, times a no-op `make synth`; then synthesizes the
+core stack alone and a 20-account fan-out alternately, and times `terraform validate` of the
+fan-out (when terraform and the provider mirror are here). Prints medians and ratios, and writes
+everything to bench/results/synth.json.
 
     make bench-synth            # or: .venv/bin/python bench/synth.py --runs 5
 """
@@ -28,7 +31,11 @@ from report import finish  # run as a script, bench/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "synth.json"
-GOALS = {"lazy_median_seconds_max": 6.0, "lazy_peak_rss_mb_max": 450.0, "speedup_min": 3.5, "noop_make_synth_seconds_max": 1.0}
+GOALS = {
+    "lazy_median_seconds_max": 6.0, "lazy_peak_rss_mb_max": 450.0, "speedup_min": 3.5, "noop_make_synth_seconds_max": 1.0,
+    "fanout_20_to_single_ratio_max": 1.5, "fanout_20_validate_seconds_max": 10.0,
+}
+FANOUT_CONSUMERS = 20
 
 
 def _children(pid: int) -> list[int]:
@@ -62,12 +69,12 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run_once(env: dict[str, str], outdir: Path) -> dict[str, float]:
+def run_once(env: dict[str, str], outdir: Path, args: tuple[str, ...] = ()) -> dict[str, float]:
     """Wall seconds and peak RSS (MB) of one `python main.py`, descendants included."""
     peak = 0
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir)],
+        [sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir), *args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     done = threading.Event()
@@ -109,6 +116,47 @@ def noop_make_synth(outdir: Path) -> float:
     if "main.py" in result.stdout:
         raise SystemExit(f"the second make synth ran the app again:\n{result.stdout}")
     return elapsed
+
+
+def fanout_settings(path: Path, consumers: int) -> Path:
+    """A fan-out of `consumers` readers, each in an account of its own, through EFO."""
+    tables = "".join(f'[[consumers]]\nname = "team{i:02d}"\naccount = "team{i:02d}"\n' for i in range(consumers))
+    path.write_text(f'kind = "xacct-kinesis-fanout"\nstack_name = "bench-fanout"\n{tables}')
+    return path
+
+
+def terraform_validate_seconds(stack_dir: Path) -> float | None:
+    """Seconds of `terraform validate` (after an untimed `init -backend=false`), or None without terraform."""
+    mirror = next((p.parent for p in sorted(Path("/opt").glob("*/registry.terraform.io")) if (p / "hashicorp/aws").is_dir()), None)
+    mirror = Path(os.environ["TF_PLUGIN_MIRROR"]) if os.environ.get("TF_PLUGIN_MIRROR") else mirror
+    if shutil.which("terraform") is None or mirror is None:
+        return None
+    rc = stack_dir.parent / "bench.tfrc"
+    rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    subprocess.run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], cwd=stack_dir, env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run(["terraform", "validate", "-no-color"], cwd=stack_dir, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def fanout_runs(env: dict[str, str], work: Path, runs: int) -> dict[str, object]:
+    """The core stack alone and a 20-account fan-out, alternately, after a warm-up each."""
+    cases = {
+        "single": ("--stack", "xacct-kinesis-efo"),
+        "fanout_20": ("--config", str(fanout_settings(work / "fanout.toml", FANOUT_CONSUMERS)), "--stack", "bench-fanout"),
+    }
+    outdirs = {name: work / name / "cdktf.out" for name in cases}
+    for name, args in cases.items():
+        run_once(env, outdirs[name], args)
+    measured: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+    for index in range(runs):
+        for name, args in cases.items():
+            result = run_once(env, outdirs[name], args)
+            measured[name].append(result)
+            print(f"run {index + 1}/{runs} {name:9s} {result['seconds']:6.2f} s  {result['peak_tree_rss_mb']:6.0f} MB", flush=True)
+    validate = terraform_validate_seconds(outdirs["fanout_20"] / "stacks" / "bench-fanout")
+    return {"runs": measured, "validate_seconds": validate}
 
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -161,19 +209,26 @@ def main() -> int:
                 print(f"run {index + 1}/{args.runs} {name:5s} {result['seconds']:6.2f} s  {result['peak_tree_rss_mb']:6.0f} MB", flush=True)
         identical = same_tree(outdirs["naive"], outdirs["lazy"])
         noop = noop_make_synth(work / "make" / "cdktf.out")
+        fanout = fanout_runs(paths["lazy"], work / "fanout", args.runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     summary = {name: summarize(r) for name, r in runs.items()}
     speedup = summary["naive"]["median_seconds"] / summary["lazy"]["median_seconds"]
     memory_ratio = summary["naive"]["median_peak_tree_rss_mb"] / summary["lazy"]["median_peak_tree_rss_mb"]
+    fanout_summary = {name: summarize(r) for name, r in fanout["runs"].items()}  # type: ignore[union-attr]
+    fanout_ratio = fanout_summary["fanout_20"]["median_seconds"] / fanout_summary["single"]["median_seconds"]
+    validate = fanout["validate_seconds"]
     checks = {
         "lazy median <= 6 s": summary["lazy"]["median_seconds"] <= GOALS["lazy_median_seconds_max"],
         "lazy peak RSS <= 450 MB": summary["lazy"]["max_peak_tree_rss_mb"] <= GOALS["lazy_peak_rss_mb_max"],
         "speedup >= 3.5x": speedup >= GOALS["speedup_min"],
         "outputs byte-identical": identical,
         "no-op make synth < 1 s": noop < GOALS["noop_make_synth_seconds_max"],
+        "fan-out of 20 accounts <= 1.5x the single-consumer synth": fanout_ratio <= GOALS["fanout_20_to_single_ratio_max"],
     }
+    if validate is not None:
+        checks["terraform validate of the 20-account fan-out < 10 s"] = validate < GOALS["fanout_20_validate_seconds_max"]
     report = {
         "benchmark": "synth",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -187,6 +242,8 @@ def main() -> int:
         "goals": GOALS,
         "checks": checks,
         "runs": runs,
+        "fanout": {"consumers": FANOUT_CONSUMERS, "summary": fanout_summary, "ratio_median_wall": fanout_ratio,
+                   "validate_seconds": validate, "runs": fanout["runs"]},
     }
 
     print()
@@ -197,6 +254,9 @@ def main() -> int:
               f"{s['median_peak_tree_rss_mb']:17.0f} / {s['max_peak_tree_rss_mb']:.0f}")
     print(f"speedup (median wall, naive/lazy): {speedup:.1f}x   peak RSS ratio: {memory_ratio:.1f}x")
     print(f"no-op make synth: {noop:.2f} s   outputs byte-identical: {identical}")
+    print(f"fan-out of {FANOUT_CONSUMERS} accounts: median {fanout_summary['fanout_20']['median_seconds']:.2f} s vs single "
+          f"{fanout_summary['single']['median_seconds']:.2f} s, ratio {fanout_ratio:.2f}x; terraform validate: "
+          + (f"{validate:.1f} s" if validate is not None else "not run (no terraform or provider mirror)"))
     return finish(report, checks, args.output)
 
 

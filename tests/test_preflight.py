@@ -57,7 +57,7 @@ def test_role_in_another_account_than_the_tfvars_name(aws_env: None, tmp_path: P
 
 def test_incomplete_tfvars_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert preflight.main(["--tfvars", str(_tfvars(tmp_path, 'region = "eu-west-1"\n'))]) == 2
-    assert "producer_account_id, consumer_account_id, producer_deploy_role_arn, consumer_deploy_role_arn" in capsys.readouterr().err
+    assert "producer_account_id, producer_deploy_role_arn, consumer_account_id, consumer_deploy_role_arn" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("role_set", [False, True], ids=["no-logging-role", "logging-role-set"])
@@ -161,3 +161,38 @@ def test_existing_stream_encryption_must_match_the_settings(
     out = capsys.readouterr().out.splitlines()
     assert result == 1
     assert any(l.startswith("FAIL  producer: existing stream's key: " + detail) for l in out), out
+
+
+FANOUT_TFVARS = """region = "eu-west-1"
+producer_account_id = "111111111111"
+producer_deploy_role_arn = "arn:aws:iam::111111111111:role/terraform-deploy"
+consumer_accounts = {
+  analytics = { account_id = "333333333333", deploy_role_arn = "arn:aws:iam::333333333333:role/terraform-deploy" }
+  billing   = { account_id = "444444444444", deploy_role_arn = "arn:aws:iam::444444444444:role/terraform-deploy" }
+}
+"""
+
+
+def test_fanout_checks_every_account_and_each_consumers_names(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        # GIVEN the fan-out example, and a table of billing's name already in billing's account
+        assumed_session("444444444444").client("dynamodb").create_table(
+            TableName="orders-fanout-billing-sink", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )
+        status = preflight.main(["--tfvars", str(_tfvars(tmp_path, FANOUT_TFVARS)), "--config", str(ROOT / "examples" / "fanout.toml")])
+    out = capsys.readouterr().out.splitlines()
+    # THEN each of the three accounts is assumed and checked, and the taken name fails in billing's account only
+    assert status == 1
+    for side, account, where in (("producer", "111111111111", "producer_account_id"), ("analytics", "333333333333", "consumer_accounts.analytics"), ("billing", "444444444444", "consumer_accounts.billing")):
+        assert f"PASS  {side}: lands in {where} {account}: yes" in out
+    assert "FAIL  name free: billing: table orders-fanout-billing-sink: already exists" in out
+    assert "PASS  name free: analytics: table orders-fanout-analytics-sink: free" in out
+    assert "PASS  name free: producer: function orders-fanout-audit: free" in out
+    assert "PASS  name free: producer: stream orders-fanout-fanout-stream: free" in out
+
+
+def test_fanout_tfvars_must_name_every_account(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = FANOUT_TFVARS.replace('  billing   = { account_id = "444444444444", deploy_role_arn = "arn:aws:iam::444444444444:role/terraform-deploy" }\n', "")
+    assert preflight.main(["--tfvars", str(_tfvars(tmp_path, text)), "--config", str(ROOT / "examples" / "fanout.toml")]) == 2
+    assert "consumer_accounts: 'billing' is not allowed; expected an entry for every account the settings name (analytics, billing)" in capsys.readouterr().err

@@ -189,6 +189,20 @@ def bench_synth_block(result: dict[str, Any]) -> str:
         + f"\n{result['speedup_median_wall']:.1f}x faster, {result['peak_rss_ratio']:.1f}x less memory, outputs "
         + ("byte-identical" if result["outputs_identical"] else "**different**")
         + f"; a no-op `make synth` takes {result['noop_make_synth_seconds']:.2f} s.\n"
+        + _fanout_sentence(result.get("fanout"))
+    )
+
+
+def _fanout_sentence(fanout: dict[str, Any] | None) -> str:
+    if not fanout:
+        return ""
+    s = fanout["summary"]
+    validate = fanout.get("validate_seconds")
+    return (
+        f"\nA fan-out of {fanout['consumers']} consumers in {fanout['consumers']} accounts synthesizes in "
+        f"{s['fanout_20']['median_seconds']:.2f} s (median; the core stack alone: {s['single']['median_seconds']:.2f} s, "
+        f"measured alternately), **{fanout['ratio_median_wall']:.2f}x**, peak RSS {s['fanout_20']['median_peak_tree_rss_mb']:,.0f} MB; "
+        + (f"`terraform validate` of it takes {validate:.1f} s.\n" if validate is not None else "`terraform validate` was not run.\n")
     )
 
 

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from xacct_streaming.settings.config import load_props
 from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.fanout_props import FanoutStackProps
 from xacct_streaming.settings.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps, StackProps
 from xacct_streaming.settings.stack_props import ApiIngestStackProps
 
@@ -39,15 +40,53 @@ class Result:
     detail: str
 
 
-def read_tfvars(path: Path) -> dict[str, Any]:
+def read_tfvars(path: Path, fanout: bool = False) -> dict[str, Any]:
     import hcl2  # bc-python-hcl2, installed with checkov
 
     raw = hcl2.loads(path.read_text(encoding="utf-8"))
     values = {key: value[0] if isinstance(value, list) and len(value) == 1 else value for key, value in raw.items()}
-    missing = [name for name in ("region", *(f"{s}_account_id" for s in SIDES), *(f"{s}_deploy_role_arn" for s in SIDES)) if not values.get(name)]
+    required = ("region", "producer_account_id", "producer_deploy_role_arn", *(("consumer_accounts",) if fanout else ("consumer_account_id", "consumer_deploy_role_arn")))
+    missing = [name for name in required if not values.get(name)]
     if missing:
         raise ConfigError(str(path), ", ".join(missing), "values for every required variable (see terraform.tfvars.example)")
     return values
+
+
+def accounts(tfvars: dict[str, Any], props: Any) -> dict[str, tuple[str, str]]:
+    """Each account the stack deploys to: name -> (deploy role ARN, account id)."""
+    found = {"producer": (tfvars["producer_deploy_role_arn"], tfvars["producer_account_id"])}
+    if isinstance(props, FanoutStackProps):
+        mapping = tfvars["consumer_accounts"]
+        for name in props.accounts:
+            if name not in mapping:
+                raise ConfigError("consumer_accounts", name, f"an entry for every account the settings name ({', '.join(props.accounts)})")
+            found[name] = (mapping[name]["deploy_role_arn"], mapping[name]["account_id"])
+    else:
+        found["consumer"] = (tfvars["consumer_deploy_role_arn"], tfvars["consumer_account_id"])
+    return found
+
+
+def fanout_checks(props: FanoutStackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
+    """Every consumer's names are free in its account, the stream's and EFO consumers' in the producer's."""
+    producer = sessions["producer"]
+    results = []
+    if props.existing_stream is not None:
+        results.extend(existing_stream_checks(props.existing_stream, producer, endpoint))
+    else:
+        ok, detail = _absent(lambda: producer.client("kinesis", endpoint_url=endpoint).describe_stream_summary(StreamName=props.stream.stream_name), ("ResourceNotFoundException",))
+        results.append(Result(f"name free: producer: stream {props.stream.stream_name}", ok, detail))
+    for consumer in props.consumers:
+        assert consumer.function is not None and consumer.sink is not None
+        session = sessions[consumer.account]
+        function = consumer.function
+        for label, call, codes in (
+            (f"function {function.function_name}", lambda: session.client("lambda", endpoint_url=endpoint).get_function(FunctionName=function.function_name), ("ResourceNotFoundException",)),
+            (f"role {function.role_name}", lambda: session.client("iam", endpoint_url=endpoint).get_role(RoleName=function.role_name), ("NoSuchEntity",)),
+            (f"table {consumer.sink.table_name}", lambda: session.client("dynamodb", endpoint_url=endpoint).describe_table(TableName=consumer.sink.table_name), ("ResourceNotFoundException",)),
+        ):
+            ok, detail = _absent(call, codes)
+            results.append(Result(f"name free: {consumer.account}: {label}", ok, detail))
+    return results
 
 
 def _absent(call: Callable[[], Any], missing_codes: tuple[str, ...]) -> tuple[bool, str]:
@@ -175,8 +214,8 @@ def run(tfvars: dict[str, Any], props: Any, base: Optional[boto3.Session] = None
     base = base or boto3.Session(region_name=region)
     results: list[Result] = []
     sessions: dict[str, boto3.Session] = {}
-    for side in SIDES:
-        role, account = tfvars[f"{side}_deploy_role_arn"], tfvars[f"{side}_account_id"]
+    sides = accounts(tfvars, props)
+    for side, (role, account) in sides.items():
         try:
             creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(
                 RoleArn=role, RoleSessionName=f"xacct-preflight-{side}"
@@ -196,11 +235,14 @@ def run(tfvars: dict[str, Any], props: Any, base: Optional[boto3.Session] = None
             continue
         results.append(Result(f"{side}: STS in {region}", True, "answers"))
         lands = identity["Account"] == account
-        results.append(Result(f"{side}: lands in {side}_account_id {account}", lands, "yes" if lands else f"lands in {identity['Account']}"))
+        where = f"{side}_account_id" if side in SIDES else f"consumer_accounts.{side}"
+        results.append(Result(f"{side}: lands in {where} {account}", lands, "yes" if lands else f"lands in {identity['Account']}"))
         if lands:
             sessions[side] = session
-    if len(sessions) == len(SIDES):
-        if isinstance(props, StackProps):
+    if len(sessions) == len(sides):
+        if isinstance(props, FanoutStackProps):
+            results.extend(fanout_checks(props, sessions, endpoint))
+        elif isinstance(props, StackProps):
             if props.existing_stream is not None:
                 results.extend(existing_stream_checks(props.existing_stream, sessions["producer"], endpoint))
             results.extend(name_checks(props, sessions, endpoint))
@@ -216,10 +258,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
     args = parser.parse_args(argv)
     try:
-        tfvars = read_tfvars(args.tfvars)
         props = load_props(args.config)
-        if not isinstance(props, (StackProps, ApiIngestStackProps)):
-            raise ConfigError("kind", type(props).__name__, "a settings file of the xacct-kinesis-efo or xacct-api-ingest stack (what preflight checks)")
+        if not isinstance(props, (StackProps, ApiIngestStackProps, FanoutStackProps)):
+            raise ConfigError("kind", type(props).__name__, "a settings file of the xacct-kinesis-efo, xacct-api-ingest or xacct-kinesis-fanout stack (what preflight checks)")
+        tfvars = read_tfvars(args.tfvars, fanout=isinstance(props, FanoutStackProps))
+        accounts(tfvars, props)  # every account the settings name is in the tfvars: a usage error otherwise
     except (ConfigError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -593,10 +593,17 @@ def check_stack(stack: Stack) -> list[dict[str, Any]]:
 MOTO_CONSUMER_ARN = re.compile(r'(arn:aws:kinesis:[a-z0-9-]+:\d{12}:stream/[^/"\\]+/consumer/[^:/"\\]+)(?!:\d)')
 
 
-def load_state(show_json: Path) -> dict[str, dict[str, Any]]:
-    state = json.loads(MOTO_CONSUMER_ARN.sub(r"\1:1767225600", show_json.read_text()))
-    resources = state.get("values", {}).get("root_module", {}).get("resources", [])
-    return {r["address"]: r["values"] for r in resources if r.get("mode") == "managed"}
+def load_state(path: Path) -> dict[str, dict[str, Any]]:
+    """Address -> attributes, from `terraform show -json` output or from a local state file itself
+    (no Terraform run, no provider processes: what the rehearsal reads)."""
+    state = json.loads(MOTO_CONSUMER_ARN.sub(r"\1:1767225600", path.read_text()))
+    if "values" in state:
+        resources = state["values"].get("root_module", {}).get("resources", [])
+        return {r["address"]: r["values"] for r in resources if r.get("mode") == "managed"}
+    return {
+        f"{r['type']}.{r['name']}": r["instances"][0]["attributes"]
+        for r in state.get("resources", []) if r.get("mode") == "managed" and r.get("instances") and "module" not in r
+    }
 
 
 def write_reports(rows: list[dict[str, Any]], reports: Path) -> None:
