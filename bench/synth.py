@@ -142,6 +142,7 @@ def terraform_validate_seconds(stack_dir: Path) -> float | None:
 
 def fanout_runs(env: dict[str, str], work: Path, runs: int) -> dict[str, object]:
     """The core stack alone and a 20-account fan-out, alternately, after a warm-up each."""
+    work.mkdir(parents=True, exist_ok=True)
     cases = {
         "single": ("--stack", "xacct-kinesis-efo"),
         "fanout_20": ("--config", str(fanout_settings(work / "fanout.toml", FANOUT_CONSUMERS)), "--stack", "bench-fanout"),

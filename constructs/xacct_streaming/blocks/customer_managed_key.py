@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Mapping, Optional, Sequence
 
 from cdktf import TerraformProvider
@@ -41,9 +43,15 @@ class CustomerManagedKey(Construct):
         self._statements = [self._owner_statement(owner_root_arn), *grants]
         self.policy = self._build_policy()
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
+        # A token that never changes; cached because each read is a round trip to the jsii kernel
+        # and a fan-out reads it for every reader.
         return self.key.arn
+
+    @functools.cached_property
+    def key_id(self) -> str:
+        return self.key.key_id
 
     def _build_key(self, description: str, deletion_window_days: int) -> KmsKey:
         return KmsKey(
@@ -57,7 +65,7 @@ class CustomerManagedKey(Construct):
         )
 
     def _build_alias(self, alias: str) -> KmsAlias:
-        return KmsAlias(self, "alias", provider=self._provider, name=alias, target_key_id=self.key.key_id)
+        return KmsAlias(self, "alias", provider=self._provider, name=alias, target_key_id=self.key_id)
 
     @staticmethod
     def _owner_statement(owner_root_arn: str) -> Statement:
@@ -74,7 +82,7 @@ class CustomerManagedKey(Construct):
             self,
             "policy",
             provider=self._provider,
-            key_id=self.key.key_id,
+            key_id=self.key_id,
             policy=policy_document(self._statements),
         )
 

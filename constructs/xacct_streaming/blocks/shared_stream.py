@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -105,7 +107,7 @@ class SharedStream(Construct):
             self.stream_consumer = self._build_stream_consumer()
             self.stream_consumer_policy = self._build_stream_consumer_policy()
 
-    @property
+    @functools.cached_property  # a fixed token; each read is a round trip to the jsii kernel
     def stream_arn(self) -> str:
         return self.stream.arn if self.stream is not None else self.existing_stream.stream_arn  # type: ignore[union-attr]
 
@@ -113,7 +115,7 @@ class SharedStream(Construct):
     def stream_name(self) -> str:
         return self.stream.name if self.stream is not None else self.existing_stream.stream_name  # type: ignore[union-attr]
 
-    @property
+    @functools.cached_property
     def key_arn(self) -> Optional[str]:
         if self.key is not None:
             return self.key.arn
@@ -266,14 +268,15 @@ class SharedStream(Construct):
         consumer = policy = None
         if consumer_name is not None:
             consumer = KinesisStreamConsumer(self, f"{name}-consumer", provider=self._provider, name=consumer_name, stream_arn=self.stream_arn)
+            consumer_arn = consumer.arn
             if cross_account:
                 policy = KinesisResourcePolicy(
-                    self, f"{name}-consumer-policy", provider=self._provider, resource_arn=consumer.arn,
-                    policy=policy_document([self._grant(f"ShareConsumerWith{label}", role_arn, STREAM_CONSUMER_READ_ACTIONS, consumer.arn)]),
+                    self, f"{name}-consumer-policy", provider=self._provider, resource_arn=consumer_arn,
+                    policy=policy_document([self._grant(f"ShareConsumerWith{label}", role_arn, STREAM_CONSUMER_READ_ACTIONS, consumer_arn)]),
                 )
                 dependencies.append(policy)
         self.readers[name] = StreamReader(
-            name=name, role_arn=role_arn, event_source_arn=consumer.arn if consumer is not None else self.stream_arn,
+            name=name, role_arn=role_arn, event_source_arn=consumer_arn if consumer is not None else self.stream_arn,
             stream_consumer=consumer, stream_consumer_policy=policy, dependencies=dependencies,
         )
         return self.readers[name]

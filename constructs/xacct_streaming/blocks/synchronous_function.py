@@ -3,6 +3,8 @@ for its answer (an API Gateway authorizer) would never use. StreamConsumerFuncti
 
 from __future__ import annotations
 
+import functools
+
 from typing import Mapping, Optional, Sequence
 
 from cdktf import AssetType, Fn, TerraformAsset, TerraformProvider
@@ -196,15 +198,20 @@ class SynchronousFunction(Construct):
     def add_role_policy(self, id_: str, name: str, statements: Sequence[Statement]) -> IamRolePolicy:
         """An inline policy of the function's role: a resource of its own, so others can depend on it."""
         return IamRolePolicy(
-            self, id_, provider=self._provider, name=name, role=self.role.id, policy=policy_document(statements)
+            self, id_, provider=self._provider, name=name, role=self._role_id, policy=policy_document(statements)
         )
+
+    @functools.cached_property
+    def _role_id(self) -> str:
+        return self.role.id  # a fixed token, read once: each read is a round trip to the jsii kernel
 
     def _build_function(self) -> LambdaFunction:
         code = self.code
         if code.archive is not None:
             # A content-addressed reproducible zip (see lambda_archive.py), copied into the output as is.
             asset = TerraformAsset(self, "code", path=str(code.archive), type=AssetType.FILE)
-            package = {"filename": asset.path, "source_code_hash": Fn.filebase64sha256(asset.path), "handler": code.handler, "runtime": code.runtime}
+            path = asset.path
+            package = {"filename": path, "source_code_hash": Fn.filebase64sha256(path), "handler": code.handler, "runtime": code.runtime}
         else:
             package = {"package_type": "Image", "image_uri": code.image_uri}
         vpc = (

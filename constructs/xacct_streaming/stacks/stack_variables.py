@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -159,6 +160,7 @@ class StackVariables:
 
     def __init__(self, stack: Construct, specs: Sequence[VariableSpec] = ()) -> None:
         self.by_name: dict[str, TerraformVariable] = {}
+        self._values: dict[str, str] = {}
         for spec in specs or SPECS:
             variable = TerraformVariable(
                 stack,
@@ -180,8 +182,15 @@ class StackVariables:
         self.by_name[name].add_validation(condition=condition, error_message=error_message)
 
     def __getitem__(self, name: str) -> str:
-        return self.by_name[name].string_value
+        # Fixed tokens, read once each: every read is a round trip to the jsii kernel.
+        if name not in self._values:
+            self._values[name] = self.by_name[name].string_value
+        return self._values[name]
 
     @property
     def tags(self) -> dict[str, str]:
+        return dict(self._tags)  # a copy: callers merge their own tags into it
+
+    @functools.cached_property
+    def _tags(self) -> dict[str, str]:
         return Token.as_string_map(self.by_name["tags"].value)

@@ -18,6 +18,7 @@ Archives are stored by their SHA-256 under the build cache (`XACCT_BUILD_CACHE`,
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import io
 import os
@@ -121,15 +122,26 @@ def _module_file(root: Path, module: str) -> Optional[Path]:
     return None
 
 
-def _imports(path: Path) -> set[str]:
+def _stamp(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+def _imports(path: Path) -> frozenset[str]:
+    return _imports_of(*_stamp(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_of(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """Parsed once per file version: a fan-out builds the same runtime for every consumer."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    return frozenset(names)
 
 
 def builtin_module_files(src_dir: Path, handler: str) -> list[tuple[str, Path]]:
@@ -157,7 +169,16 @@ def builtin_module_files(src_dir: Path, handler: str) -> list[tuple[str, Path]]:
 
 def builtin_archive(handler: str, src_dir: Optional[Path] = None) -> Path:
     """The stored archive of one built-in runtime (`handler` as Lambda names it)."""
-    return store(zip_bytes(builtin_module_files(src_dir or builtin_sources(), handler)))
+    files = builtin_module_files(src_dir or builtin_sources(), handler)
+    key = tuple((name, _stamp(path)) for name, path in files)
+    stored = _STORED.get(key)
+    if stored is None or not stored.is_file() or stored.parent.parent != cache_dir():
+        stored = _STORED[key] = store(zip_bytes(files))
+    return stored
+
+
+# Zipped once per set of file versions: a fan-out deploys one runtime to every consumer.
+_STORED: dict[tuple[tuple[str, tuple[str, int, int]], ...], Path] = {}
 
 
 def _python_version(runtime: str) -> str:
