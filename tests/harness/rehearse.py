@@ -34,6 +34,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -682,7 +683,7 @@ def verify_fanout(endpoint: str, out: dict[str, Any], config: dict[str, Any]) ->
     statements = json.loads(kinesis.get_resource_policy(ResourceARN=out["stream_arn"])["Policy"])["Statement"]
     check(sorted(s["Principal"]["AWS"] for s in statements) == sorted(roles[n] for n in cross), f"stream policy principals: {statements}")
     check(all(sorted(s["Action"]) == sorted(STREAM_READ_ACTIONS) for s in statements), "stream policy actions")
-    for name in cross:
+    for name in (n for n in cross if sources[n] != out["stream_arn"]):  # a polling reader has no EFO consumer
         (statement,) = json.loads(kinesis.get_resource_policy(ResourceARN=sources[name])["Policy"])["Statement"]
         check(statement["Principal"] == {"AWS": roles[name]} and sorted(statement["Action"]) == sorted(STREAM_CONSUMER_READ_ACTIONS), f"{name}'s EFO consumer policy: {statement}")
     for name, account in readers.items():
@@ -839,6 +840,114 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None) -> l
     return timings
 
 
+def _split_tfvars(stack_dir: Path, account_id: str | None) -> None:
+    """A split fan-out plan's tfvars: the producer plan's (account_id None) or one account plan's."""
+    side = (f'producer_account_id = "{PRODUCER}"\nproducer_deploy_role_arn = "arn:aws:iam::{PRODUCER}:role/deploy"\n' if account_id is None
+            else f'consumer_account_id = "{account_id}"\nconsumer_deploy_role_arn = "arn:aws:iam::{account_id}:role/deploy"\n')
+    (stack_dir / "rehearsal.tfvars").write_text(f'region = "{REGION}"\n{side}tags = {{ project = "xacct-streaming", rehearsal = "true" }}\n')
+
+
+def _apply(stack_dir: Path, env: dict[str, str]) -> str:
+    """plan -out + apply; returns the plan's summary line."""
+    line = _plan_line(terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan").stdout)
+    terraform(stack_dir, env, "apply", "-input=false", "tfplan")
+    return line
+
+
+def _side_by_side(action: Callable[[Path], str], dirs: list[Path]) -> list[str]:
+    """The account plans are independent of each other: their Terraform runs overlap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(dirs)) as pool:
+        return list(pool.map(action, dirs))
+
+
+def rehearse_split(producer_src: Path, account_srcs: list[Path], keep: bool = False) -> list[tuple[str, float, str]]:
+    """A split fan-out end to end: account plans (roles, no mappings), handoff of the readers, the
+    producer plan, handoff of each account's share, account plans again (read policies, mappings);
+    then records through every reader, every plan replans empty, destroy accounts then producer."""
+    from xacct_ops import handoff
+
+    timings: list[tuple[str, float, str]] = []
+
+    def step(name: str, action: Callable[[], str | None]) -> None:
+        started = time.perf_counter()
+        detail = action() or ""
+        timings.append((name, time.perf_counter() - started, detail))
+        print(f"  {name:<34s} {timings[-1][1]:6.1f} s  {detail}", flush=True)
+
+    scratch = Path(tempfile.mkdtemp(prefix="rehearsal-split-"))
+    try:
+        producer = scratch / producer_src.name
+        shutil.copytree(producer_src, producer, ignore=shutil.ignore_patterns(".terraform", "tfplan", handoff.HANDOFF_FILE))
+        accounts = []
+        for src in account_srcs:
+            shutil.copytree(src, scratch / src.name, ignore=shutil.ignore_patterns(".terraform", "tfplan", handoff.HANDOFF_FILE))
+            accounts.append(scratch / src.name)
+        configs = {d: json.loads((d / "cdk.tf.json").read_text()) for d in [producer, *accounts]}
+        aliases = [configs[d]["provider"]["aws"][0]["alias"] for d in accounts]
+        ids = dict(zip(aliases, FANOUT_ACCOUNT_IDS))
+        env = mirror_config(scratch)
+
+        def output(stack_dir: Path, name: str) -> Any:
+            return json.loads(terraform(stack_dir, env, "output", "-json", name).stdout)
+
+        def summed(lines: list[str]) -> str:
+            totals = [sum(int(re.search(rf"(\d+) to {what}", line).group(1)) for line in lines) for what in ("add", "change", "destroy")]  # type: ignore[union-attr]
+            return f"{len(lines)} plans: {totals[0]} to add, {totals[1]} to change, {totals[2]} to destroy"
+
+        with moto_server() as endpoint:
+            print(f"moto on {endpoint}; scratch {scratch}", flush=True)
+
+            def prepare(stack_dir: Path) -> str:
+                write_override(stack_dir, endpoint)
+                _split_tfvars(stack_dir, None if stack_dir == producer else ids[configs[stack_dir]["provider"]["aws"][0]["alias"]])
+                terraform(stack_dir, env, "init", "-input=false")
+                return ""
+
+            step("override + init", lambda: (_side_by_side(prepare, [producer, *accounts]), None)[1])
+            step("accounts: roles, functions", lambda: summed(_side_by_side(lambda d: _apply(d, env), accounts)))
+            step("handoff: readers", lambda: f"{len(handoff.readers(producer, accounts, output=output))} reader roles to the producer plan")
+            step("producer: stream, policies", lambda: summed([_apply(producer, env)]))
+            step("handoff: share", lambda: f"stream_share to {', '.join(sorted(handoff.share(producer, accounts, output=output)))}")
+            step("accounts: read policies, mappings", lambda: summed(_side_by_side(lambda d: _apply(d, env), accounts)))
+            out = _split_outputs(producer, accounts, env)
+            merged = {
+                "variable": {"consumer_accounts": {}},
+                "provider": {"aws": [{"alias": "producer"}, *({"alias": a} for a in aliases)]},
+                "resource": {"aws_lambda_function": {n: b for d in configs for n, b in configs[d]["resource"].get("aws_lambda_function", {}).items()}},
+            }
+            step("verify every account", lambda: verify_fanout(endpoint, out, merged))
+            step("records through every reader", lambda: exercise_fanout(endpoint, out, merged))
+            step("replan every plan: no changes", lambda: (_side_by_side(lambda d: _replan(d, env), [producer, *accounts]), "No changes.")[1])
+
+            def destroy_all() -> str:
+                # Mappings stop reading before the stream and its policies go.
+                lines = _side_by_side(lambda d: _destroy(d, env, configs[d]), accounts) + [_destroy(producer, env, configs[producer])]
+                destroyed = sum(int(re.search(r"(\d+) destroyed", line).group(1)) for line in lines)  # type: ignore[union-attr]
+                return f"{destroyed} destroyed in {len(lines)} plans"
+
+            step("destroy: accounts, then producer", destroy_all)
+            step("verify nothing left", lambda: verify_fanout_empty(endpoint, out, merged))
+    finally:
+        if keep:
+            print(f"kept {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return timings
+
+
+def _split_outputs(producer: Path, accounts: list[Path], env: dict[str, str]) -> dict[str, Any]:
+    """The single plan's outputs, from the split plans' (what verify_fanout and exercise_fanout read)."""
+    out = outputs(producer, env)
+    for account_dir in accounts:
+        theirs = outputs(account_dir, env)
+        out["consumer_role_arns"] = {**out["consumer_role_arns"], **theirs["reader_role_arns"]}
+        for name in ("consumer_function_arns", "consumer_sink_table_names", "consumer_event_source_mapping_uuids"):
+            out[name] = {**out[name], **theirs[name]}
+    return out
+
+
 def _plan_line(stdout: str) -> str:
     return next(line for line in stdout.splitlines() if line.startswith("Plan:"))
 
@@ -878,6 +987,21 @@ def _rehearse_one(stack_dir: Path, keep: bool, json_out: Path | None, then: Path
     return 0
 
 
+def _rehearse_split(stack_dirs: list[Path], keep: bool, json_out: Path | None) -> int:
+    started = time.perf_counter()
+    print(f"== split fan-out: {', '.join(d.name for d in stack_dirs)}", flush=True)
+    try:
+        timings = rehearse_split(stack_dirs[0], stack_dirs[1:], keep=keep)
+    except RehearsalFailed as failure:
+        print(f"REHEARSAL FAILED (split fan-out): {failure}", file=sys.stderr)
+        return 1
+    if json_out is not None:
+        steps = [{"step": name, "seconds": round(seconds, 1), "detail": detail} for name, seconds, detail in timings]
+        json_out.write_text(json.dumps({"stacks": [d.name for d in stack_dirs], "steps": steps}, indent=2))
+    print(f"rehearsal of the split fan-out passed in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
 def _rehearse_concurrently(stack_dirs: list[Path], keep: bool) -> int:
     """One child process per stack (each has its own moto server: moto's state is per process); they
     mostly wait on Terraform's waiters and moto, so running them side by side costs little more than
@@ -906,9 +1030,10 @@ def main() -> int:
     parser.add_argument("stack_dirs", type=Path, nargs="*", default=[ROOT / "cdktf.out" / "stacks" / STACK], help="synthesized stacks to rehearse (several run side by side, one process each)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory for inspection")
     parser.add_argument("--json-out", type=Path, help="with one stack: write its steps, durations and details to this JSON file")
+    parser.add_argument("--split", action="store_true", help="the stack directories are one split fan-out's plans, the producer's first: rehearse them together, in the handoff order")
     parser.add_argument("--then", type=Path, help="with one fan-out stack: the same stack without one consumer, planned (only its resources and the shared policies may change) and applied after the replan")
     args = parser.parse_args()
-    if args.json_out is not None and len(args.stack_dirs) != 1:
+    if args.json_out is not None and len(args.stack_dirs) != 1 and not args.split:
         print("--json-out takes one stack directory", file=sys.stderr)
         return 2
     for stack_dir in args.stack_dirs:
@@ -918,6 +1043,8 @@ def main() -> int:
     if shutil.which("terraform") is None:
         print("terraform is not on PATH", file=sys.stderr)
         return 2
+    if args.split:
+        return _rehearse_split(args.stack_dirs, args.keep, args.json_out)
     if len(args.stack_dirs) == 1:
         return _rehearse_one(args.stack_dirs[0], args.keep, args.json_out, args.then)
     return _rehearse_concurrently(args.stack_dirs, args.keep)

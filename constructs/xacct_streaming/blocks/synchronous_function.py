@@ -268,22 +268,20 @@ class SynchronousFunction(Construct):
     def grant_stream_read(self, shared: SharedStream, reader: Optional[StreamReader] = None) -> IamRolePolicy:
         """Lets the role read `shared` (through its EFO consumer, if it has one: the `reader`'s, from
         `shared.grant_read`, or the stream's one) and decrypt it via Kinesis."""
-        statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[shared.stream_arn])]
         stream_consumer = reader.stream_consumer if reader is not None else shared.stream_consumer
-        if stream_consumer is not None:
-            statements.append(
-                Statement(
-                    sid="ReadSharedStreamConsumer",
-                    actions=STREAM_CONSUMER_READ_ACTIONS,
-                    resources=[stream_consumer.arn],
-                )
-            )
-        if shared.key_arn is not None:
+        return self.grant_stream_read_arns(shared.stream_arn, shared.key_arn, stream_consumer.arn if stream_consumer is not None else None)
+
+    def grant_stream_read_arns(self, stream_arn: str, key_arn: Optional[str], stream_consumer_arn: Optional[str]) -> IamRolePolicy:
+        """The same from ARNs alone: a stream another plan manages (a split fan-out's account plan)."""
+        statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[stream_arn])]
+        if stream_consumer_arn is not None:
+            statements.append(Statement(sid="ReadSharedStreamConsumer", actions=STREAM_CONSUMER_READ_ACTIONS, resources=[stream_consumer_arn]))
+        if key_arn is not None:
             statements.append(
                 Statement(
                     sid="DecryptSharedStreamViaKinesis",
                     actions=["kms:Decrypt"],
-                    resources=[shared.key_arn],
+                    resources=[key_arn],
                     conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
                 )
             )

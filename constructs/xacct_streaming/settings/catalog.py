@@ -22,7 +22,7 @@ from xacct_streaming.settings.props import (
     SinkProps,
     StackProps,
 )
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
+from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps, FanoutStackProps
 from xacct_streaming.settings.stack_props import (
     ApiIngestStackProps,
     DeliveryProps,
@@ -47,6 +47,8 @@ class StackKind:
     summary: str
     # Synthesized with its defaults when no settings file names the kind (False: only when configured).
     by_default: bool = True
+    # Props of the plans one stack of this kind may be split into (a split fan-out's parts).
+    part_types: tuple[type, ...] = ()
 
     def build(self, scope: Any, props: Any) -> Any:
         module, name = self.stack_class.split(":")
@@ -146,10 +148,11 @@ KINDS: dict[str, StackKind] = {
                 "alarms": AlarmProps,
                 "backend": BackendProps,
             },
-            "xacct_streaming.stacks.fanout_stack:FanoutStack",
+            "xacct_streaming.stacks.fanout_stack:build_fanout",
             "000",
-            "one Kinesis stream read by N Lambda consumers in up to N accounts (EFO or polling), one plan",
+            "one Kinesis stream read by N Lambda consumers in up to N accounts (EFO or polling), one plan or split",
             by_default=False,
+            part_types=(FanoutPlanProps,),
         ),
     )
 }
@@ -157,7 +160,7 @@ KINDS: dict[str, StackKind] = {
 
 def kind_of(props: Any) -> StackKind:
     for kind in KINDS.values():
-        if isinstance(props, kind.props_type):
+        if isinstance(props, (kind.props_type, *kind.part_types)):
             return kind
     raise TypeError(f"no stack kind for {type(props).__name__}")
 
@@ -166,25 +169,28 @@ def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:
     """Every kind's default props, except that the configured stacks of a kind (one or several)
     replace that kind's default, filtered by stack name.
 
-    Stack names must be unique: they name output directories and state files.
+    A split fan-out becomes its plans (FanoutStackProps.plans), each a stack of its own; naming the
+    fan-out selects all of them. Stack names must be unique: they name output directories and state files.
     """
     configured_kinds = {kind_of(props).name for props in configured}
     stacks = [kind.props_type() for kind in KINDS.values() if kind.by_default and kind.name not in configured_kinds] + list(configured)
     # In catalog order; a kind's configured stacks keep the order they were given in (stable sort).
     order = list(KINDS)
     stacks.sort(key=lambda props: order.index(kind_of(props).name))
+    groups = [(props.stack_name, list(getattr(props, "plans", tuple)()) or [props]) for props in stacks]
     seen: dict[str, str] = {}
-    for props in stacks:
+    for props in [*stacks, *(part for _, parts in groups for part in parts if part not in stacks)]:
         if props.stack_name in seen:
             raise ConfigError("stack_name", props.stack_name, f"a name not already used by the {seen[props.stack_name]} stack")
         seen[props.stack_name] = kind_of(props).name
+    stacks = [part for _, parts in groups for part in parts]
     if not names:
         return stacks
+    by_name = {part.stack_name: [part] for part in stacks} | {name: parts for name, parts in groups}
     chosen = []
     for name in names:
-        match = [props for props in stacks if props.stack_name == name]
+        match = by_name.get(name)
         if not match:
-            raise ConfigError("stack", name, "one of " + ", ".join(repr(p.stack_name) for p in stacks))
-        if match[0] not in chosen:
-            chosen.append(match[0])
+            raise ConfigError("stack", name, "one of " + ", ".join(map(repr, by_name)))
+        chosen.extend(props for props in match if props not in chosen)
     return chosen

@@ -105,9 +105,14 @@ class FanoutStackProps:
     alarms: AlarmProps = field(default_factory=AlarmProps)
     backend: BackendProps = field(default_factory=BackendProps)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # One plan for the producer side and one per consumer account (see FanoutPlanProps), instead of
+    # one plan holding every account's provider.
+    split: bool = False
 
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
+        if not isinstance(self.split, bool):
+            raise ConfigError("split", self.split, "true or false")
         require_match("stack_name", self.stack_name, STACK_NAME, STACK_NAME_TEXT)
         if self.existing_stream is not None and self.stream != FanoutStackProps.__dataclass_fields__["stream"].default_factory():  # type: ignore[misc]
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
@@ -153,6 +158,12 @@ class FanoutStackProps:
         """The logical consumer accounts, in first-use order, then the retired ones (the producer's not among them)."""
         return list(dict.fromkeys([*(c.account for c in self.consumers if not c.in_producer_account), *self.retired_accounts]))
 
+    def plans(self) -> tuple["FanoutPlanProps", ...]:
+        """The plans of this fan-out: one, or (`split`) the producer's and one per consumer account."""
+        if not self.split:
+            return ()
+        return tuple(FanoutPlanProps(fanout=self, account=a) for a in (PRODUCER_ACCOUNT, *self.accounts))
+
     @property
     def polling_readers(self) -> list[str]:
         return [c.name for c in self.consumers if not c.enhanced_fan_out]
@@ -179,3 +190,66 @@ class FanoutStackProps:
             for c in self.consumers if not c.in_producer_account
         ]
         return len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
+
+
+@dataclass(frozen=True)
+class FanoutPlanProps:
+    """One plan of a split fan-out: the producer account's (the stream, its key, the EFO consumers,
+    every policy, and the consumers that live in the producer account) or one consumer account's
+    (its consumers' functions, queues, alarms, tables and mappings).
+
+    The plans pass values explicitly, in the order a single plan gets from `depends_on`:
+    1. each account plan is applied first: its roles exist, its mappings wait (no `stream_share` yet);
+    2. the producer plan takes their `reader_role_arns` outputs (a policy can name only a role that
+       exists) and shares the stream;
+    3. each account plan takes its entry of the producer's `stream_shares` output as `stream_share`
+       and is applied again: the read policies and mappings come last, after every policy they need.
+    `python -m xacct_ops.handoff` copies the outputs into the next plan's inputs."""
+
+    fanout: FanoutStackProps
+    account: str
+
+    @property
+    def is_producer(self) -> bool:
+        return self.account == PRODUCER_ACCOUNT
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.fanout.stack_name}-{self.account.replace('_', '-')}"
+
+    @property
+    def consumers(self) -> tuple[FanoutConsumerProps, ...]:
+        """The consumers whose functions this plan deploys (those of its account)."""
+        return tuple(c for c in self.fanout.consumers if c.account == self.account)
+
+    @property
+    def remote_consumers(self) -> tuple[FanoutConsumerProps, ...]:
+        """In the producer's plan: the cross-account consumers it shares the stream with."""
+        return tuple(c for c in self.fanout.consumers if not c.in_producer_account) if self.is_producer else ()
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.fanout.warnings if self.is_producer else []
+
+    @property
+    def backend(self) -> BackendProps:
+        """The fan-out's backend with a state of this plan's own: `<key>.<account>.tfstate`."""
+        backend = self.fanout.backend
+
+        def own(value: Optional[str]) -> Optional[str]:
+            if value is None:
+                return None  # the local default already follows the stack name
+            stem = value.removesuffix(".tfstate")
+            return f"{stem}.{self.account}.tfstate"
+
+        return dataclasses.replace(backend, path=own(backend.path), key=own(backend.key))
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return self.fanout.tags
+
+    @property
+    def stream_encrypted_with_key(self) -> bool:
+        """Whether readers need kms:Decrypt: a created stream always; an existing one with a key ARN."""
+        existing = self.fanout.existing_stream
+        return existing is None or existing.key_arn is not None

@@ -48,7 +48,7 @@ class AccountsStack(TerraformStack):
         accounts: Callable[[StackVariables], Sequence[Account]],
     ) -> None:
         """`specs`: the Terraform variables; `accounts`: the accounts, from those variables (the
-        first is the producer's, whose provider reads the partition)."""
+        first, normally the producer's, has the provider that reads the partition)."""
         super().__init__(scope, stack_name)
         self.stack_name = stack_name
         self._stack_tags = dict(tags or {})
@@ -56,8 +56,10 @@ class AccountsStack(TerraformStack):
         self._configure_backend(backend)
         self.accounts = {account.name: account for account in accounts(self.variables)}
         self.providers = {name: self._build_provider(account) for name, account in self.accounts.items()}
-        self.producer_provider = self.providers[PRODUCER]
-        self.partition = DataAwsPartition(self, "partition", provider=self.producer_provider).partition
+        # None in a consumer account's plan of a split fan-out (it has that account's provider alone).
+        self.producer_provider = self.providers.get(PRODUCER)
+        first = next(iter(self.providers.values()))
+        self.partition = DataAwsPartition(self, "partition", provider=first).partition
         self.region = self.variables["region"]
 
     def require_existing_stream_location(self, existing: Any, consumer_variables: Sequence[str]) -> None:

@@ -7,6 +7,9 @@ via Kinesis. Readers in the producer account need none of these. Each mapping wa
 consumer's policy, the stream policy and the key policy, collected from `SharedStream.grant_read`.
 Every consumer's resources live under its own name, so adding or removing one touches only its
 resources and the shared policies.
+
+A split fan-out (`split = true`) is built by FanoutProducerStack and FanoutAccountStack instead,
+one plan each (`build_fanout` chooses).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from constructs import Construct
 from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader
 from xacct_streaming.blocks.sink_table import SinkTable
 from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
+from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps, FanoutStackProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, Account, AccountsStack
 from xacct_streaming.stacks.stack_variables import FANOUT_SPECS, StackVariables
 
@@ -37,11 +40,32 @@ def _accounts(names: list[str]) -> Any:
     return build
 
 
+def build_fanout(scope: Construct, props: FanoutStackProps | FanoutPlanProps) -> AccountsStack:
+    """The fan-out's one stack, or one plan of a split fan-out (catalog.select expands those)."""
+    if isinstance(props, FanoutPlanProps):
+        if props.is_producer:
+            from xacct_streaming.stacks.fanout_producer_stack import FanoutProducerStack
+
+            return FanoutProducerStack(scope, props)
+        from xacct_streaming.stacks.fanout_account_stack import FanoutAccountStack
+
+        return FanoutAccountStack(scope, props)
+    return FanoutStack(scope, props)
+
+
 class FanoutStack(AccountsStack):
     def __init__(self, scope: Construct, props: FanoutStackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags, specs=FANOUT_SPECS, accounts=_accounts(props.accounts))
         self.props = props
         self._require_every_account(props.accounts)
+        self._share_stream()
+        for consumer in props.consumers:
+            self._build_consumer(consumer)
+        self._build_outputs()
+
+    def _share_stream(self) -> None:
+        """The stream (created or existing) with no reader yet, and the per-consumer collections."""
+        props = self.props
         if props.existing_stream is not None:
             self.require_existing_stream_location(props.existing_stream, consumer_variables=())
         self.shared = SharedStream(
@@ -54,14 +78,14 @@ class FanoutStack(AccountsStack):
             region=self.region,
             reader_role_arn=None,
         )
+        self._collections()
+
+    def _collections(self) -> None:
         self.functions: dict[str, Any] = {}
         self.readers: dict[str, StreamReader] = {}
         self.sink_tables: dict[str, SinkTable] = {}
         self.mappings: dict[str, StreamEventSourceMapping] = {}
         self.alarms: dict[str, Any] = {}
-        for consumer in props.consumers:
-            self._build_consumer(consumer)
-        self._build_outputs()
 
     def _require_every_account(self, names: list[str]) -> None:
         listed = json.dumps(names)
@@ -75,8 +99,8 @@ class FanoutStack(AccountsStack):
         assert consumer.function is not None and consumer.sink is not None
         name, account = consumer.name, consumer.account
         function = self.function(f"{name}-function", account, props=consumer.function, sink=consumer.sink, alarms=self.props.alarms)
-        reader = self.shared.grant_read(name, function.role.arn, consumer_name=consumer.consumer_name, cross_account=not consumer.in_producer_account)
-        after = [*reader.dependencies, function.grant_stream_read(self.shared, reader), function.runtime_policy]
+        event_source_arn, after = self._read(consumer, function)
+        after.append(function.runtime_policy)
         if consumer.sink.creates_table:
             table = SinkTable(self, f"{name}-sink-table", provider=self.provider(account), props=consumer.sink, key_arn=function.key.arn)
             self.sink_tables[name] = table
@@ -87,12 +111,18 @@ class FanoutStack(AccountsStack):
             provider=self.provider(account),
             props=consumer.mapping,
             function_arn=function.function.arn,
-            event_source_arn=reader.event_source_arn,
+            event_source_arn=event_source_arn,
             on_failure_destination_arn=function.on_failure_queue.arn,
             after=after,
         )
         self.alarms[name] = self.watch(f"{name}-alarms", account, function, self.props.alarms)
-        self.functions[name], self.readers[name] = function, reader
+        self.functions[name] = function
+
+    def _read(self, consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Any]]:
+        """What `consumer`'s mapping reads, and the grants it waits for (both sides' policies)."""
+        reader = self.shared.grant_read(consumer.name, function.role.arn, consumer_name=consumer.consumer_name, cross_account=not consumer.in_producer_account)
+        self.readers[consumer.name] = reader
+        return reader.event_source_arn, [*reader.dependencies, function.grant_stream_read(self.shared, reader)]
 
     def _build_outputs(self) -> None:
         by_name = lambda values: {name: value for name, value in values.items()}  # noqa: E731

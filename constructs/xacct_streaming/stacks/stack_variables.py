@@ -151,6 +151,80 @@ FANOUT_SPECS: tuple[VariableSpec, ...] = (
 )
 
 
+_PARTITION_OF_REGION = '(startswith(var.region, "cn-") ? "aws-cn" : startswith(var.region, "us-gov-") ? "aws-us-gov" : "aws")'
+_READERS = "var.reader_role_arns"
+_SHARE = "var.stream_share"
+STREAM_ARN_REGEX = patterns.anchored(patterns.STREAM_ARN.replace("?P<partition>", "").replace("?P<region>", "").replace("?P<account>", "").replace("?P<name>", ""))
+
+# A split fan-out's producer plan: the producer account alone, and the readers' role ARNs that the
+# consumer account plans output (`python -m xacct_ops.handoff readers`).
+FANOUT_PRODUCER_SPECS: tuple[VariableSpec, ...] = (
+    _BY_NAME["region"],
+    _BY_NAME["producer_account_id"],
+    _BY_NAME["producer_deploy_role_arn"],
+    VariableSpec(
+        "reader_role_arns",
+        "map(string)",
+        "Execution role ARN of each cross-account consumer, by consumer name: the reader_role_arns outputs of the consumer account plans (python -m xacct_ops.handoff readers).",
+        (
+            (
+                f'${{alltrue([for arn in values({_READERS}) : can(regex("{ROLE_ARN_REGEX}", arn))])}}',
+                "reader_role_arns: every value must be an IAM role ARN such as arn:aws:iam::111111111111:role/reader.",
+            ),
+            (
+                f'${{alltrue([for arn in values({_READERS}) : try(split(":", arn)[1], "") == {_PARTITION_OF_REGION}])}}',
+                "reader_role_arns: every role must be in the partition of region (arn:aws-cn for cn-*, arn:aws-us-gov for us-gov-*, arn:aws otherwise).",
+            ),
+            (
+                f'${{alltrue([for arn in values({_READERS}) : try(split(":", arn)[4], "") != var.producer_account_id])}}',
+                "reader_role_arns: a role is in producer_account_id; consumers in the producer account are in this plan and need no entry.",
+            ),
+        ),
+    ),
+    _BY_NAME["tags"],
+)
+
+# A split fan-out's consumer account plan: that account alone, and its share of the stream once
+# the producer plan has been applied (`python -m xacct_ops.handoff share`).
+FANOUT_ACCOUNT_SPECS: tuple[VariableSpec, ...] = (
+    _BY_NAME["region"],
+    VariableSpec(
+        "consumer_account_id",
+        "string",
+        "12-digit id of this plan's consumer account.",
+        ((f'${{can(regex("{ACCOUNT_ID_REGEX}", var.consumer_account_id))}}', "consumer_account_id must be exactly 12 digits."),),
+    ),
+    VariableSpec(
+        "consumer_deploy_role_arn",
+        "string",
+        "Role Terraform assumes to deploy into this plan's consumer account.",
+        _role_arn_rules("consumer"),
+    ),
+    VariableSpec(
+        "stream_share",
+        "object({stream_arn = string, key_arn = optional(string), event_source_arns = map(string)})",
+        "This account's entry of the producer plan's stream_shares output (python -m xacct_ops.handoff share). "
+        "Left out (stream_arn empty), the plan creates the readers' roles and functions but no read policy and no mapping.",
+        (
+            (
+                f'${{{_SHARE}.stream_arn == "" || can(regex("{STREAM_ARN_REGEX}", {_SHARE}.stream_arn))}}',
+                "stream_share.stream_arn must be empty or a Kinesis stream ARN such as arn:aws:kinesis:eu-west-1:111111111111:stream/orders.",
+            ),
+            (
+                f'${{{_SHARE}.stream_arn == "" || try(split(":", {_SHARE}.stream_arn)[3], "") == var.region}}',
+                "stream_share.stream_arn must be in region: a mapping reads a stream of its own region.",
+            ),
+            (
+                f'${{{_SHARE}.stream_arn == "" || try(split(":", {_SHARE}.stream_arn)[4], "") != var.consumer_account_id}}',
+                "stream_share.stream_arn is in consumer_account_id: the stream is the producer's; consumers in the producer account belong to the producer plan.",
+            ),
+        ),
+        default={"stream_arn": "", "event_source_arns": {}},
+    ),
+    _BY_NAME["tags"],
+)
+
+
 class StackVariables:
     """Creates one TerraformVariable per spec directly on the stack.
 

@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-TERRAFORM_WORKING_FILES = (".terraform",)
+# Terraform's working directory, and the values a split fan-out's plans hand each other (xacct_ops.handoff).
+TERRAFORM_WORKING_FILES = (".terraform", "split-handoff.auto.tfvars.json")
 PROVIDER_LOCK = Path(__file__).with_name("terraform.lock.hcl")
 # Variable validations that refer to other variables need Terraform 1.9; the S3 backend's
 # `use_lockfile` (state locking without DynamoDB) needs 1.10.
