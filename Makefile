@@ -35,7 +35,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check rehearse bench-synth bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check rehearse bench-synth bench-plan bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -125,6 +125,9 @@ rehearse: synth ## apply, verify, replan and destroy every synthesized stack aga
 
 bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)
 	$(PY) bench/synth.py --runs 5
+
+bench-plan: venv ## benchmark: terraform plan memory and time of a fan-out with 2-20 consumer accounts and of split mode, against moto (not part of make test)
+	$(PY) bench/plan.py --runs 3
 
 bench-handler: venv ## benchmark: the consumer on 10,000 records vs the decode floor, AWS calls counted (not part of make test)
 	$(PY) bench/handler.py --runs 9

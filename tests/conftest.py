@@ -27,6 +27,8 @@ ALL_STACKS = (DEFAULT_STACK, DDB_STACK, REPLICATION_STACK, SES_STACK, API_STACK)
 EXISTING_STACK = "orders-audit"
 FANOUT_STACK = "orders-fanout"
 FANOUT_SETTINGS = ROOT / "examples" / "fanout.toml"
+SPLIT_STACK = "orders-split"  # examples/fanout.toml with split = true: three plans
+SPLIT_PLANS = (f"{SPLIT_STACK}-producer", f"{SPLIT_STACK}-analytics", f"{SPLIT_STACK}-billing")
 EXISTING_STREAM_SETTINGS = ROOT / "examples" / "existing-stream.toml"
 PROVISIONED_STACK = "xacct-provisioned"
 API_LOGGING_STACK = "xacct-api-with-logging-role"
@@ -127,8 +129,13 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Variants of one stack reuse its AWS names, which one run refuses: one run each, into one output.
     existing = load_props(str(EXISTING_STREAM_SETTINGS))
     fanout = load_props(str(FANOUT_SETTINGS))
-    for stack in (StackProps(), provisioned, api_logging, existing, fanout):
-        synthesize([stack], outdir=outdir, keep_other_stacks=True)
+    import tomllib
+
+    from xacct_streaming.settings.catalog import select
+
+    split = select([props_from_mapping({**tomllib.loads(FANOUT_SETTINGS.read_text()), "stack_name": SPLIT_STACK, "split": True})], [SPLIT_STACK])
+    for stacks in ([StackProps()], [provisioned], [api_logging], [existing], [fanout], split):
+        synthesize(stacks, outdir=outdir, keep_other_stacks=True)
     return outdir
 
 
@@ -175,6 +182,12 @@ def existing_synth(library_outdir: Path) -> Synth:
 @pytest.fixture(scope="session")
 def fanout_synth(library_outdir: Path) -> Synth:
     return _load(library_outdir, FANOUT_STACK)
+
+
+@pytest.fixture(scope="session")
+def split_synths(library_outdir: Path) -> dict[str, Synth]:
+    """The split fan-out's plans by account: producer, analytics, billing."""
+    return {name.removeprefix(f"{SPLIT_STACK}-"): _load(library_outdir, name) for name in SPLIT_PLANS}
 
 
 @pytest.fixture(scope="session")
@@ -327,6 +340,7 @@ def rehearsal_job(stack: str) -> str:
 
 
 FANOUT_REHEARSAL = "rehearsal fanout"
+SPLIT_REHEARSAL = "rehearsal split fanout"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -379,6 +393,12 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             rehearse = (f"{PYTHON} {HARNESS / 'rehearse.py'} {workdir / 'fanout-rehearsal/stacks/fanout-rehearsal'} "
                         f"--then {workdir / 'fanout-rehearsal-without-search/stacks/fanout-rehearsal'} --json-out {workdir / 'result.json'}")
             jobs[FANOUT_REHEARSAL] = Job(FANOUT_REHEARSAL, ["bash", "-c", " && ".join([*synth, rehearse])], workdir)
+        if SPLIT_REHEARSAL in terraform_jobs:
+            workdir = tmp_path_factory.mktemp("split")
+            plans = " ".join(str(workdir / "out/stacks" / f"split-rehearsal-{part}") for part in ("producer", "analytics", "billing"))
+            command = (f"{PYTHON} {ROOT / 'main.py'} --config {ROOT / 'tests/configs/fanout-split.toml'} --outdir {workdir / 'out'} --stack split-rehearsal >/dev/null"
+                       f" && {PYTHON} {HARNESS / 'rehearse.py'} --split {plans} --json-out {workdir / 'result.json'}")
+            jobs[SPLIT_REHEARSAL] = Job(SPLIT_REHEARSAL, ["bash", "-c", command], workdir)
         if "atlantis workflow" in terraform_jobs:
             workdir = tmp_path_factory.mktemp("atlantis")
             argv = [PYTHON, str(HARNESS / "atlantis_workflow.py"), "--json-out", str(workdir / "result.json")]

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import FANOUT_REHEARSAL, API_STACK, DDB_STACK, DEFAULT_STACK, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
+from conftest import FANOUT_REHEARSAL, SPLIT_REHEARSAL, API_STACK, DDB_STACK, DEFAULT_STACK, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -180,3 +180,24 @@ def test_fanout_rehearsal_every_reader_gets_every_record_and_a_consumer_goes_cle
     assert details["remove a consumer"] == "20 destroyed, 2 shared policies updated, nothing else"
     assert details["replan after the removal: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 63 destroyed."
+
+
+@pytest.mark.terraform
+@pytest.mark.rehearsal
+@pytest.mark.background(SPLIT_REHEARSAL)
+def test_split_fanout_rehearsal_hands_values_over_in_order_and_every_reader_gets_every_record(terraform_jobs: "Background") -> None:
+    # GIVEN tests/configs/fanout-split.toml: analytics and search (EFO) in one account, billing
+    # (polling) in another, audit in the producer account: three plans, one provider each
+    result = terraform_jobs.result(SPLIT_REHEARSAL)
+    details = {step["step"]: step["detail"] for step in result["steps"]}
+    assert result["stacks"] == ["split-rehearsal-producer", "split-rehearsal-analytics", "split-rehearsal-billing"]
+    # THEN the account plans first create roles and functions but no read policy and no mapping
+    assert details["accounts: roles, functions"] == "2 plans: 48 to add, 0 to change, 0 to destroy"
+    assert details["handoff: readers"] == "3 reader roles to the producer plan"
+    assert details["producer: stream, policies"] == "1 plans: 27 to add, 0 to change, 0 to destroy"
+    assert details["handoff: share"] == "stream_share to analytics, billing"
+    # a read policy and a mapping per cross-account reader, nothing else changes
+    assert details["accounts: read policies, mappings"] == "2 plans: 6 to add, 0 to change, 0 to destroy"
+    assert details["records through every reader"] == "4 readers in 3 accounts each got 118 records, 2 parked"
+    assert details["replan every plan: no changes"] == "No changes."
+    assert details["destroy: accounts, then producer"] == "81 destroyed in 3 plans"

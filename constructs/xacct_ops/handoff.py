@@ -75,14 +75,16 @@ def share(producer_dir: Path, account_dirs: Sequence[Path], output: Callable[[Pa
     shares = output(producer_dir, "stream_shares")
     if not isinstance(shares, dict) or not shares:
         raise HandoffError(f"{producer_dir}: its stream_shares output is empty; apply the producer plan first")
-    written = {}
+    written: dict[str, tuple[Path, Any]] = {}
     for account_dir in account_dirs:
         (account,) = _require_plan(account_dir, "stream_share", "an account plan")
         if account not in shares:
             raise HandoffError(f"{account_dir}: the producer plan shares nothing with account {account!r} (it shares with {', '.join(sorted(shares))}); synthesize and apply both from the same settings")
-        _write(account_dir, {"stream_share": shares[account]})
-        written[account] = shares[account]
-    return written
+        written[account] = (account_dir, shares[account])
+    # Every directory checked first: a refusal writes nothing.
+    for account_dir, value in written.values():
+        _write(account_dir, {"stream_share": value})
+    return {account: value for account, (_, value) in written.items()}
 
 
 def _write(stack_dir: Path, values: dict[str, Any]) -> None:
