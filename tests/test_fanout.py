@@ -204,6 +204,9 @@ def test_removing_a_consumer_changes_only_its_resources_and_the_shared_policies(
                      "consumers.b.function.function_name", "in the same account", id="function-name-clash-in-one-account"),
         pytest.param({"consumers": [{"name": f"c{i}", "account": f"a{i}", "read_mode": "polling", "function": {"function_name": f"f{i}" + "x" * 45, "key_alias": f"alias/k{i}"}} for i in range(45)]},
                      "consumers", "at most 20480 bytes", id="stream-policy-too-large"),
+        pytest.param({"split": "yes", "consumers": [{"name": "a", "account": "x"}]}, "split", "true or false", id="split-not-a-boolean"),
+        pytest.param({"split": True, "retired_accounts": ["y"], "consumers": [{"name": "a", "account": "x"}]}, "retired_accounts",
+                     "no value with split = true", id="retired-account-in-split-mode"),
     ],
 )
 def test_bad_fanout_settings(data: dict[str, Any], field: str, allowed: str) -> None:

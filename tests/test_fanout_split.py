@@ -283,3 +283,20 @@ def test_a_new_synth_keeps_the_handed_over_values(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert [line.rsplit("/", 1)[-1] for line in result.stdout.splitlines()] == ["kept-producer", "kept-team-a"]
     assert (tmp_path / "out/stacks/kept-team-a" / handoff.HANDOFF_FILE).read_text() == '{"stream_share": {}}\n'
+
+
+def test_the_producer_plans_policies_are_the_single_plans_with_the_handed_over_roles(split_synths: dict[str, Synth], fanout_synth: Synth) -> None:
+    # GIVEN the single plan's sharing policies (the ones make policy-check evaluates), by construct path
+    import re
+
+    def policies(synth: Synth) -> dict[str, str]:
+        return {body["//"]["metadata"]["path"].split("/", 1)[1]: body["policy"]
+                for t in ("aws_kinesis_resource_policy", "aws_kms_key_policy") for body in synth.resources(t).values()
+                if body["//"]["metadata"]["path"].split("/")[1] == "shared-stream"}
+
+    single = {path: re.sub(r"\$\{aws_iam_role\.([a-z]+)-function_role_[0-9A-F]{8}\.arn\}", r"${var.reader_role_arns.\1}", policy)
+              for path, policy in policies(fanout_synth).items()}
+    split = {path: policy.replace("orders-split", "orders-fanout") for path, policy in policies(split_synths["producer"]).items()}
+    # THEN the split producer plan's are the same documents, each role reference now its handed-over ARN
+    assert sorted(split) == ["shared-stream/analytics-consumer-policy", "shared-stream/billing-consumer-policy", "shared-stream/key/policy", "shared-stream/stream-policy"]
+    assert split == single

@@ -11,7 +11,7 @@ outside those markers is written by hand. NAME is one of:
     settings:<kind>         the settings file's tables for that kind: key, default, what is allowed
     make-targets            the Makefile's targets (their `## ` comments)
     checkov-skips           the checkov exemptions, each for one resource, and their justification (xacct_ops.scan)
-    bench-synth, bench-handler  the latest benchmark results (bench/results/*.json)
+    bench-synth, bench-handler, bench-plan(-readme)  the latest benchmark results (bench/results/*.json)
 
     python -m xacct_ops.docs --stacks-dir cdktf.out/stacks            # rewrite the parts
     python -m xacct_ops.docs --stacks-dir cdktf.out/stacks --check    # exit 1 naming stale files
@@ -136,6 +136,10 @@ def settings_block(kind_name: str) -> str:
         ("top level", "`stack_name`", _code(defaults.stack_name), "a name no other stack of the run uses (another than the kind's default derives every AWS name left out)"),
         ("top level", "`tags`", "`{}`", allowed(kind.props_type, "tags") + "; over the `tags` variable's, on every resource"),
     ]
+    # The kind's other top-level settings (the fan-out's retired_accounts and split).
+    for field in dataclasses.fields(kind.props_type):
+        if field.name not in kind.sections and field.name not in ("kind", "stack_name", "tags"):
+            rows.append(("top level", f"`{field.name}`", _code(getattr(defaults, field.name)), allowed(kind.props_type, field.name)))
     for table, cls in kind.sections.items():
         section = getattr(defaults, table)
         if isinstance(section, tuple):  # an array of tables ([[consumers]]): the class's own defaults
@@ -189,11 +193,11 @@ def bench_synth_block(result: dict[str, Any]) -> str:
         + f"\n{result['speedup_median_wall']:.1f}x faster, {result['peak_rss_ratio']:.1f}x less memory, outputs "
         + ("byte-identical" if result["outputs_identical"] else "**different**")
         + f"; a no-op `make synth` takes {result['noop_make_synth_seconds']:.2f} s.\n"
-        + _fanout_sentence(result.get("fanout"))
+        + _fanout_sentence(result.get("fanout"), result.get("goals", {}))
     )
 
 
-def _fanout_sentence(fanout: dict[str, Any] | None) -> str:
+def _fanout_sentence(fanout: dict[str, Any] | None, goals: dict[str, float]) -> str:
     if not fanout:
         return ""
     s = fanout["summary"]
@@ -202,7 +206,59 @@ def _fanout_sentence(fanout: dict[str, Any] | None) -> str:
         f"\nA fan-out of {fanout['consumers']} consumers in {fanout['consumers']} accounts synthesizes in "
         f"{s['fanout_20']['median_seconds']:.2f} s (median; the core stack alone: {s['single']['median_seconds']:.2f} s, "
         f"measured alternately), **{fanout['ratio_median_wall']:.2f}x**, peak RSS {s['fanout_20']['median_peak_tree_rss_mb']:,.0f} MB; "
-        + (f"`terraform validate` of it takes {validate:.1f} s.\n" if validate is not None else "`terraform validate` was not run.\n")
+        + (f"`terraform validate` of it takes {validate:.1f} s" if validate is not None else "`terraform validate` was not run")
+        + (f" (goals: at most {goals['fanout_20_to_single_ratio_max']}x, "
+           + ("met" if fanout["ratio_median_wall"] <= goals["fanout_20_to_single_ratio_max"] else "**not met**")
+           + f"; validate under {goals['fanout_20_validate_seconds_max']:.0f} s).\n" if "fanout_20_to_single_ratio_max" in goals else ".\n")
+    )
+
+
+# A plan runner (an Atlantis server, a CI job) with this much memory is the README's yardstick for
+# how many accounts one plan may hold.
+PLAN_MEMORY_BUDGET_MB = 4096
+_PLAN_LABELS = {"two_account": "core stack (two accounts)", "split_producer": "split: producer plan", "split_account": "split: one account plan"}
+
+
+def _plan_label(name: str) -> str:
+    return _PLAN_LABELS.get(name) or f"fan-out, {name.removeprefix('fanout_')} consumer accounts"
+
+
+def plan_ceiling(result: dict[str, Any]) -> int | None:
+    """The most consumer accounts of a measured single-plan fan-out whose peak fits PLAN_MEMORY_BUDGET_MB."""
+    fitting = [int(n.removeprefix("fanout_")) for n, e in result["summary"].items()
+               if n.startswith("fanout_") and e["max_peak_tree_rss_mb"] <= PLAN_MEMORY_BUDGET_MB]
+    return max(fitting) if fitting else None
+
+
+def bench_plan_block(result: dict[str, Any]) -> str:
+    m, s = result["machine"], result["summary"]
+    rows = [
+        (_plan_label(name), str(e["providers"]), f"{e['median_seconds']:.1f} s", f"{e['median_peak_tree_rss_mb']:,.0f} MB",
+         f"{e['seconds_to_two_account']:.2f}x", f"{e['peak_rss_to_two_account']:.2f}x")
+        for name, e in s.items()
+    ]
+    ok = result["checks"]["split mode: every plan's peak memory within 10% of the two-account plan"]
+    return (
+        f"`make bench-plan` on {result['date'][:10]} ({result['runs_per_case']} runs per case, alternating; {m['cores']} cores {m['cpu']}, "
+        f"{m['memory_gib']} GiB):\n\n"
+        + _table(("plan", "AWS providers", "median wall", "median peak RSS", "time vs core", "memory vs core"), rows)
+        + f"\nSplit mode's largest plan peaks at **{result['split_worst_peak_rss_to_two_account']:.2f}x** the two-account plan's memory "
+        + ("(goal: within 1.10x, met).\n" if ok else "(goal: within 1.10x, **not met**).\n")
+    )
+
+
+def bench_plan_readme_block(result: dict[str, Any]) -> str:
+    s = result["summary"]
+    biggest = max((n for n in s if n.startswith("fanout_")), key=lambda n: s[n]["providers"])
+    ceiling = plan_ceiling(result)
+    return (
+        f"One plan starts a provider process per account: `make bench-plan` measured {s['two_account']['median_peak_tree_rss_mb'] / 1024:.1f} GB "
+        f"and {s['two_account']['median_seconds']:.0f} s for the two-account stack, {s[biggest]['median_peak_tree_rss_mb'] / 1024:.1f} GB and "
+        f"{s[biggest]['median_seconds']:.0f} s with {biggest.removeprefix('fanout_')} consumer accounts ([curve](docs/benchmarks.md#plan)). "
+        + (f"Keep one plan to {ceiling} consumer accounts or fewer (it fits a {PLAN_MEMORY_BUDGET_MB // 1024} GB plan runner); " if ceiling else "")
+        + f"beyond, `split = true` makes a plan per account, none above "
+        f"{max(s['split_producer']['median_peak_tree_rss_mb'], s['split_account']['median_peak_tree_rss_mb']) / 1024:.1f} GB "
+        f"([split mode](docs/stacks/xacct-kinesis-fanout.md#split-mode-one-plan-per-account)).\n"
     )
 
 
@@ -236,9 +292,11 @@ def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
     blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})
     # Settings files of examples/, shown whole where the docs walk through them (tests run them).
     blocks.update({f"example:{path.stem}": f"```toml\n{path.read_text()}```\n" for path in sorted((root / "examples").glob("*.toml"))})
-    loaders: dict[str, Callable[[dict[str, Any]], str]] = {"bench-synth": bench_synth_block, "bench-handler": bench_handler_block}
+    loaders: dict[str, Callable[[dict[str, Any]], str]] = {
+        "bench-synth": bench_synth_block, "bench-handler": bench_handler_block, "bench-plan": bench_plan_block, "bench-plan-readme": bench_plan_readme_block,
+    }
     for name, render in loaders.items():
-        result_file = root / "bench" / "results" / f"{name.removeprefix('bench-')}.json"
+        result_file = root / "bench" / "results" / f"{name.removeprefix('bench-').removesuffix('-readme')}.json"
         if result_file.is_file():
             blocks[name] = render(json.loads(result_file.read_text()))
     return blocks

@@ -121,6 +121,8 @@ class FanoutStackProps:
         if not isinstance(self.retired_accounts, (list, tuple)):
             raise ConfigError("retired_accounts", self.retired_accounts, "a list of logical account names")
         object.__setattr__(self, "retired_accounts", tuple(self.retired_accounts))
+        if self.split and self.retired_accounts:
+            raise ConfigError("retired_accounts", list(self.retired_accounts), "no value with split = true (each account has its own plan: run terraform destroy in it)")
         for account in self.retired_accounts:
             require_match("retired_accounts", account, ACCOUNT_NAME, "logical account names (1-31 of a-z 0-9 _, starting with a letter)")
             if account == PRODUCER_ACCOUNT or any(c.account == account for c in self.consumers if isinstance(c, FanoutConsumerProps)):
