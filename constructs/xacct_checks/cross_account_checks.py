@@ -25,6 +25,9 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+")
 # A reference to a role created in the same configuration, e.g. ${aws_iam_role.reader.arn}.
 ROLE_REFERENCE = re.compile(r"\$\{aws_iam_role\.[A-Za-z0-9_-]+\.arn\}")
+# A split fan-out's producer plan names each reader by its handed-over role ARN: a variable whose
+# validation admits only an IAM role ARN (stack_variables.FANOUT_PRODUCER_SPECS).
+ROLE_VARIABLE = re.compile(r"\$\{var\.reader_role_arns\.[a-z][a-z0-9-]*\}")
 AWS_MANAGED_ALIAS = re.compile(r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?alias/aws/")
 MAX_RETRY_ATTEMPTS = 10_000
 
@@ -117,7 +120,7 @@ class KinesisResourcePolicyExactRoles(BaseResourceCheck):
             for kind, value in _principal_values(statement):
                 if kind != "AWS" or not isinstance(value, str):
                     return CheckResult.FAILED
-                if not (ROLE_ARN.fullmatch(value) or ROLE_REFERENCE.fullmatch(value)):
+                if not (ROLE_ARN.fullmatch(value) or ROLE_REFERENCE.fullmatch(value) or ROLE_VARIABLE.fullmatch(value)):
                     return CheckResult.FAILED
             actions = _as_list(statement.get("Action"))
             if not actions or any(not isinstance(a, str) or "*" in a for a in actions):
