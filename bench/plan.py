@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from report import finish  # run as a script, bench/ is on sys.path
-from synth import _tree_rss_kb, fanout_settings, machine
+from measure import measure  # run as a script, bench/ is on sys.path
+from report import finish
+from synth import fanout_settings, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
@@ -49,29 +48,11 @@ def synthesize(outdir: Path, *args: str) -> None:
 
 def plan_once(stack_dir: Path, env: dict[str, str]) -> dict[str, float]:
     """Wall seconds and peak tree RSS (MB) of one `terraform plan`."""
-    peak = 0
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        ["terraform", "plan", "-input=false", "-no-color", "-lock=false", "-var-file=rehearsal.tfvars", "-out=bench.tfplan"],
-        cwd=stack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    output, _ = process.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if process.returncode != 0 or "Plan:" not in output:
-        raise SystemExit(f"plan failed in {stack_dir.name}:\n{output[-3000:]}")
-    return {"seconds": wall, "peak_tree_rss_mb": peak / 1024}
+    argv = ["terraform", "plan", "-input=false", "-no-color", "-lock=false", "-var-file=rehearsal.tfvars", "-out=bench.tfplan"]
+    run = measure(argv, cwd=stack_dir, env=env, interval=0.02)
+    if run.returncode != 0 or "Plan:" not in run.output:
+        raise SystemExit(f"plan failed in {stack_dir.name}:\n{run.output[-3000:]}")
+    return {"seconds": run.seconds, "peak_tree_rss_mb": run.peak_tree_rss_mb}
 
 
 def prepare(work: Path, endpoint: str) -> dict[str, tuple[Path, int]]:
@@ -83,9 +64,7 @@ def prepare(work: Path, endpoint: str) -> dict[str, tuple[Path, int]]:
         settings = fanout_settings(work / f"fanout-{n}.toml", n)
         synthesize(work / f"fanout-{n}", "--config", str(settings), "--stack", "bench-fanout")
         cases[f"fanout_{n}"] = (work / f"fanout-{n}" / "stacks" / "bench-fanout", n + 1)
-    split = work / "split.toml"
-    split.write_text(fanout_settings(work / "split-base.toml", SPLIT_OF).read_text().replace('stack_name = "bench-fanout"\n', 'stack_name = "bench-fanout"\nsplit = true\n'))
-    synthesize(work / "split", "--config", str(split), "--stack", "bench-fanout")
+    synthesize(work / "split", "--config", str(fanout_settings(work / "split.toml", SPLIT_OF, split=True)), "--stack", "bench-fanout")
     cases["split_producer"] = (work / "split" / "stacks" / "bench-fanout-producer", 1)
     cases["split_account"] = (work / "split" / "stacks" / "bench-fanout-team00", 1)
     env = rehearse.mirror_config(work)

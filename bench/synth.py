@@ -23,11 +23,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from report import finish  # run as a script, bench/ is on sys.path
+from measure import measure  # run as a script, bench/ is on sys.path
+from report import finish
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "synth.json"
@@ -38,64 +38,12 @@ GOALS = {
 FANOUT_CONSUMERS = 20
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found.extend(int(c) for c in handle.read().split())
-    except OSError:
-        pass
-    return found
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _tree_rss_kb(root: int) -> int:
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += _rss_kb(pid)
-        stack.extend(_children(pid))
-    return total
-
-
 def run_once(env: dict[str, str], outdir: Path, args: tuple[str, ...] = ()) -> dict[str, float]:
     """Wall seconds and peak RSS (MB) of one `python main.py`, descendants included."""
-    peak = 0
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir), *args],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"synth failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}")
-    # ru_maxrss of the waited child covers its largest waited-for descendant too.
-    return {"seconds": wall, "peak_tree_rss_mb": peak / 1024, "max_process_rss_mb": usage.ru_maxrss / 1024}
+    run = measure([sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir), *args], cwd=ROOT, env=env, interval=0.01)
+    if run.returncode != 0:
+        raise SystemExit(f"synth failed ({run.returncode}): {run.output[-2000:]}")
+    return {"seconds": run.seconds, "peak_tree_rss_mb": run.peak_tree_rss_mb, "max_process_rss_mb": run.max_process_rss_mb}
 
 
 def same_tree(a: Path, b: Path) -> bool:
@@ -118,10 +66,10 @@ def noop_make_synth(outdir: Path) -> float:
     return elapsed
 
 
-def fanout_settings(path: Path, consumers: int) -> Path:
-    """A fan-out of `consumers` readers, each in an account of its own, through EFO."""
+def fanout_settings(path: Path, consumers: int, split: bool = False) -> Path:
+    """A fan-out of `consumers` readers, each in an account of its own, through EFO (`split`: a plan per account)."""
     tables = "".join(f'[[consumers]]\nname = "team{i:02d}"\naccount = "team{i:02d}"\n' for i in range(consumers))
-    path.write_text(f'kind = "xacct-kinesis-fanout"\nstack_name = "bench-fanout"\n{tables}')
+    path.write_text(f'kind = "xacct-kinesis-fanout"\nstack_name = "bench-fanout"\n' + ("split = true\n" if split else "") + tables)
     return path
 
 

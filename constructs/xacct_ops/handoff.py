@@ -27,12 +27,16 @@ class HandoffError(Exception):
     """Unusable input: the message says which directory and what to do."""
 
 
+class TerraformOutputFailed(HandoffError):
+    """`terraform output` itself failed (not initialized, no state, backend unreachable)."""
+
+
 def terraform_output(stack_dir: Path, name: str) -> Any:
     result = subprocess.run(
         ["terraform", f"-chdir={stack_dir}", "output", "-json", name], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise HandoffError(f"{stack_dir}: terraform output {name} failed (is the plan initialized and applied?): {result.stderr.strip()[-400:]}")
+        raise TerraformOutputFailed(f"{stack_dir}: terraform output {name} failed (is the plan initialized and applied?): {result.stderr.strip()[-400:]}")
     return json.loads(result.stdout)
 
 
@@ -110,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"stream_share for account {account}")
     except HandoffError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2 if "terraform output" not in str(err) else 1
+        return 1 if isinstance(err, TerraformOutputFailed) else 2
     return 0
 
 

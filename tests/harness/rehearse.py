@@ -788,16 +788,23 @@ def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[.
     return verify_deployment, exercise_handler, verify_empty
 
 
-def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None) -> list[tuple[str, float, str]]:
-    """`then` (fan-out): the same stack synthesized without one consumer, planned and applied after
-    the first replan."""
-    timings: list[tuple[str, float, str]] = []
+def _stepper(timings: list[tuple[str, float, str]]) -> Callable[[str, Callable[[], str | None]], None]:
+    """step(name, action): runs the action, records (name, seconds, detail) in `timings`, prints a line."""
 
     def step(name: str, action: Callable[[], str | None]) -> None:
         started = time.perf_counter()
         detail = action() or ""
         timings.append((name, time.perf_counter() - started, detail))
         print(f"  {name:<34s} {timings[-1][1]:6.1f} s  {detail}", flush=True)
+
+    return step
+
+
+def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None) -> list[tuple[str, float, str]]:
+    """`then` (fan-out): the same stack synthesized without one consumer, planned and applied after
+    the first replan."""
+    timings: list[tuple[str, float, str]] = []
+    step = _stepper(timings)
 
     scratch = Path(tempfile.mkdtemp(prefix="rehearsal-"))
     try:
@@ -869,24 +876,17 @@ def rehearse_split(producer_src: Path, account_srcs: list[Path], keep: bool = Fa
     from xacct_ops import handoff
 
     timings: list[tuple[str, float, str]] = []
-
-    def step(name: str, action: Callable[[], str | None]) -> None:
-        started = time.perf_counter()
-        detail = action() or ""
-        timings.append((name, time.perf_counter() - started, detail))
-        print(f"  {name:<34s} {timings[-1][1]:6.1f} s  {detail}", flush=True)
+    step = _stepper(timings)
 
     scratch = Path(tempfile.mkdtemp(prefix="rehearsal-split-"))
     try:
-        producer = scratch / producer_src.name
-        shutil.copytree(producer_src, producer, ignore=shutil.ignore_patterns(".terraform", "tfplan", handoff.HANDOFF_FILE))
-        accounts = []
-        for src in account_srcs:
+        for src in (producer_src, *account_srcs):
             shutil.copytree(src, scratch / src.name, ignore=shutil.ignore_patterns(".terraform", "tfplan", handoff.HANDOFF_FILE))
-            accounts.append(scratch / src.name)
+        producer, *accounts = (scratch / src.name for src in (producer_src, *account_srcs))
         configs = {d: json.loads((d / "cdk.tf.json").read_text()) for d in [producer, *accounts]}
+        # Each account plan's one provider alias, and its moto account id (in the order given).
         aliases = [configs[d]["provider"]["aws"][0]["alias"] for d in accounts]
-        ids = dict(zip(aliases, FANOUT_ACCOUNT_IDS))
+        ids = dict(zip(accounts, FANOUT_ACCOUNT_IDS))
         env = mirror_config(scratch)
 
         def output(stack_dir: Path, name: str) -> Any:
@@ -901,7 +901,7 @@ def rehearse_split(producer_src: Path, account_srcs: list[Path], keep: bool = Fa
 
             def prepare(stack_dir: Path) -> str:
                 write_override(stack_dir, endpoint)
-                _split_tfvars(stack_dir, None if stack_dir == producer else ids[configs[stack_dir]["provider"]["aws"][0]["alias"]])
+                _split_tfvars(stack_dir, ids.get(stack_dir))
                 terraform(stack_dir, env, "init", "-input=false")
                 return ""
 
