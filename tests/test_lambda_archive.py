@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xacct_streaming.synthesis.lambda_archive import FIXED_DATE_TIME, build_archive
+from xacct_streaming.synthesis.lambda_archive import FIXED_DATE_TIME, build_archive, builtin_module_files
 
 
 @pytest.fixture
@@ -53,3 +53,19 @@ def test_content_change_changes_the_bytes(sources: Path, tmp_path: Path) -> None
 def test_empty_source_dir_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no Lambda sources in"):
         build_archive(tmp_path, tmp_path.parent / "x.zip")
+
+
+def test_builtin_module_walk_follows_sources_changed_within_one_process(sources: Path) -> None:
+    # GIVEN the handler's modules walked once (the walk is memoized per version of the sources)
+    assert [name for name, _ in builtin_module_files(sources, "handler.lambda_handler")] == ["handler.py"]
+    # WHEN the handler starts importing a module that did not exist at the first walk
+    (sources / "extra.py").write_text("Y = 2\n")
+    (sources / "handler.py").write_text("import extra\nimport pkg.util\n\ndef lambda_handler(event, context):\n    return {}\n")
+    # THEN the next walk sees the new module and the package on the way
+    assert sorted(name for name, _ in builtin_module_files(sources, "handler.lambda_handler")) == [
+        "extra.py", "handler.py", "pkg/__init__.py", "pkg/util.py",
+    ]
+    # WHEN the import goes again
+    (sources / "handler.py").write_text("import pkg.util\n")
+    # THEN so does the module
+    assert "extra.py" not in [name for name, _ in builtin_module_files(sources, "handler.lambda_handler")]

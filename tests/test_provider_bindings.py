@@ -176,3 +176,18 @@ def test_the_lazy_package_serves_submodules_as_attributes_too() -> None:
     # THEN attribute access loads the submodule, and an unknown name is an AttributeError
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["_PackageStandIn", "S3Bucket", "False"]
+
+
+def test_the_lazy_path_memoizes_type_hints_and_still_checks_types() -> None:
+    # GIVEN the lazy path and two queues built from the same binding
+    result = _run(
+        "pb.enable(); from cdktf import App, TerraformStack; stack = TerraformStack(App(), 's'); "
+        "SqsQueue = pb.symbol('sqs_queue', 'SqsQueue'); SqsQueue(stack, 'a', name='a'); SqsQueue(stack, 'b', name='b'); "
+        "info = pb._TYPING_WITH_CACHED_HINTS.get_type_hints.cache_info(); print(info.hits > 0, info.misses)\n"
+        "try:\n    SqsQueue(stack, 'c', delay_seconds='soon')\nexcept TypeError as error:\n    print(type(error).__name__, 'delay_seconds' in str(error))"
+    )
+    # THEN the second queue's hints came from the cache, and a wrongly typed argument is still refused
+    assert result.returncode == 0, result.stderr
+    hits, kind = result.stdout.splitlines()
+    assert hits.startswith("True ")
+    assert kind == "TypeError True"

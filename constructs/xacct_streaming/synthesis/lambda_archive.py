@@ -147,6 +147,21 @@ def _imports_of(path: str, mtime_ns: int, size: int) -> frozenset[str]:
 def builtin_module_files(src_dir: Path, handler: str) -> list[tuple[str, Path]]:
     """The handler's module and every module of `src_dir` it imports, directly or not, with the
     `__init__.py` of each package on the way: what the function runs, and nothing it does not."""
+    return list(_module_files(src_dir, handler, _python_files_snapshot(src_dir)))
+
+
+def _python_files_snapshot(src_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every Python file under `src_dir` with its version: the walk below depends on no more."""
+    found = []
+    for directory, subdirs, files in os.walk(src_dir):
+        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
+        found += [_stamp(Path(directory, name)) for name in sorted(files) if name.endswith(".py")]
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=None)
+def _module_files(src_dir: Path, handler: str, snapshot: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, Path], ...]:
+    """Walked once per handler and version of the sources: a fan-out builds the same runtime for every consumer."""
     module = handler.rsplit(".", 1)[0]
     start = _module_file(src_dir, module)
     if start is None:
@@ -164,7 +179,7 @@ def builtin_module_files(src_dir: Path, handler: str) -> list[tuple[str, Path]]:
                 found = _module_file(src_dir, ".".join(parts[:depth]))
                 if found is not None and found not in seen:
                     todo.append(found)
-    return [(path.relative_to(src_dir).as_posix(), path) for path in seen]
+    return tuple((path.relative_to(src_dir).as_posix(), path) for path in seen)
 
 
 def builtin_archive(handler: str, src_dir: Optional[Path] = None) -> Path:
