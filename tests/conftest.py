@@ -399,6 +399,12 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             command = (f"{PYTHON} {ROOT / 'main.py'} --config {ROOT / 'tests/configs/fanout-split.toml'} --outdir {workdir / 'out'} --stack split-rehearsal >/dev/null"
                        f" && {PYTHON} {HARNESS / 'rehearse.py'} --split {plans} --json-out {workdir / 'result.json'}")
             jobs[SPLIT_REHEARSAL] = Job(SPLIT_REHEARSAL, ["bash", "-c", command], workdir)
+        if "hcl plans" in terraform_jobs:
+            workdir = tmp_path_factory.mktemp("hcl-plans")
+            hcl = request.getfixturevalue("hcl_outdir")
+            argv = [PYTHON, str(HARNESS / "hcl_plans.py"), "--json-stacks", str(outdir / "stacks"), "--hcl-stacks", str(hcl / "stacks"),
+                    "--json-out", str(workdir / "result.json")]
+            jobs["hcl plans"] = Job("hcl plans", argv, workdir)
         if "atlantis workflow" in terraform_jobs:
             workdir = tmp_path_factory.mktemp("atlantis")
             argv = [PYTHON, str(HARNESS / "atlantis_workflow.py"), "--json-out", str(workdir / "result.json")]

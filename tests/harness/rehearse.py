@@ -122,8 +122,10 @@ def consumer_accounts(config: dict[str, Any]) -> dict[str, str]:
     return dict(zip(aliases, FANOUT_ACCOUNT_IDS)) if "consumer_accounts" in config.get("variable", {}) else {}
 
 
-def write_override(stack_dir: Path, endpoint: str) -> None:
-    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+def write_override(stack_dir: Path, endpoint: str, config: dict[str, Any] | None = None) -> None:
+    """Providers pointed at moto, a local state and the tfvars of its accounts; `config`: the stack's
+    JSON configuration (default: `stack_dir`'s cdk.tf.json; an HCL export's comes from its JSON twin)."""
+    config = config if config is not None else json.loads((stack_dir / "cdk.tf.json").read_text())
 
     def provider(alias: str) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 # Terraform's working directory, and the values a split fan-out's plans hand each other (xacct_ops.handoff).
 TERRAFORM_WORKING_FILES = (".terraform", "split-handoff.auto.tfvars.json")
@@ -62,12 +62,12 @@ def synthesize(
     staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
         app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
-        for props in stacks:
-            kind_of(props).build(app, props)
+        built = [kind_of(props).build(app, props) for props in stacks]
         app.synth()
         if hcl:
-            for stack_file in staging.glob("stacks/*/cdk.tf"):
-                stack_file.write_text(unquote_references(stack_file.read_text()))
+            for stack in built:
+                stack_file = staging / "stacks" / stack.node.id / "cdk.tf"
+                stack_file.write_text(clean_hcl(stack_file.read_text(), stack.to_terraform(), stack_file))
         for stack_dir in staging.glob("stacks/*/"):
             shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
             (stack_dir / "versions.tf").write_text(VERSIONS_TF)
@@ -83,15 +83,78 @@ def synthesize(
     return [outdir / "stacks" / props.stack_name for props in stacks]
 
 
-# cdktf writes `provider = "aws.x"` and quoted `depends_on` entries in HCL, forms Terraform
-# deprecated in 0.12 and warns about on every validate; these are the only two it emits.
+# cdktf writes `provider = "aws.x"` and quoted `depends_on` and `ignore_changes` entries in HCL, forms
+# Terraform deprecated in 0.12 and warns about on every validate; these are the only ones it emits.
 _QUOTED_PROVIDER = re.compile(r'^(provider = )"(aws\.[a-z0-9_]+)"$', re.MULTILINE)
 _QUOTED_DEPENDENCY = re.compile(r'^"((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)",$', re.MULTILINE)
 
 
+_IGNORE_CHANGES = re.compile(r'^(\s*ignore_changes = \[\n)((?:"[a-z0-9_]+",\n)+)', re.MULTILINE)
+
+
 def unquote_references(hcl: str) -> str:
-    """Turns cdktf's quoted provider and depends_on references into plain references."""
+    """Turns cdktf's quoted provider, depends_on and ignore_changes references into plain references."""
+    hcl = _IGNORE_CHANGES.sub(lambda m: m.group(1) + m.group(2).replace('"', ""), hcl)
     return _QUOTED_DEPENDENCY.sub(r"\1,", _QUOTED_PROVIDER.sub(r"\1\2", hcl))
+
+
+class HclExportError(RuntimeError):
+    """A value cdktf's HCL writer cannot carry over faithfully (the JSON output is unaffected)."""
+
+
+# cdktf writes a one-line string as it is when it holds an interpolation (`"{"a":"${x.arn}"}"`, quotes
+# unescaped) and otherwise escapes only its quotes, leaving backslashes (`"5\d{2}"`), which HCL reads as
+# escape sequences: an error (`\d`) or another character (`\n`). Each such value is rewritten from the
+# stack's JSON configuration, where it is exact.
+_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
+
+
+def _as_cdktf_writes(value: str) -> str:
+    return '"' + (value if "${" in value else _UNESCAPED_QUOTE.sub('\\\\"', value)) + '"'
+
+
+def hcl_string(value: str) -> str:
+    """`value` as an HCL quoted template: backslashes and quotes escaped outside `${...}` / `%{...}`."""
+    out, depth, index = [], 0, 0
+    while index < len(value):
+        char = value[index]
+        if depth == 0 and value.startswith(("${", "%{"), index):
+            out.append(value[index:index + 2])
+            depth, index = 1, index + 2
+            continue
+        if depth:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+        elif char in '\\"':
+            char = "\\" + char
+        out.append(char)
+        index += 1
+    return '"' + "".join(out) + '"'
+
+
+def _one_line_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\n" not in value and "\r" not in value:
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _one_line_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _one_line_strings(item)
+
+
+def clean_hcl(hcl: str, config: Any, path: Path) -> str:
+    """cdktf's HCL with plain references, and every one-line string of `config` (the stack's JSON
+    configuration) that cdktf wrote wrongly written as HCL reads it back, or an HclExportError."""
+    cleaned = unquote_references(hcl)
+    for value in sorted(set(_one_line_strings(config)), key=len, reverse=True):
+        written, correct = _as_cdktf_writes(value), hcl_string(value)
+        if written == correct:
+            continue
+        if written not in cleaned:
+            raise HclExportError(f"{path}: the value {value!r} cannot be written as HCL faithfully; the JSON output (without --hcl) carries it")
+        cleaned = cleaned.replace(written, correct)
+    return cleaned
 
 
 def _carry_over_working_files(old: Path, new: Path) -> None:
