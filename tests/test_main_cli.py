@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
 import json
 from pathlib import Path
 
 import pytest
 
 from conftest import ALL_STACKS, DEFAULT_STACK, ROOT, run_main
+
+# What the cdktf CLI sets for the app it runs (its synth-stack.js), and nothing else does.
+CDKTF_CLI_ENV = {"CDKTF_CONTEXT_JSON": "{}", "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true"}
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -62,11 +69,32 @@ def test_cli_output_layout(cli_outdir: Path) -> None:
     assert [p.name for p in cli_outdir.parent.iterdir()] == ["cdktf.out"], "no staging or retired directory left"
 
 
-def test_cdktf_json_runs_this_app_with_the_venv_python() -> None:
+def test_cdktf_json_runs_this_app_with_any_python3() -> None:
     settings = json.loads((ROOT / "cdktf.json").read_text())
     assert settings["language"] == "python"
-    assert settings["app"] == ".venv/bin/python main.py"
+    assert settings["app"] == "python3 main.py"
     assert settings["output"] == "cdktf.out"
+
+
+def test_a_python_without_the_packages_moves_to_the_venv_or_says_make_venv(tmp_path: Path) -> None:
+    # GIVEN an interpreter without cdktf (a bare venv, no site packages)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    bare = tmp_path / "bare" / "bin" / "python"
+    # WHEN it runs the app of this checkout (which has .venv): the app continues in .venv
+    listed = subprocess.run([str(bare), str(ROOT / "main.py"), "--list"], capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split()[0] == "xacct-kinesis-efo"
+    # WHEN a fresh clone without .venv runs it
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copy(ROOT / "main.py", clone / "main.py")
+    fresh = subprocess.run([str(bare), str(clone / "main.py"), "--list"], capture_output=True, text=True, timeout=120)
+    # THEN one line says what to do, not a shell's "not found"
+    assert fresh.returncode == 1
+    assert fresh.stderr.strip() == (
+        f"error: the pinned packages (cdktf, the AWS provider bindings) are not installed for {bare}: "
+        f"run `make venv` in {clone} (creates .venv from requirements.txt)"
+    )
 
 
 def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
@@ -105,6 +133,24 @@ def test_make_synth_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "main.py" not in second.stdout and "synthesized" not in second.stdout
     assert (outdir / "manifest.json").stat().st_mtime_ns == manifest
+
+
+def test_make_synth_replaces_an_output_another_tool_wrote_since(tmp_path: Path) -> None:
+    from conftest import run_make
+
+    # GIVEN `make synth`, then HCL written into the same directory (as `cdktf synth --hcl` does)
+    outdir = tmp_path / "cdktf.out"
+    assert run_make("synth", OUTDIR=outdir).returncode == 0
+    hcl = subprocess.run([sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir), "--stack", DEFAULT_STACK],
+                         env={**os.environ, "SYNTH_HCL_OUTPUT": "true"}, capture_output=True, text=True, timeout=300)
+    assert hcl.returncode == 0, hcl.stderr
+    assert (outdir / "stacks" / DEFAULT_STACK / "cdk.tf").is_file()
+    # WHEN make synth runs again with no source changed
+    again = run_make("synth", OUTDIR=outdir)
+    # THEN it synthesizes again: JSON in every stack, no HCL left
+    assert again.returncode == 0, again.stderr
+    assert "synthesized " in again.stdout
+    assert sorted(p.name for p in (outdir / "stacks").glob("*/cdk.tf*")) == ["cdk.tf.json"] * 5
 
 
 ORDERS = """
@@ -238,3 +284,49 @@ def test_stack_tags_are_merged_over_the_tags_variable(tmp_path: Path) -> None:
     # THEN both providers tag every resource with the variable's tags, overridden by the stack's
     providers = json.loads((outdir / "stacks" / DEFAULT_STACK / "cdk.tf.json").read_text())["provider"]["aws"]
     assert [p["default_tags"] for p in providers] == [[{"tags": '${merge(var.tags, {"team" = "orders", "cost-center" = "42"})}'}]] * 2
+
+
+@pytest.mark.parametrize(
+    ("cli_env", "orphan_left"),
+    [pytest.param({}, False, id="make-synth-deletes-it"), pytest.param(CDKTF_CLI_ENV, True, id="cdktf-cli-deletes-it-itself")],
+)
+def test_a_full_synth_keeps_other_files_and_leaves_orphaned_stacks_to_the_cli(tmp_path: Path, cli_env: dict[str, str], orphan_left: bool) -> None:
+    # GIVEN an output with a stack this run will not write, and a file synthesis does not own
+    outdir = tmp_path / "cdktf.out"
+    first = run_main("--outdir", str(outdir), "--config", str(ROOT / "examples" / "fanout.toml"))
+    assert first.returncode == 0, first.stderr
+    (outdir / "terraform.rc").write_text("# make validate's CLI config\n")
+    # WHEN the default stacks are synthesized (by make, or by the cdktf CLI, which lists the stack
+    # directories before it runs the app and deletes those the new manifest lacks after)
+    second = subprocess.run([sys.executable, str(ROOT / "main.py"), "--outdir", str(outdir)], env={**os.environ, **cli_env},
+                            capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    # THEN the other file stays; the manifest lists exactly the new stacks; the orphan is deleted
+    # here, or left for the CLI (which would fail on a directory already gone)
+    assert (outdir / "terraform.rc").read_text() == "# make validate's CLI config\n"
+    assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == sorted(ALL_STACKS)
+    assert (outdir / "stacks" / "orders-fanout").is_dir() is orphan_left
+
+
+def test_teardown_writes_an_override_that_unprotects_tables_and_empties_buckets(tmp_path: Path) -> None:
+    # GIVEN the core and replication stacks synthesized with --teardown
+    outdir = tmp_path / "cdktf.out"
+    result = run_main("--outdir", str(outdir), "--teardown", "--stack", DEFAULT_STACK, "--stack", "xacct-kinesis-replication")
+    assert result.returncode == 0, result.stderr
+    # THEN each stack's override names every table (protection off) and bucket (force_destroy) it has
+    for stack in (DEFAULT_STACK, "xacct-kinesis-replication"):
+        config = json.loads((outdir / "stacks" / stack / "cdk.tf.json").read_text())
+        override = json.loads((outdir / "stacks" / stack / "teardown_override.tf.json").read_text())["resource"]
+        assert override["aws_dynamodb_table"] == {name: {"deletion_protection_enabled": False} for name in config["resource"]["aws_dynamodb_table"]}
+        assert override.get("aws_s3_bucket") == ({name: {"force_destroy": True} for name in config["resource"]["aws_s3_bucket"]}
+                                                 if "aws_s3_bucket" in config["resource"] else None)
+    # WHEN the same stacks are synthesized without it, THEN the override is gone
+    assert run_main("--outdir", str(outdir), "--stack", DEFAULT_STACK).returncode == 0
+    assert not (outdir / "stacks" / DEFAULT_STACK / "teardown_override.tf.json").exists()
+
+
+def test_teardown_with_hcl_is_refused(tmp_path: Path) -> None:
+    result = run_main("--outdir", str(tmp_path / "out"), "--teardown", "--hcl")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --teardown writes a JSON override next to cdk.tf.json: synthesize JSON (without --hcl) to tear down"
+    assert not (tmp_path / "out").exists()

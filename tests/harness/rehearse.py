@@ -53,6 +53,7 @@ import boto3  # noqa: E402
 import moto_extensions  # noqa: E402
 import dynamodb_events  # noqa: E402
 from kinesis_events import from_get_records  # noqa: E402
+from xacct_streaming.synthesis.teardown import OVERRIDE_FILE as TEARDOWN_OVERRIDE, teardown_override  # noqa: E402
 
 REGION = "eu-west-1"
 PRODUCER, CONSUMER = "111111111111", "222222222222"
@@ -267,15 +268,10 @@ def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> st
 
 
 def disable_deletion_protection(stack_dir: Path, config: dict[str, Any]) -> None:
-    tables = config["resource"].get("aws_dynamodb_table", {})
-    buckets = config["resource"].get("aws_s3_bucket", {})
-    override: dict[str, Any] = {"resource": {}}
-    if tables:
-        override["resource"]["aws_dynamodb_table"] = {name: {"deletion_protection_enabled": False} for name in tables}
-    if buckets:
-        # A versioned bucket with objects cannot be deleted; an operator empties it first.
-        override["resource"]["aws_s3_bucket"] = {name: {"force_destroy": True} for name in buckets}
-    (stack_dir / "teardown_override.tf.json").write_text(json.dumps(override, indent=2))
+    """What `main.py --teardown` writes (the product's teardown override), for this copy of the stack."""
+    override = teardown_override(config)
+    if override is not None:
+        (stack_dir / TEARDOWN_OVERRIDE).write_text(json.dumps(override, indent=2))
 
 
 def verify_empty(endpoint: str, out: dict[str, Any]) -> None:

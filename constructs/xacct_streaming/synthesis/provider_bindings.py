@@ -199,13 +199,14 @@ def _wait_for_runtime_index(name: str, version: str) -> None:
     # process would kill it, and every later run would parse the full .jsii file again.
     if _runtime_index_ready(name, version) is not False:
         return
-    print(f"building the jsii runtime index of {name}@{version} once (takes a few seconds)...", file=sys.stderr)
+    # Progress, not an error: on stdout (the cdktf CLI shows an app's stderr lines as [ERROR]).
+    print(f"building the jsii runtime index of {name}@{version} once (takes a few seconds)...", flush=True)
     deadline = time.monotonic() + INDEX_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.2)
         if _runtime_index_ready(name, version):
             return
-    print("the runtime index is not ready yet; synthesis continues, the next run tries again", file=sys.stderr)
+    print("the runtime index is not ready yet; synthesis continues, the next run tries again", flush=True)
 
 
 _enabled = False

@@ -1,8 +1,10 @@
 """Synthesizes the app into a staging directory and swaps it in only when synthesis succeeded.
 
 A failed synth therefore leaves the previous output exactly as it was, and a successful one
-never mixes old and new files. Terraform's working directory (`.terraform/`) is carried over into
-the new output so `make synth` does not force a fresh `terraform init`.
+replaces each stack's directory whole (a rename each) and the manifest last. Synthesis owns
+`stacks/` and `manifest.json` only: other files in the output directory (the Terraform CLI config
+`make validate` writes there, diagrams) stay. Terraform's working directory (`.terraform/`) is
+carried over into the new output so `make synth` does not force a fresh `terraform init`.
 
 Next to each stack's configuration go two files cdktf does not write:
 - `.terraform.lock.hcl`, the project's provider lock (`terraform.lock.hcl` beside this module), so
@@ -22,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from xacct_streaming.synthesis.teardown import write_teardown_override
+
 # Terraform's working directory, and the values a split fan-out's plans hand each other (xacct_ops.handoff).
 TERRAFORM_WORKING_FILES = (".terraform", "split-handoff.auto.tfvars.json")
 PROVIDER_LOCK = Path(__file__).with_name("terraform.lock.hcl")
@@ -37,13 +41,15 @@ def synthesize(
     outdir: Path,
     hcl: bool = False,
     keep_other_stacks: bool = False,
+    teardown: bool = False,
 ) -> list[Path]:
     """Writes one directory per stack (props of any kind in `catalog.KINDS`) under
     `outdir/stacks/` and returns them.
 
     `keep_other_stacks` (`main.py --stack`): only these stacks' directories are replaced, each
     whole; the other stacks' directories (with their `.terraform/` and saved plans) stay as they
-    are, and the manifest keeps listing them."""
+    are, and the manifest keeps listing them. `teardown`: each stack also gets its teardown override
+    (`teardown.py`)."""
     if hcl:
         # cdktf's stacks read this in the jsii kernel (a Node process started on the first cdktf
         # import), so it must be set before that import; App(hcl_output=...) only renames the file.
@@ -71,12 +77,11 @@ def synthesize(
         for stack_dir in staging.glob("stacks/*/"):
             shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
             (stack_dir / "versions.tf").write_text(VERSIONS_TF)
+            if teardown:
+                write_teardown_override(stack_dir)
         _check_names_are_unique(staging)
         _carry_over_working_files(outdir, staging)
-        if keep_other_stacks and outdir.exists():
-            _swap_in_stacks(staging, outdir)
-        else:
-            _swap_in(staging, outdir)
+        _swap_in(staging, outdir, keep_other_stacks)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -170,25 +175,25 @@ def _carry_over_working_files(old: Path, new: Path) -> None:
                 shutil.move(str(stack_dir / name), str(target / name))
 
 
-def _swap_in(staging: Path, outdir: Path) -> None:
-    if not outdir.exists():
-        staging.rename(outdir)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.retired-", dir=outdir.parent))
-    retired.rmdir()
-    outdir.rename(retired)
-    staging.rename(outdir)
-    shutil.rmtree(retired, ignore_errors=True)
+def run_by_cdktf_cli() -> bool:
+    """The cdktf CLI sets these for the app it runs (and nothing else does): it lists the stack
+    directories before the app runs and deletes those the new manifest lacks after, failing on any
+    that is already gone."""
+    return "CDKTF_CONTEXT_JSON" in os.environ and "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS" in os.environ
 
 
-def _swap_in_stacks(staging: Path, outdir: Path) -> None:
-    """Replaces each synthesized stack's directory (a rename each), then the manifest, keeping
-    every other stack's directory and manifest entry."""
+def _swap_in(staging: Path, outdir: Path, keep_other_stacks: bool) -> None:
+    """Replaces each synthesized stack's directory (a rename each), then the manifest. Synthesis owns
+    `stacks/` and `manifest.json` only: other files in `outdir` (a Terraform CLI config, diagrams)
+    stay. Stacks this run did not write are kept with their manifest entries (`keep_other_stacks`),
+    or dropped from the manifest and deleted, except under the cdktf CLI, which deletes them itself."""
     manifest_file = outdir / "manifest.json"
+    outdir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
     new_manifest = json.loads((staging / "manifest.json").read_text())
-    (outdir / "stacks").mkdir(parents=True, exist_ok=True)
-    for stack_dir in sorted(p for p in (staging / "stacks").iterdir() if p.is_dir()):
+    (outdir / "stacks").mkdir(exist_ok=True)
+    written = sorted(p for p in (staging / "stacks").iterdir() if p.is_dir())
+    for stack_dir in written:
         target = outdir / "stacks" / stack_dir.name
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{stack_dir.name}.retired-", dir=outdir))
@@ -197,7 +202,14 @@ def _swap_in_stacks(staging: Path, outdir: Path) -> None:
             shutil.rmtree(retired, ignore_errors=True)
         else:
             stack_dir.rename(target)
-    stacks = {name: entry for name, entry in manifest.get("stacks", {}).items() if (outdir / "stacks" / name).is_dir()}
+    names = {p.name for p in written}
+    if keep_other_stacks:
+        stacks = {name: entry for name, entry in manifest.get("stacks", {}).items() if (outdir / "stacks" / name).is_dir()}
+    else:
+        stacks = {}
+        if not run_by_cdktf_cli():
+            for orphan in (p for p in (outdir / "stacks").iterdir() if p.is_dir() and p.name not in names):
+                shutil.rmtree(orphan)
     stacks.update(new_manifest.get("stacks", {}))
     merged = {**manifest, **{k: v for k, v in new_manifest.items() if k != "stacks"}, "stacks": dict(sorted(stacks.items()))}
     partial = manifest_file.with_name(".manifest.json.partial")
