@@ -46,7 +46,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check rehearse bench-synth bench-plan bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version rehearse bench-synth bench-plan bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -135,6 +135,16 @@ test: venv node_modules/.installed ## the test suite: everything, the rehearsals
 
 check: venv node_modules/.installed ## the edit loop: the test suite without the applies against moto, on two workers (pytest-xdist)
 	$(PY) -m pytest tests -m "not rehearsal" -n 2
+
+cli-rehearse: venv node_modules/.installed ## the cdktf CLI cycle against moto: synth (more, then fewer stacks, then --stack), diff, deploy, diff "No changes", teardown deploy, destroy
+	@mkdir -p $(REPORTS)
+	$(PY) tests/harness/cli_rehearse.py --json-out $(REPORTS)/cli-rehearse.json
+
+node-version: ## the Node.js version the targets run (the pinned one where the system's is not 22 or 24)
+	@node --version
+
+cdktf: venv node_modules/.installed $(TF_RC) ## the pinned cdktf CLI on the pinned Node, offline-ready: make cdktf ARGS="diff xacct-kinesis-efo"
+	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) node_modules/.bin/cdktf $(ARGS)
 
 rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts), side by side
 	$(PY) tests/harness/rehearse.py $(OUTDIR)/stacks/*/

@@ -403,6 +403,10 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             command = (f"{PYTHON} {ROOT / 'main.py'} --config {ROOT / 'tests/configs/fanout-split.toml'} --outdir {workdir / 'out'} --stack split-rehearsal >/dev/null"
                        f" && {PYTHON} {HARNESS / 'rehearse.py'} --split {plans} --json-out {workdir / 'result.json'}")
             jobs[SPLIT_REHEARSAL] = Job(SPLIT_REHEARSAL, ["bash", "-c", command], workdir)
+        if "cdktf cli" in terraform_jobs:
+            workdir = tmp_path_factory.mktemp("cdktf-cli")
+            argv = [PYTHON, str(HARNESS / "cli_rehearse.py"), "--json-out", str(workdir / "result.json")]
+            jobs["cdktf cli"] = Job("cdktf cli", argv, workdir)
         if "hcl plans" in terraform_jobs:
             workdir = tmp_path_factory.mktemp("hcl-plans")
             hcl = request.getfixturevalue("hcl_outdir")

@@ -43,8 +43,18 @@ def choose_node(project_root: Path) -> str | None:
     return None
 
 
+# cdktf 0.21.0 (archived upstream, pinned) calls `util.isArray` when it synthesizes an output holding a
+# map; Node 22 warns about that deprecation (DEP0044) on stderr, which the cdktf CLI shows as [ERROR].
+# Only this one warning is turned off; every other warning, the end-of-life banner included, stays.
+KNOWN_DEPRECATION = "--disable-warning=DEP0044"
+
+
 def use_supported_node(project_root: Path) -> None:
-    """Points jsii at the pinned Node where the system's is unsupported (before the first cdktf import)."""
+    """Points jsii at the pinned Node where the system's is unsupported, and turns off the one known
+    deprecation warning (before the first cdktf import, which starts the kernel)."""
     chosen = choose_node(project_root)
     if chosen is not None:
         os.environ["JSII_NODE"] = chosen
+    options = os.environ.get("NODE_OPTIONS", "")
+    if KNOWN_DEPRECATION not in options.split():
+        os.environ["NODE_OPTIONS"] = f"{options} {KNOWN_DEPRECATION}".strip()

@@ -1,0 +1,69 @@
+"""Which Node runs the jsii kernel: a supported one, the pinned one where the system's is end-of-life."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from xacct_streaming.synthesis import node_runtime
+from xacct_streaming.synthesis.node_runtime import KNOWN_DEPRECATION, PINNED_NODE, choose_node, use_supported_node
+
+
+def _fake_node(path: Path, version: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho {version}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("JSII_NODE", raising=False)
+    monkeypatch.delenv("NODE_OPTIONS", raising=False)
+    return tmp_path / "project"
+
+
+@pytest.mark.parametrize(
+    ("system", "pinned", "expected"),
+    [
+        pytest.param("v20.20.2", "v22.23.5", "pinned", id="end-of-life-system-uses-pinned"),
+        pytest.param("v22.1.0", "v22.23.5", None, id="supported-system-kept"),
+        pytest.param("v24.3.0", None, None, id="node-24-kept"),
+        pytest.param("v20.20.2", None, None, id="nothing-pinned-system-kept"),
+        pytest.param(None, "v22.23.5", "pinned", id="no-system-node"),
+    ],
+)
+def test_choose_node(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system: str | None, pinned: str | None, expected: str | None) -> None:
+    # GIVEN a system node of some version (or none) on PATH and maybe the pinned one installed
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if system:
+        _fake_node(bin_dir / "node", system)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    if pinned:
+        _fake_node(project / PINNED_NODE, pinned)
+    # WHEN / THEN
+    assert choose_node(project) == (str(project / PINNED_NODE) if expected == "pinned" else None)
+
+
+def test_an_explicit_jsii_node_wins(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_node(project / PINNED_NODE, "v22.23.5")
+    monkeypatch.setenv("JSII_NODE", "/opt/my/node")
+    assert choose_node(project) is None
+
+
+def test_use_supported_node_sets_jsii_node_and_one_warning_option_once(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an end-of-life system node, the pinned one, and a NODE_OPTIONS the cdktf CLI set
+    _fake_node(tmp_path / "bin" / "node", "v20.20.2")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    _fake_node(project / PINNED_NODE, "v22.23.5")
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=4096")
+    # WHEN it runs twice
+    use_supported_node(project)
+    use_supported_node(project)
+    # THEN
+    assert os.environ["JSII_NODE"] == str(project / PINNED_NODE)
+    assert os.environ["NODE_OPTIONS"] == f"--max-old-space-size=4096 {KNOWN_DEPRECATION}"
+    assert node_runtime.SUPPORTED_MAJORS == (22, 24)
