@@ -44,9 +44,10 @@ export CHECKPOINT_DISABLE := 1
 # What a synthesis depends on: with none of it changed, `make synth` does nothing.
 SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
+SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version rehearse bench-synth bench-plan bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis rehearse bench-synth bench-plan bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -63,15 +64,15 @@ $(VENV)/.installed: requirements.txt
 synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json for every stack (STACK=names, CONFIG=files, one stack each); no-op if nothing changed
 
 # manifest.json is written by every synthesis, so its age tells whether the output is current.
-$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed .make/synth-args | $(NODE_TOOLS)
+$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed $(SYNTH_STAMP) | $(NODE_TOOLS)
 	$(PY) main.py $(SYNTH_ARGS)
-	@echo '$(SYNTH_ARGS) '"$$(sha256sum $@ | cut -d' ' -f1)" > .make/synth-args
+	@echo '$(SYNTH_ARGS) '"$$(sha256sum $@ | cut -d' ' -f1)" > $(SYNTH_STAMP)
 	@touch $@
 
-# The arguments and the manifest's digest as the last `make synth` left them; rewritten when either
-# differs, so another CONFIG or OUTDIR, or an output another tool wrote since (`cdktf synth --hcl`, a
-# `--stack` run), synthesizes again.
-.make/synth-args: FORCE
+# Per output directory: the arguments and the manifest's digest as the last `make synth` left them;
+# rewritten when either differs, so another CONFIG or STACK, or an output another tool wrote since
+# (`cdktf synth --hcl`), synthesizes again. Output directories do not disturb each other's.
+$(SYNTH_STAMP): FORCE
 	@mkdir -p $(@D)
 	@state='$(SYNTH_ARGS) '"$$(sha256sum $(OUTDIR)/manifest.json 2>/dev/null | cut -d' ' -f1 || true)"; \
 	echo "$$state" | cmp -s - $@ || echo "$$state" > $@
@@ -145,6 +146,9 @@ node-version: ## the Node.js version the targets run (the pinned one where the s
 
 cdktf: venv node_modules/.installed $(TF_RC) ## the pinned cdktf CLI on the pinned Node, offline-ready: make cdktf ARGS="diff xacct-kinesis-efo"
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) node_modules/.bin/cdktf $(ARGS)
+
+atlantis: venv ## write atlantis.yaml: one project per stack of each environments/<env>.toml (S3 state), planned with <env>.tfvars
+	PYTHONPATH=constructs $(PY) -m xacct_ops.atlantis
 
 rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts), side by side
 	$(PY) tests/harness/rehearse.py $(OUTDIR)/stacks/*/

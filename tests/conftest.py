@@ -43,6 +43,9 @@ POLICY_COUNTS = {
     SES_STACK: (18, 42),
 }
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
+# The S3 backend's state account: its role and the key that encrypts the state.
+STATE_ROLE_ARN = "arn:aws:iam::999999999999:role/terraform-state"
+STATE_KEY_ARN = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 # A supported Node for every jsii kernel the tests start, here or in a child process (main.py chooses
 # its own): the pinned one where the system's is end-of-life. jsii's banner is never silenced.
@@ -125,7 +128,8 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "mapping": {"starting_position": "LATEST", "batch_size": 500, "parallelization_factor": 2},
             "sink": {"table_name": "analytics-events", "role_arn": SINK_ROLE_ARN, "region": "eu-central-1", "external_id": "xacct-sink-1"},
             "alarms": {"notification_topic": True, "iterator_age_threshold_seconds": 120},
-            "backend": {"kind": "s3", "bucket": "tf-state-bucket", "key": "xacct/terraform.tfstate", "region": "eu-west-1"},
+            "backend": {"kind": "s3", "bucket": "tf-state-bucket", "key": "xacct/terraform.tfstate", "region": "eu-west-1",
+                        "role_arn": STATE_ROLE_ARN, "kms_key_id": STATE_KEY_ARN},
         }
     )
     api_logging = props_from_mapping({"kind": API_STACK, "stack_name": API_LOGGING_STACK, "api": {"manage_account_logging_role": True}})

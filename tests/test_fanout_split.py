@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SPLIT_STACK, Synth, _load, run_main
+from conftest import SPLIT_STACK, STATE_KEY_ARN, STATE_ROLE_ARN, Synth, _load, run_main
 from xacct_ops import handoff
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import props_from_mapping
@@ -56,13 +56,16 @@ def test_a_plan_name_taken_by_another_stack_is_refused() -> None:
     [
         pytest.param({}, [None, None, None], id="local-default-per-stack-name"),
         pytest.param({"path": "state/fanout.tfstate"}, ["state/fanout.producer.tfstate", "state/fanout.analytics.tfstate", "state/fanout.billing.tfstate"], id="local-path"),
-        pytest.param({"kind": "s3", "bucket": "tf-state", "key": "xacct/fanout", "region": "eu-west-1"},
+        pytest.param({"kind": "s3", "bucket": "tf-state", "key": "xacct/fanout", "region": "eu-west-1", "role_arn": STATE_ROLE_ARN, "kms_key_id": STATE_KEY_ARN},
                      ["xacct/fanout.producer.tfstate", "xacct/fanout.analytics.tfstate", "xacct/fanout.billing.tfstate"], id="s3-key"),
+        pytest.param({"kind": "s3", "bucket": "tf-state", "region": "eu-west-1", "role_arn": STATE_ROLE_ARN, "kms_key_id": STATE_KEY_ARN, "environment": "prod"},
+                     ["prod/orders-split-producer/terraform.tfstate", "prod/orders-split-analytics/terraform.tfstate", "prod/orders-split-billing/terraform.tfstate"],
+                     id="s3-default-key-per-environment-and-plan"),
     ],
 )
 def test_each_plan_has_a_state_of_its_own(backend: dict[str, str], states: list[str | None]) -> None:
     plans = _split(backend=backend).plans()
-    assert [p.backend.key if p.backend.kind == "s3" else p.backend.path for p in plans] == states
+    assert [p.backend.state_key(p.stack_name) if p.backend.kind == "s3" else p.backend.path for p in plans] == states
 
 
 def test_each_plan_holds_one_account_provider(split_synths: dict[str, Synth]) -> None:

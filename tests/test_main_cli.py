@@ -330,3 +330,23 @@ def test_teardown_with_hcl_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --teardown writes a JSON override next to cdk.tf.json: synthesize JSON (without --hcl) to tear down"
     assert not (tmp_path / "out").exists()
+
+
+def test_two_stacks_with_one_state_fail_naming_both(tmp_path: Path) -> None:
+    # GIVEN two stacks of one run whose S3 backends name the same object
+    backend = ('[stack.backend]\nkind = "s3"\nbucket = "team-state"\nregion = "eu-west-1"\nkey = "shared/terraform.tfstate"\n'
+               'role_arn = "arn:aws:iam::999999999999:role/terraform-state"\n'
+               'kms_key_id = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"\n')
+    settings = tmp_path / "two.toml"
+    settings.write_text(
+        '[[stack]]\nkind = "xacct-dynamodb-streams"\n' + backend
+        + '[[stack]]\nkind = "xacct-ses-notifications"\n' + backend
+    )
+    # WHEN
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(settings))
+    # THEN
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: backend.key: 'shared/terraform.tfstate' is not allowed; expected a state of this stack's own: "
+        "stack 'xacct-dynamodb-streams' keeps its state there too"
+    )

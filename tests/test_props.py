@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from conftest import STATE_KEY_ARN, STATE_ROLE_ARN
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.props import (
@@ -18,6 +19,8 @@ from xacct_streaming.settings.props import (
     SinkProps,
     StackProps,
 )
+
+S3_STATE = {"kind": "s3", "bucket": "state-b", "region": "eu-west-1", "role_arn": STATE_ROLE_ARN, "kms_key_id": STATE_KEY_ARN}
 
 STREAM_ARN = "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"
 KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666"
@@ -141,10 +144,17 @@ BAD = [
     pytest.param(BackendProps, {"path": "/var/state.tfstate"}, "backend.path", "relative path", id="backend-absolute"),
     pytest.param(BackendProps, {"path": "../state.tfstate"}, "backend.path", "without '..'", id="backend-dotdot"),
     pytest.param(BackendProps, {"bucket": "b"}, "backend.bucket", "no value when backend.kind is 'local'", id="backend-local-bucket"),
-    pytest.param(BackendProps, {"kind": "s3", "key": "k", "region": "eu-west-1"}, "backend.bucket", "S3 bucket name", id="backend-s3-bucket"),
-    pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "region": "eu-west-1"}, "backend.key", "S3 object key", id="backend-s3-key"),
-    pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "key": "k", "region": "Europe"}, "backend.region", "AWS region", id="backend-s3-region"),
-    pytest.param(BackendProps, {"kind": "s3", "bucket": "state-b", "key": "k", "region": "eu-west-1", "path": "x"}, "backend.path", "no value when backend.kind is 's3'", id="backend-s3-path"),
+    pytest.param(BackendProps, {**S3_STATE, "bucket": None}, "backend.bucket", "S3 bucket name", id="backend-s3-bucket"),
+    pytest.param(BackendProps, {**S3_STATE, "key": "/a b"}, "backend.key", "S3 object key", id="backend-s3-key"),
+    pytest.param(BackendProps, {**S3_STATE, "region": "Europe"}, "backend.region", "AWS region", id="backend-s3-region"),
+    pytest.param(BackendProps, {**S3_STATE, "path": "x"}, "backend.path", "no value when backend.kind is 's3'", id="backend-s3-path"),
+    pytest.param(BackendProps, {**S3_STATE, "role_arn": None}, "backend.role_arn", "the state account's role", id="backend-s3-no-role"),
+    pytest.param(BackendProps, {**S3_STATE, "role_arn": "arn:aws:iam::999999999999:root"}, "backend.role_arn", "the state account's role", id="backend-s3-root-not-role"),
+    pytest.param(BackendProps, {**S3_STATE, "kms_key_id": None}, "backend.kms_key_id", "customer-managed key", id="backend-s3-no-key"),
+    pytest.param(BackendProps, {**S3_STATE, "kms_key_id": "arn:aws:kms:eu-west-1:999999999999:alias/state"}, "backend.kms_key_id", "key/<id>", id="backend-s3-alias-not-key"),
+    pytest.param(BackendProps, {**S3_STATE, "kms_key_id": "arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"}, "backend.kms_key_id", "in the bucket's region eu-west-1", id="backend-s3-key-other-region"),
+    pytest.param(BackendProps, {**S3_STATE, "environment": "Prod"}, "backend.environment", "1-32 of a-z 0-9 -", id="backend-environment"),
+    pytest.param(BackendProps, {"role_arn": STATE_ROLE_ARN}, "backend.role_arn", "no value when backend.kind is 'local'", id="backend-local-role"),
     pytest.param(ExistingStreamProps, {"stream_arn": "arn:aws:kinesis:eu-west-1:111111111111:orders"}, "existing_stream.stream_arn", "a Kinesis stream ARN", id="existing-stream-not-stream"),
     pytest.param(ExistingStreamProps, {"stream_arn": "arn:aws-cn:kinesis:eu-west-1:111111111111:stream/s"}, "existing_stream.stream_arn", "region 'eu-west-1' is not in partition 'aws-cn'", id="existing-stream-wrong-partition"),
     pytest.param(ExistingStreamProps, {"stream_arn": "arn:aws:kinesis:cn-north-1:111111111111:stream/s"}, "existing_stream.stream_arn", "region 'cn-north-1' is not in partition 'aws'", id="existing-stream-china-region-in-aws"),
@@ -197,3 +207,15 @@ def test_every_validated_field_has_a_bad_case() -> None:
         for f in dataclasses.fields(cls)
     }
     assert fields - covered == set()
+
+
+@pytest.mark.parametrize(
+    ("settings", "stack", "expected"),
+    [
+        pytest.param({}, "orders", "default/orders/terraform.tfstate", id="default-environment"),
+        pytest.param({"environment": "prod"}, "orders", "prod/orders/terraform.tfstate", id="per-environment"),
+        pytest.param({"key": "team/orders.tfstate"}, "orders", "team/orders.tfstate", id="explicit-key"),
+    ],
+)
+def test_s3_state_key(settings: dict[str, str], stack: str, expected: str) -> None:
+    assert BackendProps(**{**S3_STATE, **settings}).state_key(stack) == expected

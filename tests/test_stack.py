@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import Synth
+from conftest import PROVISIONED_STACK, STATE_KEY_ARN, STATE_ROLE_ARN, Synth
 
 ROLE_ARN = "${aws_iam_role.%s.arn}"
 
@@ -391,6 +391,8 @@ def test_s3_backend_variant(provisioned: Synth) -> None:
             "key": "xacct/terraform.tfstate",
             "region": "eu-west-1",
             "encrypt": True,
+            "kms_key_id": STATE_KEY_ARN,
+            "assume_role": {"role_arn": STATE_ROLE_ARN, "session_name": f"{PROVISIONED_STACK}-state"},
             "use_lockfile": True,
         }
     }

@@ -1,7 +1,7 @@
 """Reads a TOML settings file into the props of its stacks; every unknown or bad key is a ConfigError.
 
 A file configures one stack at its top level, or several as `[[stack]]` tables (any kinds,
-several of one kind). Each is of the kind named by `kind` (default: the core stack,
+several of one kind), with an optional top-level `[backend]` for each of them that has none. Each is of the kind named by `kind` (default: the core stack,
 "xacct-kinesis-efo"); kinds no file configures keep their default stack. For the core stack:
 
     stack_name = "orders-stream"
@@ -208,8 +208,10 @@ def load_stacks(path: str) -> list[Any]:
     if "stack" not in data:
         return [props_from_mapping(data, base_dir)]
     stacks = data["stack"]
-    if set(data) != {"stack"} or not isinstance(stacks, list) or not stacks:
-        extra = sorted(set(data) - {"stack"})
+    if set(data) - {"stack", "backend"} or not isinstance(stacks, list) or not stacks:
+        extra = sorted(set(data) - {"stack", "backend"})
         raise ConfigError(extra[0] if extra else "stack", data.get(extra[0]) if extra else stacks,
-                          "only [[stack]] tables in a file that has them (each one a whole stack)")
-    return [props_from_mapping(table, base_dir) for table in stacks]
+                          "only [[stack]] tables, and a [backend] for all of them, in a file that has them (each one a whole stack)")
+    # A top-level [backend] is every stack's that has none of its own (an environment's state bucket).
+    shared = {"backend": data["backend"]} if "backend" in data else {}
+    return [props_from_mapping({**shared, **table} if isinstance(table, Mapping) else table, base_dir) for table in stacks]

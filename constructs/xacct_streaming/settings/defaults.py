@@ -52,6 +52,8 @@ PARALLELIZATION_FACTOR = 1
 
 # State backend: local, next to the project, relative so the output carries no machine path.
 BACKEND_KIND = "local"
+# The S3 backend's default state key is `<environment>/<stack_name>/terraform.tfstate`.
+BACKEND_ENVIRONMENT = "default"
 
 # Values used by `make synth` when no config file is given and by terraform.tfvars.example.
 EXAMPLE_REGION = "eu-west-1"

@@ -311,7 +311,9 @@ class AlarmProps:
 
 @dataclass(frozen=True, kw_only=True)
 class BackendProps:
-    """Where Terraform keeps state. Local by default; S3 for teams."""
+    """Where Terraform keeps state. Local by default; S3 for teams: in a state account reached through
+    its own role, encrypted with a customer-managed key, locked with a lock object, one state per stack
+    and environment."""
 
     kind: str = defaults.BACKEND_KIND
     # local: a path relative to the directory that holds the output dir, i.e. the project root by
@@ -319,26 +321,48 @@ class BackendProps:
     path: Optional[str] = None
     # s3:
     bucket: Optional[str] = None
+    # Default `<environment>/<stack_name>/terraform.tfstate` (state_key): one state per stack and environment.
     key: Optional[str] = None
     region: Optional[str] = None
+    role_arn: Optional[str] = None
+    kms_key_id: Optional[str] = None
+    environment: str = defaults.BACKEND_ENVIRONMENT
 
     def __post_init__(self) -> None:
         require_one_of("backend.kind", self.kind, BACKEND_KINDS)
+        require_match("backend.environment", self.environment, r"[a-z0-9][a-z0-9-]{0,31}", "1-32 of a-z 0-9 -, such as 'prod'")
+        s3_only = ("bucket", "key", "region", "role_arn", "kms_key_id")
         if self.kind == "local":
             if self.path is not None:
                 require_match(
                     "backend.path", self.path, r"(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_./-]{1,255}",
                     "a relative path inside the project without '..' (the output must not carry a machine path)",
                 )
-            for name in ("bucket", "key", "region"):
+            for name in s3_only:
                 if getattr(self, name) is not None:
                     raise ConfigError(f"backend.{name}", getattr(self, name), "no value when backend.kind is 'local'")
-        else:
-            require_match("backend.bucket", self.bucket, r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name (3-63 of a-z 0-9 . -)")
+            return
+        require_match("backend.bucket", self.bucket, r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name (3-63 of a-z 0-9 . -)")
+        if self.key is not None:
             require_match("backend.key", self.key, r"[A-Za-z0-9!_.*'()/-]{1,1024}", "an S3 object key such as 'xacct/terraform.tfstate'")
-            require_match("backend.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
-            if self.path is not None:
-                raise ConfigError("backend.path", self.path, "no value when backend.kind is 's3'")
+        require_match("backend.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+        require_match(
+            "backend.role_arn", self.role_arn, ROLE_ARN_PATTERN,
+            "the state account's role Terraform assumes for the state, such as arn:aws:iam::999999999999:role/terraform-state",
+        )
+        match = re.fullmatch(KEY_ARN_PATTERN, self.kms_key_id or "")
+        if match is None or not match.group("resource").startswith("key/") or match.group("region") != self.region:
+            raise ConfigError(
+                "backend.kms_key_id", self.kms_key_id,
+                f"the ARN of the customer-managed key that encrypts the state, in the bucket's region {self.region} "
+                "(arn:aws:kms:<region>:<account>:key/<id>)",
+            )
+        if self.path is not None:
+            raise ConfigError("backend.path", self.path, "no value when backend.kind is 's3'")
+
+    def state_key(self, stack_name: str) -> str:
+        """The S3 object key of `stack_name`'s state."""
+        return self.key or f"{self.environment}/{stack_name}/terraform.tfstate"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from cdktf import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformProvider, TerraformStack, Token
+from cdktf import Fn, LocalBackend, S3Backend, S3BackendAssumeRoleConfig, TerraformOutput, TerraformProvider, TerraformStack, Token
 from constructs import Construct
 
 from xacct_streaming.settings import defaults
@@ -144,7 +144,16 @@ class AccountsStack(TerraformStack):
 
     def _configure_backend(self, backend: BackendProps) -> None:
         if backend.kind == "s3":
-            s3 = S3Backend(self, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
+            s3 = S3Backend(
+                self,
+                bucket=backend.bucket,
+                key=backend.state_key(self.stack_name),
+                region=backend.region,
+                encrypt=True,
+                kms_key_id=backend.kms_key_id,
+                # The state account's role, not the deploy roles: state access is granted apart.
+                assume_role=S3BackendAssumeRoleConfig(role_arn=backend.role_arn, session_name=f"{self.stack_name}-state"[:64]),
+            )
             # Terraform >= 1.10 locks with an S3 object; no DynamoDB table to manage.
             s3.add_override("use_lockfile", True)
             return

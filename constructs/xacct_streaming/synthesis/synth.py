@@ -80,6 +80,7 @@ def synthesize(
             if teardown:
                 write_teardown_override(stack_dir)
         _check_names_are_unique(staging)
+        _check_states_are_separate(staging)
         _carry_over_working_files(outdir, staging)
         _swap_in(staging, outdir, keep_other_stacks)
     except BaseException:
@@ -257,3 +258,21 @@ def _check_names_are_unique(staging: Path) -> None:
                         "stack_name", stack,
                         f"AWS names no other stack of the run uses: {type_} {value!r} ({key[0]} account) is also in stack {owners[key]!r}",
                     )
+
+
+def _check_states_are_separate(staging: Path) -> None:
+    """Two stacks of one run with one state (the same S3 object, or local file) would overwrite each
+    other's: a ConfigError naming both."""
+    from xacct_streaming.settings.errors import ConfigError
+
+    owners: dict[tuple[str, ...], str] = {}
+    for config_file in sorted(staging.glob("stacks/*/cdk.tf.json")):
+        stack = config_file.parent.name
+        backend = json.loads(config_file.read_text()).get("terraform", {}).get("backend", {})
+        for kind, settings in backend.items():
+            where = (kind, settings.get("bucket", ""), settings.get("key") or settings.get("path", ""))
+            if owners.setdefault(where, stack) != stack:
+                raise ConfigError(
+                    "backend.key" if kind == "s3" else "backend.path", where[2],
+                    f"a state of this stack's own: stack {owners[where]!r} keeps its state there too",
+                )
