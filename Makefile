@@ -47,7 +47,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis rehearse bench-synth bench-plan bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse bench-synth bench-plan bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -82,6 +82,10 @@ hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out 
 
 scan: venv ## checkov on the synthesized JSON; fails on any failed check not exempted for that very resource; JSON, JUnit XML + SARIF in $(REPORTS)/
 	PYTHONPATH=constructs $(PY) -m xacct_ops.scan --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
+
+scan-plan: venv ## checkov on a plan's values (PLAN=<terraform show -json file>) of STACK, with the same per-resource exemptions
+	@test -n "$(PLAN)" || { echo "PLAN=<file written by terraform show -json> is required" >&2; exit 1; }
+	PYTHONPATH=constructs $(PY) -m xacct_ops.scan --plan $(PLAN) --stack-dir $(STACK_DIR)
 
 $(TF_RC):
 	@mkdir -p $(OUTDIR)

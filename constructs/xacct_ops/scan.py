@@ -8,6 +8,7 @@ only where EXEMPTIONS names that check for that resource: its type and its const
 fails, fails the scan.
 
     python -m xacct_ops.scan --stacks-dir cdktf.out/stacks --reports reports
+    python -m xacct_ops.scan --plan plan.json --stack-dir cdktf.out/stacks/<stack>   # a plan's values
 
 Writes checkov's JSON, a JUnit XML (an exempted failure is a skipped test case carrying its
 justification) and SARIF (an exempted result carries a suppression with the justification).
@@ -165,11 +166,56 @@ def run_checkov(stacks_dir: Path, reports: Path) -> dict[str, Any]:
     return report[0] if isinstance(report, list) else report
 
 
+def scan_plan(plan: Path, stack_dir: Path) -> int:
+    """checkov's built-in checks on a plan (`terraform show -json`): the resolved values, under the
+    same per-resource exemptions as the configuration. The custom checks ran on the configuration
+    (in a plan, values known only after apply are missing); the plan's resources are found in the
+    stack's configuration by address."""
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    checkov = Path(sys.executable).with_name("checkov")
+    with tempfile.TemporaryDirectory() as scratch:  # not the project root: its .checkov.yaml is the configuration's
+        completed = subprocess.run(
+            [str(checkov), "--framework", "terraform_plan", "-f", str(plan.resolve()), "--skip-download", "-o", "json"],
+            cwd=scratch, capture_output=True, text=True,
+        )
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        print(f"checkov wrote no report (exit {completed.returncode}):\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}", file=sys.stderr)
+        return 2
+    report = report[0] if isinstance(report, list) else report
+    if "results" not in report:
+        print(f"checkov found nothing to check in {plan}", file=sys.stderr)
+        return 2
+    resources = config.get("resource", {})
+    exempted, failed = [], []
+    for check in report["results"]["failed_checks"]:
+        type_, _, name = check["resource"].partition(".")
+        body = resources.get(type_, {}).get(name, {})
+        path = body.get("//", {}).get("metadata", {}).get("path", name).split("/", 1)[-1]
+        exemption = next((e for e in EXEMPTIONS if e.covers(check["check_id"], type_, path, body)), None)
+        (exempted if exemption else failed).append((check["check_id"], f"{type_} {path} in {stack_dir.name}", exemption))
+    for check_id, where, exemption in exempted:
+        print(f"exempt  {check_id:<12s} {where}: {exemption.justification}")
+    for check_id, where, _ in failed:
+        print(f"FAILED  {check_id:<12s} {where}")
+    print(f"terraform_plan scan results: Passed checks: {report['summary']['passed']}, Failed checks: {len(failed)}, Exempted checks: {len(exempted)}")
+    return 1 if failed else 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stacks-dir", type=Path, required=True)
+    parser.add_argument("--stacks-dir", type=Path, help="the synthesized stacks (configuration scan)")
     parser.add_argument("--reports", type=Path, default=Path("reports"))
+    parser.add_argument("--plan", type=Path, help="a plan as `terraform show -json` writes it (plan scan), with --stack-dir")
+    parser.add_argument("--stack-dir", type=Path, help="the planned stack's directory (its cdk.tf.json names the resources)")
     args = parser.parse_args(argv)
+    if args.plan is not None:
+        if args.stack_dir is None or not (args.stack_dir / "cdk.tf.json").is_file():
+            parser.error("--plan needs --stack-dir: the planned stack's synthesized directory")
+        return scan_plan(args.plan, args.stack_dir)
+    if args.stacks_dir is None:
+        parser.error("--stacks-dir (or --plan with --stack-dir) is required")
     if not args.stacks_dir.is_dir() or not any(args.stacks_dir.glob("*/cdk.tf.json")):
         print(f"nothing synthesized in {args.stacks_dir}: run 'make synth' first", file=sys.stderr)
         return 2

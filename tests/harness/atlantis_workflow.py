@@ -126,7 +126,11 @@ def _states(endpoint: str, state: dict[str, Any]) -> dict[str, Any]:
     for backend in state.get("backends", {}).values():
         account = backend["assume_role"]["role_arn"].split(":")[4]
         s3 = rehearse.session(endpoint, account).client("s3", endpoint_url=endpoint)
-        head = s3.head_object(Bucket=backend["bucket"], Key=backend["key"])
+        try:
+            head = s3.head_object(Bucket=backend["bucket"], Key=backend["key"])
+        except s3.exceptions.ClientError:
+            found[backend["key"]] = {"bytes": 0, "sse": None, "kms_key": None}
+            continue
         found[backend["key"]] = {"bytes": head["ContentLength"], "sse": head.get("ServerSideEncryption"), "kms_key": head.get("SSEKMSKeyId")}
     return found
 
