@@ -1,44 +1,119 @@
-"""atlantis.yaml's workflow, its commands run exactly as listed (tests/harness/atlantis_workflow.py), against moto."""
+"""atlantis.yaml: one project per stack and environment, generated; its workflow run twice against moto."""
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, Background
+from conftest import ALL_STACKS, ROOT, Background
+from xacct_ops.atlantis import AtlantisConfigError, projects
 
 WORKFLOW = yaml.safe_load((ROOT / "atlantis.yaml").read_text())
+PROJECTS = {project["name"]: project for project in WORKFLOW["projects"]}
+# First plan of each stack: resources to add (the rehearsal's counts).
+S3_STACK = """kind = "xacct-dynamodb-streams"
+[backend]
+kind = "s3"
+bucket = "state"
+region = "eu-west-1"
+role_arn = "arn:aws:iam::999999999999:role/terraform-state"
+kms_key_id = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+"""
+CREATES = {"xacct-api-ingest": 60, "xacct-dynamodb-streams": 23, "xacct-kinesis-efo": 25, "xacct-kinesis-replication": 54, "xacct-ses-notifications": 29}
 
 
-def test_project_and_autoplan_patterns() -> None:
-    (project,) = WORKFLOW["projects"]
-    assert (project["dir"], project["workflow"]) == (".", "cdktf")
-    assert {"main.py", "constructs/**/*.py", "lambda_src/**/*.py", "terraform.tfvars"} <= set(project["autoplan"]["when_modified"])
+def test_atlantis_yaml_is_generated_from_the_current_stacks() -> None:
+    # GIVEN / WHEN the generator compares what it would write with the committed file
+    result = subprocess.run([sys.executable, "-m", "xacct_ops.atlantis", "--check"], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "constructs")}, timeout=300)
+    # THEN it is current
+    assert result.returncode == 0, result.stderr
+
+
+def test_one_project_per_stack_with_its_own_workflow_and_output() -> None:
+    assert sorted(PROJECTS) == sorted(f"staging-{stack}" for stack in ALL_STACKS)
+    for name, project in PROJECTS.items():
+        stack = name.removeprefix("staging-")
+        assert (project["dir"], project["workflow"]) == (".", name)
+        steps = WORKFLOW["workflows"][name]
+        assert [s["run"] for s in steps["plan"]["steps"]][0] == f"make synth CONFIG=environments/staging.toml STACK={stack} OUTDIR=atlantis.out/{name}"
+        assert f'-var-file="$PWD/environments/staging.tfvars" -out="$PLANFILE"' in steps["plan"]["steps"][-1]["run"]
+        assert steps["policy_check"]["steps"][-1]["run"] == f'make scan-plan OUTDIR=atlantis.out/{name} STACK={stack} PLAN="$SHOWFILE"'
+        assert steps["apply"]["steps"] == [{"run": f'terraform -chdir=atlantis.out/{name}/stacks/{stack} apply -input=false -no-color "$PLANFILE"'}]
     assert "atlantis.out/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
-def _steps(stage: str) -> list[str]:
-    return [step["run"] for step in WORKFLOW["workflows"]["cdktf"][stage]["steps"]]
+@pytest.mark.parametrize(
+    ("stack", "has", "has_not"),
+    [
+        pytest.param("xacct-kinesis-efo", ["lambda_src/handler.py", "constructs/xacct_streaming/blocks/shared_stream.py"],
+                     ["lambda_src/changes_handler.py", "constructs/xacct_streaming/blocks/basic_auth_stream_api.py"], id="core"),
+        pytest.param("xacct-dynamodb-streams", ["lambda_src/changes_handler.py", "constructs/xacct_streaming/blocks/shared_table_stream.py"],
+                     ["lambda_src/handler.py", "constructs/xacct_streaming/blocks/s3_delivery_stream.py"], id="dynamodb"),
+        pytest.param("xacct-api-ingest", ["lambda_src/authorizer_handler.py", "lambda_src/handler.py", "constructs/xacct_streaming/blocks/basic_auth_stream_api.py"],
+                     ["lambda_src/notifications_handler.py"], id="api"),
+    ],
+)
+def test_autoplan_follows_the_files_that_change_the_stacks_output(stack: str, has: list[str], has_not: list[str]) -> None:
+    when = PROJECTS[f"staging-{stack}"]["autoplan"]["when_modified"]
+    assert {"main.py", "environments/staging.toml", "environments/staging.tfvars", "constructs/xacct_checks/**/*.py"} <= set(when)
+    assert set(has) <= set(when)
+    assert not set(has_not) & set(when)
+    assert "terraform.tfvars" not in when  # ignored by git: never in a pull request
+    assert all((ROOT / path).is_file() for path in when if "*" not in path)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        pytest.param({"dev.toml": 'kind = "xacct-kinesis-efo"\n', "dev.tfvars": ""}, "stack 'xacct-kinesis-efo' keeps local state", id="local-state"),
+        pytest.param({"dev.toml": S3_STACK, "dev.tfvars": ""},
+                     "stack 'xacct-kinesis-efo' (the default stack of kind 'xacct-kinesis-efo', which the file leaves out) keeps local state",
+                     id="kind-left-out"),
+        pytest.param({"dev.toml": '[backend]\nkind = "s3"\n'}, "has no var file environments/dev.tfvars", id="no-var-file"),
+        pytest.param({}, "no environment in environments/", id="no-environment"),
+    ],
+)
+def test_an_environment_atlantis_cannot_keep_state_for_is_refused(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    (tmp_path / "environments").mkdir()
+    for name, text in files.items():
+        (tmp_path / "environments" / name).write_text(text)
+    with pytest.raises(AtlantisConfigError, match=re.escape(message)):
+        projects(tmp_path)
 
 
 @pytest.mark.terraform
 @pytest.mark.rehearsal
 @pytest.mark.background("atlantis workflow")
-def test_workflow_plans_checks_and_applies_against_moto(terraform_jobs: Background) -> None:
-    # GIVEN a checkout of the repo, as Atlantis has it, with a tfvars for the two moto accounts
-    # WHEN every step of every stage runs as listed (tests/harness/atlantis_workflow.py, in the background)
+def test_two_pull_requests_keep_state_in_s3(terraform_jobs: Background) -> None:
+    # GIVEN the repository as Atlantis checks it out, moto for the deploy and state accounts
+    # WHEN every project runs every step of every stage, then a second pull request plans again
+    # (tests/harness/atlantis_workflow.py, in the background)
     result = terraform_jobs.result("atlantis workflow")
-    ran = [(step["stage"], step["command"]) for step in result["steps"]]
-    assert ran == [(stage, command) for stage in ("plan", "policy_check", "apply") for command in _steps(stage)]
-    assert all(step["returncode"] == 0 for step in result["steps"])
-    outputs = {step["command"]: step["stdout"] for step in result["steps"]}
-    # THEN
-    plan = next(out for cmd, out in outputs.items() if " plan " in cmd)
-    assert "Plan: 25 to add, 0 to change, 0 to destroy." in plan
-    scan = next(out for cmd, out in outputs.items() if cmd.startswith("make scan"))
-    assert "terraform_json scan results" in scan and "Failed checks: 0" in scan
-    check = next(out for cmd, out in outputs.items() if "--framework terraform_plan" in cmd)
-    assert "terraform_plan scan results" in check and "Failed checks: 0" in check
-    apply = next(out for cmd, out in outputs.items() if " apply " in cmd)
-    assert "Apply complete! Resources: 25 added, 0 changed, 0 destroyed." in apply
-    assert result["showfile_bytes"] > 10_000
+    first, second = result["runs"]
+    # THEN the first pull request ran exactly the listed steps, scans clean, and applied everything
+    for name, steps in first.items():
+        workflow = WORKFLOW["workflows"][name]
+        assert [(s["stage"], s["command"]) for s in steps] == [(stage, step["run"]) for stage in ("plan", "policy_check", "apply") for step in workflow[stage]["steps"]]
+        assert [s["returncode"] for s in steps] == [0] * len(steps), name
+        out = "".join(s["stdout"] for s in steps)
+        creates = CREATES[name.removeprefix("staging-")]
+        assert f"Plan: {creates} to add, 0 to change, 0 to destroy." in out
+        assert re.search(r"terraform_json scan results: Passed checks: \d+, Failed checks: 0", out)
+        assert re.search(r"terraform_plan scan results: Passed checks: \d+, Failed checks: 0", out)
+        assert f"Apply complete! Resources: {creates} added, 0 changed, 0 destroyed." in out
+        assert result["showfile_bytes"][name] > 10_000
+    # THEN the second, from a fresh checkout, found every state in S3: no changes anywhere
+    assert sorted(second) == sorted(first)
+    for name, steps in second.items():
+        assert [s["returncode"] for s in steps] == [0] * len(steps), name
+        assert "No changes. Your infrastructure matches the configuration." in steps[-1]["stdout"], name
+    # THEN one state object per stack, under the environment's prefix, encrypted with the state key
+    assert sorted(result["states"]) == sorted(f"staging/{stack}/terraform.tfstate" for stack in CREATES)
+    assert {(s["sse"], s["kms_key"]) for s in result["states"].values()} == {("aws:kms", result["key_arn"])}

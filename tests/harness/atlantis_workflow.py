@@ -15,9 +15,9 @@ the state kept in S3, every plan must say "No changes".
 
     python tests/harness/atlantis_workflow.py --json-out result.json
 
-Writes {"runs": [{project: [{"stage", "command", "returncode", "stdout", "stderr"}]}], "states":
-{key: {"bytes", "sse", "kms_key"}}, "showfile_bytes": {project: N}}; a project stops at its first
-failing step.
+Writes {"runs": [{project: [{"stage", "command", "returncode", "stdout", "stderr"}]}], "seconds": [per
+pull request], "states": {key: {"bytes", "sse", "kms_key"}}, "key_arn", "showfile_bytes": {project: N}};
+a project stops at its first failing step.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ def _run_project(repo: Path, workdir: Path, name: str, workflow: dict[str, Any],
                 backend = _override(repo / out / "stacks" / stack, endpoint, state.setdefault("key_arn", ""))
                 state.setdefault("backends", {})[name] = backend
     showfile = Path(env["SHOWFILE"])
-    state.setdefault("showfile_bytes", {})[name] = showfile.stat().st_size if showfile.exists() else 0
+    if showfile.exists():
+        state.setdefault("showfile_bytes", {})[name] = showfile.stat().st_size
     return steps
 
 
@@ -140,11 +142,14 @@ def run(workdir: Path) -> dict[str, Any]:
     with rehearse.moto_server() as endpoint:
         first_backend = _first_backend()
         state["key_arn"] = _state_account(endpoint, first_backend)
+        started = time.monotonic()
         runs = [_pull_request(workdir, 1, ("plan", "policy_check", "apply"), endpoint, state)]
+        seconds = [round(time.monotonic() - started)]
         if all(step["returncode"] == 0 for steps in runs[0].values() for step in steps):
             runs.append(_pull_request(workdir, 2, ("plan",), endpoint, state))
+            seconds.append(round(time.monotonic() - started) - seconds[0])
         states = _states(endpoint, state)
-    return {"runs": runs, "states": states, "key_arn": state["key_arn"], "showfile_bytes": state.get("showfile_bytes", {})}
+    return {"runs": runs, "seconds": seconds, "states": states, "key_arn": state["key_arn"], "showfile_bytes": state.get("showfile_bytes", {})}
 
 
 def _first_backend() -> dict[str, Any]:
