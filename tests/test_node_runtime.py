@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -19,10 +20,18 @@ def _fake_node(path: Path, version: str) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("JSII_NODE", raising=False)
-    monkeypatch.delenv("NODE_OPTIONS", raising=False)
-    return tmp_path / "project"
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # use_supported_node writes os.environ itself: put back exactly what was there (a JSII_NODE left
+    # pointing at a fake node would break every later jsii kernel of this process).
+    saved = {name: os.environ.get(name) for name in ("JSII_NODE", "NODE_OPTIONS")}
+    for name in saved:
+        os.environ.pop(name, None)
+    yield tmp_path / "project"
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.mark.parametrize(

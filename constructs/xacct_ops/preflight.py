@@ -1,15 +1,22 @@
-"""`make preflight`: checks, before a plan, that the deployment can work.
+"""`make preflight`: checks, before a plan, that a stack's deployment can work, for every stack kind.
 
-For each side (producer, consumer): the deploy role from terraform.tfvars can be assumed with the
-caller's credentials, the credentials land in the account the tfvars name, and STS answers in
-the configured region with them; then, for the core stack, that the names it will create are still
-free (sharing an existing stream: that the stream is there, encrypted with the key the settings
-name, and carries no resource policy this stack would replace unless the settings allow it), and
-for the API stack (xacct-api-ingest), that the consumer account already has API Gateway's
-CloudWatch role (an account-wide setting the stack leaves alone unless told to manage it).
+Reads the synthesized stack (`--stack-dir`, its cdk.tf.json: which accounts, which named resources,
+which functions reserve concurrency) and the tfvars. For each account of the stack (producer,
+consumer, or a fan-out's consumer accounts): the deploy role from the tfvars can be assumed with the
+caller's credentials, the credentials land in the account the tfvars name, and STS answers in the
+configured region. Then, in each account:
+- every name the stack will create there is still free (streams, tables, roles, functions, queues,
+  key aliases, log groups, alarms, topics, secrets, buckets, delivery streams, configuration sets);
+- Lambda concurrency: what the stack's functions reserve leaves the 100 unreserved executions AWS
+  requires (a new account's quota can be 10, where reserving anything fails);
+- API Gateway's CloudWatch role is set where the stack has an API and does not manage that
+  account-wide setting; SES has a verified identity where the stack has a configuration set (SES
+  sends nothing, and so notifies nothing, from an unverified one);
+- sharing an existing stream (settings, `--config`): that the stream is there, encrypted with the key
+  the settings name, and carries no resource policy this stack would replace unless allowed.
 One PASS/FAIL line per check; exit status 1 if any check failed, 2 for unusable input.
 
-    python -m xacct_ops.preflight --tfvars terraform.tfvars [--config settings.toml]
+    python -m xacct_ops.preflight --tfvars terraform.tfvars --stack-dir cdktf.out/stacks/<stack> [--config settings.toml]
 """
 
 from __future__ import annotations
