@@ -101,8 +101,8 @@ validate: $(TF_RC) ## terraform init -backend=false + validate in every stack di
 		'out=$$(terraform -chdir={} init -backend=false -input=false -no-color 2>&1 >/dev/null && terraform -chdir={} validate -no-color 2>&1); \
 		status=$$?; printf "== %s\n%s\n" {} "$$out"; exit $$status'
 
-preflight: venv ## before a plan: both deploy roles assumable, in the tfvars' accounts, STS in the region, target names free
-	PYTHONPATH=constructs $(PY) -m xacct_ops.preflight --tfvars $(TFVARS) $(if $(CONFIG),--config $(firstword $(CONFIG)))
+preflight: synth ## before a plan of STACK: deploy roles assumable into the tfvars' accounts, names free, Lambda concurrency, API Gateway logging role, SES identity
+	PYTHONPATH=constructs $(PY) -m xacct_ops.preflight --tfvars $(TFVARS) --stack-dir $(STACK_DIR) $(if $(CONFIG),--config $(firstword $(CONFIG)))
 
 plan: $(TF_RC) ## terraform plan of STACK with $(TFVARS) into $(STACK_DIR)/tfplan (needs AWS credentials)
 	@test -f $(TFVARS) || { echo "$(TFVARS) missing: cp terraform.tfvars.example $(TFVARS) and fill it in" >&2; exit 1; }

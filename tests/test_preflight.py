@@ -1,14 +1,23 @@
-"""make preflight against moto: roles, accounts, region, and names still free."""
+"""make preflight against moto: roles, accounts, region, names still free, and each account's
+prerequisites (Lambda concurrency, API Gateway's logging role, a verified SES identity), for every stack."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
-from conftest import ROOT, assumed_session
+from conftest import ALL_STACKS, API_STACK, DEFAULT_STACK, EXISTING_STACK, FANOUT_STACK, ROOT, SES_STACK, assumed_session
 from xacct_ops import preflight
+
+sys.path.insert(0, str(ROOT / "tests" / "harness"))
+
+import moto_extensions  # noqa: E402  (Lambda GetAccountSettings, which moto lacks)
+
+moto_extensions.install()
 
 EXAMPLE = (ROOT / "terraform.tfvars.example").read_text()
 
@@ -19,52 +28,120 @@ def _tfvars(tmp_path: Path, text: str = EXAMPLE) -> Path:
     return path
 
 
+def _main(tmp_path: Path, stack_dir: Path, *extra: str, tfvars: str = EXAMPLE) -> int:
+    return preflight.main(["--tfvars", str(_tfvars(tmp_path, tfvars)), "--stack-dir", str(stack_dir), *extra])
 
-def test_everything_free_passes(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+
+@pytest.fixture(scope="module")
+def stacks(cli_outdir: Path) -> Path:
+    return cli_outdir / "stacks"
+
+
+def test_everything_free_passes(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
-        assert preflight.main(["--tfvars", str(_tfvars(tmp_path))]) == 0
+        assert _main(tmp_path, stacks / DEFAULT_STACK) == 0
     out = capsys.readouterr().out.splitlines()
     assert "PASS  producer: assume arn:aws:iam::111111111111:role/terraform-deploy: assumed" in out
     assert "PASS  consumer: lands in consumer_account_id 222222222222: yes" in out
     assert "PASS  name free: producer: stream xacct-shared-stream: free" in out
     assert "PASS  name free: consumer: table xacct-stream-sink: free" in out
-    assert out[-1] == "preflight checks: 15 ok, 0 failing"
+    assert "PASS  name free: consumer: alarm xacct-stream-consumer-errors: free" in out
+    assert ("PASS  consumer: Lambda concurrency leaves 100 unreserved: the stack reserves 10 of 1000 unreserved "
+            "(account quota 1000), leaving 990") in out
+    assert out[-1] == "preflight checks: 21 ok, 0 failing"
 
 
-def test_taken_names_fail_in_the_right_account(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_every_stack_checks_each_name_it_creates_in_its_account(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str], stack: str) -> None:
+    # GIVEN fresh accounts that meet the API and SES prerequisites
+    config = json.loads((stacks / stack / "cdk.tf.json").read_text())
+    with mock_aws():
+        consumer = assumed_session("222222222222")
+        consumer.client("apigateway").update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": "arn:aws:iam::222222222222:role/apigw-logs"}])
+        consumer.client("ses").verify_email_identity(EmailAddress="sender@example.com")
+        status = _main(tmp_path, stacks / stack)
+    out = capsys.readouterr().out.splitlines()
+    # THEN every literal name of every checked type is looked up in its provider's account
+    expected = sorted(
+        f"PASS  name free: {body.get('provider', 'aws.producer').removeprefix('aws.')}: {lookup.label} {body[lookup.argument]}: free"
+        for type_, lookup in preflight.NAME_LOOKUPS.items() if type_ != "aws_kinesis_stream_consumer"
+        for body in config["resource"].get(type_, {}).values()
+        if "${" not in body[lookup.argument]  # a name made of variables is not known before the plan
+    )
+    assert sorted(line for line in out if line.startswith("PASS  name free: ")) == expected
+    assert status == 0, out
+    functions = len(config["resource"]["aws_lambda_function"])
+    assert sum(line.startswith("PASS  ") and "Lambda concurrency leaves 100 unreserved" in line for line in out) == len(
+        {body["provider"] for body in config["resource"]["aws_lambda_function"].values()}), functions
+
+
+def test_a_new_accounts_concurrency_quota_fails_the_reservation(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN accounts with a quota of 10 concurrent executions, as new accounts can have
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "10")
+    with mock_aws():
+        status = _main(tmp_path, stacks / DEFAULT_STACK)
+    out = capsys.readouterr().out.splitlines()
+    # THEN the function's reservation of 10 is refused before the plan, with what to do
+    assert status == 1
+    assert ("FAIL  consumer: Lambda concurrency leaves 100 unreserved: the stack reserves 10 of 10 unreserved (account quota 10), "
+            "leaving 0: the reservation would be refused; ask for a higher quota (Service Quotas: Lambda concurrent executions) "
+            "or lower each function's reserved_concurrency") in out
+
+
+@pytest.mark.parametrize("verified", [False, True], ids=["no-identity", "verified-sender"])
+def test_ses_stack_needs_a_verified_identity(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str], verified: bool) -> None:
+    with mock_aws():
+        if verified:
+            assumed_session("222222222222").client("ses").verify_email_identity(EmailAddress="orders@example.com")
+        status = _main(tmp_path, stacks / SES_STACK)
+    out = capsys.readouterr().out.splitlines()
+    name = "consumer: SES has a verified identity (for configuration set xacct-mail)"
+    if verified:
+        assert (status, f"PASS  {name}: orders@example.com" in out) == (0, True)
+    else:
+        assert status == 1
+        assert (f"FAIL  {name}: none verified: SES sends nothing from an unverified identity, so nothing is notified; "
+                "verify the sender (aws ses verify-domain-identity or verify-email-identity)") in out
+
+
+def test_a_missing_stack_dir_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(tmp_path, tmp_path / "cdktf.out" / "stacks" / "nothing") == 2
+    assert "a synthesized stack directory with cdk.tf.json (run make synth)" in capsys.readouterr().err
+
+
+def test_taken_names_fail_in_the_right_account(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
         # GIVEN a stream of that name in the producer account and a queue in the consumer account
         assumed_session("111111111111").client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
         assumed_session("222222222222").client("sqs").create_queue(QueueName="xacct-stream-consumer-dlq")
         # AND the same stream name in the consumer account, which does not matter
         assumed_session("222222222222").client("kinesis").create_stream(StreamName="other", ShardCount=1)
-        assert preflight.main(["--tfvars", str(_tfvars(tmp_path))]) == 1
+        assert _main(tmp_path, stacks / DEFAULT_STACK) == 1
     out = capsys.readouterr().out.splitlines()
     assert "FAIL  name free: producer: stream xacct-shared-stream: already exists" in out
     assert "FAIL  name free: consumer: queue xacct-stream-consumer-dlq: already exists" in out
     assert "PASS  name free: consumer: function xacct-stream-consumer: free" in out
-    assert out[-1] == "preflight checks: 13 ok, 2 failing"
+    assert out[-1] == "preflight checks: 19 ok, 2 failing"
 
 
-def test_role_in_another_account_than_the_tfvars_name(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_role_in_another_account_than_the_tfvars_name(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = EXAMPLE.replace('producer_account_id = "111111111111"', 'producer_account_id = "333333333333"')
     with mock_aws():
-        assert preflight.main(["--tfvars", str(_tfvars(tmp_path, text))]) == 1
+        assert _main(tmp_path, stacks / DEFAULT_STACK, tfvars=text) == 1
     out = capsys.readouterr().out.splitlines()
     assert "FAIL  producer: lands in producer_account_id 333333333333: lands in 111111111111" in out
     assert not any("name free" in line for line in out)  # names are only checked in the right accounts
 
 
-def test_incomplete_tfvars_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert preflight.main(["--tfvars", str(_tfvars(tmp_path, 'region = "eu-west-1"\n'))]) == 2
+def test_incomplete_tfvars_is_a_usage_error(tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(tmp_path, stacks / DEFAULT_STACK, tfvars='region = "eu-west-1"\n') == 2
     assert "producer_account_id, producer_deploy_role_arn, consumer_account_id, consumer_deploy_role_arn" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("role_set", [False, True], ids=["no-logging-role", "logging-role-set"])
-def test_api_stack_needs_the_accounts_api_gateway_logging_role(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], role_set: bool) -> None:
-    # GIVEN the API stack's settings (manage_account_logging_role left false)
-    config = tmp_path / "api.toml"
-    config.write_text('kind = "xacct-api-ingest"\n')
+def test_api_stack_needs_the_accounts_api_gateway_logging_role(aws_env: None, tmp_path: Path, stacks: Path, capsys: pytest.CaptureFixture[str], role_set: bool) -> None:
+    # GIVEN the API stack (manage_account_logging_role left false)
     with mock_aws():
         role = "arn:aws:iam::222222222222:role/apigateway-cloudwatch"
         if role_set:
@@ -73,7 +150,7 @@ def test_api_stack_needs_the_accounts_api_gateway_logging_role(aws_env: None, tm
                 patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}]
             )
         # WHEN
-        status = preflight.main(["--tfvars", str(_tfvars(tmp_path)), "--config", str(config)])
+        status = _main(tmp_path, stacks / API_STACK)
     # THEN
     out = capsys.readouterr().out.splitlines()
     if role_set:
@@ -103,7 +180,7 @@ def _existing_stream(encryption: str) -> tuple[str, str | None]:
 
 
 def _settings(tmp_path: Path, arn: str, key_arn: str | None, take_over: bool = False) -> Path:
-    lines = ["[existing_stream]", f'stream_arn = "{arn}"']
+    lines = [f'stack_name = "{EXISTING_STACK}"', "[existing_stream]", f'stream_arn = "{arn}"']
     if key_arn:
         lines.append(f'key_arn = "{key_arn}"')
     if take_over:
@@ -125,7 +202,7 @@ POLICY = '{"Version":"2012-10-17","Statement":[{"Sid":"AnalyticsTeam","Effect":"
     ],
 )
 def test_existing_stream_policy_is_never_replaced_silently(
-    aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], existing_policy: bool, take_over: bool, status: int, line: str
+    aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str], existing_policy: bool, take_over: bool, status: int, line: str
 ) -> None:
     with mock_aws():
         # GIVEN an existing encrypted stream, with or without a resource policy of its own
@@ -133,14 +210,14 @@ def test_existing_stream_policy_is_never_replaced_silently(
         if existing_policy:
             assumed_session("111111111111").client("kinesis").put_resource_policy(ResourceARN=arn, Policy=POLICY % arn)
         # WHEN preflight checks the settings that share it
-        result = preflight.main(["--tfvars", str(_tfvars(tmp_path)), "--config", str(_settings(tmp_path, arn, key_arn, take_over))])
+        result = _main(tmp_path, library_outdir / "stacks" / EXISTING_STACK, "--config", str(_settings(tmp_path, arn, key_arn, take_over)))
     # THEN
     out = capsys.readouterr().out.splitlines()
     assert result == status
     assert any(l.startswith(line) for l in out), out
     assert f"PASS  producer: existing stream's key: {key_arn}" in out
-    assert "PASS  name free: producer: stream consumer xacct-lambda-consumer: free" in out
-    assert not any("name free: producer: stream xacct-shared-stream" in l for l in out)  # not created, not checked
+    assert "PASS  name free: producer: stream consumer orders-audit-lambda-consumer: free" in out
+    assert [l for l in out if "name free: producer: stream " in l and "stream consumer" not in l] == []  # not created, not checked
 
 
 @pytest.mark.parametrize(
@@ -152,12 +229,12 @@ def test_existing_stream_policy_is_never_replaced_silently(
     ],
 )
 def test_existing_stream_encryption_must_match_the_settings(
-    aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], encryption: str, settings_key: bool, detail: str
+    aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str], encryption: str, settings_key: bool, detail: str
 ) -> None:
     with mock_aws():
         arn, _ = _existing_stream(encryption)
         key_arn = "arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666" if settings_key else None
-        result = preflight.main(["--tfvars", str(_tfvars(tmp_path)), "--config", str(_settings(tmp_path, arn, key_arn))])
+        result = _main(tmp_path, library_outdir / "stacks" / EXISTING_STACK, "--config", str(_settings(tmp_path, arn, key_arn)))
     out = capsys.readouterr().out.splitlines()
     assert result == 1
     assert any(l.startswith("FAIL  producer: existing stream's key: " + detail) for l in out), out
@@ -173,14 +250,14 @@ consumer_accounts = {
 """
 
 
-def test_fanout_checks_every_account_and_each_consumers_names(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fanout_checks_every_account_and_each_consumers_names(aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
         # GIVEN the fan-out example, and a table of billing's name already in billing's account
         assumed_session("444444444444").client("dynamodb").create_table(
             TableName="orders-fanout-billing-sink", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
         )
-        status = preflight.main(["--tfvars", str(_tfvars(tmp_path, FANOUT_TFVARS)), "--config", str(ROOT / "examples" / "fanout.toml")])
+        status = _main(tmp_path, library_outdir / "stacks" / FANOUT_STACK, tfvars=FANOUT_TFVARS)
     out = capsys.readouterr().out.splitlines()
     # THEN each of the three accounts is assumed and checked, and the taken name fails in billing's account only
     assert status == 1
@@ -192,7 +269,7 @@ def test_fanout_checks_every_account_and_each_consumers_names(aws_env: None, tmp
     assert "PASS  name free: producer: stream orders-fanout-fanout-stream: free" in out
 
 
-def test_fanout_tfvars_must_name_every_account(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fanout_tfvars_must_name_every_account(tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = FANOUT_TFVARS.replace('  billing   = { account_id = "444444444444", deploy_role_arn = "arn:aws:iam::444444444444:role/terraform-deploy" }\n', "")
-    assert preflight.main(["--tfvars", str(_tfvars(tmp_path, text)), "--config", str(ROOT / "examples" / "fanout.toml")]) == 2
+    assert _main(tmp_path, library_outdir / "stacks" / FANOUT_STACK, tfvars=text) == 2
     assert "consumer_accounts: 'billing' is not allowed; expected an entry for every account the settings name (analytics, billing)" in capsys.readouterr().err

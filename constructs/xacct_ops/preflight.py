@@ -31,11 +31,11 @@ from typing import Any, Callable, Optional
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_streaming.settings.config import load_props
+from xacct_streaming.settings.catalog import select
+from xacct_streaming.settings.config import load_stacks
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.fanout_props import FanoutStackProps
-from xacct_streaming.settings.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps, StackProps
-from xacct_streaming.settings.stack_props import ApiIngestStackProps
+from xacct_streaming.settings.patterns import PARTITION_REGION_PREFIXES
+from xacct_streaming.settings.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps
 
 SIDES = ("producer", "consumer")
 
@@ -47,53 +47,42 @@ class Result:
     detail: str
 
 
-def read_tfvars(path: Path, fanout: bool = False) -> dict[str, Any]:
+def read_tfvars(path: Path, aliases: list[str]) -> dict[str, Any]:
     import hcl2  # bc-python-hcl2, installed with checkov
 
     raw = hcl2.loads(path.read_text(encoding="utf-8"))
     values = {key: value[0] if isinstance(value, list) and len(value) == 1 else value for key, value in raw.items()}
-    required = ("region", "producer_account_id", "producer_deploy_role_arn", *(("consumer_accounts",) if fanout else ("consumer_account_id", "consumer_deploy_role_arn")))
+    required = ["region"]
+    for alias in aliases:
+        if alias in SIDES:
+            required += [f"{alias}_account_id", f"{alias}_deploy_role_arn"]
+        elif "consumer_accounts" not in required:
+            required.append("consumer_accounts")
     missing = [name for name in required if not values.get(name)]
     if missing:
         raise ConfigError(str(path), ", ".join(missing), "values for every required variable (see terraform.tfvars.example)")
     return values
 
 
-def accounts(tfvars: dict[str, Any], props: Any) -> dict[str, tuple[str, str]]:
-    """Each account the stack deploys to: name -> (deploy role ARN, account id)."""
-    found = {"producer": (tfvars["producer_deploy_role_arn"], tfvars["producer_account_id"])}
-    if isinstance(props, FanoutStackProps):
+def stack_aliases(config: dict[str, Any]) -> list[str]:
+    """The stack's accounts: its provider aliases, in the order the configuration declares them."""
+    providers = config.get("provider", {}).get("aws", [])
+    return [provider["alias"] for provider in (providers if isinstance(providers, list) else [providers])]
+
+
+def accounts(tfvars: dict[str, Any], aliases: list[str]) -> dict[str, tuple[str, str]]:
+    """Each account the stack deploys to: alias -> (deploy role ARN, account id)."""
+    found = {}
+    for alias in aliases:
+        if alias in SIDES:
+            found[alias] = (tfvars[f"{alias}_deploy_role_arn"], tfvars[f"{alias}_account_id"])
+            continue
         mapping = tfvars["consumer_accounts"]
-        for name in props.accounts:
-            if name not in mapping:
-                raise ConfigError("consumer_accounts", name, f"an entry for every account the settings name ({', '.join(props.accounts)})")
-            found[name] = (mapping[name]["deploy_role_arn"], mapping[name]["account_id"])
-    else:
-        found["consumer"] = (tfvars["consumer_deploy_role_arn"], tfvars["consumer_account_id"])
+        if alias not in mapping:
+            named = ", ".join(a for a in aliases if a not in SIDES)
+            raise ConfigError("consumer_accounts", alias, f"an entry for every account the settings name ({named})")
+        found[alias] = (mapping[alias]["deploy_role_arn"], mapping[alias]["account_id"])
     return found
-
-
-def fanout_checks(props: FanoutStackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
-    """Every consumer's names are free in its account, the stream's and EFO consumers' in the producer's."""
-    producer = sessions["producer"]
-    results = []
-    if props.existing_stream is not None:
-        results.extend(existing_stream_checks(props.existing_stream, producer, endpoint))
-    else:
-        ok, detail = _absent(lambda: producer.client("kinesis", endpoint_url=endpoint).describe_stream_summary(StreamName=props.stream.stream_name), ("ResourceNotFoundException",))
-        results.append(Result(f"name free: producer: stream {props.stream.stream_name}", ok, detail))
-    for consumer in props.consumers:
-        assert consumer.function is not None and consumer.sink is not None
-        session = sessions[consumer.account]
-        function = consumer.function
-        for label, call, codes in (
-            (f"function {function.function_name}", lambda: session.client("lambda", endpoint_url=endpoint).get_function(FunctionName=function.function_name), ("ResourceNotFoundException",)),
-            (f"role {function.role_name}", lambda: session.client("iam", endpoint_url=endpoint).get_role(RoleName=function.role_name), ("NoSuchEntity",)),
-            (f"table {consumer.sink.table_name}", lambda: session.client("dynamodb", endpoint_url=endpoint).describe_table(TableName=consumer.sink.table_name), ("ResourceNotFoundException",)),
-        ):
-            ok, detail = _absent(call, codes)
-            results.append(Result(f"name free: {consumer.account}: {label}", ok, detail))
-    return results
 
 
 def _absent(call: Callable[[], Any], missing_codes: tuple[str, ...]) -> tuple[bool, str]:
@@ -104,43 +93,141 @@ def _absent(call: Callable[[], Any], missing_codes: tuple[str, ...]) -> tuple[bo
         code = error.response.get("Error", {}).get("Code", "")
         if code in missing_codes:
             return True, "free"
+        if code in ("403", "AccessDenied", "Forbidden"):
+            return False, "already exists (in another account)"
         return False, f"cannot tell: {code}"
     return False, "already exists"
 
 
-def name_checks(props: StackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
-    producer, consumer = sessions["producer"], sessions["consumer"]
+@dataclass(frozen=True)
+class NameLookup:
+    """How to tell whether a named resource of one type exists in an account."""
 
-    def client(session: boto3.Session, service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint)
+    label: str
+    argument: str  # the resource argument holding the name
+    call: Callable[[Callable[[str], Any], str, dict[str, Any]], Any]  # (client of a service, name, arguments)
+    missing: tuple[str, ...]
 
-    stream, function, sink, existing = props.stream, props.function, props.sink, props.existing_stream
-    checks: list[tuple[str, Callable[[], Any], tuple[str, ...]]] = [
-        (f"producer: stream {stream.stream_name}", lambda: client(producer, "kinesis").describe_stream_summary(StreamName=stream.stream_name), ("ResourceNotFoundException",)),
-        (f"producer: key alias {stream.key_alias}", lambda: client(producer, "kms").describe_key(KeyId=stream.key_alias), ("NotFoundException",)),
-    ] if existing is None else [
-        (
-            f"producer: stream consumer {existing.consumer_name}",
-            lambda: client(producer, "kinesis").describe_stream_consumer(StreamARN=existing.stream_arn, ConsumerName=existing.consumer_name),
-            ("ResourceNotFoundException",),
-        ),
-    ]
-    checks += [
-        (f"consumer: function {function.function_name}", lambda: client(consumer, "lambda").get_function(FunctionName=function.function_name), ("ResourceNotFoundException",)),
-        (f"consumer: role {function.role_name}", lambda: client(consumer, "iam").get_role(RoleName=function.role_name), ("NoSuchEntity",)),
-        (f"consumer: key alias {function.key_alias}", lambda: client(consumer, "kms").describe_key(KeyId=function.key_alias), ("NotFoundException",)),
-        (f"consumer: queue {function.dead_letter_queue_name}", lambda: client(consumer, "sqs").get_queue_url(QueueName=function.dead_letter_queue_name), ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")),
-        (f"consumer: queue {function.on_failure_queue_name}", lambda: client(consumer, "sqs").get_queue_url(QueueName=function.on_failure_queue_name), ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")),
-    ]
-    if sink.creates_table:
-        checks.append((f"consumer: table {sink.table_name}", lambda: client(consumer, "dynamodb").describe_table(TableName=sink.table_name), ("ResourceNotFoundException",)))
+
+def _log_group(client: Callable[[str], Any], name: str, _: dict[str, Any]) -> Any:
+    groups = client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    if not any(g["logGroupName"] == name for g in groups):
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeLogGroups")
+
+
+def _alarm(client: Callable[[str], Any], name: str, _: dict[str, Any]) -> Any:
+    if not client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+        raise ClientError({"Error": {"Code": "ResourceNotFound"}}, "DescribeAlarms")
+
+
+NOT_FOUND = ("ResourceNotFoundException",)
+# Every resource whose name must be free in its account (synth.UNIQUE_NAMES), and an EFO consumer
+# of a stream that already exists.
+NAME_LOOKUPS: dict[str, NameLookup] = {
+    "aws_kinesis_stream": NameLookup("stream", "name", lambda c, n, _: c("kinesis").describe_stream_summary(StreamName=n), NOT_FOUND),
+    "aws_kinesis_stream_consumer": NameLookup(
+        "stream consumer", "name", lambda c, n, b: c("kinesis").describe_stream_consumer(StreamARN=b["stream_arn"], ConsumerName=n), NOT_FOUND
+    ),
+    "aws_kms_alias": NameLookup("key alias", "name", lambda c, n, _: c("kms").describe_key(KeyId=n), ("NotFoundException",)),
+    "aws_lambda_function": NameLookup("function", "function_name", lambda c, n, _: c("lambda").get_function(FunctionName=n), NOT_FOUND),
+    "aws_iam_role": NameLookup("role", "name", lambda c, n, _: c("iam").get_role(RoleName=n), ("NoSuchEntity",)),
+    "aws_sqs_queue": NameLookup(
+        "queue", "name", lambda c, n, _: c("sqs").get_queue_url(QueueName=n), ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    ),
+    "aws_dynamodb_table": NameLookup("table", "name", lambda c, n, _: c("dynamodb").describe_table(TableName=n), NOT_FOUND),
+    "aws_cloudwatch_log_group": NameLookup("log group", "name", _log_group, NOT_FOUND),
+    "aws_cloudwatch_metric_alarm": NameLookup("alarm", "alarm_name", _alarm, ("ResourceNotFound",)),
+    "aws_kinesis_firehose_delivery_stream": NameLookup(
+        "delivery stream", "name", lambda c, n, _: c("firehose").describe_delivery_stream(DeliveryStreamName=n), NOT_FOUND
+    ),
+    "aws_s3_bucket": NameLookup("bucket", "bucket", lambda c, n, _: c("s3").head_bucket(Bucket=n), ("404", "NoSuchBucket", "NotFound")),
+    "aws_secretsmanager_secret": NameLookup("secret", "name", lambda c, n, _: c("secretsmanager").describe_secret(SecretId=n), NOT_FOUND),
+    "aws_ses_configuration_set": NameLookup(
+        "configuration set", "name", lambda c, n, _: c("ses").describe_configuration_set(ConfigurationSetName=n), ("ConfigurationSetDoesNotExist",)
+    ),
+    "aws_sns_topic": NameLookup("topic", "name", lambda c, n, b: c("sns").get_topic_attributes(TopicArn=b["__arn__"]), ("NotFound", "NotFoundException")),
+}
+
+
+def _alias_of(body: dict[str, Any]) -> str:
+    return str(body.get("provider", "aws.producer")).removeprefix("aws.")
+
+
+def name_checks(config: dict[str, Any], sessions: dict[str, boto3.Session], identities: dict[str, str], region: str, endpoint: Optional[str]) -> list[Result]:
+    """Every name the stack creates is free in the account it creates it in (literal names only)."""
     results = []
-    for name, call, codes in checks:
-        ok, detail = _absent(call, codes)
-        results.append(Result(f"name free: {name}", ok, detail))
-    groups = client(consumer, "logs").describe_log_groups(logGroupNamePrefix=function.log_group_name)["logGroups"]
-    taken = any(g["logGroupName"] == function.log_group_name for g in groups)
-    results.append(Result(f"name free: consumer: log group {function.log_group_name}", not taken, "already exists" if taken else "free"))
+    for type_, lookup in NAME_LOOKUPS.items():
+        for body in config.get("resource", {}).get(type_, {}).values():
+            name = body.get(lookup.argument)
+            alias = _alias_of(body)
+            if not isinstance(name, str) or "${" in name or alias not in sessions:
+                continue
+            if type_ == "aws_kinesis_stream_consumer" and "${" in str(body.get("stream_arn", "${")):
+                continue  # a consumer of a stream this stack creates: the stream's name is checked
+            if type_ == "aws_sns_topic":
+                body = {**body, "__arn__": f"arn:{_partition(region)}:sns:{region}:{identities[alias]}:{name}"}
+            session = sessions[alias]
+            ok, detail = _absent(lambda: lookup.call(lambda service: session.client(service, endpoint_url=endpoint), name, body), lookup.missing)
+            results.append(Result(f"name free: {alias}: {lookup.label} {name}", ok, detail))
+    return results
+
+
+def _partition(region: str) -> str:
+    return next((p for p, prefixes in PARTITION_REGION_PREFIXES.items() if region.startswith(prefixes)), "aws")
+
+
+# AWS keeps this many concurrent executions unreserved in every account and region.
+MINIMUM_UNRESERVED = 100
+
+
+def concurrency_checks(config: dict[str, Any], sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
+    """In each account, what the stack's functions reserve leaves AWS's 100 unreserved executions."""
+    reserved: dict[str, int] = {}
+    for body in config.get("resource", {}).get("aws_lambda_function", {}).values():
+        amount = body.get("reserved_concurrent_executions")
+        if isinstance(amount, int) and amount > 0:
+            reserved[_alias_of(body)] = reserved.get(_alias_of(body), 0) + amount
+    results = []
+    for alias, amount in sorted(reserved.items()):
+        if alias not in sessions:
+            continue
+        name = f"{alias}: Lambda concurrency leaves {MINIMUM_UNRESERVED} unreserved"
+        try:
+            limit = sessions[alias].client("lambda", endpoint_url=endpoint).get_account_settings()["AccountLimit"]
+        except (ClientError, BotoCoreError) as error:
+            results.append(Result(name, False, f"cannot tell: {error}"))
+            continue
+        left = limit["UnreservedConcurrentExecutions"] - amount
+        detail = (f"the stack reserves {amount} of {limit['UnreservedConcurrentExecutions']} unreserved "
+                  f"(account quota {limit['ConcurrentExecutions']}), leaving {left}")
+        if left < MINIMUM_UNRESERVED:
+            detail += (": the reservation would be refused; ask for a higher quota (Service Quotas: Lambda concurrent "
+                       "executions) or lower each function's reserved_concurrency")
+        results.append(Result(name, left >= MINIMUM_UNRESERVED, detail))
+    return results
+
+
+def ses_identity_checks(config: dict[str, Any], sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
+    """Where the stack has an SES configuration set, SES has a verified identity to send with."""
+    results = []
+    for body in config.get("resource", {}).get("aws_ses_configuration_set", {}).values():
+        alias = _alias_of(body)
+        if alias not in sessions:
+            continue
+        name = f"{alias}: SES has a verified identity (for configuration set {body.get('name')})"
+        ses = sessions[alias].client("ses", endpoint_url=endpoint)
+        try:
+            identities = ses.list_identities()["Identities"]
+            status = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"] if identities else {}
+        except (ClientError, BotoCoreError) as error:
+            results.append(Result(name, False, f"cannot tell: {error}"))
+            continue
+        verified = sorted(i for i, attributes in status.items() if attributes.get("VerificationStatus") == "Success")
+        if verified:
+            results.append(Result(name, True, ", ".join(verified)))
+        else:
+            results.append(Result(name, False, "none verified: SES sends nothing from an unverified identity, so nothing is "
+                                               "notified; verify the sender (aws ses verify-domain-identity or verify-email-identity)"))
     return results
 
 
@@ -202,26 +289,36 @@ def _policy_check(existing: ExistingStreamProps, kinesis: Any) -> Result:
     )
 
 
-def api_account_checks(props: ApiIngestStackProps, sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
-    """API Gateway's CloudWatch role is set in the consumer account (access logs need it)."""
-    name = "consumer: API Gateway account has a CloudWatch logging role"
-    if props.api.manage_account_logging_role:
-        return [Result(name, True, "managed by this stack (api.manage_account_logging_role = true)")]
-    try:
-        role = sessions["consumer"].client("apigateway", endpoint_url=endpoint).get_account().get("cloudwatchRoleArn")
-    except (ClientError, BotoCoreError) as error:
-        return [Result(name, False, f"cannot tell: {error}")]
-    if role:
-        return [Result(name, True, role)]
-    return [Result(name, False, "none set: set it once for the account (aws apigateway update-account), or api.manage_account_logging_role = true")]
+def api_account_checks(config: dict[str, Any], sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
+    """API Gateway's CloudWatch role is set in the account of the stack's API (access logs need it)."""
+    resources = config.get("resource", {})
+    results = []
+    for body in resources.get("aws_api_gateway_rest_api", {}).values():
+        alias = _alias_of(body)
+        name = f"{alias}: API Gateway account has a CloudWatch logging role"
+        if any(_alias_of(b) == alias for b in resources.get("aws_api_gateway_account", {}).values()):
+            results.append(Result(name, True, "managed by this stack (api.manage_account_logging_role = true)"))
+            continue
+        if alias not in sessions:
+            continue
+        try:
+            role = sessions[alias].client("apigateway", endpoint_url=endpoint).get_account().get("cloudwatchRoleArn")
+        except (ClientError, BotoCoreError) as error:
+            results.append(Result(name, False, f"cannot tell: {error}"))
+            continue
+        results.append(Result(name, True, role) if role else Result(
+            name, False, "none set: set it once for the account (aws apigateway update-account), or api.manage_account_logging_role = true"))
+    return results
 
 
-def run(tfvars: dict[str, Any], props: Any, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None) -> list[Result]:
+def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None) -> list[Result]:
+    """Every check of one stack: `config` its cdk.tf.json, `props` its settings (for an existing stream)."""
     region = tfvars["region"]
     base = base or boto3.Session(region_name=region)
     results: list[Result] = []
     sessions: dict[str, boto3.Session] = {}
-    sides = accounts(tfvars, props)
+    identities: dict[str, str] = {}
+    sides = accounts(tfvars, stack_aliases(config))
     for side, (role, account) in sides.items():
         try:
             creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(
@@ -246,34 +343,43 @@ def run(tfvars: dict[str, Any], props: Any, base: Optional[boto3.Session] = None
         results.append(Result(f"{side}: lands in {where} {account}", lands, "yes" if lands else f"lands in {identity['Account']}"))
         if lands:
             sessions[side] = session
+            identities[side] = account
     if len(sessions) == len(sides):
-        if isinstance(props, FanoutStackProps):
-            results.extend(fanout_checks(props, sessions, endpoint))
-        elif isinstance(props, StackProps):
-            if props.existing_stream is not None:
-                results.extend(existing_stream_checks(props.existing_stream, sessions["producer"], endpoint))
-            results.extend(name_checks(props, sessions, endpoint))
-        elif isinstance(props, ApiIngestStackProps):
-            results.extend(api_account_checks(props, sessions, endpoint))
+        existing = getattr(props, "existing_stream", None)
+        if existing is not None and "producer" in sessions:
+            results.extend(existing_stream_checks(existing, sessions["producer"], endpoint))
+        results.extend(name_checks(config, sessions, identities, region, endpoint))
+        results.extend(concurrency_checks(config, sessions, endpoint))
+        results.extend(api_account_checks(config, sessions, endpoint))
+        results.extend(ses_identity_checks(config, sessions, endpoint))
     return results
+
+
+def _settings_of(config_file: Optional[str], stack: str) -> Any:
+    """The props of `stack` from the settings file (or the defaults), for the settings-only checks."""
+    stacks = select(load_stacks(config_file) if config_file else [], [])
+    return next((props for props in stacks if props.stack_name == stack), None)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tfvars", type=Path, default=Path("terraform.tfvars"))
-    parser.add_argument("--config", default=None, help="the settings file `make synth` uses (CONFIG)")
+    parser.add_argument("--stack-dir", type=Path, required=True, help="the synthesized stack: cdktf.out/stacks/<stack> (make synth)")
+    parser.add_argument("--config", default=None, help="the settings file `make synth` used (CONFIG), for an existing stream's checks")
     parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
     args = parser.parse_args(argv)
     try:
-        props = load_props(args.config)
-        if not isinstance(props, (StackProps, ApiIngestStackProps, FanoutStackProps)):
-            raise ConfigError("kind", type(props).__name__, "a settings file of the xacct-kinesis-efo, xacct-api-ingest or xacct-kinesis-fanout stack (what preflight checks)")
-        tfvars = read_tfvars(args.tfvars, fanout=isinstance(props, FanoutStackProps))
-        accounts(tfvars, props)  # every account the settings name is in the tfvars: a usage error otherwise
+        config_file = args.stack_dir / "cdk.tf.json"
+        if not config_file.is_file():
+            raise ConfigError("--stack-dir", str(args.stack_dir), "a synthesized stack directory with cdk.tf.json (run make synth)")
+        config = json.loads(config_file.read_text())
+        props = _settings_of(args.config, args.stack_dir.name)
+        tfvars = read_tfvars(args.tfvars, stack_aliases(config))
+        accounts(tfvars, stack_aliases(config))  # every account the stack names is in the tfvars: a usage error otherwise
     except (ConfigError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    results = run(tfvars, props, endpoint=args.endpoint_url)
+    results = run(tfvars, config, props, endpoint=args.endpoint_url)
     for result in results:
         print(f"{'PASS' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
     failed = sum(not r.ok for r in results)

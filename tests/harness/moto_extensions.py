@@ -40,14 +40,21 @@ Installed into the moto server the rehearsal runs in-process (`install()`), neve
 
 Gaps that remain (listed in the README): moto does not enforce resource or key policies on data
 calls, does not invoke functions without Docker, and does not deliver records through mappings.
+10. Lambda `GetAccountSettings`, which moto did not implement (preflight reads it): the account's
+    concurrency quota is moto's own model of it (`MOTO_LAMBDA_CONCURRENCY_QUOTA`, default 1000, as
+    for a settled account; a new account can have 10), and what its functions reserve is taken from
+    it, as AWS documents `UnreservedConcurrentExecutions`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
+from moto.awslambda import urls as lambda_urls
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError as RESTError
 from moto.dynamodb.exceptions import ResourceNotFoundException as TableNotFound
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
@@ -340,6 +347,22 @@ def _wrap_cross_account_put(original: Any, action: str) -> Any:
     return put
 
 
+def _get_account_settings(self: Any) -> Any:
+    backend = self.backend
+    functions = backend.list_functions()
+    quota = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000"))
+    reserved = sum(int(f.reserved_concurrency) for f in functions if f.reserved_concurrency)
+    code = sum(int(getattr(f, "code_size", 0) or 0) for f in functions)
+    body = {
+        "AccountLimit": {
+            "TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
+            "ConcurrentExecutions": quota, "UnreservedConcurrentExecutions": quota - reserved,
+        },
+        "AccountUsage": {"TotalCodeSize": code, "FunctionCount": len(functions)},
+    }
+    return 200, {"content-type": "application/json"}, json.dumps(body)
+
+
 def install() -> None:
     """Patches the moto classes in this process; idempotent."""
     global _installed
@@ -361,4 +384,6 @@ def install() -> None:
     EmailResponse.describe_configuration_set = _describe_configuration_set  # type: ignore[method-assign]
     for name in ("put_resource_policy", "get_resource_policy", "delete_resource_policy"):
         setattr(DynamoDBBackend, name, _wrap_dynamodb_policy_call(getattr(DynamoDBBackend, name)))
+    LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]
+    lambda_urls.url_paths.setdefault(r"{0}/(?P<api_version>[^/]+)/account-settings/?$", LambdaResponse.dispatch)
     _installed = True
