@@ -79,7 +79,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
     args = parser.parse_args(argv)
     try:
-        tfvars = read_tfvars(args.tfvars)
+        tfvars = read_tfvars(args.tfvars, ["producer", "consumer"])
         raw = json.loads(args.outputs.read_text())
         outputs = {name: value["value"] if isinstance(value, dict) and "value" in value else value for name, value in raw.items()}
         missing = [name for name in ("stream_name", "sink_table_name") if name not in outputs]
