@@ -44,18 +44,6 @@ ROOT = rehearse.ROOT
 PARALLEL_PROJECTS = 3
 
 
-def _copy_checkout(repo: Path) -> None:
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for name in filter(None, tracked.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
-    # This run's virtual environment (sys.executable is its bin/python, not resolved further).
-    (repo / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    if (ROOT / "node_modules").is_dir():
-        (repo / "node_modules").symlink_to(ROOT / "node_modules")
-
-
 def _state_account(endpoint: str, backend: dict[str, Any]) -> str:
     """The state bucket and a KMS key in the state account; returns moto's ARN of the key."""
     account = backend["assume_role"]["role_arn"].split(":")[4]
@@ -110,7 +98,7 @@ def _run_project(repo: Path, workdir: Path, name: str, workflow: dict[str, Any],
 
 def _pull_request(workdir: Path, number: int, stages: tuple[str, ...], endpoint: str, state: dict[str, Any]) -> dict[str, Any]:
     repo = workdir / f"pr{number}"
-    _copy_checkout(repo)
+    rehearse.copy_checkout(repo)
     config = yaml.safe_load((repo / "atlantis.yaml").read_text())
     projects = [project["name"] for project in config["projects"]]
     (workdir / f"pr{number}-work").mkdir()

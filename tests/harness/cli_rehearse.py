@@ -56,16 +56,6 @@ def missing() -> str | None:
     return None
 
 
-def _copy_checkout(repo: Path) -> None:
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for name in filter(None, tracked.split("\0")):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
-    (repo / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    (repo / "node_modules").symlink_to(ROOT / "node_modules")
-
-
 def _environment(endpoint: str) -> dict[str, str]:
     """A user's shell (the Makefile adds the Node, the CLI config and CHECKPOINT_DISABLE) plus moto."""
     drop = ("XACCT_CONFIG", "JSII_NODE", "CDKTF_OUTDIR", "SYNTH_HCL_OUTPUT", "TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "MAKEFLAGS", "MAKELEVEL")
@@ -88,7 +78,7 @@ def _tfvars() -> str:
 
 def run(workdir: Path) -> dict[str, Any]:
     repo = workdir / "repo"
-    _copy_checkout(repo)
+    rehearse.copy_checkout(repo)
     (repo / "terraform.tfvars").write_text(_tfvars())
     steps: list[dict[str, Any]] = []
     teardown = "python3 main.py --teardown"

@@ -73,6 +73,20 @@ def check(condition: bool, message: str) -> None:
         raise RehearsalFailed(message)
 
 
+def copy_checkout(repo: Path) -> None:
+    """The repository's tracked files, as a pull request's or a user's fresh checkout has them, with
+    this run's virtual environment (sys.executable is its bin/python, not resolved further) and Node
+    tools, as the CI image or a pre-workflow hook would provide them."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in filter(None, tracked.split("\0")):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    (repo / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    if (ROOT / "node_modules").is_dir():
+        (repo / "node_modules").symlink_to(ROOT / "node_modules")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
