@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from conftest import ALL_STACKS, ROOT, Background
-from xacct_ops.atlantis import AtlantisConfigError, projects
+from xacct_ops.atlantis import AtlantisConfigError, _own_code, projects
+from xacct_streaming.settings.config import load_stacks
 
 WORKFLOW = yaml.safe_load((ROOT / "atlantis.yaml").read_text())
 PROJECTS = {project["name"]: project for project in WORKFLOW["projects"]}
@@ -117,3 +118,10 @@ def test_two_pull_requests_keep_state_in_s3(terraform_jobs: Background) -> None:
     # THEN one state object per stack, under the environment's prefix, encrypted with the state key
     assert sorted(result["states"]) == sorted(f"staging/{stack}/terraform.tfstate" for stack in CREATES)
     assert {(s["sse"], s["kms_key"]) for s in result["states"].values()} == {("aws:kms", result["key_arn"])}
+
+
+def test_a_stacks_own_function_code_is_among_what_it_depends_on() -> None:
+    # GIVEN the settings of a stack running the team's own handler (README: an existing stream)
+    (props,) = load_stacks(str(ROOT / "examples" / "existing-stream.toml"))
+    # THEN its source directory is what an edit there would change
+    assert list(_own_code(props)) == [ROOT / "examples" / "orders_reader"]

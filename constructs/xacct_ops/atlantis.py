@@ -81,8 +81,8 @@ def _own_code(props: Any) -> Iterator[Path]:
                 yield Path(value)
             else:
                 yield from _own_code(value)
-    elif isinstance(value := props, (list, tuple)):
-        for item in value:
+    elif isinstance(props, (list, tuple)):
+        for item in props:
             yield from _own_code(item)
 
 
