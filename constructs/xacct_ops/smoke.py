@@ -39,6 +39,27 @@ def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[
     )
 
 
+def _sessions(tfvars: dict[str, Any], endpoint: Optional[str]) -> tuple[boto3.Session, boto3.Session]:
+    """The producer's and the consumer's deploy roles, assumed with the caller's credentials."""
+    region = tfvars["region"]
+    base = boto3.Session(region_name=region)
+    return (assumed(base, tfvars["producer_deploy_role_arn"], region, endpoint),
+            assumed(base, tfvars["consumer_deploy_role_arn"], region, endpoint))
+
+
+def _wait(arrived: Callable[[], bool], sent: float, timeout: float, interval: float, progress: TextIO, clock: Callable[[], float]) -> Optional[float]:
+    """Seconds from `sent` until `arrived()` holds, polled with a progress line; None after `timeout`."""
+    deadline = sent + timeout
+    while clock() < deadline:
+        if arrived():
+            print(file=progress)
+            return clock() - sent
+        print(f"\r  {clock() - sent:5.0f} s / {timeout:.0f} s", end="", file=progress, flush=True)
+        time.sleep(interval)
+    print(file=progress)
+    return None
+
+
 def run(
     tfvars: dict[str, Any],
     outputs: dict[str, Any],
@@ -50,10 +71,7 @@ def run(
 ) -> Optional[float]:
     """Seconds from put to item in the table, or None on timeout."""
     progress = progress or sys.stderr
-    region = tfvars["region"]
-    base = boto3.Session(region_name=region)
-    producer = assumed(base, tfvars["producer_deploy_role_arn"], region, endpoint)
-    consumer = assumed(base, tfvars["consumer_deploy_role_arn"], region, endpoint)
+    producer, consumer = _sessions(tfvars, endpoint)
     marker = f"xacct-smoke-{uuid.uuid4()}"
     sent = clock()
     put = producer.client("kinesis", endpoint_url=endpoint).put_record(
@@ -62,18 +80,14 @@ def run(
     pk, sk = item_keys(put["ShardId"], put["SequenceNumber"], 0)
     print(f"put {marker} to {outputs['stream_name']} ({put['ShardId']}, {put['SequenceNumber']}); waiting for it in {outputs['sink_table_name']}", file=progress, flush=True)
     table = consumer.client("dynamodb", endpoint_url=endpoint)
-    deadline = sent + timeout
-    while clock() < deadline:
+
+    def arrived() -> bool:
         item = table.get_item(TableName=outputs["sink_table_name"], Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
-        if item is not None:
-            if json.loads(item["payload"]["S"]).get("smoke_test_id") != marker:
-                raise RuntimeError(f"item {pk}/{sk} holds another record: {item['payload']['S'][:200]}")
-            print(file=progress)
-            return clock() - sent
-        print(f"\r  {clock() - sent:5.0f} s / {timeout:.0f} s", end="", file=progress, flush=True)
-        time.sleep(interval)
-    print(file=progress)
-    return None
+        if item is not None and json.loads(item["payload"]["S"]).get("smoke_test_id") != marker:
+            raise RuntimeError(f"item {pk}/{sk} holds another record: {item['payload']['S'][:200]}")
+        return item is not None
+
+    return _wait(arrived, sent, timeout, interval, progress, clock)
 
 
 def run_table_changes(
@@ -89,10 +103,7 @@ def run_table_changes(
     from xacct_changes.images import to_json
 
     progress = progress or sys.stderr
-    region = tfvars["region"]
-    base = boto3.Session(region_name=region)
-    producer = assumed(base, tfvars["producer_deploy_role_arn"], region, endpoint)
-    consumer = assumed(base, tfvars["consumer_deploy_role_arn"], region, endpoint)
+    producer, consumer = _sessions(tfvars, endpoint)
     source = producer.client("dynamodb", endpoint_url=endpoint)
     marker = f"xacct-smoke-{uuid.uuid4()}"
     description = source.describe_table(TableName=outputs["table_name"])["Table"]
@@ -105,19 +116,15 @@ def run_table_changes(
     pk = to_json({name: (int(value) if types[name] == "N" else value) for name, value in sorted(keys.items())})
     print(f"wrote {pk} to {outputs['table_name']}; waiting for its change in {outputs['change_log_table_name']}", file=progress, flush=True)
     log = consumer.client("dynamodb", endpoint_url=endpoint)
-    deadline = sent + timeout
-    while clock() < deadline:
+
+    def arrived() -> bool:
         found = log.query(TableName=outputs["change_log_table_name"], KeyConditionExpression="pk = :pk",
                           ExpressionAttributeValues={":pk": {"S": pk}}, ConsistentRead=True)["Items"]
-        if found:
-            if marker not in found[0].get("new_image", {}).get("S", ""):
-                raise RuntimeError(f"the change of {pk} holds another item: {found[0]}")
-            print(file=progress)
-            return clock() - sent
-        print(f"\r  {clock() - sent:5.0f} s / {timeout:.0f} s", end="", file=progress, flush=True)
-        time.sleep(interval)
-    print(file=progress)
-    return None
+        if found and marker not in found[0].get("new_image", {}).get("S", ""):
+            raise RuntimeError(f"the change of {pk} holds another item: {found[0]}")
+        return bool(found)
+
+    return _wait(arrived, sent, timeout, interval, progress, clock)
 
 
 # Each flow: the outputs it needs, how it runs, and what it reports it went through.
