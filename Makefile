@@ -78,7 +78,7 @@ $(SYNTH_STAMP): FORCE
 	@state='$(SYNTH_ARGS) '"$$(sha256sum $(OUTDIR)/manifest.json 2>/dev/null | cut -d' ' -f1 || true)"; \
 	echo "$$state" | cmp -s - $@ || echo "$$state" > $@
 
-hcl: venv ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
+hcl: venv | $(NODE_TOOLS) ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
 	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
 scan: venv ## checkov on the synthesized JSON; fails on any failed check not exempted for that very resource; JSON, JUnit XML + SARIF in $(REPORTS)/
@@ -116,11 +116,12 @@ deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was revi
 	@test -f $(STACK_DIR)/tfplan || { echo "no saved plan in $(STACK_DIR): run 'make plan' first" >&2; exit 1; }
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) apply -input=false tfplan
 
-smoke: $(TF_RC) ## after a deploy: one record from the stream to the sink table, end-to-end latency printed (TIMEOUT=180)
+smoke: $(TF_RC) ## after a deploy of STACK: one change end to end through it, each stop's latency printed (TIMEOUT=seconds, SENDER=SES address)
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) output -json > $(STACK_DIR)/outputs.json
-	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json --timeout $(or $(TIMEOUT),180)
+	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(SENDER),--sender $(SENDER))
 
-docs: venv ## rewrite the generated parts of README.md and docs/ (diagrams, settings, variables, outputs, targets, skips, benchmarks)
+docs: venv | $(NODE_TOOLS) ## rewrite the generated parts of README.md and docs/ (diagrams, settings, variables, outputs, targets, skips, benchmarks)
 	@# The docs describe the built-in settings (and the fan-out example), whatever CONFIG or STACK say: synthesize those apart.
 	$(PY) main.py --outdir .make/docs.out --config examples/fanout.toml >/dev/null
 	PYTHONPATH=constructs $(PY) -m xacct_ops.docs --stacks-dir .make/docs.out/stacks

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +25,59 @@ OUTPUTS = {"stream_name": {"value": "xacct-shared-stream"}, "sink_table_name": {
 
 
 
-def _mapping(stop: threading.Event, producer: boto3.Session, runtime: Runtime) -> None:
-    """Reads the shard like Lambda's poller and hands each new batch to the real runtime."""
+def _mapping(stop: threading.Event, producer: boto3.Session, *runtimes: Any, stream: str = "xacct-shared-stream") -> None:
+    """Reads the stream's shards like Lambda's poller and hands each new batch to every runtime."""
     kinesis = producer.client("kinesis")
-    iterator = None
+    iterators: dict[str, Any] = {}
     while not stop.is_set():
-        if iterator is None:
-            iterator = kinesis.get_shard_iterator(StreamName="xacct-shared-stream", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        page = kinesis.get_records(ShardIterator=iterator)
-        iterator = page["NextShardIterator"]
-        if page["Records"]:
-            records = [from_get_records(r, "shardId-000000000000") for r in page["Records"]]
-            runtime.process({"Records": records}, None)
+        for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in iterators:
+                iterators[shard_id] = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            page = kinesis.get_records(ShardIterator=iterators[shard_id])
+            iterators[shard_id] = page["NextShardIterator"]
+            if page["Records"]:
+                for runtime in runtimes:
+                    runtime.process({"Records": [from_get_records(r, shard_id) for r in page["Records"]]}, None)
         stop.wait(0.2)
+
+
+class Workers:
+    """Threads standing in for AWS's pollers and deliveries, stopped and joined on exit."""
+
+    def __init__(self, *targets: tuple[Any, ...]) -> None:
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=target, args=(self.stop, *args), daemon=True) for target, *args in targets]
+
+    def __enter__(self) -> "Workers":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(5)
+
+
+def _files(tmp_path: Path, outputs: dict[str, Any], tfvars: str = "") -> list[str]:
+    """The tfvars (the example's, plus `tfvars`) and outputs files, as make smoke's arguments."""
+    (tmp_path / "terraform.tfvars").write_text((ROOT / "terraform.tfvars.example").read_text() + tfvars)
+    (tmp_path / "outputs.json").write_text(json.dumps({name: {"value": value} for name, value in outputs.items()}))
+    return ["--tfvars", str(tmp_path / "terraform.tfvars"), "--outputs", str(tmp_path / "outputs.json")]
+
+
+def _sink_runtime(session: boto3.Session, table: str, queue_name: str = "dlq") -> Runtime:
+    """The built-in consumer writing into `table` of `session`'s account (which it creates)."""
+    dynamodb = session.client("dynamodb")
+    dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    queue = session.client("sqs").create_queue(QueueName=queue_name)["QueueUrl"]
+    return Runtime(Settings(table_name=table, dead_letter_queue_url=queue, region="eu-west-1", sink_region="eu-west-1"), dynamodb, session.client("sqs"))
 
 
 @pytest.mark.parametrize("consumer_running", [True, False], ids=["delivered", "timeout"])
@@ -53,16 +95,8 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
             Settings(table_name="xacct-sink", dead_letter_queue_url=queue, region="eu-west-1", sink_region="eu-west-1"),
             consumer.client("dynamodb"), consumer.client("sqs"),
         )
-        stop = threading.Event()
-        worker = threading.Thread(target=_mapping, args=(stop, producer, runtime), daemon=True)
-        if consumer_running:
-            worker.start()
-        try:
+        with Workers(*([(_mapping, producer, runtime)] if consumer_running else [])):
             status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if consumer_running else "2"])
-        finally:
-            stop.set()
-            if consumer_running:
-                worker.join(5)
     out = capsys.readouterr()
     if consumer_running:
         assert status == 0, out
@@ -123,16 +157,8 @@ def test_smoke_of_a_shared_table_stream(aws_env: None, tmp_path: Path, capsys: p
         queue = consumer.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
         runtime = ChangeRuntime(ChangeSettings(dead_letter_queue_url=queue, region="eu-west-1", table_name="orders-changes"),
                                 consumer.client("dynamodb"), consumer.client("sqs"))
-        stop = threading.Event()
-        worker = threading.Thread(target=_change_mapping, args=(stop, producer, table["LatestStreamArn"], runtime), daemon=True)
-        if forwarder_running:
-            worker.start()
-        try:
+        with Workers(*([(_change_mapping, producer, table["LatestStreamArn"], runtime)] if forwarder_running else [])):
             status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if forwarder_running else "2"])
-        finally:
-            stop.set()
-            if forwarder_running:
-                worker.join(5)
     out = capsys.readouterr()
     # THEN the item's change arrived under its keys, or the wait ends with what did not arrive
     assert "waiting for its change in orders-changes" in out.err
@@ -143,3 +169,271 @@ def test_smoke_of_a_shared_table_stream(aws_env: None, tmp_path: Path, capsys: p
     else:
         assert status == 1
         assert out.out.strip() == "FAIL  nothing reached the end (table orders -> change log orders-changes) within 2 s"
+
+
+# ---- the replication stack: stream -> writer -> replica table -> flattener -> Firehose -> bucket ----
+
+REPLICATION_OUTPUTS = {
+    "stream_name": "xacct-shared-stream", "replica_table_name": "xacct-replica", "delivery_stream_name": "xacct-changes",
+    "delivery_bucket_name": "xacct-web-analytics-222222222222-eu-west-1",
+}
+
+
+@pytest.mark.parametrize("flattener_running", [True, False], ids=["delivered", "stuck-at-the-replica"])
+def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], flattener_running: bool) -> None:
+    from xacct_changes.config import ChangeSettings
+    from xacct_changes.runtime import ChangeRuntime
+
+    # GIVEN the stream in the producer account; the replica table, Firehose stream and bucket in the consumer's
+    with mock_aws():
+        producer, consumer = assumed_session("111111111111"), assumed_session("222222222222")
+        producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=2)
+        writer = _sink_runtime(consumer, "xacct-replica")
+        bucket = REPLICATION_OUTPUTS["delivery_bucket_name"]
+        consumer.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        consumer.client("firehose").create_delivery_stream(
+            DeliveryStreamName="xacct-changes", DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::222222222222:role/firehose", "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "changes/",
+                "BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 120},
+            },
+        )
+        queue = consumer.client("sqs").create_queue(QueueName="flattener-dlq")["QueueUrl"]
+        flattener = ChangeRuntime(ChangeSettings(dead_letter_queue_url=queue, region="eu-west-1", delivery_stream_name="xacct-changes"),
+                                  consumer.client("firehose"), consumer.client("sqs"))
+        replica_stream = consumer.client("dynamodb").describe_table(TableName="xacct-replica")["Table"]["LatestStreamArn"]
+        args = _files(tmp_path, REPLICATION_OUTPUTS)
+        # WHEN the writer runs, and the flattener too or not
+        workers = [(_mapping, producer, writer), *([(_change_mapping, consumer, replica_stream, flattener)] if flattener_running else [])]
+        with Workers(*workers):
+            status = smoke.main([*args, "--timeout", "20" if flattener_running else "3"])
+        # and without --timeout the wait covers Firehose's buffering interval
+        buffering = smoke.firehose_buffering(smoke.Smoke(smoke.read_tfvars(tmp_path / "terraform.tfvars", ["producer", "consumer"]), REPLICATION_OUTPUTS, 1.0))
+    out = capsys.readouterr()
+    # THEN each stop is reported with its latency, and the end decides
+    path = "(stream xacct-shared-stream -> replica table xacct-replica -> bucket xacct-web-analytics-222222222222-eu-west-1)"
+    assert "then in s3://xacct-web-analytics-222222222222-eu-west-1/changes/" in out.err
+    stops = [line for line in out.out.splitlines() if line.startswith("  ")]
+    assert [line.split(":")[0] for line in stops] == ["  replica table xacct-replica", f"  bucket {bucket}"]
+    assert stops[0].endswith(" s") and "not reached" not in stops[0]
+    if flattener_running:
+        assert status == 0, out
+        assert out.out.strip().splitlines()[-1].endswith(path)
+    else:
+        assert status == 1
+        assert stops[1] == f"  bucket {bucket}: not reached"
+        assert out.out.strip().splitlines()[-1] == f"FAIL  nothing reached the end {path} within 3 s"
+    assert buffering == 120.0
+
+
+# ---- the SES stack: an email through the configuration set -> SNS -> forwarder -> the other account's stream ----
+
+def _ses_events(stop: threading.Event, forwarder: Any) -> None:
+    """Stands in for SES event publishing and SNS: each email moto's SES took becomes a Send event to the forwarder."""
+    from moto.ses.models import ses_backends
+
+    sample = json.loads((ROOT / "tests" / "events" / "ses_sns_delivery_event.json").read_text())["Records"][0]
+    handed = 0
+    while not stop.is_set():
+        sent = ses_backends["222222222222"]["eu-west-1"].sent_messages[handed:]
+        for message in sent:
+            event = {"eventType": "Send", "mail": {**json.loads(sample["Sns"]["Message"])["mail"], "messageId": message.id,
+                                                   "source": message.source, "commonHeaders": {"subject": message.subject}}, "send": {}}
+            forwarder.process({"Records": [{**sample, "Sns": {**sample["Sns"], "MessageId": str(uuid.uuid4()), "Message": json.dumps(event)}}]}, None)
+        handed += len(sent)
+        stop.wait(0.2)
+
+
+SES_OUTPUTS = {"stream_name": "xacct-ses-events", "ses_configuration_set_name": "xacct-mail"}
+
+
+@pytest.mark.parametrize(
+    ("identity", "sender", "expected_status", "expected_last"),
+    [
+        ("ops@example.com", None, 0, "PASS  end-to-end latency "),
+        ("example.com", "alerts@example.com", 0, "PASS  end-to-end latency "),
+        (None, None, 1, "FAIL  no verified SES identity in the SES account to send from: verify one, or pass SENDER=<address>"),
+        ("ops@example.com", "someone@elsewhere.example", 1, "FAIL  SES refused the email from someone@elsewhere.example: "),
+    ],
+    ids=["verified-address", "address-in-a-verified-domain", "no-identity", "unverified-sender"],
+)
+def test_smoke_of_ses_notifications(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    identity: str, sender: str, expected_status: int, expected_last: str) -> None:
+    from xacct_notifications.forwarder import Forwarder, ForwarderSettings
+
+    # GIVEN the stream (4 shards) in the producer account and the SES account's forwarder
+    with mock_aws():
+        producer, ses_account = assumed_session("111111111111"), assumed_session("222222222222")
+        producer.client("kinesis").create_stream(StreamName="xacct-ses-events", ShardCount=4)
+        ses = ses_account.client("ses")
+        if identity and "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        elif identity:
+            ses.verify_domain_identity(Domain=identity)
+        ses.create_configuration_set(ConfigurationSet={"Name": "xacct-mail"})
+        queue = ses_account.client("sqs").create_queue(QueueName="forwarder-dlq")["QueueUrl"]
+        forwarder = Forwarder(ForwarderSettings(stream_arn="arn:aws:kinesis:eu-west-1:111111111111:stream/xacct-ses-events",
+                                                stream_role_arn="arn:aws:iam::111111111111:role/writer", dead_letter_queue_url=queue,
+                                                region="eu-west-1"), producer.client("kinesis"), ses_account.client("sqs"))
+        # WHEN make smoke sends one email
+        with Workers((_ses_events, forwarder)):
+            status = smoke.main([*_files(tmp_path, SES_OUTPUTS), "--timeout", "20", *(["--sender", sender] if sender else [])])
+        sent = ses_backends_messages()
+    out = capsys.readouterr()
+    # THEN its event is found in the shard its message id keys, or the run says why nothing was sent
+    assert status == expected_status, out
+    assert out.out.strip().splitlines()[-1].startswith(expected_last)
+    if expected_status == 0:
+        assert out.out.strip().endswith("(SES xacct-mail -> stream xacct-ses-events)")
+        assert [(m.source, m.destinations["ToAddresses"]) for m in sent] == [(sender or identity, ["success@simulator.amazonses.com"])]
+        assert f"from {sender or identity} to success@simulator.amazonses.com with xacct-mail; waiting for its event in xacct-ses-events" in out.err
+    else:
+        assert sent == []
+
+
+def ses_backends_messages() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends["222222222222"]["eu-west-1"].sent_messages)
+
+
+# ---- the fan-out stack: one record, every consumer's sink table in its own account ----
+
+FANOUT_TFVARS = """
+consumer_accounts = {
+  analytics = { account_id = "333333333333", deploy_role_arn = "arn:aws:iam::333333333333:role/terraform-deploy" }
+  billing   = { account_id = "444444444444", deploy_role_arn = "arn:aws:iam::444444444444:role/terraform-deploy" }
+}
+"""
+
+
+@pytest.mark.parametrize("billing_running", [True, False], ids=["all-delivered", "one-consumer-down"])
+def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], billing_running: bool) -> None:
+    # GIVEN a stream read by consumers in two consumer accounts and in the producer account itself
+    accounts = {"analytics": "333333333333", "billing": "444444444444", "audit": "111111111111"}
+    outputs = {
+        "stream_name": "xacct-shared-stream",
+        "consumer_sink_table_names": {name: f"fan-{name}-sink" for name in accounts},
+        "consumer_role_arns": {name: f"arn:aws:iam::{account}:role/fan-{name}" for name, account in accounts.items()},
+    }
+    with mock_aws():
+        producer = assumed_session("111111111111")
+        producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
+        runtimes = {name: _sink_runtime(assumed_session(account), f"fan-{name}-sink", f"fan-{name}-dlq") for name, account in accounts.items()}
+        running = [runtime for name, runtime in runtimes.items() if billing_running or name != "billing"]
+        # WHEN the record is put and polled in every account
+        with Workers((_mapping, producer, *running)):
+            status = smoke.main([*_files(tmp_path, outputs, FANOUT_TFVARS), "--timeout", "20" if billing_running else "3"])
+    out = capsys.readouterr()
+    # THEN each consumer's table is reported; one missing fails the run
+    stops = sorted(line for line in out.out.splitlines() if line.startswith("  "))
+    assert [line.split(": ")[0] + ": " + line.split(": ")[1] for line in stops] == [
+        "  analytics: table fan-analytics-sink", "  audit: table fan-audit-sink", "  billing: table fan-billing-sink"]
+    assert "waiting for it in 3 sink tables" in out.err
+    if billing_running:
+        assert status == 0, out
+        assert out.out.strip().splitlines()[-1].endswith("(stream xacct-shared-stream -> every consumer's sink table)")
+    else:
+        assert status == 1
+        assert stops[2] == "  billing: table fan-billing-sink: not reached"
+        assert "not reached" not in stops[0] + stops[1]
+
+
+def test_fanout_consumer_in_an_account_the_tfvars_do_not_name(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = {"stream_name": "s", "consumer_sink_table_names": {"x": "t"}, "consumer_role_arns": {"x": "arn:aws:iam::999999999999:role/r"}}
+    with mock_aws():
+        assumed_session("111111111111").client("kinesis").create_stream(StreamName="s", ShardCount=1)
+        status = smoke.main([*_files(tmp_path, outputs, FANOUT_TFVARS), "--timeout", "2"])
+    assert status == 1
+    assert capsys.readouterr().out.strip() == "FAIL  account 999999999999 (from the outputs) is not in the tfvars: no deploy role to read it with"
+
+
+# ---- the API stack: POST with basic auth -> stream -> consumer -> sink table ----
+
+class _ApiGateway(http.server.BaseHTTPRequestHandler):
+    """Stands in for the REST API: the real authorizer on the Authorization header, then Kinesis PutRecord
+    with the body and the path's event id, answered in the shape of the integration's success template."""
+
+    authorizer: Any
+    kinesis: Any
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        from xacct_ingest.authorizer import Unauthorized
+
+        event_id = self.path.rsplit("/", 1)[-1]
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        try:
+            allowed = self.authorizer.authorize({"methodArn": "arn:aws:execute-api:eu-west-1:222222222222:api/prod/POST/events/x",
+                                                 "headers": dict(self.headers)})["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+            status = 200 if allowed else 403
+        except Unauthorized:
+            status = 401
+        answer: dict[str, Any] = {"message": "Unauthorized" if status == 401 else "User is not authorized to access this resource"}
+        if status == 200:
+            put = self.kinesis.put_record(StreamName="xacct-shared-stream", PartitionKey=event_id, Data=body)
+            answer = {"eventId": event_id, "sequenceNumber": put["SequenceNumber"], "shardId": put["ShardId"]}
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(json.dumps(answer).encode())
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("password", "expected_status", "expected_last"),
+    [("s3cret-pass", 0, "PASS  end-to-end latency "),
+     ("rotated-since", 1, 'FAIL  POST http://127.0.0.1:{port}/prod/events/xacct-smoke-')],
+    ids=["delivered", "secret-does-not-match"],
+)
+def test_smoke_of_the_api(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], password: str, expected_status: int, expected_last: str) -> None:
+    from xacct_ingest.authorizer import Authorizer, AuthorizerSettings
+
+    # GIVEN the API's secret (what the smoke reads) and the credentials the authorizer checks
+    with mock_aws():
+        producer, consumer = assumed_session("111111111111"), assumed_session("222222222222")
+        producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=2)
+        secrets = consumer.client("secretsmanager")
+        arn = secrets.create_secret(Name="xacct-api-basic-auth", SecretString=json.dumps({"username": "ingest", "password": "s3cret-pass"}))["ARN"]
+        checked = secrets.create_secret(Name="checked", SecretString=json.dumps({"username": "ingest", "password": password}))["ARN"]
+        handler = type("Api", (_ApiGateway,), {"authorizer": Authorizer(AuthorizerSettings(secret_id=checked), secrets), "kinesis": producer.client("kinesis")})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        outputs = {"api_invoke_url": f"http://127.0.0.1:{port}/prod/events/{{eventId}}", "api_id": "a1b2c3", "basic_auth_secret_arn": arn,
+                   "stream_name": "xacct-shared-stream", "sink_table_name": "xacct-sink"}
+        try:
+            with Workers((_mapping, producer, _sink_runtime(consumer, "xacct-sink"))):
+                status = smoke.main([*_files(tmp_path, outputs), "--timeout", "20"])
+        finally:
+            server.shutdown()
+    out = capsys.readouterr()
+    # THEN the event went through the API and the stream into the sink table, or the API's refusal is shown
+    assert status == expected_status, out
+    last = out.out.strip().splitlines()[-1]
+    assert last.startswith(expected_last.format(port=port))
+    if expected_status == 0:
+        assert last.endswith("(API a1b2c3 -> stream xacct-shared-stream -> table xacct-sink)")
+        assert [line.split(":")[0] for line in out.out.splitlines() if line.startswith("  ")] == ["  API a1b2c3", "  table xacct-sink"]
+    else:
+        assert " answered 403: " in last
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [("synth", smoke.stream_to_table), ("existing_synth", smoke.stream_to_table), ("api_synth", smoke.api_to_table),
+     ("replication_synth", smoke.stream_to_replica_to_bucket), ("ses_synth", smoke.ses_to_stream),
+     ("fanout_synth", smoke.stream_to_every_sink), ("ddb_synth", smoke.table_to_change_log)],
+    ids=["core", "existing-stream", "api", "replication", "ses", "fanout", "dynamodb-streams"],
+)
+def test_every_stack_has_its_flow(request: pytest.FixtureRequest, fixture: str, expected: Any) -> None:
+    # GIVEN a synthesized stack's outputs, WHEN smoke chooses a flow by their names, THEN it is that stack's
+    outputs = {name: "x" for name in request.getfixturevalue(fixture).config["output"]}
+    assert smoke.choose(outputs, "outputs.json").run is expected
+
+
+@pytest.mark.parametrize("timeout", ["0", "-5"], ids=["zero", "negative"])
+def test_a_timeout_that_cannot_wait_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], timeout: str) -> None:
+    args = _files(tmp_path, {"stream_name": "s", "sink_table_name": "t"})
+    assert smoke.main([*args, "--timeout", timeout]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --timeout: '{float(timeout)}' is not allowed; expected a number of seconds above 0"

@@ -1,26 +1,40 @@
 """`make smoke`: after a deploy, one change end to end through the stack, with its latency.
 
-Two flows, chosen by the stack's outputs:
-- a stream read into a sink table (xacct-kinesis-efo, and the stream-to-table half of
-  xacct-api-ingest): puts a uniquely tagged record into the shared stream with the producer deploy
-  role, computes the sink item's keys from the shard and sequence number Kinesis returns (the same
-  derivation as the consumer's), and polls the sink table with the consumer deploy role;
-- a table's stream read into a change log (xacct-dynamodb-streams): writes a uniquely keyed item into
-  the shared table with the producer deploy role and polls the consumer's change log for that item's
-  change (its partition key is the item's keys, as the change forwarder writes it).
-Polling is bounded, with a progress line; then the end-to-end latency is printed. Exit status 1 on
-timeout, 2 for unusable input (outputs of a stack no flow covers).
+The flow is chosen by the stack's outputs (the first that fits, in this order):
+- API -> stream -> sink table (xacct-api-ingest): POSTs a uniquely tagged event to the API with the
+  basic-auth secret's credentials (read with the consumer deploy role) and polls the sink table for
+  the item the consumer writes under the shard and sequence number the API answered with;
+- stream -> replica table -> bucket (xacct-kinesis-replication): puts a record into the stream, polls
+  the replica table for the writer's item, then the delivery bucket for the flattened change
+  (Firehose buffers: the default wait adds the delivery stream's buffering interval);
+- SES -> stream (xacct-ses-notifications): sends one email through the configuration set, from SENDER
+  (default: the SES account's verified identity) to SES's mailbox simulator, and reads the shard the
+  email's message id keys, from just before the send, for its event;
+- stream -> every consumer's sink table (xacct-kinesis-fanout): puts a record and polls each
+  consumer's table in its own account (found by the account of the consumer's role);
+- shared table -> change log (xacct-dynamodb-streams): writes a uniquely keyed item into the shared
+  table and polls the consumer's change log for that item's change;
+- stream -> sink table (xacct-kinesis-efo): puts a record and polls the sink table for the item under
+  the keys the consumer derives from the shard and sequence number Kinesis returns.
+Polling is bounded, with a progress line; then the latency of each stop and of the whole is
+printed. Exit status 1 when something did not arrive in time, 2 for unusable input.
 
-    python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--timeout 180]
+    python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--timeout S] [--sender A]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import gzip
+import hashlib
 import json
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
@@ -29,6 +43,14 @@ import boto3
 from xacct_consumer.records import item_keys
 from xacct_ops.preflight import read_tfvars
 from xacct_streaming.settings.errors import ConfigError
+
+DEFAULT_TIMEOUT = 180.0
+# SES's mailbox simulator: accepted in the sandbox, delivered without touching the sender's reputation.
+SIMULATOR_RECIPIENT = "success@simulator.amazonses.com"
+
+
+class SmokeError(Exception):
+    """The flow could not start (a refused request, a missing identity): exit 1 with this message."""
 
 
 def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[str]) -> boto3.Session:
@@ -39,127 +61,323 @@ def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[
     )
 
 
-def _sessions(tfvars: dict[str, Any], endpoint: Optional[str]) -> tuple[boto3.Session, boto3.Session]:
-    """The producer's and the consumer's deploy roles, assumed with the caller's credentials."""
-    region = tfvars["region"]
-    base = boto3.Session(region_name=region)
-    return (assumed(base, tfvars["producer_deploy_role_arn"], region, endpoint),
-            assumed(base, tfvars["consumer_deploy_role_arn"], region, endpoint))
+def deploy_roles(tfvars: dict[str, Any]) -> dict[str, str]:
+    """Each account id the tfvars name, with its deploy role: producer, consumer, every fan-out account."""
+    roles = {}
+    for side in ("producer", "consumer"):
+        if tfvars.get(f"{side}_account_id"):
+            roles[str(tfvars[f"{side}_account_id"])] = tfvars[f"{side}_deploy_role_arn"]
+    for account in (tfvars.get("consumer_accounts") or {}).values():
+        roles[str(account["account_id"])] = account["deploy_role_arn"]
+    return roles
 
 
-def _wait(arrived: Callable[[], bool], sent: float, timeout: float, interval: float, progress: TextIO, clock: Callable[[], float]) -> Optional[float]:
-    """Seconds from `sent` until `arrived()` holds, polled with a progress line; None after `timeout`."""
-    deadline = sent + timeout
-    while clock() < deadline:
-        if arrived():
-            print(file=progress)
-            return clock() - sent
-        print(f"\r  {clock() - sent:5.0f} s / {timeout:.0f} s", end="", file=progress, flush=True)
-        time.sleep(interval)
-    print(file=progress)
-    return None
+@dataclass
+class Smoke:
+    """One run: the outputs, the deploy-role sessions (assumed once each), and the bounded wait."""
+
+    tfvars: dict[str, Any]
+    outputs: dict[str, Any]
+    timeout: float
+    interval: float = 1.0
+    endpoint: Optional[str] = None
+    progress: TextIO = field(default_factory=lambda: sys.stderr)
+    clock: Callable[[], float] = time.time
+    sender: Optional[str] = None
+    marker: str = field(default_factory=lambda: f"xacct-smoke-{uuid.uuid4()}")
+    _sessions: dict[str, boto3.Session] = field(default_factory=dict)
+
+    def session(self, account_id: str) -> boto3.Session:
+        if account_id not in self._sessions:
+            roles = deploy_roles(self.tfvars)
+            if account_id not in roles:
+                raise SmokeError(f"account {account_id} (from the outputs) is not in the tfvars: no deploy role to read it with")
+            region = self.tfvars["region"]
+            self._sessions[account_id] = assumed(boto3.Session(region_name=region), roles[account_id], region, self.endpoint)
+        return self._sessions[account_id]
+
+    def client(self, side: str, service: str) -> Any:
+        """A client in the producer or consumer account, through its deploy role."""
+        return self.session(str(self.tfvars[f"{side}_account_id"])).client(service, endpoint_url=self.endpoint)
+
+    def say(self, line: str) -> None:
+        print(line, file=self.progress, flush=True)
+
+    def wait(self, stops: dict[str, Callable[[], bool]], sent: float) -> dict[str, Optional[float]]:
+        """Seconds from `sent` until each stop's check holds, polled together; None for those not there by the deadline."""
+        deadline, reached = sent + self.timeout, {}
+        pending = dict(stops)
+        while pending and self.clock() < deadline:
+            for name, arrived in list(pending.items()):
+                if arrived():
+                    reached[name] = self.clock() - sent
+                    del pending[name]
+            if pending:
+                print(f"\r  {self.clock() - sent:5.0f} s / {self.timeout:.0f} s", end="", file=self.progress, flush=True)
+                time.sleep(self.interval)
+        print(file=self.progress)
+        return {name: reached.get(name) for name in stops}
+
+    # ---- the pieces the flows share --------------------------------------------------------------
+
+    def put_record(self) -> tuple[float, str, str]:
+        """Puts the marker into the shared stream: the send time, the shard and the sequence number."""
+        sent = self.clock()
+        put = self.client("producer", "kinesis").put_record(
+            StreamName=self.outputs["stream_name"], PartitionKey=self.marker,
+            Data=json.dumps({"smoke_test_id": self.marker, "sent_at": sent}).encode(),
+        )
+        self.say(f"put {self.marker} to {self.outputs['stream_name']} ({put['ShardId']}, {put['SequenceNumber']})")
+        return sent, put["ShardId"], put["SequenceNumber"]
+
+    def item_arrived(self, dynamodb: Any, table: str, shard_id: str, sequence_number: str) -> Callable[[], bool]:
+        """Whether the consumer wrote the marker's record into `table` (under the keys it derives)."""
+        pk, sk = item_keys(shard_id, sequence_number, 0)
+
+        def arrived() -> bool:
+            item = dynamodb.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
+            if item is not None and json.loads(item["payload"]["S"]).get("smoke_test_id") != self.marker:
+                raise RuntimeError(f"item {pk}/{sk} of {table} holds another record: {item['payload']['S'][:200]}")
+            return item is not None
+
+        return arrived
 
 
-def run(
-    tfvars: dict[str, Any],
-    outputs: dict[str, Any],
-    timeout: float,
-    interval: float = 1.0,
-    endpoint: Optional[str] = None,
-    progress: Optional[TextIO] = None,
-    clock: Callable[[], float] = time.time,
-) -> Optional[float]:
-    """Seconds from put to item in the table, or None on timeout."""
-    progress = progress or sys.stderr
-    producer, consumer = _sessions(tfvars, endpoint)
-    marker = f"xacct-smoke-{uuid.uuid4()}"
-    sent = clock()
-    put = producer.client("kinesis", endpoint_url=endpoint).put_record(
-        StreamName=outputs["stream_name"], PartitionKey=marker, Data=json.dumps({"smoke_test_id": marker, "sent_at": sent}).encode()
+Flow = Callable[[Smoke], dict[str, Optional[float]]]
+
+
+def stream_to_table(smoke: Smoke) -> dict[str, Optional[float]]:
+    sent, shard, sequence = smoke.put_record()
+    table = smoke.outputs["sink_table_name"]
+    smoke.say(f"waiting for it in {table}")
+    return smoke.wait({f"table {table}": smoke.item_arrived(smoke.client("consumer", "dynamodb"), table, shard, sequence)}, sent)
+
+
+def api_to_table(smoke: Smoke) -> dict[str, Optional[float]]:
+    secret = json.loads(smoke.client("consumer", "secretsmanager").get_secret_value(SecretId=smoke.outputs["basic_auth_secret_arn"])["SecretString"])
+    credentials = base64.b64encode(f"{secret['username']}:{secret['password']}".encode()).decode()
+    url = smoke.outputs["api_invoke_url"].replace("{eventId}", smoke.marker)
+    sent = smoke.clock()
+    request = urllib.request.Request(
+        url, method="POST", data=json.dumps({"smoke_test_id": smoke.marker, "sent_at": sent}).encode(),
+        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
     )
-    pk, sk = item_keys(put["ShardId"], put["SequenceNumber"], 0)
-    print(f"put {marker} to {outputs['stream_name']} ({put['ShardId']}, {put['SequenceNumber']}); waiting for it in {outputs['sink_table_name']}", file=progress, flush=True)
-    table = consumer.client("dynamodb", endpoint_url=endpoint)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (the stack's own https URL)
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise SmokeError(f"POST {url} answered {error.code}: {error.read()[:300].decode(errors='replace')}") from None
+    except urllib.error.URLError as error:
+        raise SmokeError(f"POST {url} failed: {error.reason}") from None
+    api = {f"API {smoke.outputs['api_id']}": smoke.clock() - sent}
+    smoke.say(f"POST {url}: 200, {answer['shardId']}, {answer['sequenceNumber']}")
+    table = smoke.outputs["sink_table_name"]
+    smoke.say(f"waiting for it in {table}")
+    arrived = smoke.item_arrived(smoke.client("consumer", "dynamodb"), table, answer["shardId"], answer["sequenceNumber"])
+    return {**api, **smoke.wait({f"table {table}": arrived}, sent)}
+
+
+def _objects_with(s3: Any, bucket: str, prefix: str, marker: str, seen: set[str]) -> bool:
+    """Whether an object under `prefix` not read before holds `marker` (Firehose's GZIP unpacked)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for listed in page.get("Contents", []):
+            if listed["Key"] in seen:
+                continue
+            seen.add(listed["Key"])
+            body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read()
+            if marker.encode() in (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body):
+                return True
+    return False
+
+
+def _s3_destination(smoke: Smoke) -> dict[str, Any]:
+    """The delivery stream's S3 settings (prefix, buffering), read with the consumer deploy role."""
+    destination = smoke.client("consumer", "firehose").describe_delivery_stream(
+        DeliveryStreamName=smoke.outputs["delivery_stream_name"])["DeliveryStreamDescription"]["Destinations"][0]
+    return destination.get("ExtendedS3DestinationDescription") or destination["S3DestinationDescription"]
+
+
+def firehose_buffering(smoke: Smoke) -> float:
+    """The delivery stream's buffering interval: the least a change can wait before it is in the bucket."""
+    return float(_s3_destination(smoke).get("BufferingHints", {}).get("IntervalInSeconds", 300))
+
+
+def stream_to_replica_to_bucket(smoke: Smoke) -> dict[str, Optional[float]]:
+    s3_settings = _s3_destination(smoke)
+    sent, shard, sequence = smoke.put_record()
+    table, bucket = smoke.outputs["replica_table_name"], smoke.outputs["delivery_bucket_name"]
+    smoke.say(f"waiting for it in {table}, then in s3://{bucket}/{s3_settings.get('Prefix', '')}")
+    replica = smoke.wait({f"replica table {table}": smoke.item_arrived(smoke.client("consumer", "dynamodb"), table, shard, sequence)}, sent)
+    if None in replica.values():
+        return {**replica, f"bucket {bucket}": None}
+    s3, seen = smoke.client("consumer", "s3"), set()
+    return {**replica, **smoke.wait({f"bucket {bucket}": lambda: _objects_with(s3, bucket, s3_settings.get("Prefix", ""), smoke.marker, seen)}, sent)}
+
+
+def _sender(smoke: Smoke, ses: Any) -> str:
+    if smoke.sender:
+        return smoke.sender
+    identities = ses.list_identities()["Identities"]
+    status = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"] if identities else {}
+    verified = sorted(i for i in identities if status.get(i, {}).get("VerificationStatus") == "Success")
+    if not verified:
+        raise SmokeError("no verified SES identity in the SES account to send from: verify one, or pass SENDER=<address>")
+    # An address is used as it is; a verified domain sends from any address in it.
+    return next((i for i in verified if "@" in i), f"xacct-smoke@{verified[0]}")
+
+
+def _shards_of(kinesis: Any, stream: str, partition_key: str) -> list[str]:
+    """The open shards whose hash key range holds `partition_key` (Kinesis: MD5 of the key)."""
+    hashed = int(hashlib.md5(partition_key.encode("utf-8")).hexdigest(), 16)  # noqa: S324 (Kinesis's own mapping)
+    shards = kinesis.list_shards(StreamName=stream)["Shards"]
+    return [s["ShardId"] for s in shards if "EndingSequenceNumber" not in s.get("SequenceNumberRange", {})
+            and int(s["HashKeyRange"]["StartingHashKey"]) <= hashed <= int(s["HashKeyRange"]["EndingHashKey"])]
+
+
+def ses_to_stream(smoke: Smoke) -> dict[str, Optional[float]]:
+    ses = smoke.client("consumer", "ses")
+    sender, stream = _sender(smoke, ses), smoke.outputs["stream_name"]
+    kinesis = smoke.client("producer", "kinesis")
+    sent = smoke.clock()
+    try:
+        message_id = ses.send_email(
+            Source=sender, Destination={"ToAddresses": [SIMULATOR_RECIPIENT]},
+            Message={"Subject": {"Data": smoke.marker}, "Body": {"Text": {"Data": f"xacct smoke test {smoke.marker}"}}},
+            ConfigurationSetName=smoke.outputs["ses_configuration_set_name"], Tags=[{"Name": "smoke_test_id", "Value": smoke.marker}],
+        )["MessageId"]
+    except ses.exceptions.MessageRejected as error:
+        raise SmokeError(f"SES refused the email from {sender}: {error.response['Error']['Message']}") from None
+    # The forwarder keys each event by the email's message id: only the shard that key maps to can hold it.
+    iterators = {
+        shard: kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="AT_TIMESTAMP", Timestamp=sent - 60)["ShardIterator"]
+        for shard in _shards_of(kinesis, stream, message_id)
+    }
+    smoke.say(f"sent {message_id} from {sender} to {SIMULATOR_RECIPIENT} with {smoke.outputs['ses_configuration_set_name']}; waiting for its event in {stream}")
 
     def arrived() -> bool:
-        item = table.get_item(TableName=outputs["sink_table_name"], Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
-        if item is not None and json.loads(item["payload"]["S"]).get("smoke_test_id") != marker:
-            raise RuntimeError(f"item {pk}/{sk} holds another record: {item['payload']['S'][:200]}")
-        return item is not None
+        for shard, iterator in list(iterators.items()):
+            while iterator:
+                page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+                iterator = page.get("NextShardIterator")
+                if any(r["PartitionKey"] == message_id and smoke.marker.encode() in r["Data"] for r in page["Records"]):
+                    return True
+                if not page["Records"] or page.get("MillisBehindLatest", 0) == 0:
+                    break
+            iterators[shard] = iterator
+        return False
 
-    return _wait(arrived, sent, timeout, interval, progress, clock)
+    return smoke.wait({f"stream {stream}": arrived}, sent)
 
 
-def run_table_changes(
-    tfvars: dict[str, Any],
-    outputs: dict[str, Any],
-    timeout: float,
-    interval: float = 1.0,
-    endpoint: Optional[str] = None,
-    progress: Optional[TextIO] = None,
-    clock: Callable[[], float] = time.time,
-) -> Optional[float]:
-    """Seconds from the write into the shared table to its change in the change log, or None on timeout."""
+def stream_to_every_sink(smoke: Smoke) -> dict[str, Optional[float]]:
+    tables, roles = smoke.outputs["consumer_sink_table_names"], smoke.outputs["consumer_role_arns"]
+    if not tables:
+        raise SmokeError("no consumer of this fan-out writes a sink table the toolkit creates: nothing to poll")
+    sent, shard, sequence = smoke.put_record()
+    stops = {}
+    for name, table in sorted(tables.items()):
+        account = roles[name].split(":")[4]  # the table is in the account of the consumer's role
+        dynamodb = smoke.session(account).client("dynamodb", endpoint_url=smoke.endpoint)
+        stops[f"{name}: table {table}"] = smoke.item_arrived(dynamodb, table, shard, sequence)
+    smoke.say(f"waiting for it in {len(stops)} sink tables")
+    return smoke.wait(stops, sent)
+
+
+def table_to_change_log(smoke: Smoke) -> dict[str, Optional[float]]:
     from xacct_changes.images import to_json
 
-    progress = progress or sys.stderr
-    producer, consumer = _sessions(tfvars, endpoint)
-    source = producer.client("dynamodb", endpoint_url=endpoint)
-    marker = f"xacct-smoke-{uuid.uuid4()}"
-    description = source.describe_table(TableName=outputs["table_name"])["Table"]
+    source = smoke.client("producer", "dynamodb")
+    description = source.describe_table(TableName=smoke.outputs["table_name"])["Table"]
     types = {a["AttributeName"]: a["AttributeType"] for a in description["AttributeDefinitions"]}
-    sent = clock()
+    sent = smoke.clock()
     # Every key attribute gets the marker (a number key: the send time in microseconds).
-    keys = {k["AttributeName"]: str(int(sent * 1_000_000)) if types[k["AttributeName"]] == "N" else marker for k in description["KeySchema"]}
+    keys = {k["AttributeName"]: str(int(sent * 1_000_000)) if types[k["AttributeName"]] == "N" else smoke.marker for k in description["KeySchema"]}
     item = {name: {types[name]: value} for name, value in keys.items()}
-    source.put_item(TableName=outputs["table_name"], Item={**item, "smoke_test_id": {"S": marker}})
+    source.put_item(TableName=smoke.outputs["table_name"], Item={**item, "smoke_test_id": {"S": smoke.marker}})
     pk = to_json({name: (int(value) if types[name] == "N" else value) for name, value in sorted(keys.items())})
-    print(f"wrote {pk} to {outputs['table_name']}; waiting for its change in {outputs['change_log_table_name']}", file=progress, flush=True)
-    log = consumer.client("dynamodb", endpoint_url=endpoint)
+    log_table = smoke.outputs["change_log_table_name"]
+    smoke.say(f"wrote {pk} to {smoke.outputs['table_name']}; waiting for its change in {log_table}")
+    log = smoke.client("consumer", "dynamodb")
 
     def arrived() -> bool:
-        found = log.query(TableName=outputs["change_log_table_name"], KeyConditionExpression="pk = :pk",
+        found = log.query(TableName=log_table, KeyConditionExpression="pk = :pk",
                           ExpressionAttributeValues={":pk": {"S": pk}}, ConsistentRead=True)["Items"]
-        if found and marker not in found[0].get("new_image", {}).get("S", ""):
+        if found and smoke.marker not in found[0].get("new_image", {}).get("S", ""):
             raise RuntimeError(f"the change of {pk} holds another item: {found[0]}")
         return bool(found)
 
-    return _wait(arrived, sent, timeout, interval, progress, clock)
+    return smoke.wait({f"change log {log_table}": arrived}, sent)
 
 
-# Each flow: the outputs it needs, how it runs, and what it reports it went through.
-FLOWS: dict[str, tuple[tuple[str, ...], Callable[..., Optional[float]], str]] = {
-    "table changes": (("table_name", "change_log_table_name"), run_table_changes, "table {table_name} -> change log {change_log_table_name}"),
-    "stream to table": (("stream_name", "sink_table_name"), run, "stream {stream_name} -> table {sink_table_name}"),
-}
+@dataclass(frozen=True)
+class FlowSpec:
+    needs: tuple[str, ...]  # outputs the flow reads; the first flow whose outputs are all there runs
+    run: Flow
+    path: str  # what it goes through, formatted with the outputs
+    accounts: tuple[str, ...] = ("producer", "consumer")  # tfvars accounts it needs
+    extra_wait: Optional[Callable[[Smoke], float]] = None  # added to the default timeout
+
+
+FLOWS: tuple[FlowSpec, ...] = (
+    FlowSpec(("api_invoke_url", "basic_auth_secret_arn", "sink_table_name"), api_to_table, "API {api_id} -> stream {stream_name} -> table {sink_table_name}"),
+    FlowSpec(("stream_name", "replica_table_name", "delivery_bucket_name", "delivery_stream_name"), stream_to_replica_to_bucket,
+             "stream {stream_name} -> replica table {replica_table_name} -> bucket {delivery_bucket_name}", extra_wait=firehose_buffering),
+    FlowSpec(("ses_configuration_set_name", "stream_name"), ses_to_stream, "SES {ses_configuration_set_name} -> stream {stream_name}"),
+    FlowSpec(("stream_name", "consumer_sink_table_names", "consumer_role_arns"), stream_to_every_sink,
+             "stream {stream_name} -> every consumer's sink table", accounts=("producer",)),
+    FlowSpec(("table_name", "change_log_table_name"), table_to_change_log, "table {table_name} -> change log {change_log_table_name}"),
+    FlowSpec(("stream_name", "sink_table_name"), stream_to_table, "stream {stream_name} -> table {sink_table_name}"),
+)
+
+
+def choose(outputs: dict[str, Any], source: str) -> FlowSpec:
+    flow = next((flow for flow in FLOWS if all(name in outputs for name in flow.needs)), None)
+    if flow is None:
+        needed = "; ".join(" and ".join(flow.needs) for flow in FLOWS)
+        raise ConfigError(source, ", ".join(sorted(outputs)) or "no outputs", f"the outputs of a stack a smoke flow covers ({needed})")
+    return flow
+
+
+def report(flow: FlowSpec, smoke: Smoke, reached: dict[str, Optional[float]]) -> int:
+    path = flow.path.format(**smoke.outputs)
+    if len(reached) > 1:
+        for stop, seconds in reached.items():
+            print(f"  {stop}: {'not reached' if seconds is None else f'{seconds:.1f} s'}")
+    if None in reached.values():
+        print(f"FAIL  nothing reached the end ({path}) within {smoke.timeout:.0f} s")
+        return 1
+    print(f"PASS  end-to-end latency {max(reached.values()):.1f} s ({path})")  # type: ignore[type-var]
+    return 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tfvars", type=Path, default=Path("terraform.tfvars"))
     parser.add_argument("--outputs", type=Path, required=True, help="`terraform output -json` of the stack")
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the record (default 180)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help=f"seconds to wait (default {DEFAULT_TIMEOUT:.0f}, plus the buffering interval where Firehose buffers)")
+    parser.add_argument("--sender", default=None, help="SES stacks: the verified address to send from (default: the verified identity)")
     parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
     args = parser.parse_args(argv)
     try:
-        tfvars = read_tfvars(args.tfvars, ["producer", "consumer"])
+        if args.timeout is not None and args.timeout <= 0:
+            raise ConfigError("--timeout", str(args.timeout), "a number of seconds above 0")
         raw = json.loads(args.outputs.read_text())
         outputs = {name: value["value"] if isinstance(value, dict) and "value" in value else value for name, value in raw.items()}
-        flow = next((flow for flow in FLOWS.values() if all(name in outputs for name in flow[0])), None)
-        if flow is None:
-            needed = "; ".join(" and ".join(names) for names, _, _ in FLOWS.values())
-            raise ConfigError(str(args.outputs), ", ".join(sorted(outputs)) or "no outputs",
-                              f"the outputs of a stack a smoke flow covers ({needed})")
+        flow = choose(outputs, str(args.outputs))
+        tfvars = read_tfvars(args.tfvars, list(flow.accounts))
     except (ConfigError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    _, flow_run, path = flow
-    latency = flow_run(tfvars, outputs, args.timeout, endpoint=args.endpoint_url)
-    if latency is None:
-        print(f"FAIL  nothing reached the end ({path.format(**outputs)}) within {args.timeout:.0f} s")
+    smoke = Smoke(tfvars, outputs, args.timeout if args.timeout is not None else DEFAULT_TIMEOUT, endpoint=args.endpoint_url, sender=args.sender)
+    try:
+        if args.timeout is None and flow.extra_wait is not None:
+            smoke.timeout += flow.extra_wait(smoke)
+        reached = flow.run(smoke)
+    except SmokeError as error:
+        print(f"FAIL  {error}")
         return 1
-    print(f"PASS  end-to-end latency {latency:.1f} s ({path.format(**outputs)})")
-    return 0
+    return report(flow, smoke, reached)
 
 
 if __name__ == "__main__":
