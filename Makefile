@@ -13,11 +13,12 @@ REPORTS ?= reports
 TFVARS ?= terraform.tfvars
 # `synth`: the stacks to synthesize (space-separated names; empty: every stack; named stacks replace only
 # their own directories). `plan`, `deploy`,
-# `smoke`, `diagram` act on one stack: STACK, or the core stack when STACK is empty. `validate`,
+# `diagram` act on one stack: STACK, or the core stack when STACK is empty (`smoke`: every STACK named, together). `validate`,
 # `scan` and `rehearse` cover every synthesized stack.
 STACK ?=
 ONE_STACK := $(or $(firstword $(STACK)),xacct-kinesis-efo)
 STACK_DIR := $(OUTDIR)/stacks/$(ONE_STACK)
+SMOKE_STACKS := $(or $(STACK),$(ONE_STACK))
 
 # A Terraform provider filesystem mirror (offline machines). Empty: Terraform uses the registry.
 TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard \
@@ -116,9 +117,11 @@ deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was revi
 	@test -f $(STACK_DIR)/tfplan || { echo "no saved plan in $(STACK_DIR): run 'make plan' first" >&2; exit 1; }
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) apply -input=false tfplan
 
-smoke: $(TF_RC) ## after a deploy of STACK: one change end to end through it, each stop's latency printed (TIMEOUT=seconds, SENDER=SES address)
-	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) output -json > $(STACK_DIR)/outputs.json
-	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) --outputs $(STACK_DIR)/outputs.json \
+smoke: $(TF_RC) ## after a deploy of STACK (a split fan-out: its plans' names): one change end to end, each stop's latency printed (TIMEOUT=seconds, SENDER=SES address)
+	for stack in $(SMOKE_STACKS); do \
+		TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(OUTDIR)/stacks/$$stack output -json > $(OUTDIR)/stacks/$$stack/outputs.json; \
+	done
+	PYTHONPATH=constructs:lambda_src $(PY) -m xacct_ops.smoke --tfvars $(TFVARS) $(foreach stack,$(SMOKE_STACKS),--outputs $(OUTDIR)/stacks/$(stack)/outputs.json) \
 		$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(SENDER),--sender $(SENDER))
 
 docs: venv | $(NODE_TOOLS) ## rewrite the generated parts of README.md and docs/ (diagrams, settings, variables, outputs, targets, skips, benchmarks)

@@ -307,15 +307,32 @@ consumer_accounts = {
 """
 
 
-@pytest.mark.parametrize("billing_running", [True, False], ids=["all-delivered", "one-consumer-down"])
-def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], billing_running: bool) -> None:
-    # GIVEN a stream read by consumers in two consumer accounts and in the producer account itself
-    accounts = {"analytics": "333333333333", "billing": "444444444444", "audit": "111111111111"}
-    outputs = {
-        "stream_name": "xacct-shared-stream",
-        "consumer_sink_table_names": {name: f"fan-{name}-sink" for name in accounts},
-        "consumer_role_arns": {name: f"arn:aws:iam::{account}:role/fan-{name}" for name, account in accounts.items()},
-    }
+FANOUT_ACCOUNTS = {"analytics": "333333333333", "billing": "444444444444", "audit": "111111111111"}
+
+
+def _fanout_outputs(split: bool) -> list[dict[str, Any]]:
+    """One plan's outputs, or a split fan-out's: the producer plan's (its own account's consumer) and each account plan's."""
+    tables = {name: f"fan-{name}-sink" for name in FANOUT_ACCOUNTS}
+    roles = {name: f"arn:aws:iam::{account}:role/fan-{name}" for name, account in FANOUT_ACCOUNTS.items()}
+    if not split:
+        return [{"stream_name": "xacct-shared-stream", "consumer_sink_table_names": tables, "consumer_role_arns": roles}]
+    return [{"stream_name": "xacct-shared-stream", "consumer_sink_table_names": {"audit": tables["audit"]}, "consumer_role_arns": {"audit": roles["audit"]}},
+            *({"reader_role_arns": {name: roles[name]}, "consumer_sink_table_names": {name: tables[name]}} for name in ("analytics", "billing"))]
+
+
+def _outputs_args(tmp_path: Path, plans: list[dict[str, Any]], tfvars: str) -> list[str]:
+    args = _files(tmp_path, plans[0], tfvars)
+    for i, outputs in enumerate(plans[1:]):
+        (tmp_path / f"outputs-{i}.json").write_text(json.dumps({name: {"value": value} for name, value in outputs.items()}))
+        args += ["--outputs", str(tmp_path / f"outputs-{i}.json")]
+    return args
+
+
+@pytest.mark.parametrize(("billing_running", "split"), [(True, False), (False, False), (True, True)],
+                         ids=["all-delivered", "one-consumer-down", "split-plans"])
+def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], billing_running: bool, split: bool) -> None:
+    # GIVEN a stream read by consumers in two consumer accounts and in the producer account itself (one plan or split)
+    accounts = FANOUT_ACCOUNTS
     with mock_aws():
         producer = assumed_session("111111111111")
         producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
@@ -323,7 +340,7 @@ def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.Capture
         running = [runtime for name, runtime in runtimes.items() if billing_running or name != "billing"]
         # WHEN the record is put and polled in every account
         with Workers((_mapping, producer, *running)):
-            status = smoke.main([*_files(tmp_path, outputs, FANOUT_TFVARS), "--timeout", "20" if billing_running else "3"])
+            status = smoke.main([*_outputs_args(tmp_path, _fanout_outputs(split), FANOUT_TFVARS), "--timeout", "20" if billing_running else "3"])
     out = capsys.readouterr()
     # THEN each consumer's table is reported; one missing fails the run
     stops = sorted(line for line in out.out.splitlines() if line.startswith("  "))
@@ -337,6 +354,22 @@ def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.Capture
         assert status == 1
         assert stops[2] == "  billing: table fan-billing-sink: not reached"
         assert "not reached" not in stops[0] + stops[1]
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [({"stream_name": "another-stream"}, 'stream_name: \'"another-stream"\' is not allowed; expected the value the other outputs files give ("xacct-shared-stream")'),
+     ({"consumer_sink_table_names": {"audit": "elsewhere"}}, "consumer_sink_table_names: 'audit' is not allowed; expected keys no other outputs file gives another value"),
+     ({"reader_role_arns": {"audit": "arn:aws:iam::555555555555:role/x"}}, "consumer_role_arns: 'audit' is not allowed")],
+    ids=["two-streams", "one-consumer-two-tables", "one-consumer-two-roles"],
+)
+def test_outputs_of_plans_that_do_not_belong_together(tmp_path: Path, capsys: pytest.CaptureFixture[str], second: dict[str, Any], expected: str) -> None:
+    # GIVEN the split producer plan's outputs and another plan's that contradict them
+    args = _outputs_args(tmp_path, [_fanout_outputs(True)[0], second], FANOUT_TFVARS)
+    # WHEN smoke reads them together, THEN it refuses before any AWS call, naming the output and the file
+    assert smoke.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {tmp_path / 'outputs-0.json'}: ") and expected in err
 
 
 def test_fanout_consumer_in_an_account_the_tfvars_do_not_name(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -430,6 +463,17 @@ def test_every_stack_has_its_flow(request: pytest.FixtureRequest, fixture: str, 
     # GIVEN a synthesized stack's outputs, WHEN smoke chooses a flow by their names, THEN it is that stack's
     outputs = {name: "x" for name in request.getfixturevalue(fixture).config["output"]}
     assert smoke.choose(outputs, "outputs.json").run is expected
+
+
+def test_a_split_fanouts_plans_together_have_the_fanout_flow(tmp_path: Path, split_synths: dict[str, Any]) -> None:
+    # GIVEN each split plan's output names (values: one map per plan, keyed by the plan)
+    paths = []
+    for i, (stack, synth) in enumerate(sorted(split_synths.items())):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps({name: {"value": {stack: "x"}} for name in synth.config["output"]}))
+    # WHEN read together, THEN the fan-out flow runs; no account plan alone has the stream
+    assert smoke.choose(smoke.read_outputs(paths), "outputs").run is smoke.stream_to_every_sink
+    assert [stack for stack, synth in split_synths.items() if "stream_name" in synth.config["output"]] == [next(s for s in split_synths if "producer" in s)]
 
 
 @pytest.mark.parametrize("timeout", ["0", "-5"], ids=["zero", "negative"])

@@ -11,7 +11,8 @@ The flow is chosen by the stack's outputs (the first that fits, in this order):
   (default: the SES account's verified identity) to SES's mailbox simulator, and reads the shard the
   email's message id keys, from just before the send, for its event;
 - stream -> every consumer's sink table (xacct-kinesis-fanout): puts a record and polls each
-  consumer's table in its own account (found by the account of the consumer's role);
+  consumer's table in its own account (found by the account of the consumer's role); in split mode
+  with the outputs of the producer plan and of each account plan together;
 - shared table -> change log (xacct-dynamodb-streams): writes a uniquely keyed item into the shared
   table and polls the consumer's change log for that item's change;
 - stream -> sink table (xacct-kinesis-efo): puts a record and polls the sink table for the item under
@@ -19,7 +20,7 @@ The flow is chosen by the stack's outputs (the first that fits, in this order):
 Polling is bounded, with a progress line; then the latency of each stop and of the whole is
 printed. Exit status 1 when something did not arrive in time, 2 for unusable input.
 
-    python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--timeout S] [--sender A]
+    python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--outputs ...] [--timeout S] [--sender A]
 """
 
 from __future__ import annotations
@@ -350,10 +351,31 @@ def report(flow: FlowSpec, smoke: Smoke, reached: dict[str, Optional[float]]) ->
     return 0
 
 
+def read_outputs(paths: list[Path]) -> dict[str, Any]:
+    """`terraform output -json` of one stack, or of several (a split fan-out's plans) merged: maps by key;
+    an account plan's `reader_role_arns` are its consumers' roles (`consumer_role_arns`)."""
+    outputs: dict[str, Any] = {}
+    for path in paths:
+        for name, value in json.loads(path.read_text()).items():
+            value = value["value"] if isinstance(value, dict) and "value" in value else value
+            name = "consumer_role_arns" if name == "reader_role_arns" else name
+            if isinstance(value, dict) and isinstance(outputs.get(name), dict):
+                clashes = sorted(k for k in value if k in outputs[name] and outputs[name][k] != value[k])
+                if clashes:
+                    raise ConfigError(f"{path}: {name}", ", ".join(clashes), "keys no other outputs file gives another value")
+                outputs[name] = {**outputs[name], **value}
+            elif name in outputs and outputs[name] != value:
+                raise ConfigError(f"{path}: {name}", json.dumps(value), f"the value the other outputs files give ({json.dumps(outputs[name])})")
+            else:
+                outputs[name] = value
+    return outputs
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tfvars", type=Path, default=Path("terraform.tfvars"))
-    parser.add_argument("--outputs", type=Path, required=True, help="`terraform output -json` of the stack")
+    parser.add_argument("--outputs", type=Path, required=True, action="append",
+                        help="`terraform output -json` of the stack (again for each plan of a split fan-out)")
     parser.add_argument("--timeout", type=float, default=None,
                         help=f"seconds to wait (default {DEFAULT_TIMEOUT:.0f}, plus the buffering interval where Firehose buffers)")
     parser.add_argument("--sender", default=None, help="SES stacks: the verified address to send from (default: the verified identity)")
@@ -362,9 +384,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         if args.timeout is not None and args.timeout <= 0:
             raise ConfigError("--timeout", str(args.timeout), "a number of seconds above 0")
-        raw = json.loads(args.outputs.read_text())
-        outputs = {name: value["value"] if isinstance(value, dict) and "value" in value else value for name, value in raw.items()}
-        flow = choose(outputs, str(args.outputs))
+        outputs = read_outputs(args.outputs)
+        flow = choose(outputs, ", ".join(map(str, args.outputs)))
         tfvars = read_tfvars(args.tfvars, list(flow.accounts))
     except (ConfigError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
