@@ -206,7 +206,7 @@ def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: p
         # WHEN the writer runs, and the flattener too or not
         workers = [(_mapping, producer, writer), *([(_change_mapping, consumer, replica_stream, flattener)] if flattener_running else [])]
         with Workers(*workers):
-            status = smoke.main([*args, "--timeout", "20" if flattener_running else "3"])
+            status = smoke.main([*args, "--timeout", "20" if flattener_running else "8"])
         # and without --timeout the wait covers Firehose's buffering interval
         buffering = smoke.firehose_buffering(smoke.Smoke(smoke.read_tfvars(tmp_path / "terraform.tfvars", ["producer", "consumer"]), REPLICATION_OUTPUTS, 1.0))
     out = capsys.readouterr()
@@ -222,7 +222,7 @@ def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: p
     else:
         assert status == 1
         assert stops[1] == f"  bucket {bucket}: not reached"
-        assert out.out.strip().splitlines()[-1] == f"FAIL  nothing reached the end {path} within 3 s"
+        assert out.out.strip().splitlines()[-1] == f"FAIL  nothing reached the end {path} within 8 s"
     assert buffering == 120.0
 
 
@@ -340,7 +340,7 @@ def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.Capture
         running = [runtime for name, runtime in runtimes.items() if billing_running or name != "billing"]
         # WHEN the record is put and polled in every account
         with Workers((_mapping, producer, *running)):
-            status = smoke.main([*_outputs_args(tmp_path, _fanout_outputs(split), FANOUT_TFVARS), "--timeout", "20" if billing_running else "3"])
+            status = smoke.main([*_outputs_args(tmp_path, _fanout_outputs(split), FANOUT_TFVARS), "--timeout", "20" if billing_running else "8"])
     out = capsys.readouterr()
     # THEN each consumer's table is reported; one missing fails the run
     stops = sorted(line for line in out.out.splitlines() if line.startswith("  "))
@@ -481,3 +481,15 @@ def test_a_timeout_that_cannot_wait_is_refused(tmp_path: Path, capsys: pytest.Ca
     args = _files(tmp_path, {"stream_name": "s", "sink_table_name": "t"})
     assert smoke.main([*args, "--timeout", timeout]) == 2
     assert capsys.readouterr().err.strip() == f"error: --timeout: '{float(timeout)}' is not allowed; expected a number of seconds above 0"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "sent", "now", "expected"),
+    [("changes/", 1_764_806_400.0, 1_764_806_700.0, ["changes/2025/12/04/00/"]),
+     ("changes/", 1_764_809_990.0, 1_764_810_290.0, ["changes/2025/12/04/00/", "changes/2025/12/04/01/"]),
+     ("", 1_764_806_400.0, 1_764_806_401.0, ["2025/12/04/00/"]),
+     ("changes/!{timestamp:yyyy}/", 1_764_806_400.0, 1_764_806_700.0, ["changes/"])],
+    ids=["one-hour", "across-the-hour", "no-prefix", "custom-expressions"],
+)
+def test_where_firehose_delivers(prefix: str, sent: float, now: float, expected: list[str]) -> None:
+    assert smoke.delivery_prefixes(prefix, sent, now) == expected

@@ -178,16 +178,28 @@ def api_to_table(smoke: Smoke) -> dict[str, Optional[float]]:
     return {**api, **smoke.wait({f"table {table}": arrived}, sent)}
 
 
-def _objects_with(s3: Any, bucket: str, prefix: str, marker: str, seen: set[str]) -> bool:
-    """Whether an object under `prefix` not read before holds `marker` (Firehose's GZIP unpacked)."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for listed in page.get("Contents", []):
-            if listed["Key"] in seen:
-                continue
-            seen.add(listed["Key"])
-            body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read()
-            if marker.encode() in (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body):
-                return True
+def delivery_prefixes(prefix: str, sent: float, now: float) -> list[str]:
+    """Where Firehose puts what it delivers between `sent` and `now`: after the configured prefix, an
+    hour folder YYYY/MM/DD/HH/ (UTC) of the delivery time; a prefix with !{...} expressions lays out
+    its own folders, so only the part before the first is known."""
+    if "!{" in prefix:
+        return [prefix.split("!{")[0]]
+    hours = range(int(sent // 3600), int(now // 3600) + 1)
+    return [prefix + time.strftime("%Y/%m/%d/%H/", time.gmtime(hour * 3600)) for hour in hours]
+
+
+def _objects_with(s3: Any, bucket: str, prefixes: list[str], not_before: float, marker: str, seen: set[str]) -> bool:
+    """Whether an object written since `not_before` under `prefixes`, not read before, holds `marker`
+    (Firehose's GZIP unpacked)."""
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for listed in page.get("Contents", []):
+                if listed["Key"] in seen or listed["LastModified"].timestamp() < not_before:
+                    continue
+                seen.add(listed["Key"])
+                body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read()
+                if marker.encode() in (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body):
+                    return True
     return False
 
 
@@ -211,8 +223,13 @@ def stream_to_replica_to_bucket(smoke: Smoke) -> dict[str, Optional[float]]:
     replica = smoke.wait({f"replica table {table}": smoke.item_arrived(smoke.client("consumer", "dynamodb"), table, shard, sequence)}, sent)
     if None in replica.values():
         return {**replica, f"bucket {bucket}": None}
-    s3, seen = smoke.client("consumer", "s3"), set()
-    return {**replica, **smoke.wait({f"bucket {bucket}": lambda: _objects_with(s3, bucket, s3_settings.get("Prefix", ""), smoke.marker, seen)}, sent)}
+    s3, seen, prefix = smoke.client("consumer", "s3"), set(), s3_settings.get("Prefix", "")
+
+    def delivered() -> bool:
+        # S3's LastModified has whole seconds: an object of the same second as the put may hold it.
+        return _objects_with(s3, bucket, delivery_prefixes(prefix, sent, smoke.clock()), int(sent), smoke.marker, seen)
+
+    return {**replica, **smoke.wait({f"bucket {bucket}": delivered}, sent)}
 
 
 def _sender(smoke: Smoke, ses: Any) -> str:
