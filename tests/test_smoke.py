@@ -493,3 +493,14 @@ def test_a_timeout_that_cannot_wait_is_refused(tmp_path: Path, capsys: pytest.Ca
 )
 def test_where_firehose_delivers(prefix: str, sent: float, now: float, expected: list[str]) -> None:
     assert smoke.delivery_prefixes(prefix, sent, now) == expected
+
+
+def test_an_aws_refusal_fails_the_run_with_its_message(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN outputs naming a stream that is not there (deployed elsewhere, or already destroyed)
+    args = _files(tmp_path, {"stream_name": "gone", "sink_table_name": "t"})
+    # WHEN smoke puts its record, THEN it fails with AWS's words, no traceback
+    with mock_aws():
+        assert smoke.main([*args, "--timeout", "2"]) == 1
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("FAIL  AWS: An error occurred (ResourceNotFoundException) when calling the PutRecord operation: ")
+    assert "gone" in out

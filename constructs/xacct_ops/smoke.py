@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from xacct_consumer.records import item_keys
 from xacct_ops.preflight import read_tfvars
@@ -263,7 +264,7 @@ def ses_to_stream(smoke: Smoke) -> dict[str, Optional[float]]:
             Message={"Subject": {"Data": smoke.marker}, "Body": {"Text": {"Data": f"xacct smoke test {smoke.marker}"}}},
             ConfigurationSetName=smoke.outputs["ses_configuration_set_name"], Tags=[{"Name": "smoke_test_id", "Value": smoke.marker}],
         )["MessageId"]
-    except ses.exceptions.MessageRejected as error:
+    except ClientError as error:  # not verified, sending paused, no such configuration set...
         raise SmokeError(f"SES refused the email from {sender}: {error.response['Error']['Message']}") from None
     # The forwarder keys each event by the email's message id: only the shard that key maps to can hold it.
     iterators = {
@@ -414,6 +415,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         reached = flow.run(smoke)
     except SmokeError as error:
         print(f"FAIL  {error}")
+        return 1
+    except (ClientError, BotoCoreError) as error:  # a role not assumable, a resource not there...
+        print(f"FAIL  AWS: {error}")
         return 1
     return report(flow, smoke, reached)
 
