@@ -206,13 +206,12 @@ def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: p
         # WHEN the writer runs, and the flattener too or not
         workers = [(_mapping, producer, writer), *([(_change_mapping, consumer, replica_stream, flattener)] if flattener_running else [])]
         with Workers(*workers):
-            status = smoke.main([*args, "--timeout", "20" if flattener_running else "8"])
-        # and without --timeout the wait covers Firehose's buffering interval
-        buffering = smoke.firehose_buffering(smoke.Smoke(smoke.read_tfvars(tmp_path / "terraform.tfvars", ["producer", "consumer"]), REPLICATION_OUTPUTS, 1.0))
+            # (delivered: the default wait, which covers Firehose's buffering interval of 120 s)
+            status = smoke.main([*args] if flattener_running else [*args, "--timeout", "8"])
     out = capsys.readouterr()
     # THEN each stop is reported with its latency, and the end decides
     path = "(stream xacct-shared-stream -> replica table xacct-replica -> bucket xacct-web-analytics-222222222222-eu-west-1)"
-    assert "then in s3://xacct-web-analytics-222222222222-eu-west-1/changes/" in out.err
+    assert f"then in s3://xacct-web-analytics-222222222222-eu-west-1/changes/, up to {300 if flattener_running else 8} s" in out.err
     stops = [line for line in out.out.splitlines() if line.startswith("  ")]
     assert [line.split(":")[0] for line in stops] == ["  replica table xacct-replica", f"  bucket {bucket}"]
     assert stops[0].endswith(" s") and "not reached" not in stops[0]
@@ -223,7 +222,6 @@ def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: p
         assert status == 1
         assert stops[1] == f"  bucket {bucket}: not reached"
         assert out.out.strip().splitlines()[-1] == f"FAIL  nothing reached the end {path} within 8 s"
-    assert buffering == 120.0
 
 
 # ---- the SES stack: an email through the configuration set -> SNS -> forwarder -> the other account's stream ----

@@ -86,6 +86,7 @@ class Smoke:
     progress: TextIO = field(default_factory=lambda: sys.stderr)
     clock: Callable[[], float] = time.time
     sender: Optional[str] = None
+    timeout_is_default: bool = False  # flows through a buffer may wait longer
     marker: str = field(default_factory=lambda: f"xacct-smoke-{uuid.uuid4()}")
     _sessions: dict[str, boto3.Session] = field(default_factory=dict)
 
@@ -211,16 +212,13 @@ def _s3_destination(smoke: Smoke) -> dict[str, Any]:
     return destination.get("ExtendedS3DestinationDescription") or destination["S3DestinationDescription"]
 
 
-def firehose_buffering(smoke: Smoke) -> float:
-    """The delivery stream's buffering interval: the least a change can wait before it is in the bucket."""
-    return float(_s3_destination(smoke).get("BufferingHints", {}).get("IntervalInSeconds", 300))
-
-
 def stream_to_replica_to_bucket(smoke: Smoke) -> dict[str, Optional[float]]:
     s3_settings = _s3_destination(smoke)
+    if smoke.timeout_is_default:  # the bucket cannot see the change before Firehose's buffer is flushed
+        smoke.timeout += float(s3_settings.get("BufferingHints", {}).get("IntervalInSeconds", 300))
     sent, shard, sequence = smoke.put_record()
     table, bucket = smoke.outputs["replica_table_name"], smoke.outputs["delivery_bucket_name"]
-    smoke.say(f"waiting for it in {table}, then in s3://{bucket}/{s3_settings.get('Prefix', '')}")
+    smoke.say(f"waiting for it in {table}, then in s3://{bucket}/{s3_settings.get('Prefix', '')}, up to {smoke.timeout:.0f} s")
     replica = smoke.wait({f"replica table {table}": smoke.item_arrived(smoke.client("consumer", "dynamodb"), table, shard, sequence)}, sent)
     if None in replica.values():
         return {**replica, f"bucket {bucket}": None}
@@ -334,13 +332,12 @@ class FlowSpec:
     run: Flow
     path: str  # what it goes through, formatted with the outputs
     accounts: tuple[str, ...] = ("producer", "consumer")  # tfvars accounts it needs
-    extra_wait: Optional[Callable[[Smoke], float]] = None  # added to the default timeout
 
 
 FLOWS: tuple[FlowSpec, ...] = (
     FlowSpec(("api_invoke_url", "basic_auth_secret_arn", "sink_table_name"), api_to_table, "API {api_id} -> stream {stream_name} -> table {sink_table_name}"),
     FlowSpec(("stream_name", "replica_table_name", "delivery_bucket_name", "delivery_stream_name"), stream_to_replica_to_bucket,
-             "stream {stream_name} -> replica table {replica_table_name} -> bucket {delivery_bucket_name}", extra_wait=firehose_buffering),
+             "stream {stream_name} -> replica table {replica_table_name} -> bucket {delivery_bucket_name}"),
     FlowSpec(("ses_configuration_set_name", "stream_name"), ses_to_stream, "SES {ses_configuration_set_name} -> stream {stream_name}"),
     FlowSpec(("stream_name", "consumer_sink_table_names", "consumer_role_arns"), stream_to_every_sink,
              "stream {stream_name} -> every consumer's sink table", accounts=("producer",)),
@@ -408,10 +405,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (ConfigError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    smoke = Smoke(tfvars, outputs, args.timeout if args.timeout is not None else DEFAULT_TIMEOUT, endpoint=args.endpoint_url, sender=args.sender)
+    smoke = Smoke(tfvars, outputs, DEFAULT_TIMEOUT if args.timeout is None else args.timeout, endpoint=args.endpoint_url,
+                  sender=args.sender, timeout_is_default=args.timeout is None)
     try:
-        if args.timeout is None and flow.extra_wait is not None:
-            smoke.timeout += flow.extra_wait(smoke)
         reached = flow.run(smoke)
     except SmokeError as error:
         print(f"FAIL  {error}")
