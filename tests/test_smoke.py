@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 import dynamodb_events
-from conftest import ROOT, assumed_session
+from conftest import ROOT, assumed_session, run_make
 from kinesis_events import from_get_records
 from test_runtime import create_table
 from xacct_consumer.config import Settings
@@ -502,3 +503,48 @@ def test_an_aws_refusal_fails_the_run_with_its_message(aws_env: None, tmp_path: 
     out = capsys.readouterr().out.strip()
     assert out.startswith("FAIL  AWS: An error occurred (ResourceNotFoundException) when calling the PutRecord operation: ")
     assert "gone" in out
+
+
+def _plan_state(stack_dir: Path, outputs: dict[str, Any]) -> None:
+    """A stack directory whose local state holds `outputs`, as `terraform output -json` reads them after a deploy."""
+    stack_dir.mkdir(parents=True)
+    state = {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": str(uuid.uuid4()), "resources": [], "check_results": None,
+             "outputs": {name: {"value": value, "type": "string" if isinstance(value, str) else ["map", "string"]} for name, value in outputs.items()}}
+    (stack_dir / "terraform.tfstate").write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize("running", [True, False], ids=["delivered", "nothing-reads"])
+def test_make_smoke_of_a_split_fanout_through_terraform_outputs(aws_env: None, terraform_env: dict[str, str], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch, running: bool) -> None:
+    from moto.server import ThreadedMotoServer
+
+    # GIVEN two deployed split plans (their outputs in their states) and their AWS on a moto server
+    out = tmp_path / "out"
+    producer_plan, analytics_plan = _fanout_outputs(True)[:2]
+    _plan_state(out / "stacks" / "fan-producer", producer_plan)
+    _plan_state(out / "stacks" / "fan-analytics", analytics_plan)
+    (tmp_path / "terraform.tfvars").write_text((ROOT / "terraform.tfvars.example").read_text() + FANOUT_TFVARS)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    try:
+        # moto's state lives in this process: start from none
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+        producer = assumed_session("111111111111")
+        producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
+        runtimes = [_sink_runtime(assumed_session(FANOUT_ACCOUNTS[name]), f"fan-{name}-sink", f"fan-{name}-dlq") for name in ("audit", "analytics")]
+        # WHEN `make smoke` names both plans
+        with Workers(*([(_mapping, producer, *runtimes)] if running else [])):
+            result = run_make("smoke", OUTDIR=out, STACK="fan-producer fan-analytics", TFVARS=tmp_path / "terraform.tfvars", TIMEOUT=20 if running else 2)
+    finally:
+        server.stop()
+    # THEN it polls both plans' tables, each in its account, and says how it went
+    lines = result.stdout.strip().splitlines()
+    assert sorted(line.rsplit(": ", 1)[0] for line in lines if line.startswith("  ")) == ["  analytics: table fan-analytics-sink", "  audit: table fan-audit-sink"]
+    if running:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert lines[-1].startswith("PASS  end-to-end latency ") and lines[-1].endswith("(stream xacct-shared-stream -> every consumer's sink table)")
+    else:
+        assert result.returncode != 0
+        assert lines[-1] == "FAIL  nothing reached the end (stream xacct-shared-stream -> every consumer's sink table) within 2 s"
