@@ -371,6 +371,14 @@ def test_outputs_of_plans_that_do_not_belong_together(tmp_path: Path, capsys: py
     assert err.startswith(f"error: {tmp_path / 'outputs-0.json'}: ") and expected in err
 
 
+def test_fanout_consumer_whose_role_no_outputs_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a split account plan's sink tables without its reader roles (an older output, or a hand-made file)
+    args = _outputs_args(tmp_path, [_fanout_outputs(True)[0], {"consumer_sink_table_names": {"analytics": "fan-analytics-sink"}}], FANOUT_TFVARS)
+    # WHEN / THEN the run stops before putting anything, naming the consumer
+    assert smoke.main([*args, "--timeout", "2"]) == 1
+    assert capsys.readouterr().out.strip() == "FAIL  no role in the outputs for analytics: pass the outputs of the plan that creates its function too"
+
+
 def test_fanout_consumer_in_an_account_the_tfvars_do_not_name(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     outputs = {"stream_name": "s", "consumer_sink_table_names": {"x": "t"}, "consumer_role_arns": {"x": "arn:aws:iam::999999999999:role/r"}}
     with mock_aws():

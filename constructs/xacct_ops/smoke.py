@@ -18,7 +18,8 @@ The flow is chosen by the stack's outputs (the first that fits, in this order):
 - stream -> sink table (xacct-kinesis-efo): puts a record and polls the sink table for the item under
   the keys the consumer derives from the shard and sequence number Kinesis returns.
 Polling is bounded, with a progress line; then the latency of each stop and of the whole is
-printed. Exit status 1 when something did not arrive in time, 2 for unusable input.
+printed. Exit status 1 when something did not arrive in time or AWS refused a call (its message
+printed), 2 for unusable input.
 
     python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--outputs ...] [--timeout S] [--sender A]
 """
@@ -290,6 +291,9 @@ def stream_to_every_sink(smoke: Smoke) -> dict[str, Optional[float]]:
     tables, roles = smoke.outputs["consumer_sink_table_names"], smoke.outputs["consumer_role_arns"]
     if not tables:
         raise SmokeError("no consumer of this fan-out writes a sink table the toolkit creates: nothing to poll")
+    unknown = sorted(set(tables) - set(roles))
+    if unknown:
+        raise SmokeError(f"no role in the outputs for {', '.join(unknown)}: pass the outputs of the plan that creates its function too")
     sent, shard, sequence = smoke.put_record()
     stops = {}
     for name, table in sorted(tables.items()):
