@@ -64,6 +64,22 @@ def read_tfvars(path: Path, aliases: list[str]) -> dict[str, Any]:
     return values
 
 
+def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[str], session_name: str) -> boto3.Session:
+    """A session on `role_arn`, assumed with `base`'s credentials (preflight, smoke)."""
+    creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"], region_name=region,
+    )
+
+
+def verified_identities(ses: Any) -> list[str]:
+    """The SES identities (addresses and domains) verified in the client's account, sorted."""
+    identities = ses.list_identities()["Identities"]
+    status = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"] if identities else {}
+    return sorted(i for i, attributes in status.items() if attributes.get("VerificationStatus") == "Success")
+
+
 def stack_aliases(config: dict[str, Any]) -> list[str]:
     """The stack's accounts: its provider aliases, in the order the configuration declares them."""
     providers = config.get("provider", {}).get("aws", [])
@@ -217,12 +233,10 @@ def ses_identity_checks(config: dict[str, Any], sessions: dict[str, boto3.Sessio
         name = f"{alias}: SES has a verified identity (for configuration set {body.get('name')})"
         ses = sessions[alias].client("ses", endpoint_url=endpoint)
         try:
-            identities = ses.list_identities()["Identities"]
-            status = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"] if identities else {}
+            verified = verified_identities(ses)
         except (ClientError, BotoCoreError) as error:
             results.append(Result(name, False, f"cannot tell: {error}"))
             continue
-        verified = sorted(i for i, attributes in status.items() if attributes.get("VerificationStatus") == "Success")
         if verified:
             results.append(Result(name, True, ", ".join(verified)))
         else:
@@ -321,17 +335,11 @@ def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base:
     sides = accounts(tfvars, stack_aliases(config))
     for side, (role, account) in sides.items():
         try:
-            creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(
-                RoleArn=role, RoleSessionName=f"xacct-preflight-{side}"
-            )["Credentials"]
+            session = assumed(base, role, region, endpoint, f"xacct-preflight-{side}")
         except (ClientError, BotoCoreError) as error:
             results.append(Result(f"{side}: assume {role}", False, str(error)))
             continue
         results.append(Result(f"{side}: assume {role}", True, "assumed"))
-        session = boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"], region_name=region,
-        )
         try:
             identity = session.client("sts", endpoint_url=endpoint).get_caller_identity()
         except (ClientError, BotoCoreError) as error:

@@ -44,7 +44,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from xacct_consumer.records import item_keys
-from xacct_ops.preflight import read_tfvars
+from xacct_ops.preflight import assumed, read_tfvars, verified_identities
 from xacct_streaming.settings.errors import ConfigError
 
 DEFAULT_TIMEOUT = 180.0
@@ -54,14 +54,6 @@ SIMULATOR_RECIPIENT = "success@simulator.amazonses.com"
 
 class SmokeError(Exception):
     """The flow could not start (a refused request, a missing identity): exit 1 with this message."""
-
-
-def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[str]) -> boto3.Session:
-    creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(RoleArn=role_arn, RoleSessionName="xacct-smoke")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"], region_name=region,
-    )
 
 
 def deploy_roles(tfvars: dict[str, Any]) -> dict[str, str]:
@@ -97,7 +89,7 @@ class Smoke:
             if account_id not in roles:
                 raise SmokeError(f"account {account_id} (from the outputs) is not in the tfvars: no deploy role to read it with")
             region = self.tfvars["region"]
-            self._sessions[account_id] = assumed(boto3.Session(region_name=region), roles[account_id], region, self.endpoint)
+            self._sessions[account_id] = assumed(boto3.Session(region_name=region), roles[account_id], region, self.endpoint, "xacct-smoke")
         return self._sessions[account_id]
 
     def client(self, side: str, service: str) -> Any:
@@ -235,9 +227,7 @@ def stream_to_replica_to_bucket(smoke: Smoke) -> dict[str, Optional[float]]:
 def _sender(smoke: Smoke, ses: Any) -> str:
     if smoke.sender:
         return smoke.sender
-    identities = ses.list_identities()["Identities"]
-    status = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"] if identities else {}
-    verified = sorted(i for i in identities if status.get(i, {}).get("VerificationStatus") == "Success")
+    verified = verified_identities(ses)
     if not verified:
         raise SmokeError("no verified SES identity in the SES account to send from: verify one, or pass SENDER=<address>")
     # An address is used as it is; a verified domain sends from any address in it.
