@@ -187,6 +187,33 @@ def test_removing_a_consumer_changes_only_its_resources_and_the_shared_policies(
     assert configs["three"]["provider"]["aws"] == [p for p in configs["four"]["provider"]["aws"] if p["alias"] != "billing"]
 
 
+def test_consumers_running_the_same_code_share_one_archive(fanout_synth: Synth, tmp_path: Path) -> None:
+    # GIVEN the example's three consumers on the built-in runtime
+    functions = fanout_synth.resources("aws_lambda_function")
+    # THEN all three deploy the one archive the output holds
+    assert {f["filename"] for f in functions.values()} == {next(iter(functions.values()))["filename"]}
+    assert len(functions) == 3
+    assert [p.name for p in (fanout_synth.stack_dir / "assets").glob("*/*/*.zip")] == [Path(next(iter(functions.values()))["filename"]).name]
+
+    # GIVEN a fourth consumer, ledger, running the team's own code
+    settings = tmp_path / "own.toml"
+    own_code = f'{{ source_dir = "{ROOT / "examples" / "orders_reader"}", handler = "app.lambda_handler", runtime = "python3.13" }}'
+    settings.write_text(FANOUT_SETTINGS.read_text().replace(
+        '{ name = "billing", account = "billing" }', f'{{ name = "billing", account = "billing" }},\n  {{ name = "ledger", account = "billing", function = {own_code} }}'
+    ))
+    # WHEN synthesized
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(settings), "--stack", "orders-fanout")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / "stacks" / "orders-fanout" / "cdk.tf.json").read_text())
+    by_name = {f["function_name"]: f for f in config["resource"]["aws_lambda_function"].values()}
+    # THEN the built-in consumers still share one archive, and ledger has one of its own
+    assert sorted(by_name) == ["orders-fanout-analytics", "orders-fanout-audit", "orders-fanout-billing", "orders-fanout-ledger"]
+    assert len({by_name[n]["filename"] for n in ("orders-fanout-analytics", "orders-fanout-billing", "orders-fanout-audit")}) == 1
+    assert by_name["orders-fanout-ledger"]["filename"] != by_name["orders-fanout-analytics"]["filename"]
+    assert by_name["orders-fanout-ledger"]["source_code_hash"] == f'${{filebase64sha256("{by_name["orders-fanout-ledger"]["filename"]}")}}'
+    assert len(list((tmp_path / "out" / "stacks" / "orders-fanout" / "assets").glob("*/*/*.zip"))) == 2
+
+
 @pytest.mark.parametrize(
     ("data", "field", "allowed"),
     [

@@ -289,7 +289,7 @@ def test_function_settings(synth: Synth) -> None:
             "METRICS_NAMESPACE": "XacctStreaming",
         }
     }
-    assert re.fullmatch(r"assets/consumer-function_code_[0-9A-F]{8}/[0-9A-F]{32}/[0-9a-f]{64}\.zip", function["filename"])
+    assert re.fullmatch(r"assets/function-code-([0-9a-f]{16})/[0-9A-F]{32}/\1[0-9a-f]{48}\.zip", function["filename"])
     assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'
     assert function["depends_on"] == [synth.address("aws_iam_role_policy", "runtime-policy")]
     assert (synth.stack_dir / function["filename"]).is_file()

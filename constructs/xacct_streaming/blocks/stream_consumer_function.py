@@ -3,6 +3,7 @@ caller needs: the dead-letter queue and the on-failure queue, encrypted with the
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from xacct_streaming.blocks.aws import LambdaFunctionDeadLetterConfig, SqsQueue
@@ -24,6 +25,17 @@ class StreamConsumerFunction(SynchronousFunction):
         self.dead_letter_queue = self._build_queue("dead-letter-queue", self.props.dead_letter_queue_name)
         self.on_failure_queue = self._build_queue("on-failure-queue", self.props.on_failure_queue_name)
 
+    # Fixed tokens, read once (each read is a round trip to the jsii kernel).
+    @functools.cached_property
+    def dead_letter_queue_arn(self) -> str:
+        """ARN of the dead-letter queue."""
+        return self.dead_letter_queue.arn
+
+    @functools.cached_property
+    def on_failure_queue_arn(self) -> str:
+        """ARN of the on-failure queue."""
+        return self.on_failure_queue.arn
+
     def _build_queue(self, id_: str, name: str) -> SqsQueue:
         return SqsQueue(
             self,
@@ -41,12 +53,12 @@ class StreamConsumerFunction(SynchronousFunction):
             Statement(
                 sid="SendToFailureQueues",
                 actions=["sqs:SendMessage"],
-                resources=[self.dead_letter_queue.arn, self.on_failure_queue.arn],
+                resources=[self.dead_letter_queue_arn, self.on_failure_queue_arn],
             )
         ]
 
     def _dead_letter_config(self) -> Optional[LambdaFunctionDeadLetterConfig]:
-        return LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn)
+        return LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue_arn)
 
     def _queue_environment(self) -> dict[str, str]:
         return {"DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url}

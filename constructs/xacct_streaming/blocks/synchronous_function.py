@@ -7,7 +7,7 @@ import functools
 
 from typing import Mapping, Optional, Sequence
 
-from cdktf import AssetType, Fn, TerraformAsset, TerraformProvider
+from cdktf import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.settings import function_code
@@ -23,6 +23,7 @@ from xacct_streaming.blocks.aws import (
     LambdaFunctionVpcConfig,
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
+from xacct_streaming.blocks.function_code_asset import function_code_asset
 from xacct_streaming.blocks.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
@@ -201,17 +202,29 @@ class SynchronousFunction(Construct):
             self, id_, provider=self._provider, name=name, role=self._role_id, policy=policy_document(statements)
         )
 
+    # Fixed tokens, each read once: every read is a round trip to the jsii kernel, and a fan-out
+    # reads these for every consumer.
     @functools.cached_property
     def _role_id(self) -> str:
-        return self.role.id  # a fixed token, read once: each read is a round trip to the jsii kernel
+        return self.role.id
+
+    @functools.cached_property
+    def role_arn(self) -> str:
+        """ARN of the execution role."""
+        return self.role.arn
+
+    @functools.cached_property
+    def function_arn(self) -> str:
+        """ARN of the function."""
+        return self.function.arn
 
     def _build_function(self) -> LambdaFunction:
         code = self.code
         if code.archive is not None:
-            # A content-addressed reproducible zip (see lambda_archive.py), copied into the output as is.
-            asset = TerraformAsset(self, "code", path=str(code.archive), type=AssetType.FILE)
-            path = asset.path
-            package = {"filename": path, "source_code_hash": Fn.filebase64sha256(path), "handler": code.handler, "runtime": code.runtime}
+            # A content-addressed reproducible zip (see lambda_archive.py), copied into the output
+            # once per stack however many functions run it.
+            asset = function_code_asset(self, code.archive)
+            package = {"filename": asset.path, "source_code_hash": asset.source_code_hash, "handler": code.handler, "runtime": code.runtime}
         else:
             package = {"package_type": "Image", "image_uri": code.image_uri}
         vpc = (
@@ -224,7 +237,7 @@ class SynchronousFunction(Construct):
             provider=self._provider,
             function_name=self.props.function_name,
             description=self._description,
-            role=self.role.arn,
+            role=self.role_arn,
             architectures=[self.props.architecture],
             memory_size=self.props.memory_size_mb,
             timeout=self.props.timeout_seconds,
@@ -268,8 +281,11 @@ class SynchronousFunction(Construct):
     def grant_stream_read(self, shared: SharedStream, reader: Optional[StreamReader] = None) -> IamRolePolicy:
         """Lets the role read `shared` (through its EFO consumer, if it has one: the `reader`'s, from
         `shared.grant_read`, or the stream's one) and decrypt it via Kinesis."""
-        stream_consumer = reader.stream_consumer if reader is not None else shared.stream_consumer
-        return self.grant_stream_read_arns(shared.stream_arn, shared.key_arn, stream_consumer.arn if stream_consumer is not None else None)
+        if reader is not None:
+            consumer_arn = reader.event_source_arn if reader.stream_consumer is not None else None
+        else:
+            consumer_arn = shared.stream_consumer.arn if shared.stream_consumer is not None else None
+        return self.grant_stream_read_arns(shared.stream_arn, shared.key_arn, consumer_arn)
 
     def grant_stream_read_arns(self, stream_arn: str, key_arn: Optional[str], stream_consumer_arn: Optional[str]) -> IamRolePolicy:
         """The same from ARNs alone: a stream another plan manages (a split fan-out's account plan)."""

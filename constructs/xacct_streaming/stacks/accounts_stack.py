@@ -209,16 +209,16 @@ class AccountsStack(TerraformStack):
         lead = f"{prefix}_" if prefix else ""
         head = f"{prefix}_function" if prefix else "lambda_function"
         outputs = {
-            f"{head}_arn": (function.function.arn, f"ARN of {what} ({side} account)."),
+            f"{head}_arn": (function.function_arn, f"ARN of {what} ({side} account)."),
             f"{head}_name": (function.function.function_name, f"Name of {what}."),
-            f"{lead or 'lambda_'}role_arn": (function.role.arn, f"ARN of the execution role of {what}."),
+            f"{lead or 'lambda_'}role_arn": (function.role_arn, f"ARN of the execution role of {what}."),
             f"{lead or 'lambda_'}log_group_name": (function.log_group.name, f"CloudWatch log group of {what} ({side} account)."),
             f"{prefix or 'consumer'}_kms_key_arn": (function.key.arn, f"ARN of the key of {what}'s logs, queues and environment ({side} account)."),
         }
         if isinstance(function, StreamConsumerFunction):
             outputs[f"{lead}dead_letter_queue_url"] = (function.dead_letter_queue.url, f"SQS queue of {what}'s failed asynchronous invocations and undeliverable records.")
             outputs[f"{lead}on_failure_queue_url"] = (function.on_failure_queue.url, f"SQS queue receiving metadata of {what}'s batches that exhausted their retries.")
-            outputs[f"{lead}on_failure_queue_arn"] = (function.on_failure_queue.arn, f"ARN of {what}'s on-failure queue.")
+            outputs[f"{lead}on_failure_queue_arn"] = (function.on_failure_queue_arn, f"ARN of {what}'s on-failure queue.")
         return outputs
 
     @staticmethod

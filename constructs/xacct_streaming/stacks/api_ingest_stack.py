@@ -68,7 +68,7 @@ class ApiIngestStack(TwoAccountStack):
             props=props.stream,
             owner_root_arn=self.root_arn(PRODUCER),
             region=self.region,
-            reader_role_arn=self.consumer.role.arn,
+            reader_role_arn=self.consumer.role_arn,
             writer_role_arn=self.integration_role.arn,
         )
         self.api = BasicAuthStreamApi(
@@ -93,9 +93,9 @@ class ApiIngestStack(TwoAccountStack):
             "mapping",
             provider=self.consumer_provider,
             props=props.mapping,
-            function_arn=self.consumer.function.arn,
+            function_arn=self.consumer.function_arn,
             event_source_arn=self.shared.stream_consumer.arn,
-            on_failure_destination_arn=self.consumer.on_failure_queue.arn,
+            on_failure_destination_arn=self.consumer.on_failure_queue_arn,
             after=[
                 *self.shared.read_dependencies,
                 stream_read,

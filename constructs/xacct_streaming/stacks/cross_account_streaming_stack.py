@@ -37,7 +37,7 @@ class CrossAccountStreamingStack(TwoAccountStack):
             existing_stream=props.existing_stream,
             owner_root_arn=self.root_arn(PRODUCER),
             region=region,
-            reader_role_arn=self.consumer.role.arn,
+            reader_role_arn=self.consumer.role_arn,
         )
         stream_read_policy = self.consumer.grant_stream_read(self.shared)
         after_policies = [stream_read_policy, self.consumer.runtime_policy]
@@ -52,9 +52,9 @@ class CrossAccountStreamingStack(TwoAccountStack):
             "mapping",
             provider=self.consumer_provider,
             props=props.mapping,
-            function_arn=self.consumer.function.arn,
+            function_arn=self.consumer.function_arn,
             event_source_arn=self.shared.stream_consumer.arn,
-            on_failure_destination_arn=self.consumer.on_failure_queue.arn,
+            on_failure_destination_arn=self.consumer.on_failure_queue_arn,
             after=[*self.shared.read_dependencies, *after_policies],
         )
         self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)

@@ -40,7 +40,7 @@ class DynamoDBStreamsStack(TwoAccountStack):
             props=props.table,
             owner_root_arn=self.root_arn(PRODUCER),
             region=self.region,
-            reader_role_arn=self.consumer.role.arn,
+            reader_role_arn=self.consumer.role_arn,
         )
         stream_read = self.consumer.grant_table_stream_read(self.shared.stream_arn, self.shared.key.arn)
         self.change_log = SinkTable(
@@ -52,9 +52,9 @@ class DynamoDBStreamsStack(TwoAccountStack):
             "mapping",
             provider=self.consumer_provider,
             props=props.mapping,
-            function_arn=self.consumer.function.arn,
+            function_arn=self.consumer.function_arn,
             event_source_arn=self.shared.stream_arn,
-            on_failure_destination_arn=self.consumer.on_failure_queue.arn,
+            on_failure_destination_arn=self.consumer.on_failure_queue_arn,
             # The stream's resource policy is in another account: nothing refers to it.
             after=[self.shared.stream_policy, self.shared.key.policy, stream_read, self.consumer.runtime_policy, table_write],
         )

@@ -72,10 +72,10 @@ class FanoutAccountStack(FanoutStack):
         functions = self.functions
         self.add_outputs({
             "reader_role_arns": (
-                {n: f.role.arn for n, f in functions.items()},
+                {n: f.role_arn for n, f in functions.items()},
                 "Execution role ARN of each consumer of this account, by consumer name: the producer plan's reader_role_arns (python -m xacct_ops.handoff readers).",
             ),
-            "consumer_function_arns": ({n: f.function.arn for n, f in functions.items()}, "ARN of each consumer's function, by consumer name."),
+            "consumer_function_arns": ({n: f.function_arn for n, f in functions.items()}, "ARN of each consumer's function, by consumer name."),
             "consumer_event_source_mapping_uuids": (
                 {n: f"${{one({m.mapping.terraform_resource_type}.{m.mapping.friendly_unique_id}[*].uuid)}}" for n, m in self.mappings.items()},
                 "UUID of each consumer's event source mapping (null until stream_share is set).",

@@ -110,9 +110,9 @@ class FanoutStack(AccountsStack):
             f"{name}-mapping",
             provider=self.provider(account),
             props=consumer.mapping,
-            function_arn=function.function.arn,
+            function_arn=function.function_arn,
             event_source_arn=event_source_arn,
-            on_failure_destination_arn=function.on_failure_queue.arn,
+            on_failure_destination_arn=function.on_failure_queue_arn,
             after=after,
         )
         self.alarms[name] = self.watch(f"{name}-alarms", account, function, self.props.alarms)
@@ -120,7 +120,7 @@ class FanoutStack(AccountsStack):
 
     def _read(self, consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Any]]:
         """What `consumer`'s mapping reads, and the grants it waits for (both sides' policies)."""
-        reader = self.shared.grant_read(consumer.name, function.role.arn, consumer_name=consumer.consumer_name, cross_account=not consumer.in_producer_account)
+        reader = self.shared.grant_read(consumer.name, function.role_arn, consumer_name=consumer.consumer_name, cross_account=not consumer.in_producer_account)
         self.readers[consumer.name] = reader
         return reader.event_source_arn, [*reader.dependencies, function.grant_stream_read(self.shared, reader)]
 
@@ -128,8 +128,8 @@ class FanoutStack(AccountsStack):
         by_name = lambda values: {name: value for name, value in values.items()}  # noqa: E731
         outputs = {
             **self.stream_outputs(self.shared),
-            "consumer_function_arns": (by_name({n: f.function.arn for n, f in self.functions.items()}), "ARN of each consumer's function, by consumer name."),
-            "consumer_role_arns": (by_name({n: f.role.arn for n, f in self.functions.items()}), "ARN of each consumer's execution role (the readers the stream's policies name), by consumer name."),
+            "consumer_function_arns": (by_name({n: f.function_arn for n, f in self.functions.items()}), "ARN of each consumer's function, by consumer name."),
+            "consumer_role_arns": (by_name({n: f.role_arn for n, f in self.functions.items()}), "ARN of each consumer's execution role (the readers the stream's policies name), by consumer name."),
             "consumer_event_source_arns": (by_name({n: r.event_source_arn for n, r in self.readers.items()}), "What each consumer's mapping reads: its EFO consumer, or the stream when it polls."),
             "consumer_event_source_mapping_uuids": (by_name({n: m.mapping.uuid for n, m in self.mappings.items()}), "UUID of each consumer's event source mapping."),
             "consumer_sink_table_names": (by_name({n: t.table.name for n, t in self.sink_tables.items()}), "DynamoDB table each consumer writes to, in its own account."),

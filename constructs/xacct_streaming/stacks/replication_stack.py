@@ -85,7 +85,7 @@ class ReplicationStack(TwoAccountStack):
             provider=self.consumer_provider,
             role_name=replica.writer_role_name,
             description="Assumed by the replica writer function in the producer account to fill one table",
-            trusted_role_arn=self.writer.role.arn,
+            trusted_role_arn=self.writer.role_arn,
             external_id=replica.external_id,
             policy_name="write-replica-table",
             statements=[
@@ -103,9 +103,9 @@ class ReplicationStack(TwoAccountStack):
             "writer-mapping",
             provider=self.producer_provider,
             props=props.writer_mapping,
-            function_arn=self.writer.function.arn,
+            function_arn=self.writer.function_arn,
             event_source_arn=self.stream.stream.arn,
-            on_failure_destination_arn=self.writer.on_failure_queue.arn,
+            on_failure_destination_arn=self.writer.on_failure_queue_arn,
             # The first batch assumes the role in the other account and writes the table.
             after=[
                 self.stream.key.policy,
@@ -137,9 +137,9 @@ class ReplicationStack(TwoAccountStack):
             "flattener-mapping",
             provider=self.consumer_provider,
             props=props.flattener_mapping,
-            function_arn=self.flattener.function.arn,
+            function_arn=self.flattener.function_arn,
             event_source_arn=self.replica_table.table.stream_arn,
-            on_failure_destination_arn=self.flattener.on_failure_queue.arn,
+            on_failure_destination_arn=self.flattener.on_failure_queue_arn,
             after=[table_stream_read, self.flattener.runtime_policy, firehose_put, self.delivery.key.policy],
         )
         self.writer_alarms = self.watch("writer-alarms", PRODUCER, self.writer, props.alarms)

@@ -68,7 +68,7 @@ class SesNotificationsStack(TwoAccountStack):
             provider=self.producer_provider,
             role_name=notifications.stream_writer_role_name,
             description="Assumed by the SES notification forwarder in the SES account to put records to one stream",
-            trusted_role_arn=self.forwarder.role.arn,
+            trusted_role_arn=self.forwarder.role_arn,
             external_id=None,
             policy_name="put-to-stream",
             statements=[
@@ -113,7 +113,7 @@ class SesNotificationsStack(TwoAccountStack):
             maximum_event_age_in_seconds=ASYNC_MAXIMUM_EVENT_AGE_SECONDS,
             destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
                 on_failure=LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(
-                    destination=self.forwarder.on_failure_queue.arn
+                    destination=self.forwarder.on_failure_queue_arn
                 )
             ),
         )
@@ -123,7 +123,7 @@ class SesNotificationsStack(TwoAccountStack):
             provider=self.consumer_provider,
             topic_arn=topic.arn,
             protocol="lambda",
-            endpoint=self.forwarder.function.arn,
+            endpoint=self.forwarder.function_arn,
             # The first notification must find the function allowed to run and to reach the stream.
             depends_on=[
                 self.invoke_permission,
