@@ -30,10 +30,8 @@ _ASSETS: "weakref.WeakKeyDictionary[TerraformStack, dict[str, FunctionCodeAsset]
 
 
 def function_code_asset(scope: Construct, archive: Path) -> FunctionCodeAsset:
-    """The asset of `archive` in the stack of `scope` (the function's parent), created by the first
-    function that needs it."""
-    # A stack's functions are mostly its direct children: knowing that in Python saves a kernel call.
-    stack = scope if isinstance(scope, TerraformStack) else TerraformStack.of(scope)
+    """The asset of `archive` in `scope`'s stack, created by the first function that needs it."""
+    stack = TerraformStack.of(scope)
     assets = _ASSETS.setdefault(stack, {})
     digest = archive.stem
     if digest not in assets:

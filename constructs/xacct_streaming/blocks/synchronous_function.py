@@ -86,7 +86,6 @@ class SynchronousFunction(Construct):
         for another handler; `sink_role_arn` is the role to write through when it is created in
         the same plan (a reference, which SinkProps cannot validate), else `sink.role_arn`."""
         super().__init__(scope, id_)
-        self._scope = scope
         self._provider = provider
         self.props = props
         self.sink = sink
@@ -224,7 +223,7 @@ class SynchronousFunction(Construct):
         if code.archive is not None:
             # A content-addressed reproducible zip (see lambda_archive.py), copied into the output
             # once per stack however many functions run it.
-            asset = function_code_asset(self._scope, code.archive)
+            asset = function_code_asset(self, code.archive)
             package = {"filename": asset.path, "source_code_hash": asset.source_code_hash, "handler": code.handler, "runtime": code.runtime}
         else:
             package = {"package_type": "Image", "image_uri": code.image_uri}
