@@ -201,15 +201,24 @@ def _fanout_sentence(fanout: dict[str, Any] | None, goals: dict[str, float]) -> 
     if not fanout:
         return ""
     s = fanout["summary"]
+    median = f"median of {fanout['runs_per_case']} runs" if "runs_per_case" in fanout else "median"
     validate = fanout.get("validate_seconds")
+    if validate is None:
+        validate_text = "`terraform validate` was not run"
+    else:
+        validate_runs = fanout.get("validate_runs", 1)
+        validate_text = f"`terraform validate` of it takes {validate:.1f} s" + (f" (median of {validate_runs})" if validate_runs > 1 else "")
+    if "fanout_20_to_single_ratio_max" in goals:
+        met = "met" if fanout["ratio_median_wall"] <= goals["fanout_20_to_single_ratio_max"] else "**not met**"
+        goals_text = (f" (goals: at most {goals['fanout_20_to_single_ratio_max']}x, {met}; "
+                      f"validate under {goals['fanout_20_validate_seconds_max']:.0f} s).\n")
+    else:
+        goals_text = ".\n"
     return (
         f"\nA fan-out of {fanout['consumers']} consumers in {fanout['consumers']} accounts synthesizes in "
-        f"{s['fanout_20']['median_seconds']:.2f} s (median" + (f" of {fanout['runs_per_case']} runs" if "runs_per_case" in fanout else "") + f"; the core stack alone: {s['single']['median_seconds']:.2f} s, "
+        f"{s['fanout_20']['median_seconds']:.2f} s ({median}; the core stack alone: {s['single']['median_seconds']:.2f} s, "
         f"measured alternately), **{fanout['ratio_median_wall']:.2f}x**, peak RSS {s['fanout_20']['median_peak_tree_rss_mb']:,.0f} MB; "
-        + (f"`terraform validate` of it takes {validate:.1f} s" + (f" (median of {fanout['validate_runs']})" if fanout.get("validate_runs", 1) > 1 else "") if validate is not None else "`terraform validate` was not run")
-        + (f" (goals: at most {goals['fanout_20_to_single_ratio_max']}x, "
-           + ("met" if fanout["ratio_median_wall"] <= goals["fanout_20_to_single_ratio_max"] else "**not met**")
-           + f"; validate under {goals['fanout_20_validate_seconds_max']:.0f} s).\n" if "fanout_20_to_single_ratio_max" in goals else ".\n")
+        + validate_text + goals_text
     )
 
 
