@@ -4,14 +4,16 @@ runs, side by side, and the tests that need them wait for their results at the e
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -109,19 +111,45 @@ def run_make(target: str, **variables: object) -> subprocess.CompletedProcess[st
     )
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory that `build` fills once per test run, shared by pytest-xdist's workers: each worker
+    would otherwise synthesize the same stacks again (seconds of CPU each, `make check`'s largest
+    repeat). Tests only read these directories, as they do any session fixture's."""
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent  # the run's base directory, which every worker's lies in
+    target, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait, then read
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            done.touch()
+    return target
+
+
+def _main_into(*args: str) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        result = run_main(*args, "--outdir", str(target / "cdktf.out"))
+        assert result.returncode == 0, result.stderr
+    return build
+
+
 @pytest.fixture(scope="session")
 def cli_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python main.py` with the built-in settings, as `make synth` runs it."""
-    outdir = tmp_path_factory.mktemp("cli") / "cdktf.out"
-    result = run_main("--outdir", str(outdir))
-    assert result.returncode == 0, result.stderr
-    return outdir
+    return built_once(tmp_path_factory, "cli", _main_into()) / "cdktf.out"
 
 
 @pytest.fixture(scope="session")
 def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default stack, a provisioned variant, the API stack managing the account's logging role and
     the README quick start (own handler on an existing stream), in-process."""
+    return built_once(tmp_path_factory, "lib", _synthesize_library_variants) / "cdktf.out"
+
+
+def _synthesize_library_variants(target: Path) -> None:
     from xacct_streaming.settings.config import load_props, props_from_mapping
     from xacct_streaming.settings.props import StackProps
     from xacct_streaming.synthesis.synth import synthesize
@@ -139,7 +167,7 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
     )
     api_logging = props_from_mapping({"kind": API_STACK, "stack_name": API_LOGGING_STACK, "api": {"manage_account_logging_role": True}})
-    outdir = tmp_path_factory.mktemp("lib") / "cdktf.out"
+    outdir = target / "cdktf.out"
     # Variants of one stack reuse its AWS names, which one run refuses: one run each, into one output.
     existing = load_props(str(EXISTING_STREAM_SETTINGS))
     fanout = load_props(str(FANOUT_SETTINGS))
@@ -150,7 +178,6 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     split = select([props_from_mapping({**tomllib.loads(FANOUT_SETTINGS.read_text()), "stack_name": SPLIT_STACK, "split": True})], [SPLIT_STACK])
     for stacks in ([StackProps()], [provisioned], [api_logging], [existing], [fanout], split):
         synthesize(stacks, outdir=outdir, keep_other_stacks=True)
-    return outdir
 
 
 def _load(outdir: Path, stack: str) -> Synth:
@@ -241,10 +268,7 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 @pytest.fixture(scope="session")
 def hcl_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python main.py --hcl`: the HCL export, the way out of CDKTF."""
-    outdir = tmp_path_factory.mktemp("hcl") / "cdktf.out"
-    result = run_main("--hcl", "--outdir", str(outdir))
-    assert result.returncode == 0, result.stderr
-    return outdir
+    return built_once(tmp_path_factory, "hcl", _main_into("--hcl")) / "cdktf.out"
 
 
 @pytest.fixture(scope="session")
@@ -308,7 +332,9 @@ class Job:
 
     def start(self) -> None:
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(self.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+            # The job's name goes to its Terraform calls (the tiers' log counts them per job).
+            env = {**(self.env or os.environ), "XACCT_TEST_JOB": self.name}
+            self.process = subprocess.Popen(self.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def wait(self) -> "Job":
         if self.process is None:  # not started ahead (under pytest-xdist): run it now
@@ -357,12 +383,85 @@ FANOUT_REHEARSAL = "rehearsal fanout"
 SPLIT_REHEARSAL = "rehearsal split fanout"
 
 
+# ---- test tiers ---------------------------------------------------------------------------------
+# `make check` (--tier=check): no Terraform process; `make test` (--tier=test): Terraform but no apply;
+# `make rehearse` (--tier=rehearse): the apply-level runs. The shim in tests/harness/bin is first on
+# PATH for every test and every child process: it refuses what the tier excludes (so an unmarked test
+# fails instead of slipping a Terraform run into the wrong tier) and logs each call with its CPU time.
+TIERS = {
+    # tier: (markers a test must not carry, markers it must carry one of, what the shim allows)
+    "check": (("terraform", "rehearsal", "slow"), (), "none"),
+    "test": (("rehearsal",), (), "no-apply"),
+    "rehearse": ((), ("rehearsal",), "any"),
+}
+TERRAFORM_SHIM_DIR = HARNESS / "bin"
+# Fixtures that start Terraform: a test using one is a `terraform` test whether or not it says so.
+TERRAFORM_FIXTURES = {"terraform_env", "terraform_jobs"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--tier", choices=sorted(TIERS), help="run one test tier (make check / make test / make rehearse)")
+    parser.addoption("--terraform-log", help="append one JSON line per terraform call here (default: .make/terraform-calls-<tier>.jsonl)")
+
+
+def terraform_log_path(config: pytest.Config) -> Path:
+    return Path(config.getoption("terraform_log") or ROOT / ".make" / f"terraform-calls-{config.getoption('tier') or 'all'}.jsonl")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tier = config.getoption("tier")
+    os.environ["PATH"] = os.pathsep.join([str(TERRAFORM_SHIM_DIR), os.environ.get("PATH", "")])
+    os.environ["XACCT_TERRAFORM_ALLOW"] = TIERS[tier][2] if tier else "any"
+    log = terraform_log_path(config)
+    os.environ["XACCT_TERRAFORM_LOG"] = str(log)
+    if not hasattr(config, "workerinput"):  # the controller (or the only process) starts the log afresh
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if TERRAFORM_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("terraform") is None:
+            item.add_marker(pytest.mark.terraform)
+    tier = config.getoption("tier")
+    if tier:
+        excluded, required = TIERS[tier][:2]
+        selected, deselected = [], []
+        for item in items:
+            marks = {mark.name for mark in item.iter_markers()}
+            keep = not (marks & set(excluded)) and (not required or bool(marks & set(required)))
+            (selected if keep else deselected).append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = selected
     # Tests that wait for a background job go last, so everything else runs while the jobs do. Not
     # under pytest-xdist, where a job starts only when its test runs: there it keeps its place, and
-    # the other worker goes on meanwhile.
+    # the other workers go on meanwhile; there the smoke tests, which mostly wait on their clock, go
+    # first, so their waits overlap the other workers' CPU work instead of ending the run.
     if "PYTEST_XDIST_WORKER" not in os.environ:
         items.sort(key=lambda item: item.get_closest_marker("background") is not None)
+    else:
+        items.sort(key=lambda item: item.path.name != "test_smoke.py")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """What the run cost in Terraform: commands and CPU seconds per job or test (the tiers' budget)."""
+    log = terraform_log_path(config)
+    if hasattr(config, "workerinput") or not log.is_file():
+        return
+    calls = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    if not calls:
+        terminalreporter.write_line("terraform: no command run")
+        return
+    by_job: dict[str, list[dict[str, Any]]] = {}
+    for call in calls:
+        by_job.setdefault(call["job"], []).append(call)
+    terminalreporter.section("terraform commands per job (count, CPU seconds incl. providers)")
+    for job, runs in sorted(by_job.items(), key=lambda kv: -sum(c["cpu"] for c in kv[1])):
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(Counter(c["command"] for c in runs).items()))
+        terminalreporter.write_line(f"{len(runs):4d} {sum(c['cpu'] for c in runs):7.1f} s  {job}  ({kinds})")
+    terminalreporter.write_line(f"{len(calls):4d} {sum(c['cpu'] for c in calls):7.1f} s  in all ({log})")
+
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,16 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, VENV_BIN_DIR, run_make
+from conftest import ROOT, VENV_BIN_DIR, built_once, run_make
 from xacct_ops import scan
 
 FIXTURES = Path(__file__).parent / "checkov_fixtures"
 CUSTOM = ("CKV_XACCT_1", "CKV_XACCT_2", "CKV_XACCT_3", "CKV_XACCT_4")
 
 
-@pytest.fixture(scope="module")
-def case_results() -> dict[str, tuple[str, str]]:
-    """resource name -> (check id, PASSED|FAILED) for every case in cases.tf.json, in one checkov run."""
+def _run_custom_checks(target: Path) -> None:
     result = subprocess.run(
         [
             str(VENV_BIN_DIR / "checkov"),
@@ -36,7 +34,13 @@ def case_results() -> dict[str, tuple[str, str]]:
         text=True,
         timeout=300,
     )
-    report = json.loads(result.stdout)
+    (target / "report.json").write_text(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def case_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """resource name -> (check id, PASSED|FAILED) for every case in cases.tf.json, in one checkov run."""
+    report = json.loads((built_once(tmp_path_factory, "checkov-cases", _run_custom_checks) / "report.json").read_text())
     out: dict[str, tuple[str, str]] = {}
     for key, verdict in (("passed_checks", "PASSED"), ("failed_checks", "FAILED")):
         for check in report["results"].get(key, []):
@@ -79,6 +83,7 @@ def test_every_check_has_a_passing_and_a_failing_case(case_results: dict[str, tu
 SUMMARY = re.compile(r"terraform_json scan results: Passed checks: (\d+), Failed checks: (\d+), Exempted checks: (\d+)")
 
 
+@pytest.mark.slow  # checkov over whole stacks: a scan, in make test
 def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdir: Path, tmp_path: Path) -> None:
     # GIVEN every stack synthesized with its defaults WHEN `make scan` runs on them
     reports = tmp_path / "reports"
@@ -108,6 +113,7 @@ def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdi
     assert all(r["suppressions"][0]["kind"] == "external" and r["suppressions"][0]["justification"] for r in results)
 
 
+@pytest.mark.slow  # checkov over whole stacks: a scan, in make test
 def test_an_exemption_holds_only_for_its_resource(cli_outdir: Path, tmp_path: Path) -> None:
     # GIVEN the core stack with a second bucket, unlogged like the exempted archive bucket
     outdir = tmp_path / "out"
@@ -142,6 +148,7 @@ def test_vpc_exemption_holds_only_for_functions_outside_a_vpc() -> None:
 
 
 
+@pytest.mark.slow  # checkov over whole stacks: a scan, in make test
 def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
     # GIVEN an output dir holding a stream on the AWS-managed key
     stack = tmp_path / "out" / "stacks" / "bad"
@@ -156,6 +163,7 @@ def test_make_scan_fails_on_a_failed_check(tmp_path: Path) -> None:
     assert "FAILED  CKV_XACCT_2  aws_kinesis_stream s in bad" in result.stdout
 
 
+@pytest.mark.slow  # checkov over whole stacks: a scan, in make test
 def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink(library_outdir: Path, tmp_path: Path) -> None:
     # the core stack, its provisioned variant with an alarm topic, a VPC function and a sink in a third
     # account, the API stack managing the account's logging role, the quick start (own handler on

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import DEFAULT_STACK
 
 
@@ -26,6 +28,7 @@ def test_two_synths_are_byte_identical(cli_outdir: Path, library_outdir: Path) -
         assert first[name] == second[name], name
 
 
+@pytest.mark.slow  # the naive synth imports the whole provider package (~17 s)
 def test_lazy_provider_loading_changes_nothing_in_the_output(cli_outdir: Path, naive_outdir: Path) -> None:
     # GIVEN the same app synthesized with the lazy loader and with the full provider import
     fast = _files(cli_outdir / "stacks" / DEFAULT_STACK)

@@ -158,6 +158,7 @@ def test_lazy_path_imports_only_what_the_app_uses() -> None:
     assert "cdktf_cdktf_provider_aws.kinesis_stream" in names.split(",")
 
 
+@pytest.mark.slow  # the host imports the whole provider package (~17 s)
 @pytest.mark.background("host import")
 def test_importing_the_constructs_changes_nothing_global(background: Background) -> None:
     # GIVEN a host CDKTF app that imports our constructs without enabling the lazy path (conftest's
