@@ -1,5 +1,5 @@
 # Cross-account streaming stacks (python main.py --list): synthesize, scan, validate, plan, deploy.
-# `make` = synth + scan with the built-in example settings; `make test` = the test suite.
+# `make` = synth + scan with the built-in example settings; `make check`, `make test`, `make rehearse` = the test tiers.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -49,7 +49,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse bench-synth bench-plan bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -140,11 +140,14 @@ node_modules/.installed: package.json package-lock.json
 policy-check: synth node_modules/.installed ## every data-plane call of every stack, allowed and denied, by an independent IAM engine; table in $(REPORTS)/policy-check.md
 	$(PY) tests/harness/policy_check.py --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
 
-test: venv node_modules/.installed ## the test suite: everything, the rehearsals and the Atlantis workflow in the background side by side
-	$(PY) -m pytest tests
+# The test tiers (docs/development.md): each runs what the one before it runs, except `rehearse`, which
+# runs only the apply-level tests; the terraform shim in tests/harness/bin refuses what a tier excludes.
+PYTEST_WORKERS ?= 3
+check: venv node_modules/.installed ## test tier 1, the edit loop: no Terraform process (units, runtimes, settings, synthesized JSON, docs)
+	$(PY) -m pytest tests --tier=check -n $(PYTEST_WORKERS) --dist worksteal
 
-check: venv node_modules/.installed ## the edit loop: the test suite without the applies against moto, on two workers (pytest-xdist)
-	$(PY) -m pytest tests -m "not rehearsal" -n 2
+test: venv node_modules/.installed ## test tier 2: make check plus all that runs Terraform without applying (validate, plans without state, scans, policy check)
+	$(PY) -m pytest tests --tier=test -n $(PYTEST_WORKERS) --dist worksteal
 
 cli-rehearse: venv node_modules/.installed ## the cdktf CLI cycle against moto: synth (more, then fewer stacks, then --stack), diff, deploy, diff "No changes", teardown deploy, destroy
 	@mkdir -p $(REPORTS)
@@ -159,7 +162,10 @@ cdktf: venv node_modules/.installed $(TF_RC) ## the pinned cdktf CLI on the pinn
 atlantis: venv ## write atlantis.yaml: one project per stack of each environments/<env>.toml (S3 state), planned with <env>.tfvars
 	PYTHONPATH=constructs $(PY) -m xacct_ops.atlantis
 
-rehearse: synth ## apply, verify, replan and destroy every synthesized stack against moto (two accounts), side by side
+rehearse: venv node_modules/.installed ## test tier 3: every apply against moto (stack rehearsals, fan-out single and split, Atlantis PRs, cdktf CLI, HCL plans), side by side
+	$(PY) -m pytest tests --tier=rehearse
+
+rehearse-stacks: synth ## apply, verify, replan and destroy every stack synthesized in $(OUTDIR) against moto (two accounts), side by side
 	$(PY) tests/harness/rehearse.py $(OUTDIR)/stacks/*/
 
 bench-synth: venv ## benchmark: lazy provider loading vs the full import, side by side (not part of make test)

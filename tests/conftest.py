@@ -402,6 +402,7 @@ TERRAFORM_FIXTURES = {"terraform_env", "terraform_jobs"}
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--tier", choices=sorted(TIERS), help="run one test tier (make check / make test / make rehearse)")
     parser.addoption("--terraform-log", help="append one JSON line per terraform call here (default: .make/terraform-calls-<tier>.jsonl)")
+    parser.addoption("--list-tiers", help="write {test id: [tiers it runs in]} for every collected test to this JSON file")
 
 
 def terraform_log_path(config: pytest.Config) -> Path:
@@ -414,23 +415,33 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["XACCT_TERRAFORM_ALLOW"] = TIERS[tier][2] if tier else "any"
     log = terraform_log_path(config)
     os.environ["XACCT_TERRAFORM_LOG"] = str(log)
+    # The test running now, for the log: a file rewritten as each test starts, since fixtures hand
+    # Terraform copies of the environment taken when they were set up (a stale PYTEST_CURRENT_TEST).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["XACCT_CURRENT_TEST_FILE"] = str(log.with_name(f"{log.stem}.current-{worker}"))
     if not hasattr(config, "workerinput"):  # the controller (or the only process) starts the log afresh
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
+
+
+def in_tier(tier: str, item: pytest.Item) -> bool:
+    excluded, required = TIERS[tier][:2]
+    marks = {mark.name for mark in item.iter_markers()}
+    return not marks & set(excluded) and (not required or bool(marks & set(required)))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if TERRAFORM_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("terraform") is None:
             item.add_marker(pytest.mark.terraform)
+    if config.getoption("list_tiers"):
+        listing = {item.nodeid: [tier for tier in TIERS if in_tier(tier, item)] for item in items}
+        Path(config.getoption("list_tiers")).write_text(json.dumps(listing, indent=1))
     tier = config.getoption("tier")
     if tier:
-        excluded, required = TIERS[tier][:2]
         selected, deselected = [], []
         for item in items:
-            marks = {mark.name for mark in item.iter_markers()}
-            keep = not (marks & set(excluded)) and (not required or bool(marks & set(required)))
-            (selected if keep else deselected).append(item)
+            (selected if in_tier(tier, item) else deselected).append(item)
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = selected
@@ -444,12 +455,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: item.path.name != "test_smoke.py")
 
 
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    Path(os.environ["XACCT_CURRENT_TEST_FILE"]).write_text(nodeid)
+
+
+def _terraform_calls(config: pytest.Config) -> list[dict[str, Any]]:
+    log = terraform_log_path(config)
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A refused call fails the run even when its test expected Terraform to fail: the tier is broken.
+    if not hasattr(session.config, "workerinput") and any(call.get("refused") for call in _terraform_calls(session.config)):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """What the run cost in Terraform: commands and CPU seconds per job or test (the tiers' budget)."""
-    log = terraform_log_path(config)
-    if hasattr(config, "workerinput") or not log.is_file():
+    if hasattr(config, "workerinput"):
         return
-    calls = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    calls = _terraform_calls(config)
+    log = terraform_log_path(config)
+    refused = [call for call in calls if call.get("refused")]
+    if refused:
+        terminalreporter.section("terraform calls this tier refuses (the run fails)", red=True)
+        for call in refused:
+            terminalreporter.write_line(f"terraform {call['command']}: {call['job']}")
     if not calls:
         terminalreporter.write_line("terraform: no command run")
         return
