@@ -525,10 +525,14 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     terraform_jobs = wanted - {"naive synth", "host import"}
     if terraform_jobs and _needs_terraform() is None:
         outdir = request.getfixturevalue("cli_outdir")
+        hcl = request.getfixturevalue("hcl_outdir") if any(rehearsal_job(stack) in terraform_jobs for stack in REHEARSED_STACKS) else None
         for stack in REHEARSED_STACKS:
             if rehearsal_job(stack) in terraform_jobs:
                 workdir = tmp_path_factory.mktemp("rehearsal")
-                argv = [PYTHON, str(HARNESS / "rehearse.py"), str(outdir / "stacks" / stack), "--json-out", str(workdir / "result.json")]
+                # Each rehearsal plans the stack's HCL export too, against its own moto before applying
+                # (test_hcl_export): the JSON side is the plan it applies, not a second plan.
+                argv = [PYTHON, str(HARNESS / "rehearse.py"), str(outdir / "stacks" / stack), "--json-out", str(workdir / "result.json"),
+                        "--hcl-twin", str(hcl / "stacks" / stack)]
                 jobs[rehearsal_job(stack)] = Job(rehearsal_job(stack), argv, workdir)
         if FANOUT_REHEARSAL in terraform_jobs:
             # Both configurations synthesized in the job itself (they share AWS names, so two runs).
@@ -548,12 +552,6 @@ def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             workdir = tmp_path_factory.mktemp("cdktf-cli")
             argv = [PYTHON, str(HARNESS / "cli_rehearse.py"), "--json-out", str(workdir / "result.json")]
             jobs["cdktf cli"] = Job("cdktf cli", argv, workdir)
-        if "hcl plans" in terraform_jobs:
-            workdir = tmp_path_factory.mktemp("hcl-plans")
-            hcl = request.getfixturevalue("hcl_outdir")
-            argv = [PYTHON, str(HARNESS / "hcl_plans.py"), "--json-stacks", str(outdir / "stacks"), "--hcl-stacks", str(hcl / "stacks"),
-                    "--json-out", str(workdir / "result.json")]
-            jobs["hcl plans"] = Job("hcl plans", argv, workdir)
         if "atlantis workflow" in terraform_jobs:
             workdir = tmp_path_factory.mktemp("atlantis")
             argv = [PYTHON, str(HARNESS / "atlantis_workflow.py"), "--json-out", str(workdir / "result.json")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALL_STACKS, DEFAULT_STACK, Background
+from conftest import ALL_STACKS, DEFAULT_STACK, Background, rehearsal_job
 from test_terraform import _validate
 from xacct_streaming.synthesis.synth import HclExportError, clean_hcl, hcl_string, unquote_references
 
@@ -88,11 +88,11 @@ PLANNED_CREATES = {
 
 @pytest.mark.terraform
 @pytest.mark.rehearsal
-@pytest.mark.background("hcl plans")
+@pytest.mark.background(*(rehearsal_job(stack) for stack in PLANNED_CREATES))
 def test_hcl_and_json_plan_the_same_changes(terraform_jobs: Background) -> None:
-    # GIVEN every stack synthesized as JSON and as HCL, both planned against one moto server
-    # (tests/harness/hcl_plans.py, in the background)
-    stacks = terraform_jobs.result("hcl plans")["stacks"]
+    # GIVEN every stack synthesized as JSON and as HCL, both planned against one moto server by the
+    # stack's rehearsal before it applies the JSON plan (tests/harness/rehearse.py --hcl-twin)
+    stacks = {name: terraform_jobs.result(rehearsal_job(name))["hcl"] for name in PLANNED_CREATES}
     # THEN every stack's two plans create the same resources with the same values, outputs included
     assert {name: stack["actions"] for name, stack in stacks.items()} == {name: {"create": n} for name, n in PLANNED_CREATES.items()}
     assert {name: stack["differences"] for name, stack in stacks.items()} == {name: [] for name in PLANNED_CREATES}

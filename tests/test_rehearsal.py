@@ -106,10 +106,11 @@ def test_rehearsal_apply_verify_replan_destroy(terraform_jobs: "Background") -> 
     # terraform_jobs: skips where terraform or the provider mirror is missing
     details = _steps(terraform_jobs, DEFAULT_STACK)
     assert list(details) == [
-        "override + init", "plan -out", "apply", "verify both accounts", "policy check on applied ARNs", "records through the handler",
+        "override + init", "plan -out", "HCL export plans the same", "apply", "verify both accounts", "policy check on applied ARNs", "records through the handler",
         "replan: no changes", "teardown: unprotect + destroy", "verify nothing left",
     ]
     assert details["apply"].startswith("Apply complete! Resources: 25 added")
+    assert details["HCL export plans the same"] == "25 resource changes and the outputs identical in both"
     # every call of make policy-check, with the ARNs moto handed out, decided by the IAM engine
     assert details["policy check on applied ARNs"] == "{} allowed and {} denied as expected".format(*POLICY_COUNTS[DEFAULT_STACK])
     assert details["records through the handler"] == "294 written, 6 parked"

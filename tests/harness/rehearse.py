@@ -7,7 +7,9 @@
    points both aliased providers at it (endpoints, test keys, local state); the product
    configuration itself is not changed. Deploy roles live in two accounts, so moto's STS hands
    out credentials of 111111111111 (producer) and 222222222222 (consumer).
-3. `terraform init` (provider mirror) -> `plan -out` -> `apply` of that plan.
+3. `terraform init` (provider mirror) -> `plan -out` -> `apply` of that plan; with `--hcl-twin`, the
+   stack's HCL export is planned against the same moto before the apply and the two plans compared
+   (plan_compare.py).
 4. boto3 checks, per account, that everything exists where it belongs and nowhere else, with
    the exact principals and actions; then every data-plane call of `make policy-check`, with the
    ARNs the apply produced, is decided by the IAM engine (moto itself enforces no policy).
@@ -812,11 +814,37 @@ def _stepper(timings: list[tuple[str, float, str]]) -> Callable[[str, Callable[[
     return step
 
 
-def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None) -> list[tuple[str, float, str]]:
+def hcl_plans_the_same(stack_dir: Path, env: dict[str, str], config: dict[str, Any], endpoint: str, hcl_src: Path, found: dict[str, Any]) -> str:
+    """The stack's HCL export (`main.py --hcl`) planned against the same moto before anything is applied,
+    its changes compared with the JSON plan the rehearsal is about to apply (plan_compare)."""
+    from collections import Counter
+
+    import plan_compare
+
+    hcl_dir = stack_dir.parent / "hcl"
+    shutil.copytree(hcl_src, hcl_dir, ignore=shutil.ignore_patterns(".terraform", "tfplan", "*.tfstate*"))
+    write_override(hcl_dir, endpoint, config)
+    terraform(hcl_dir, env, "init", "-input=false")
+    terraform(hcl_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan")
+    json_plan, hcl_plan = (json.loads(terraform(d, env, "show", "-json", "tfplan").stdout) for d in (stack_dir, hcl_dir))
+    changes = json_plan.get("resource_changes", [])
+    found.update({
+        "resources": len(changes),
+        "actions": dict(Counter("-".join(c["change"]["actions"]) for c in changes)),
+        "differences": plan_compare.compare(json_plan, hcl_plan),
+    })
+    check(not found["differences"], "the HCL plan differs from the JSON plan:\n" + "\n".join(found["differences"][:20]))
+    return f"{len(changes)} resource changes and the outputs identical in both"
+
+
+def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_twin: Path | None = None,
+             found: dict[str, Any] | None = None) -> list[tuple[str, float, str]]:
     """`then` (fan-out): the same stack synthesized without one consumer, planned and applied after
-    the first replan."""
+    the first replan. `hcl_twin`: the stack's HCL export, planned and compared with the first plan
+    (what it found goes into `found["hcl"]`)."""
     timings: list[tuple[str, float, str]] = []
     step = _stepper(timings)
+    found = found if found is not None else {}
 
     scratch = Path(tempfile.mkdtemp(prefix="rehearsal-"))
     try:
@@ -828,6 +856,8 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None) -> l
             print(f"moto on {endpoint}; scratch {scratch}", flush=True)
             step("override + init", lambda: (write_override(stack_dir, endpoint), terraform(stack_dir, env, "init", "-input=false"))[1] and None)
             step("plan -out", lambda: _plan_line(terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan").stdout))
+            if hcl_twin is not None:
+                step("HCL export plans the same", lambda: hcl_plans_the_same(stack_dir, env, config, endpoint, hcl_twin, found.setdefault("hcl", {})))
             step("apply", lambda: [l for l in terraform(stack_dir, env, "apply", "-input=false", "tfplan").stdout.splitlines() if l.startswith("Apply complete")][0])
             out = outputs(stack_dir, env)
             if "consumer_accounts" in config.get("variable", {}):
@@ -867,10 +897,12 @@ def _split_tfvars(stack_dir: Path, account_id: str | None) -> None:
 
 
 def _apply(stack_dir: Path, env: dict[str, str]) -> str:
-    """plan -out + apply; returns the plan's summary line."""
-    line = _plan_line(terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan").stdout)
-    terraform(stack_dir, env, "apply", "-input=false", "tfplan")
-    return line
+    """An apply that plans in the same run (no saved plan: what is tested here is the order of the split
+    plans, and `plan -out` + `apply` would start every provider once more); returns the plan's summary."""
+    stdout = terraform(stack_dir, env, "apply", "-input=false", "-auto-approve", "-var-file=rehearsal.tfvars").stdout
+    if "No changes." in stdout and "Plan:" not in stdout:
+        return "Plan: 0 to add, 0 to change, 0 to destroy."
+    return _plan_line(stdout)
 
 
 def _side_by_side(action: Callable[[Path], str], dirs: list[Path]) -> list[str]:
@@ -984,17 +1016,18 @@ def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> st
     return [l for l in result.stdout.splitlines() if l.startswith("Destroy complete")][0]
 
 
-def _rehearse_one(stack_dir: Path, keep: bool, json_out: Path | None, then: Path | None = None) -> int:
+def _rehearse_one(stack_dir: Path, keep: bool, json_out: Path | None, then: Path | None = None, hcl_twin: Path | None = None) -> int:
     started = time.perf_counter()
     print(f"== {stack_dir.name}", flush=True)
+    found: dict[str, Any] = {}
     try:
-        timings = rehearse(stack_dir, keep=keep, then=then)
+        timings = rehearse(stack_dir, keep=keep, then=then, hcl_twin=hcl_twin, found=found)
     except RehearsalFailed as failure:
         print(f"REHEARSAL FAILED ({stack_dir.name}): {failure}", file=sys.stderr)
         return 1
     if json_out is not None:
         steps = [{"step": name, "seconds": round(seconds, 1), "detail": detail} for name, seconds, detail in timings]
-        json_out.write_text(json.dumps({"stack": stack_dir.name, "steps": steps}, indent=2))
+        json_out.write_text(json.dumps({"stack": stack_dir.name, "steps": steps, **found}, indent=2))
     print(f"rehearsal of {stack_dir.name} passed in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
 
@@ -1044,6 +1077,7 @@ def main() -> int:
     parser.add_argument("--json-out", type=Path, help="with one stack: write its steps, durations and details to this JSON file")
     parser.add_argument("--split", action="store_true", help="the stack directories are one split fan-out's plans, the producer's first: rehearse them together, in the handoff order")
     parser.add_argument("--then", type=Path, help="with one fan-out stack: the same stack without one consumer, planned (only its resources and the shared policies may change) and applied after the replan")
+    parser.add_argument("--hcl-twin", type=Path, help="with one stack: its HCL export (main.py --hcl), planned against the same moto before the apply; the two plans must make the same changes")
     args = parser.parse_args()
     if args.json_out is not None and len(args.stack_dirs) != 1 and not args.split:
         print("--json-out takes one stack directory", file=sys.stderr)
@@ -1058,7 +1092,7 @@ def main() -> int:
     if args.split:
         return _rehearse_split(args.stack_dirs, args.keep, args.json_out)
     if len(args.stack_dirs) == 1:
-        return _rehearse_one(args.stack_dirs[0], args.keep, args.json_out, args.then)
+        return _rehearse_one(args.stack_dirs[0], args.keep, args.json_out, args.then, args.hcl_twin)
     return _rehearse_concurrently(args.stack_dirs, args.keep)
 
 
