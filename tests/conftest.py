@@ -495,7 +495,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(f"{len(calls):4d} {sum(c['cpu'] for c in calls):7.1f} s  in all ({log})")
 
 
-
 @pytest.fixture(scope="session", autouse=True)
 def background(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]:
     wanted: set[str] = set()
