@@ -325,6 +325,18 @@ def test_teardown_writes_an_override_that_unprotects_tables_and_empties_buckets(
     assert not (outdir / "stacks" / DEFAULT_STACK / "teardown_override.tf.json").exists()
 
 
+def test_teardown_deletes_the_api_secret_without_a_recovery_window(api_synth: "Synth") -> None:
+    # GIVEN the API stack, whose basic-auth secret would keep its name taken for 7 days after a destroy
+    from xacct_streaming.synthesis.teardown import teardown_override
+
+    (name, secret), = api_synth.resources("aws_secretsmanager_secret").items()
+    assert secret["recovery_window_in_days"] == 7
+    # WHEN the teardown override is written, THEN the secret is deleted at once (a redeploy can reuse the name)
+    override = teardown_override(api_synth.config)
+    assert override is not None
+    assert override["resource"]["aws_secretsmanager_secret"] == {name: {"recovery_window_in_days": 0}}
+
+
 def test_teardown_with_hcl_is_refused(tmp_path: Path) -> None:
     result = run_main("--outdir", str(tmp_path / "out"), "--teardown", "--hcl")
     assert result.returncode == 2

@@ -85,8 +85,8 @@ def test_a_new_accounts_concurrency_quota_fails_the_reservation(aws_env: None, t
     # THEN the function's reservation of 10 is refused before the plan, with what to do
     assert status == 1
     assert ("FAIL  consumer: Lambda concurrency leaves 100 unreserved: the stack reserves 10 of 10 unreserved (account quota 10), "
-            "leaving 0: the reservation would be refused; ask for a higher quota (Service Quotas: Lambda concurrent executions) "
-            "or lower each function's reserved_concurrency") in out
+            "leaving 0: the reservation would be refused; ask for a higher quota (Service Quotas: Lambda concurrent executions), "
+            "lower each function's reserved_concurrency, or set it to -1 (unreserved)") in out
 
 
 @pytest.mark.parametrize("verified", [False, True], ids=["no-identity", "verified-sender"])

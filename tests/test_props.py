@@ -87,7 +87,9 @@ BAD = [
     pytest.param(ConsumerFunctionProps, {"memory_size_mb": 10241}, "function.memory_size_mb", "from 128 to 10240", id="memory-high"),
     pytest.param(ConsumerFunctionProps, {"timeout_seconds": 0}, "function.timeout_seconds", "from 1 to 900", id="timeout-low"),
     pytest.param(ConsumerFunctionProps, {"timeout_seconds": 901}, "function.timeout_seconds", "from 1 to 900", id="timeout-high"),
-    pytest.param(ConsumerFunctionProps, {"reserved_concurrency": 0}, "function.reserved_concurrency", "from 1 to 900", id="concurrency-low"),
+    pytest.param(ConsumerFunctionProps, {"reserved_concurrency": 0}, "function.reserved_concurrency",
+                 "-1 (unreserved: the account's shared pool) or an integer from 1 to 900", id="concurrency-zero-stops-the-function"),
+    pytest.param(ConsumerFunctionProps, {"reserved_concurrency": -2}, "function.reserved_concurrency", "-1 (unreserved", id="concurrency-negative"),
     pytest.param(ConsumerFunctionProps, {"reserved_concurrency": 901}, "function.reserved_concurrency", "from 1 to 900", id="concurrency-high"),
     pytest.param(ConsumerFunctionProps, {"log_level": "TRACE"}, "function.log_level", "'DEBUG', 'INFO'", id="log-level"),
     pytest.param(ConsumerFunctionProps, {"log_retention_days": 30}, "function.log_retention_days", "365, 400", id="log-retention-short"),
@@ -123,7 +125,10 @@ BAD = [
     pytest.param(EventSourceMappingProps, {"maximum_batching_window_seconds": 301}, "mapping.maximum_batching_window_seconds", "from 0 to 300", id="window-high"),
     pytest.param(EventSourceMappingProps, {"maximum_retry_attempts": -1}, "mapping.maximum_retry_attempts", "from 0 to 10000", id="retries-infinite"),
     pytest.param(EventSourceMappingProps, {"maximum_retry_attempts": 10_001}, "mapping.maximum_retry_attempts", "from 0 to 10000", id="retries-high"),
-    pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": -1}, "mapping.maximum_record_age_seconds", "from 60 to 604800", id="record-age-infinite"),
+    pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": 59}, "mapping.maximum_record_age_seconds",
+                 "-1 (as long as the source holds the record) or an integer from 60 to 604800", id="record-age-below-60"),
+    pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": -2}, "mapping.maximum_record_age_seconds", "-1 (as long", id="record-age-negative"),
+    pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": -1.0}, "mapping.maximum_record_age_seconds", "-1 (as long", id="record-age-float"),
     pytest.param(EventSourceMappingProps, {"maximum_record_age_seconds": 604_801}, "mapping.maximum_record_age_seconds", "from 60 to 604800", id="record-age-high"),
     pytest.param(EventSourceMappingProps, {"parallelization_factor": 11}, "mapping.parallelization_factor", "from 1 to 10", id="parallelization-high"),
     pytest.param(EventSourceMappingProps, {"enabled": "yes"}, "mapping.enabled", "true or false", id="enabled-string"),
@@ -167,6 +172,14 @@ BAD = [
     pytest.param(ExistingStreamProps, {"stream_arn": STREAM_ARN, "take_over_policy": "yes"}, "existing_stream.take_over_policy", "true or false", id="existing-stream-take-over"),
     pytest.param(StackProps, {"existing_stream": ExistingStreamProps(stream_arn=STREAM_ARN), "stream": SharedStreamProps(stream_name="other")}, "stream", "one or the other", id="existing-stream-and-stream"),
     pytest.param(StackProps, {"stack_name": "Bad_Name"}, "stack_name", "starting with a letter", id="stack-name"),
+    pytest.param(
+        StackProps,
+        {"stream": SharedStreamProps(stream_mode="PROVISIONED", shard_count=4), "mapping": EventSourceMappingProps(parallelization_factor=2),
+         "function": ConsumerFunctionProps(reserved_concurrency=7)},
+        "function.reserved_concurrency",
+        "at least 8 (stream.shard_count 4 x mapping.parallelization_factor 2: the invocations the mapping runs at once) or -1 (unreserved)",
+        id="concurrency-below-shards-x-parallelization",
+    ),
     pytest.param(
         StackProps,
         {"stream": SharedStreamProps(key_alias="alias/same"), "function": ConsumerFunctionProps(key_alias="alias/same")},
@@ -219,3 +232,18 @@ def test_every_validated_field_has_a_bad_case() -> None:
 )
 def test_s3_state_key(settings: dict[str, str], stack: str, expected: str) -> None:
     assert BackendProps(**{**S3_STATE, **settings}).state_key(stack) == expected
+
+
+@pytest.mark.parametrize(
+    ("reserved", "shards", "factor"),
+    [(-1, 50, 10), (8, 4, 2), (10, None, 10)],
+    ids=["unreserved", "exactly-shards-x-factor", "on-demand-not-checked"],
+)
+def test_reserved_concurrency_that_covers_the_shards_or_none_is_accepted(reserved: int, shards: int | None, factor: int) -> None:
+    # GIVEN a function reserving enough for every shard's parallel batches, or reserving none (-1)
+    stream = SharedStreamProps(stream_mode="PROVISIONED", shard_count=shards) if shards else SharedStreamProps()
+    # WHEN / THEN the settings are accepted as they are
+    props = StackProps(stream=stream, mapping=EventSourceMappingProps(parallelization_factor=factor),
+                       function=ConsumerFunctionProps(reserved_concurrency=reserved))
+    assert props.function.reserved_concurrency == reserved
+

@@ -306,7 +306,7 @@ def test_mapping_reads_the_efo_consumer_with_bounded_failure_handling(synth: Syn
     assert mapping["maximum_batching_window_in_seconds"] == 1
     assert mapping["bisect_batch_on_function_error"] is True
     assert mapping["maximum_retry_attempts"] == 3
-    assert mapping["maximum_record_age_in_seconds"] == 3600
+    assert mapping["maximum_record_age_in_seconds"] == -1  # kept while the stream holds it
     assert mapping["parallelization_factor"] == 1
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["destination_config"] == {

@@ -218,7 +218,7 @@ def concurrency_checks(config: dict[str, Any], sessions: dict[str, boto3.Session
                   f"(account quota {limit['ConcurrentExecutions']}), leaving {left}")
         if left < MINIMUM_UNRESERVED:
             detail += (": the reservation would be refused; ask for a higher quota (Service Quotas: Lambda concurrent "
-                       "executions) or lower each function's reserved_concurrency")
+                       "executions), lower each function's reserved_concurrency, or set it to -1 (unreserved)")
         results.append(Result(name, left >= MINIMUM_UNRESERVED, detail))
     return results
 

@@ -469,8 +469,10 @@ def expected_calls(stack: Stack) -> list[Call]:
         stream = re.search(r'"StreamARN":"([^"]+)"', template)
         if not role or stream is None:
             continue
-        add("apigateway.amazonaws.com", "sts:AssumeRole", role, "API Gateway assumes the integration role",
-            {"aws:SourceAccount": Stack.account_of_role(role)}, as_role=False, scoped=("aws:SourceAccount",))
+        # API Gateway sends no aws:SourceAccount/SourceArn when it assumes an integration's credentials
+        # role (live report: aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws
+        # PR #479); supplying one here once hid a trust that denied every request.
+        add("apigateway.amazonaws.com", "sts:AssumeRole", role, "API Gateway assumes the integration role", {}, as_role=False)
         stream_writes(stack, add, role, stream.group(1), "API Gateway puts a request into the stream", actions=("kinesis:PutRecord",))
     return calls
 

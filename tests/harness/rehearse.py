@@ -647,6 +647,9 @@ def verify_api_ingest_empty(endpoint: str, out: dict[str, Any]) -> None:
     producer, consumer = session(endpoint, PRODUCER), session(endpoint, CONSUMER)
     check(producer.client("kinesis", endpoint_url=endpoint).list_streams()["StreamNames"] == [], "stream left")
     check(consumer.client("apigateway", endpoint_url=endpoint).get_rest_apis()["items"] == [], "API left")
+    # deleted for good, not scheduled: a redeploy can take the name again at once
+    secrets = consumer.client("secretsmanager", endpoint_url=endpoint).list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    check(secrets == [], f"secret left (scheduled for deletion keeps its name taken): {[x['Name'] for x in secrets]}")
     check(consumer.client("lambda", endpoint_url=endpoint).list_functions()["Functions"] == [], "function left")
     check(consumer.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], "table left")
     _keys_pending_deletion(endpoint, {PRODUCER: [out["kms_key_arn"]], CONSUMER: [out["consumer_kms_key_arn"], out["api_kms_key_arn"]]})
@@ -1002,12 +1005,14 @@ def _replan(stack_dir: Path, env: dict[str, str]) -> str:
     return "No changes."
 
 
+# What the teardown override changes in place before a destroy (synthesis/teardown.py).
+TEARDOWN_TYPES = ("aws_dynamodb_table", "aws_s3_bucket", "aws_secretsmanager_secret")
+
+
 def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> str:
-    if config["resource"].get("aws_dynamodb_table") or config["resource"].get("aws_s3_bucket"):
+    if any(config["resource"].get(type_) for type_ in TEARDOWN_TYPES):
         disable_deletion_protection(stack_dir, config)
-    targets = [
-        f"-target={type_}.{name}" for type_ in ("aws_dynamodb_table", "aws_s3_bucket") for name in config["resource"].get(type_, {})
-    ]
+    targets = [f"-target={type_}.{name}" for type_ in TEARDOWN_TYPES for name in config["resource"].get(type_, {})]
     # The replan just refreshed every resource and found no drift: refreshing twice more here would
     # only repeat those reads (a third of a rehearsal's CPU time goes to provider work like it).
     if targets:

@@ -20,6 +20,15 @@ from xacct_streaming.settings.stack_props import NotificationProps
 # What SES needs on the key of an encrypted topic it publishes to (SES and SNS docs).
 SES_TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
+# SES event destination names: at most 64 of a-z A-Z 0-9 _ - (SES API reference, EventDestination.Name),
+# as for the configuration set whose name this one carries: a long set name is cut to leave room for the
+# suffix (names up to 57 characters keep `<set>-to-sns` as it always was, so no destination is replaced).
+EVENT_DESTINATION_SUFFIX = "-to-sns"
+
+
+def event_destination_name(configuration_set_name: str) -> str:
+    return configuration_set_name[: 64 - len(EVENT_DESTINATION_SUFFIX)] + EVENT_DESTINATION_SUFFIX
+
 
 class SesNotificationTopic(Construct):
     """Seed 004's "configure the SES source" and "subscribe to SNS" steps, without the console.
@@ -95,7 +104,7 @@ class SesNotificationTopic(Construct):
             self,
             "event-destination",
             provider=provider,
-            name=f"{props.configuration_set_name}-to-sns",
+            name=event_destination_name(props.configuration_set_name),
             configuration_set_name=self.configuration_set.name,
             enabled=True,
             matching_types=list(props.event_types),

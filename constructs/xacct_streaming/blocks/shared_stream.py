@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -46,6 +45,15 @@ class StreamReader:
     stream_consumer: Optional[Any]
     stream_consumer_policy: Optional[Any]
     dependencies: list[Any] = field(default_factory=list)
+
+
+# KMS CreateGrant's Name: 1-256 of a-z A-Z 0-9 : / _ - (API reference). A Kinesis consumer name, which
+# grant names derive from, may also hold dots: each other character becomes a hyphen.
+_KMS_GRANT_NAME_OTHER = re.compile(r"[^a-zA-Z0-9:/_-]")
+
+
+def kms_grant_name(derived: str) -> str:
+    return _KMS_GRANT_NAME_OTHER.sub("-", derived)[:256]
 
 
 class SharedStream(Construct):
@@ -153,7 +161,7 @@ class SharedStream(Construct):
             self,
             id_,
             provider=self._provider,
-            name=name[:256],
+            name=kms_grant_name(name),
             key_id=existing.key_arn,
             grantee_principal=principal,
             operations=[operation],

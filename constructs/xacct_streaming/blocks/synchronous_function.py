@@ -34,7 +34,7 @@ from xacct_streaming.blocks.policy import (
     assume_role_policy,
     policy_document,
 )
-from xacct_streaming.settings.props import ConsumerFunctionProps, SinkProps
+from xacct_streaming.settings.props import UNRESERVED, ConsumerFunctionProps, SinkProps
 from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader, kinesis_service
 from xacct_streaming.settings.validation import require_environment
 
@@ -241,7 +241,8 @@ class SynchronousFunction(Construct):
             architectures=[self.props.architecture],
             memory_size=self.props.memory_size_mb,
             timeout=self.props.timeout_seconds,
-            reserved_concurrent_executions=self.props.reserved_concurrency,
+            # -1: none reserved, the provider's default, so left out
+            reserved_concurrent_executions=None if self.props.reserved_concurrency == UNRESERVED else self.props.reserved_concurrency,
             kms_key_arn=self.key.arn,
             environment=LambdaFunctionEnvironment(variables=self._environment()),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),

@@ -45,9 +45,15 @@ METRICS_NAMESPACE = "XacctStreaming"
 STARTING_POSITION = "TRIM_HORIZON"
 BATCH_SIZE = 100
 MAXIMUM_BATCHING_WINDOW_SECONDS = 1
-# Finite on purpose: -1 (retry forever) would block the shard until the records expire.
+# Finite on purpose: -1 (retry forever) would block the shard until the records expire. A batch that
+# keeps failing is split (bisection) and, after these retries, its coordinates go to the on-failure queue.
 MAXIMUM_RETRY_ATTEMPTS = 3
-MAXIMUM_RECORD_AGE_SECONDS = 3_600
+# -1: a record is given up for age only when the source no longer holds it. Lambda discards records
+# older than this without invoking the function (the on-failure queue gets their coordinates only), and
+# keeps retrying a throttled or failing shard "until the records expire or exceed the maximum age"
+# (Lambda's Kinesis event source docs): one hour dropped records after an hour of throttling or an
+# outage while the stream still held them for 24 hours or more.
+MAXIMUM_RECORD_AGE_SECONDS = -1
 PARALLELIZATION_FACTOR = 1
 
 # State backend: local, next to the project, relative so the output carries no machine path.

@@ -51,6 +51,10 @@ ALARM_PERIODS = (60, 300, 900, 3600)
 
 
 
+# function.reserved_concurrency that reserves nothing (Terraform's reserved_concurrent_executions = -1).
+UNRESERVED = -1
+
+
 @dataclass(frozen=True, kw_only=True)
 class SharedStreamProps:
     """The producer side: KMS key, stream and its enhanced fan-out consumer."""
@@ -206,8 +210,14 @@ class ConsumerFunctionProps:
         require_tags("function.tags", self.tags)
         require_int("function.memory_size_mb", self.memory_size_mb, 128, 10240)
         require_int("function.timeout_seconds", self.timeout_seconds, 1, 900)
-        # An account keeps at least 100 unreserved executions out of the default 1,000.
-        require_int("function.reserved_concurrency", self.reserved_concurrency, 1, 900)
+        # An account keeps at least 100 unreserved executions out of the default 1,000; -1 reserves none
+        # (Terraform's own spelling), for accounts whose quota is too small to reserve any (new accounts
+        # may have 10). 0 would stop the function altogether: not a setting for a consumer.
+        if not (type(self.reserved_concurrency) is int and self.reserved_concurrency == UNRESERVED):
+            try:
+                require_int("function.reserved_concurrency", self.reserved_concurrency, 1, 900)
+            except ConfigError as error:
+                raise ConfigError(error.field, error.value, f"-1 (unreserved: the account's shared pool) or {error.allowed}") from None
         require_one_of("function.log_level", self.log_level, LOG_LEVELS)
         require_one_of("function.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
         require_int("function.queue_message_retention_seconds", self.queue_message_retention_seconds, 60, 1_209_600)
@@ -253,9 +263,34 @@ class EventSourceMappingProps:
         require_int("mapping.maximum_batching_window_seconds", self.maximum_batching_window_seconds, 0, 300)
         # -1 (infinite) is what AWS allows too; it is excluded so a poison batch cannot block a shard.
         require_int("mapping.maximum_retry_attempts", self.maximum_retry_attempts, 0, 10_000)
-        require_int("mapping.maximum_record_age_seconds", self.maximum_record_age_seconds, 60, 604_800)
+        # -1: as long as the source holds the record (the default); AWS allows -1 or 60-604800.
+        age = self.maximum_record_age_seconds
+        if not (type(age) is int and age == -1):
+            try:
+                require_int("mapping.maximum_record_age_seconds", self.maximum_record_age_seconds, 60, 604_800)
+            except ConfigError as error:
+                raise ConfigError(error.field, error.value, f"-1 (as long as the source holds the record) or {error.allowed}") from None
         require_int("mapping.parallelization_factor", self.parallelization_factor, 1, 10)
         require_bool("mapping.enabled", self.enabled)
+
+
+def require_concurrency_for_shards(
+    stream: SharedStreamProps, function: ConsumerFunctionProps, mapping: EventSourceMappingProps,
+    function_table: str = "function", mapping_table: str = "mapping",
+) -> None:
+    """A mapping on a provisioned stream runs up to shards x parallelization factor invocations at once
+    (Lambda's Kinesis docs: one batch per shard, up to the parallelization factor per shard). A function
+    reserving fewer is throttled for good on some shards, whose records then only age."""
+    reserved = function.reserved_concurrency
+    if reserved == UNRESERVED or stream.stream_mode != "PROVISIONED" or stream.shard_count is None:
+        return
+    needed = stream.shard_count * mapping.parallelization_factor
+    if reserved < needed:
+        raise ConfigError(
+            f"{function_table}.reserved_concurrency", reserved,
+            f"at least {needed} (stream.shard_count {stream.shard_count} x {mapping_table}.parallelization_factor "
+            f"{mapping.parallelization_factor}: the invocations the mapping runs at once) or -1 (unreserved)",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -386,6 +421,8 @@ class StackProps:
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if self.existing_stream is not None and self.stream != SharedStreamProps():
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
+        if self.existing_stream is None:
+            require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:
             # Both keys live in different accounts, but one alias for two keys confuses every reader.
             raise ConfigError("function.key_alias", self.function.key_alias, "an alias different from stream.key_alias")

@@ -21,6 +21,7 @@ from xacct_streaming.settings.props import (
     SinkProps,
     _KMS_ALIAS,
     _KMS_ALIAS_TEXT,
+    require_concurrency_for_shards,
 )
 from xacct_streaming.settings.patterns import (
     ATTRIBUTE_NAME as _ATTRIBUTE,
@@ -179,6 +180,7 @@ class ReplicationStackProps:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         # Both functions and the two keys live in the consumer account: names must not collide.
+        require_concurrency_for_shards(self.stream, self.writer, self.writer_mapping, "writer", "writer_mapping")
         if self.flattener.function_name == self.writer.function_name:
             raise ConfigError("flattener.function_name", self.flattener.function_name, "a name different from writer.function_name")
         _require_distinct_aliases(
@@ -305,6 +307,7 @@ class ApiIngestStackProps:
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
+        require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.authorizer.function_name == self.function.function_name:
             raise ConfigError("authorizer.function_name", self.authorizer.function_name, "a name different from function.function_name")
         _require_distinct_aliases(

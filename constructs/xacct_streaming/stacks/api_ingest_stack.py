@@ -26,7 +26,6 @@ class ApiIngestStack(TwoAccountStack):
     def __init__(self, scope: Construct, props: ApiIngestStackProps) -> None:
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
-        consumer_account = self.account_id(CONSUMER)
         self.consumer = self.function(
             "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
         )
@@ -42,7 +41,11 @@ class ApiIngestStack(TwoAccountStack):
             # API Gateway waits for its answer: no asynchronous retries, no mapping, no queues.
             synchronous=True,
         )
-        # API Gateway assumes this role to call kinesis:PutRecord, for this account's APIs only.
+        # API Gateway assumes this role to call kinesis:PutRecord. No aws:SourceAccount/SourceArn
+        # condition: API Gateway sends neither when it assumes an integration's credentials role, so
+        # one denies every request (HTTP 500; a live report: aws-solutions-library-samples/accelerated-
+        # intelligent-document-processing-on-aws PR #479). Another account's API cannot use the role
+        # anyway: configuring an integration with it needs iam:PassRole, which is same-account only.
         self.integration_role = IamRole(
             self,
             "integration-role",
@@ -52,11 +55,10 @@ class ApiIngestStack(TwoAccountStack):
             assume_role_policy=trust_policy(
                 [
                     Statement(
-                        sid="TrustApiGatewayOfThisAccount",
+                        sid="TrustApiGateway",
                         principals={"Service": ["apigateway.amazonaws.com"]},
                         actions=["sts:AssumeRole"],
                         resources=(),
-                        conditions={"StringEquals": {"aws:SourceAccount": consumer_account}},
                     )
                 ]
             ),

@@ -4,7 +4,7 @@ The sink and source tables are deletion-protected and the Firehose archive bucke
 objects, so a plain destroy removes everything else and then stops. Synthesizing with `--teardown`
 writes `teardown_override.tf.json` next to each stack's configuration (Terraform merges override
 files; the configuration itself is unchanged): protection off on every table, `force_destroy` on every
-bucket. Deploy that (in-place updates only), then destroy. The next synthesis without `--teardown`
+bucket, no recovery window on every secret (its name would stay taken for 7 days). Deploy that (in-place updates only), then destroy. The next synthesis without `--teardown`
 drops the file again.
 """
 
@@ -26,6 +26,11 @@ def teardown_override(config: dict[str, Any]) -> dict[str, Any] | None:
     if resources.get("aws_s3_bucket"):
         # A versioned bucket with objects cannot be deleted otherwise.
         override["aws_s3_bucket"] = {name: {"force_destroy": True} for name in resources["aws_s3_bucket"]}
+    if resources.get("aws_secretsmanager_secret"):
+        # A deleted secret's name stays taken for its recovery window (7 days here): a redeploy within
+        # it fails. Torn down on purpose, it is deleted at once (AWS: DeleteSecret,
+        # ForceDeleteWithoutRecovery; the provider sends that for a window of 0).
+        override["aws_secretsmanager_secret"] = {name: {"recovery_window_in_days": 0} for name in resources["aws_secretsmanager_secret"]}
     return {"resource": override} if override else None
 
 
