@@ -258,6 +258,23 @@ def test_a_change_over_the_firehose_record_limit_is_parked_in_parts(aws: Aws) ->
     assert whole == records[0]
 
 
+def test_a_change_whose_keys_outgrow_the_change_logs_partition_key_is_parked(aws: Aws) -> None:
+    # GIVEN a source item whose keys each fit DynamoDB (2,000 of 2,048 bytes, 1,000 of 1,024), so their
+    # JSON together (over 3,000 bytes UTF-8, fewer characters than 2,048) cannot be a change-log key
+    keys = {"pk": {"S": "é" * 1000}, "sk": {"S": "x" * 1000}}
+    records = [insert(0), change(1, "INSERT", keys, new=keys), insert(2)]
+    # WHEN
+    response = table_runtime(aws).process({"Records": records}, Context())
+    # THEN the other changes are written (one such item would make DynamoDB refuse the whole batch write),
+    # and the long one is parked whole with the reason, not reported for a retry that could never succeed
+    assert response == {"batchItemFailures": []}
+    assert [item["sk"]["S"] for item in aws.items()] == [sequence(0).zfill(40), sequence(2).zfill(40)]
+    (parked,) = aws.parked()
+    assert parked["reason"] == "keys over the change log's partition key limit (2048 bytes)"
+    assert (parked["sequence_number"], parked["part"], parked["parts"]) == (sequence(1), 1, 1)
+    assert json.loads(parked["record_json"]) == records[1]
+
+
 def test_a_record_without_a_sequence_number_is_parked() -> None:
     decoded = decode_changes([{"eventName": "INSERT", "dynamodb": {"Keys": {}}}])
     assert [(p.reason, p.sequence_number) for p in decoded.poison] == [("no sequence number", "0")]

@@ -26,6 +26,9 @@ from xacct_changes.images import ImageError, flatten, to_json
 
 SEQUENCE_DIGITS = 40
 MAX_ITEM_BYTES = 400 * 1024
+# DynamoDB: a partition key value is at most 2,048 bytes (UTF-8); BatchWriteItem rejects the whole batch
+# when one item's key is longer (API reference, BatchWriteItem).
+MAX_PARTITION_KEY_BYTES = 2048
 # Part size for a poison record's JSON in SQS messages (256 KB each, metadata included).
 PART_CHARS = 192 * 1024
 

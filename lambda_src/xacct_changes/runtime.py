@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import boto3
 
-from xacct_changes.changes import MAX_ITEM_BYTES, Change, PoisonChange, decode_changes
+from xacct_changes.changes import MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, Change, PoisonChange, decode_changes
 from xacct_changes.config import ChangeSettings
 from xacct_consumer.delivery import FIREHOSE_MAX_RECORD_BYTES, Clock, Outcome, put_firehose_records, send_messages, write_items
 from xacct_consumer.runtime import CLIENT_CONFIG, DEFAULT_REMAINING_SECONDS, SAFETY_SECONDS
@@ -35,17 +35,24 @@ class ChangeRuntime:
             return cls(settings, session.client("firehose", config=CLIENT_CONFIG), sqs)
         return cls(settings, session.client("dynamodb", config=CLIENT_CONFIG), sqs)
 
-    def _deliver(self, changes: list[Change], deadline: float) -> tuple[Outcome, list[int]]:
-        """Delivers what fits the sink; returns the outcome and the indexes too big to ever fit."""
+    def _deliver(self, changes: list[Change], deadline: float) -> tuple[Outcome, list[tuple[int, str]]]:
+        """Delivers what fits the sink; returns the outcome and (index, why) of those that never can."""
+        never: dict[int, str] = {}
         if self.settings.delivery_stream_name is not None:
             payloads = [change.json_line() for change in changes]
-            limit, sizes = FIREHOSE_MAX_RECORD_BYTES, [len(p) for p in payloads]
+            never.update((i, "over the sink's size limit") for i, p in enumerate(payloads) if len(p) > FIREHOSE_MAX_RECORD_BYTES)
         else:
             payloads = [change.item() for change in changes]
-            # An item's size counts names and values; the JSON text of the images dominates it.
-            limit, sizes = MAX_ITEM_BYTES, [sum(len(k) + len(str(v)) for k, v in item.items()) for item in payloads]
-        fits = [i for i, size in enumerate(sizes) if size <= limit]
-        too_big = [i for i, size in enumerate(sizes) if size > limit]
+            for i, item in enumerate(payloads):
+                # An item's size counts names and values; the JSON text of the images dominates it.
+                if sum(len(k) + len(str(v)) for k, v in item.items()) > MAX_ITEM_BYTES:
+                    never[i] = "over the sink's size limit"
+                # The keys' JSON may outgrow the change log's partition key although each source key
+                # fits its own table: one such item makes DynamoDB refuse the whole batch write.
+                elif len(item["pk"]["S"].encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
+                    never[i] = f"keys over the change log's partition key limit ({MAX_PARTITION_KEY_BYTES} bytes)"
+        fits = [i for i in range(len(payloads)) if i not in never]
+        too_big = sorted(never.items())
         chosen = [payloads[i] for i in fits]
         if self.settings.delivery_stream_name is not None:
             outcome = put_firehose_records(self.sink, self.settings.delivery_stream_name, chosen, deadline, self.clock)
@@ -64,8 +71,8 @@ class ChangeRuntime:
 
         delivery, too_big = self._deliver(changes, deadline)
         poison = decoded.poison + [
-            PoisonChange("over the sink's size limit", changes[i].sequence_number, records_by_sequence(records, changes[i].sequence_number))
-            for i in too_big
+            PoisonChange(why, changes[i].sequence_number, records_by_sequence(records, changes[i].sequence_number))
+            for i, why in too_big
         ]
         failures = [changes[i].sequence_number for i in delivery.failed]
         lowest_failure = _lowest(failures)
