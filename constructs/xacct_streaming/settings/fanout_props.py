@@ -24,6 +24,7 @@ from xacct_streaming.settings.props import (
     ExistingStreamProps,
     SharedStreamProps,
     SinkProps,
+    require_concurrency_for_shards,
 )
 from xacct_streaming.settings.validation import require_match, require_one_of, require_tags
 
@@ -129,6 +130,11 @@ class FanoutStackProps:
                 raise ConfigError("retired_accounts", account, "an account no consumer uses (and not the producer's)")
         completed = tuple(c.completed(self.stack_name) for c in self.consumers)
         object.__setattr__(self, "consumers", completed)
+        if self.existing_stream is None:
+            for consumer in completed:
+                assert consumer.function is not None
+                require_concurrency_for_shards(self.stream, consumer.function, consumer.mapping,
+                                               f"consumers.{consumer.name}.function", f"consumers.{consumer.name}.mapping")
         self._require_unique()
         efo = [c for c in completed if c.enhanced_fan_out]
         if len(efo) > MAX_EFO_CONSUMERS:
