@@ -34,6 +34,7 @@ from xacct_streaming.settings.validation import (
     require_bool,
     require_environment,
     require_int,
+    require_int_or_minus_one,
     require_list,
     require_match,
     require_one_of,
@@ -213,11 +214,7 @@ class ConsumerFunctionProps:
         # An account keeps at least 100 unreserved executions out of the default 1,000; -1 reserves none
         # (Terraform's own spelling), for accounts whose quota is too small to reserve any (new accounts
         # may have 10). 0 would stop the function altogether: not a setting for a consumer.
-        if not (type(self.reserved_concurrency) is int and self.reserved_concurrency == UNRESERVED):
-            try:
-                require_int("function.reserved_concurrency", self.reserved_concurrency, 1, 900)
-            except ConfigError as error:
-                raise ConfigError(error.field, error.value, f"-1 (unreserved: the account's shared pool) or {error.allowed}") from None
+        require_int_or_minus_one("function.reserved_concurrency", self.reserved_concurrency, 1, 900, "unreserved: the account's shared pool")
         require_one_of("function.log_level", self.log_level, LOG_LEVELS)
         require_one_of("function.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
         require_int("function.queue_message_retention_seconds", self.queue_message_retention_seconds, 60, 1_209_600)
@@ -264,12 +261,8 @@ class EventSourceMappingProps:
         # -1 (infinite) is what AWS allows too; it is excluded so a poison batch cannot block a shard.
         require_int("mapping.maximum_retry_attempts", self.maximum_retry_attempts, 0, 10_000)
         # -1: as long as the source holds the record (the default); AWS allows -1 or 60-604800.
-        age = self.maximum_record_age_seconds
-        if not (type(age) is int and age == -1):
-            try:
-                require_int("mapping.maximum_record_age_seconds", self.maximum_record_age_seconds, 60, 604_800)
-            except ConfigError as error:
-                raise ConfigError(error.field, error.value, f"-1 (as long as the source holds the record) or {error.allowed}") from None
+        require_int_or_minus_one("mapping.maximum_record_age_seconds", self.maximum_record_age_seconds, 60, 604_800,
+                                 "as long as the source holds the record")
         require_int("mapping.parallelization_factor", self.parallelization_factor, 1, 10)
         require_bool("mapping.enabled", self.enabled)
 

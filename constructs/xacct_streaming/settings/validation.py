@@ -16,6 +16,16 @@ def require_int(field: str, value: Any, low: int, high: int) -> None:
         raise ConfigError(field, value, f"an integer from {low} to {high}")
 
 
+def require_int_or_minus_one(field: str, value: Any, low: int, high: int, minus_one_means: str) -> None:
+    """An integer from `low` to `high`, or -1, which AWS and Terraform give a meaning of its own."""
+    if type(value) is int and value == -1:
+        return
+    try:
+        require_int(field, value, low, high)
+    except ConfigError as error:
+        raise ConfigError(field, value, f"-1 ({minus_one_means}) or {error.allowed}") from None
+
+
 def require_one_of(field: str, value: Any, allowed: Collection[Any]) -> None:
     if value not in allowed:
         raise ConfigError(field, value, "one of " + ", ".join(repr(a) for a in allowed))
