@@ -283,11 +283,14 @@ def exercise_handler(endpoint: str, out: dict[str, Any], count: int = 300) -> st
     return f"{written} written, {parked} parked"
 
 
-def disable_deletion_protection(stack_dir: Path, config: dict[str, Any]) -> None:
-    """What `main.py --teardown` writes (the product's teardown override), for this copy of the stack."""
+def disable_deletion_protection(stack_dir: Path, config: dict[str, Any]) -> list[str]:
+    """What `main.py --teardown` writes (the product's teardown override), for this copy of the stack;
+    returns the addresses it changes."""
     override = teardown_override(config)
-    if override is not None:
-        (stack_dir / TEARDOWN_OVERRIDE).write_text(json.dumps(override, indent=2))
+    if override is None:
+        return []
+    (stack_dir / TEARDOWN_OVERRIDE).write_text(json.dumps(override, indent=2))
+    return [f"{type_}.{name}" for type_, bodies in override["resource"].items() for name in bodies]
 
 
 def verify_empty(endpoint: str, out: dict[str, Any]) -> None:
@@ -1005,14 +1008,9 @@ def _replan(stack_dir: Path, env: dict[str, str]) -> str:
     return "No changes."
 
 
-# What the teardown override changes in place before a destroy (synthesis/teardown.py).
-TEARDOWN_TYPES = ("aws_dynamodb_table", "aws_s3_bucket", "aws_secretsmanager_secret")
-
-
 def _destroy(stack_dir: Path, env: dict[str, str], config: dict[str, Any]) -> str:
-    if any(config["resource"].get(type_) for type_ in TEARDOWN_TYPES):
-        disable_deletion_protection(stack_dir, config)
-    targets = [f"-target={type_}.{name}" for type_ in TEARDOWN_TYPES for name in config["resource"].get(type_, {})]
+    # Exactly what the product's teardown override changes is applied first (synthesis/teardown.py).
+    targets = [f"-target={address}" for address in disable_deletion_protection(stack_dir, config)]
     # The replan just refreshed every resource and found no drift: refreshing twice more here would
     # only repeat those reads (a third of a rehearsal's CPU time goes to provider work like it).
     if targets:

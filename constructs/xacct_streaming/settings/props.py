@@ -50,8 +50,6 @@ LOG_RETENTION_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 36
 BACKEND_KINDS = ("local", "s3")
 ALARM_PERIODS = (60, 300, 900, 3600)
 
-
-
 # function.reserved_concurrency that reserves nothing (Terraform's reserved_concurrent_executions = -1).
 UNRESERVED = -1
 

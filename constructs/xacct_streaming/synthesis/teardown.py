@@ -4,8 +4,8 @@ The sink and source tables are deletion-protected and the Firehose archive bucke
 objects, so a plain destroy removes everything else and then stops. Synthesizing with `--teardown`
 writes `teardown_override.tf.json` next to each stack's configuration (Terraform merges override
 files; the configuration itself is unchanged): protection off on every table, `force_destroy` on every
-bucket, no recovery window on every secret (its name would stay taken for 7 days). Deploy that (in-place updates only), then destroy. The next synthesis without `--teardown`
-drops the file again.
+bucket, no recovery window on every secret (its name would stay taken for 7 days). Deploy that
+(in-place updates only), then destroy. The next synthesis without `--teardown` drops the file again.
 """
 
 from __future__ import annotations
