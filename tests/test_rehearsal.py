@@ -137,13 +137,17 @@ def test_stack_rehearsal(terraform_jobs: "Background", stack: str, resources: in
     assert details["apply"].startswith(f"Apply complete! Resources: {resources} added")
     assert details["policy check on applied ARNs"] == "{} allowed and {} denied as expected".format(*POLICY_COUNTS[stack])
     assert details["records through the handler"] == traffic
-    assert details["replan: no changes"] == "No changes."
     assert details["teardown: unprotect + destroy"] == f"Destroy complete! Resources: {resources} destroyed."
     if stack == API_STACK:
+        # the documented rotation: only the secret version replaced, a fresh password nowhere in plan or state
+        assert details["rotate the password + replan"] == (
+            "only the secret version replaced; new password Allow, old Deny; neither in plan or state; replan empty"
+        )
         # an in-place edit of the API plans a new deployment (the stage would serve the old one otherwise)
         assert details["edit redeploys"] == "template edit: integration updated, deployment replaced"
     else:
-        assert "edit redeploys" not in details
+        assert details["replan: no changes"] == "No changes."
+        assert "edit redeploys" not in details and "rotate the password + replan" not in details
 
 
 def test_several_stacks_are_rehearsed_side_by_side_and_json_out_takes_one(tmp_path: Path) -> None:

@@ -357,8 +357,16 @@ def test_api_secret_stage_logs_and_authorizer_permissions(api_synth: Synth) -> N
     synth = api_synth
     _, secret = synth.only("aws_secretsmanager_secret")
     assert secret["kms_key_id"] == synth.ref("aws_kms_key", "api/key/key", "arn") and secret["name"] == "xacct-ingest/basic-auth"
+    # the password: drawn by an ephemeral resource, written write-only, so never in a plan or in state
     _, version = synth.only("aws_secretsmanager_secret_version")
-    assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
+    assert "secret_string" not in version and "lifecycle" not in version
+    assert version["secret_string_wo"] == (
+        '${jsonencode({username = "ingest", password = ephemeral.aws_secretsmanager_random_password.api-password.random_password})}'
+    )
+    assert version["secret_string_wo_version"] == 1
+    assert synth.config["ephemeral"] == {"aws_secretsmanager_random_password": {"api-password": {
+        "provider": "aws.consumer", "password_length": 32, "exclude_characters": "\"'\\:", "require_each_included_type": True}}}
+    assert "aws_secretsmanager_random_password" not in synth.config.get("data", {})
     read = _statement(synth, "aws_iam_role_policy", "secret-read-policy", "ReadBasicAuthSecret")
     assert (read["Action"], read["Resource"]) == ("secretsmanager:GetSecretValue", synth.ref("aws_secretsmanager_secret", "", "arn"))
     _, function = synth.only("aws_lambda_function", "authorizer-function/function")

@@ -677,6 +677,42 @@ def edit_redeploys_the_api(stack_dir: Path, env: dict[str, str], config: dict[st
     return "template edit: integration updated, deployment replaced"
 
 
+def rotate_the_password(stack_dir: Path, env: dict[str, str], config: dict[str, Any], endpoint: str, out: dict[str, Any]) -> str:
+    """Rotation as documented: raising `api.password_version` (here the number it sets, in an override
+    file kept until the teardown) replaces only the secret version; Terraform writes a fresh password
+    through the write-only argument, and neither password is in the plan or the state."""
+    from xacct_ingest.authorizer import Authorizer, AuthorizerSettings
+
+    (name, version), = config["resource"]["aws_secretsmanager_secret_version"].items()
+    check("secret_string" not in version and "secret_string_wo" in version, f"the secret is not written write-only: {sorted(version)}")
+    secrets = session(endpoint, CONSUMER).client("secretsmanager", endpoint_url=endpoint)
+    before = json.loads(secrets.get_secret_value(SecretId=out["basic_auth_secret_arn"])["SecretString"])
+    override = {"resource": {"aws_secretsmanager_secret_version": {name: {"secret_string_wo_version": version["secret_string_wo_version"] + 1}}}}
+    (stack_dir / "rotation_override.tf.json").write_text(json.dumps(override))
+    terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=rotation.tfplan")
+    plan = terraform(stack_dir, env, "show", "-json", "rotation.tfplan").stdout
+    changed = sorted(c["address"] for c in json.loads(plan)["resource_changes"] if c["change"]["actions"] != ["no-op"])
+    check(changed == [f"aws_secretsmanager_secret_version.{name}"], f"rotation changes more than the secret version: {changed}")
+    terraform(stack_dir, env, "apply", "-input=false", "rotation.tfplan")
+    after = json.loads(secrets.get_secret_value(SecretId=out["basic_auth_secret_arn"])["SecretString"])
+    check(after["username"] == before["username"] and after["password"] != before["password"] and len(after["password"]) == len(before["password"]),
+          "the rotation did not write a fresh password of the same length")
+    state = terraform(stack_dir, env, "show", "-json").stdout
+    for password in (before["password"], after["password"]):
+        check(json.dumps(password)[1:-1] not in plan and json.dumps(password)[1:-1] not in state, "a password is in the plan or the state")
+    authorizer = Authorizer(AuthorizerSettings(secret_id=out["basic_auth_secret_arn"]), secrets)
+    method_arn = f"arn:aws:execute-api:{REGION}:{CONSUMER}:{out['api_id']}/prod/POST/submit/e-1"
+
+    def decide(password: str) -> str:
+        header = "Basic " + base64.b64encode(f"{after['username']}:{password}".encode()).decode()
+        with contextlib.redirect_stdout(io.StringIO()):
+            return authorizer.authorize({"methodArn": method_arn, "headers": {"Authorization": header}})["policyDocument"]["Statement"][0]["Effect"]
+
+    check((decide(after["password"]), decide(before["password"])) == ("Allow", "Deny"), "after the rotation the authorizer does not take exactly the new password")
+    _replan(stack_dir, env)
+    return "only the secret version replaced; new password Allow, old Deny; neither in plan or state; replan empty"
+
+
 def _fanout_readers(config: dict[str, Any]) -> dict[str, str]:
     """Consumer name -> account id, from the synthesized functions (`<name>-function/...`)."""
     accounts = {**consumer_accounts(config), "producer": PRODUCER}
@@ -882,9 +918,12 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
             step("verify both accounts", lambda: verify(endpoint, out))
             step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
             step("records through the handler", lambda: exercise(endpoint, out))
-            step("replan: no changes", lambda: _replan(stack_dir, env))
             if "aws_api_gateway_deployment" in config["resource"]:
+                # Its plan is this stack's replan: nothing but the secret version may change.
+                step("rotate the password + replan", lambda: rotate_the_password(stack_dir, env, config, endpoint, out))
                 step("edit redeploys", lambda: edit_redeploys_the_api(stack_dir, env, config))
+            else:
+                step("replan: no changes", lambda: _replan(stack_dir, env))
             step("teardown: unprotect + destroy", lambda: _destroy(stack_dir, env, config))
             step("verify nothing left", lambda: empty(endpoint, out))
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cdktf import Fn, TerraformProvider, TerraformResourceLifecycle
+from cdktf import Fn, TerraformProvider, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (
@@ -32,7 +32,6 @@ from xacct_streaming.blocks.aws import (
     ApiGatewayStage,
     ApiGatewayStageAccessLogSettings,
     CloudwatchLogGroup,
-    DataAwsSecretsmanagerRandomPassword,
     IamRole,
     IamRolePolicy,
     LambdaPermission,
@@ -44,6 +43,9 @@ from xacct_streaming.blocks.policy import STREAM_WRITE_ACTIONS, Statement, logs_
 from xacct_streaming.settings.stack_props import IngestApiProps
 from xacct_streaming.blocks.shared_stream import kinesis_service
 from xacct_streaming.blocks.synchronous_function import SynchronousFunction
+
+# Characters a Basic header or the secret's JSON would need escaped.
+EXCLUDED_PASSWORD_CHARACTERS = "\"'\\:"
 
 # One JSON object per request; no header, body or credential is ever in it.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -206,23 +208,32 @@ class BasicAuthStreamApi(Construct):
             kms_key_id=self.key.arn,
             recovery_window_in_days=7,
         )
-        password = DataAwsSecretsmanagerRandomPassword(
-            self,
-            "password",
-            provider=self._provider,
-            password_length=self.props.password_length,
-            exclude_characters="\"'\\:",
-            require_each_included_type=True,
+        # The password is drawn by an ephemeral resource and written through a write-only argument
+        # (hashicorp/aws >= 5.88; synthesis requires the Terraform that has them): it is never in a plan
+        # or in state. cdktf 0.21 has no ephemeral resources, so the block is an override of the stack's JSON.
+        password = f"{self.node.id}-password"
+        stack = TerraformStack.of(self)
+        stack.add_override(
+            f"ephemeral.aws_secretsmanager_random_password.{password}",
+            {
+                "provider": self._provider.fqn,
+                "password_length": self.props.password_length,
+                "exclude_characters": EXCLUDED_PASSWORD_CHARACTERS,
+                "require_each_included_type": True,
+            },
         )
         version = SecretsmanagerSecretVersion(
             self,
             "secret-version",
             provider=self._provider,
             secret_id=secret.id,
-            secret_string=Fn.jsonencode({"username": self.props.username, "password": password.random_password}),
-            # A new random password is drawn on every plan: the first one is kept; operators rotate
-            # it with put-secret-value, and the authorizer picks it up within its cache time.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),
+            secret_string_wo=(
+                f"${{jsonencode({{username = {json.dumps(self.props.username)}, "
+                f"password = ephemeral.aws_secretsmanager_random_password.{password}.random_password}})}}"
+            ),
+            # Terraform writes a new password only when this number changes: rotation is a reviewed
+            # settings change (api.password_version), never a value Terraform could write back.
+            secret_string_wo_version=self.props.password_version,
         )
         return secret, version
 

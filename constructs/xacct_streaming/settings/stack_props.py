@@ -248,6 +248,8 @@ class IngestApiProps:
     username: str = defaults.API_USERNAME
     secret_name: str = defaults.API_SECRET_NAME
     password_length: int = defaults.API_PASSWORD_LENGTH
+    # Terraform writes a fresh password when this changes (and only then): rotate by raising it.
+    password_version: int = 1
     throttling_rate_limit: int = defaults.API_THROTTLE_RATE
     throttling_burst_limit: int = defaults.API_THROTTLE_BURST
     access_log_retention_days: int = defaults.LOG_RETENTION_DAYS
@@ -265,6 +267,7 @@ class IngestApiProps:
         require_match("api.username", self.username, r"[a-zA-Z0-9._-]{3,64}", "3-64 of a-z A-Z 0-9 . _ - (no ':', which ends the user in a Basic header)")
         require_match("api.secret_name", self.secret_name, r"[a-zA-Z0-9/_+=.@-]{1,512}", "a Secrets Manager name (1-512 of a-z A-Z 0-9 / _ + = . @ -)")
         require_int("api.password_length", self.password_length, 24, 128)
+        require_int("api.password_version", self.password_version, 1, 2**31 - 1)
         require_int("api.throttling_rate_limit", self.throttling_rate_limit, 1, 10_000)
         require_int("api.throttling_burst_limit", self.throttling_burst_limit, 1, 5_000)
         require_one_of("api.access_log_retention_days", self.access_log_retention_days, LOG_RETENTION_DAYS)

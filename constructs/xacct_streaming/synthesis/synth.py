@@ -32,7 +32,21 @@ PROVIDER_LOCK = Path(__file__).with_name("terraform.lock.hcl")
 # Variable validations that refer to other variables need Terraform 1.9; the S3 backend's
 # `use_lockfile` (state locking without DynamoDB) needs 1.10.
 REQUIRED_TERRAFORM = ">= 1.10"
-VERSIONS_TF = f'terraform {{\n  required_version = "{REQUIRED_TERRAFORM}"\n}}\n'
+# Ephemeral resources need 1.10; write-only arguments (`*_wo`) 1.11.
+REQUIRED_TERRAFORM_WRITE_ONLY = ">= 1.11"
+
+
+def required_terraform(config: dict[str, Any]) -> str:
+    """The Terraform a stack's configuration needs: 1.11 when a resource sets a write-only argument."""
+    for resources in config.get("resource", {}).values():
+        for body in resources.values():
+            if any(name.endswith("_wo") for name in body):
+                return REQUIRED_TERRAFORM_WRITE_ONLY
+    return REQUIRED_TERRAFORM
+
+
+def versions_tf(config: dict[str, Any]) -> str:
+    return f'terraform {{\n  required_version = "{required_terraform(config)}"\n}}\n'
 
 
 def synthesize(
@@ -70,13 +84,14 @@ def synthesize(
         app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
         built = [kind_of(props).build(app, props) for props in stacks]
         app.synth()
-        if hcl:
-            for stack in built:
-                stack_file = staging / "stacks" / stack.node.id / "cdk.tf"
-                stack_file.write_text(clean_hcl(stack_file.read_text(), stack.to_terraform(), stack_file))
-        for stack_dir in staging.glob("stacks/*/"):
+        for stack in built:
+            stack_dir, config = staging / "stacks" / stack.node.id, stack.to_terraform()
+            if hcl:
+                stack_file = stack_dir / "cdk.tf"
+                written = {key: value for key, value in config.items() if key != "ephemeral"}  # cdktf drops it
+                stack_file.write_text(clean_hcl(stack_file.read_text(), written, stack_file) + ephemeral_hcl(config))
             shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
-            (stack_dir / "versions.tf").write_text(VERSIONS_TF)
+            (stack_dir / "versions.tf").write_text(versions_tf(config))
             if teardown:
                 write_teardown_override(stack_dir)
         _check_names_are_unique(staging)
@@ -102,6 +117,28 @@ def unquote_references(hcl: str) -> str:
     """Turns cdktf's quoted provider, depends_on and ignore_changes references into plain references."""
     hcl = _IGNORE_CHANGES.sub(lambda m: m.group(1) + m.group(2).replace('"', ""), hcl)
     return _QUOTED_DEPENDENCY.sub(r"\1,", _QUOTED_PROVIDER.sub(r"\1\2", hcl))
+
+
+def ephemeral_hcl(config: dict[str, Any]) -> str:
+    """The stack's `ephemeral` blocks as HCL: cdktf's HCL writer drops top-level blocks it has no
+    class for. Their arguments are flat strings, numbers and booleans (blocks.basic_auth_stream_api)."""
+    out = []
+    for type_, blocks in sorted(config.get("ephemeral", {}).items()):
+        for name, body in sorted(blocks.items()):
+            lines = [f'ephemeral "{type_}" "{name}" {{']
+            for key, value in sorted(body.items()):
+                if key == "provider":
+                    lines.append(f"  provider = {value}")
+                elif isinstance(value, bool):
+                    lines.append(f"  {key} = {str(value).lower()}")
+                elif isinstance(value, (int, float)):
+                    lines.append(f"  {key} = {value}")
+                elif isinstance(value, str):
+                    lines.append(f"  {key} = {hcl_string(value)}")
+                else:
+                    raise HclExportError(f"ephemeral.{type_}.{name}.{key}: {value!r} is not a flat value this export writes")
+            out.append("\n".join(lines) + "\n}\n")
+    return "".join("\n" + block for block in out)
 
 
 class HclExportError(RuntimeError):
