@@ -42,7 +42,7 @@ POLICY_COUNTS = {
     DDB_STACK: (16, 42),
     DEFAULT_STACK: (20, 58),
     REPLICATION_STACK: (42, 95),
-    SES_STACK: (18, 42),
+    SES_STACK: (18, 40),
 }
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 # The S3 backend's state account: its role and the key that encrypts the state.

@@ -100,15 +100,17 @@ def test_firehose_and_external_id_calls(make_policy_check: tuple[Any, list[dict[
     assert externals == {"": "Allowed", " [without the external id]": "Denied", " [with a wrong external id]": "Denied"}
 
 
-def test_cloudwatch_may_use_the_alarm_topic_key_only_for_its_alarms(library_outdir: Path) -> None:
+def test_cloudwatch_may_use_the_alarm_topic_key_only_for_its_topic(library_outdir: Path) -> None:
     # GIVEN the variant with an encrypted alarm topic
     rows = _rows(_config(library_outdir, PROVISIONED_STACK), PROVISIONED_STACK)
     cloudwatch = [r for r in rows if r["caller"] == "cloudwatch.amazonaws.com"]
-    # THEN each alarm's publication may use the key, and nothing else may
-    assert {r["got"] for r in cloudwatch if r["expected"] == "Allowed"} == {"Allowed"}
-    assert len([r for r in cloudwatch if r["expected"] == "Allowed"]) == 10  # 5 alarms x GenerateDataKey, Decrypt
-    wrong_source = [r for r in cloudwatch if r["what"].endswith("[for another source]")]
-    assert wrong_source and {r["got"] for r in wrong_source} == {"Denied"}
+    # THEN each alarm's publication may use the key, with exactly the context SNS sends (the topic ARN)
+    allowed = [r for r in cloudwatch if r["expected"] == "Allowed"]
+    assert {r["got"] for r in allowed} == {"Allowed"} and len(allowed) == 10  # 5 alarms x GenerateDataKey, Decrypt
+    assert {tuple(r["context"]) for r in allowed} == {("kms:EncryptionContext:aws:sns:topicArn",)}
+    # AND not for another topic's messages (a confused deputy: another account's topic on this key)
+    other_topic = [r for r in cloudwatch if r["what"].endswith("[another encryption context]")]
+    assert len(other_topic) == 10 and {r["got"] for r in other_topic} == {"Denied"}
     assert all(r["ok"] for r in rows)
 
 

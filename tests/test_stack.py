@@ -477,11 +477,11 @@ def test_alarm_topic_is_encrypted_and_cloudwatch_may_use_the_key(provisioned: Sy
         "Principal": {"Service": "cloudwatch.amazonaws.com"},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": "*",
-        # only this account's alarms of this function (CloudWatch sends both keys)
+        # only for this alarm topic's messages: SNS's encryption context (CloudWatch documents no source keys to KMS)
         "Condition": {
-            "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
-            "ArnLike": {
-                "aws:SourceArn": "arn:${data.aws_partition.partition.partition}:cloudwatch:${var.region}:${var.consumer_account_id}:alarm:xacct-provisioned-stream-consumer-*"
+            "StringEquals": {
+                "kms:EncryptionContext:aws:sns:topicArn":
+                    "arn:${data.aws_partition.partition.partition}:sns:${var.region}:${var.consumer_account_id}:xacct-provisioned-stream-consumer-alarms"
             },
         },
     }

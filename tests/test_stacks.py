@@ -295,6 +295,14 @@ def test_ses_publishes_to_an_encrypted_topic_the_forwarder_subscribes_to(ses_syn
         "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
         "ArnLike": {"aws:SourceArn": "arn:${data.aws_partition.partition.partition}:ses:${var.region}:${var.consumer_account_id}:configuration-set/xacct-mail"},
     }
+    # the key: SES may use it only for this topic's messages (SNS's encryption context), not under source
+    # keys SES documents sending only to SNS
+    _, key_policy = synth.only("aws_kms_key_policy", "notifications/key/policy")
+    (ses_key,) = [s for s in json.loads(key_policy["policy"])["Statement"] if s["Sid"] == "SesPublishesToEncryptedTopic"]
+    assert (ses_key["Principal"], ses_key["Action"]) == ({"Service": "ses.amazonaws.com"}, ["kms:Decrypt", "kms:GenerateDataKey"])
+    assert ses_key["Condition"] == {"StringEquals": {
+        "kms:EncryptionContext:aws:sns:topicArn": "arn:${data.aws_partition.partition.partition}:sns:${var.region}:${var.consumer_account_id}:xacct-ses-notifications"
+    }}
     _, subscription = synth.only("aws_sns_topic_subscription")
     assert (subscription["protocol"], subscription["endpoint"]) == ("lambda", synth.ref("aws_lambda_function", "forwarder-function/function", "arn"))
     assert synth.address("aws_iam_role_policy", "stream-writer-role/policy") in subscription["depends_on"]

@@ -11,6 +11,7 @@ outside those markers is written by hand. NAME is one of:
     settings:<kind>         the settings file's tables for that kind: key, default, what is allowed
     make-targets            the Makefile's targets (their `## ` comments)
     checkov-skips           the checkov exemptions, each for one resource, and their justification (xacct_ops.scan)
+    request-context         what AWS sends with each call a service makes for the stacks, with sources (xacct_ops.request_context)
     bench-synth, bench-handler, bench-plan(-readme)  the latest benchmark results (bench/results/*.json)
 
     python -m xacct_ops.docs --stacks-dir cdktf.out/stacks            # rewrite the parts
@@ -30,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from xacct_ops import diagram
+from xacct_ops import diagram, request_context
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = ("README.md", "docs/*.md", "docs/stacks/*.md")
@@ -295,7 +296,7 @@ def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
     from xacct_streaming.settings.catalog import KINDS
 
     blocks: dict[str, str] = {"stacks": stacks_block(), "make-targets": make_targets_block(root / "Makefile"),
-                              "checkov-skips": checkov_skips_block()}
+                              "checkov-skips": checkov_skips_block(), "request-context": request_context.markdown_table()}
     for stack_dir in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
         blocks.update(stack_blocks(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text())))
     blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})

@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "constructs"))
+
+from xacct_ops.request_context import context_for  # noqa: E402
 EVALUATOR = Path(__file__).with_name("iam_evaluate.cjs")
 REGION, OTHER_REGION = "eu-west-1", "us-east-1"
 ACCOUNTS = {"aws.producer": "111111111111", "aws.consumer": "222222222222"}
@@ -298,7 +301,13 @@ def expected_calls(stack: Stack) -> list[Call]:
 
     def add(caller: str, action: str, resource: str, what: str, context: Optional[dict[str, str]] = None, as_role: bool = True,
             scoped: Iterable[str] = ()) -> None:
-        calls.append(Call(s, caller, action, resource, "Allowed", what, dict(context or {}), (caller,) if as_role else (), tuple(scoped)))
+        # The context comes only from what request_context.TABLE says the call carries (with its source);
+        # a role's call with no context keys is an ordinary API call of its own.
+        context = dict(context or {})
+        if context or not as_role:
+            via = context.get("kms:ViaService", "").split(".")[0]
+            context = context_for("role" if as_role else caller, action, context, via)
+        calls.append(Call(s, caller, action, resource, "Allowed", what, context, (caller,) if as_role else (), tuple(scoped)))
 
     def queue_send(role: str, queue_arn: str, what: str) -> None:
         add(role, "sqs:SendMessage", queue_arn, what)
@@ -307,7 +316,7 @@ def expected_calls(stack: Stack) -> list[Call]:
         if key:
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):
                 add(role, action, key, f"{what}: the queue's key via SQS",
-                    {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:sqs:arn": queue_arn})
+                    {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role)})
 
     def table_write(role: str, table_name: str, table_account: str, what: str) -> None:
         table_arn = f"arn:aws:dynamodb:{REGION}:{table_account}:table/{table_name}"
@@ -338,7 +347,7 @@ def expected_calls(stack: Stack) -> list[Call]:
         env_key = stack.r(fn.get("kms_key_arn")) if fn.get("kms_key_arn") else None
         if env_key:
             add(role, "kms:Decrypt", env_key, f"{label}'s environment is decrypted with its role",
-                {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", "kms:EncryptionContext:LambdaFunctionName": label})
+                {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:lambda:FunctionArn": stack.value(address, "arn")})
         dlq = stack.r(fn.get("dead_letter_config", {}).get("target_arn")) if fn.get("dead_letter_config") else None
         if dlq:
             queue_send(role, dlq, f"{label} parks a record in its dead-letter queue")
@@ -428,8 +437,10 @@ def expected_calls(stack: Stack) -> list[Call]:
         topic = stack.find("aws_sns_topic", arn=topic_arn)
         key = _kms_key_of(stack, topic[0], "kms_master_key_id") if topic else None
         if key:
+            # SNS calls KMS for SES with the topic as encryption context (request_context.TABLE)
+            sns_context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-                add("ses.amazonaws.com", action, key, "SES publishes to the encrypted topic", context, as_role=False, scoped=tuple(context))
+                add("ses.amazonaws.com", action, key, "SES publishes to the encrypted topic", sns_context, as_role=False, scoped=tuple(sns_context))
 
     for _, delivery in stack.each("aws_kinesis_firehose_delivery_stream"):
         s3 = stack.r(delivery["extended_s3_configuration"])
@@ -457,8 +468,7 @@ def expected_calls(stack: Stack) -> list[Call]:
             key = _kms_key_of(stack, topic[0], "kms_master_key_id") if topic else None
             if not key:
                 continue
-            alarm_arn = f"arn:aws:cloudwatch:{REGION}:{topic_arn.split(':')[4]}:alarm:{stack.r(alarm['alarm_name'])}"
-            context = {"aws:SourceAccount": topic_arn.split(":")[4], "aws:SourceArn": alarm_arn}
+            context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):
                 add("cloudwatch.amazonaws.com", action, key, f"CloudWatch publishes alarm {stack.r(alarm['alarm_name'])} to the encrypted topic",
                     context, as_role=False, scoped=tuple(context))

@@ -15,20 +15,24 @@ from xacct_streaming.settings.props import AlarmProps
 CLOUDWATCH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
-def alarm_arn_pattern(partition: str, region: str, account_id: str, function_name: str) -> str:
-    """The ARNs of the alarms ConsumerAlarms creates for `function_name` (`<function>-<suffix>`)."""
-    return f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{function_name}-*"
+ALARM_TOPIC_SUFFIX = "-alarms"
 
 
-def cloudwatch_key_grant(account_id: str, alarm_arns: str) -> Statement:
-    """Key-policy statement letting CloudWatch use the topic's key only for this account's alarms
-    of this function (CloudWatch sends `aws:SourceAccount` and `aws:SourceArn` = the alarm's ARN)."""
+def alarm_topic_arn(partition: str, region: str, account_id: str, function_name: str) -> str:
+    """The ARN of the topic ConsumerAlarms creates for `function_name` (known before it exists)."""
+    return f"arn:{partition}:sns:{region}:{account_id}:{function_name}{ALARM_TOPIC_SUFFIX}"
+
+
+def cloudwatch_key_grant(topic_arn: str) -> Statement:
+    """Key-policy statement letting CloudWatch use the key only for messages of this alarm topic.
+    SNS makes the KMS call with the topic's ARN as encryption context (`aws:sns:topicArn`); whether
+    CloudWatch's `aws:SourceAccount`/`aws:SourceArn` reach KMS is documented nowhere (xacct_ops.request_context)."""
     return Statement(
         sid="CloudWatchAlarmsPublishToEncryptedTopic",
         principals={"Service": ["cloudwatch.amazonaws.com"]},
         actions=CLOUDWATCH_KEY_ACTIONS,
         resources=["*"],
-        conditions={"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": alarm_arns}},
+        conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
     )
 
 
@@ -83,7 +87,7 @@ class ConsumerAlarms(Construct):
         )
 
     def _build_topic(self, key_arn: str) -> SnsTopic:
-        return SnsTopic(self, "topic", provider=self._provider, name=f"{self._function_name}-alarms", kms_master_key_id=key_arn)
+        return SnsTopic(self, "topic", provider=self._provider, name=f"{self._function_name}{ALARM_TOPIC_SUFFIX}", kms_master_key_id=key_arn)
 
     def _build_alarm(
         self,

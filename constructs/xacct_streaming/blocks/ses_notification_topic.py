@@ -33,9 +33,11 @@ def event_destination_name(configuration_set_name: str) -> str:
 class SesNotificationTopic(Construct):
     """Seed 004's "configure the SES source" and "subscribe to SNS" steps, without the console.
 
-    The topic is encrypted with its own customer-managed key; SES of this account may use the key
-    and publish to the topic, and only for this configuration set (`aws:SourceAccount`,
-    `aws:SourceArn`). Subscribers are added by the stack (`self.topic`).
+    The topic is encrypted with its own customer-managed key. SES may publish to the topic only for
+    this configuration set (`aws:SourceAccount`, `aws:SourceArn`, which SES documents sending), and
+    use the key only for this topic's messages (the encryption context SNS sets, `aws:sns:topicArn`;
+    SES documents no source keys reaching KMS: xacct_ops.request_context). Subscribers are added by
+    the stack (`self.topic`).
     """
 
     def __init__(
@@ -46,12 +48,16 @@ class SesNotificationTopic(Construct):
         provider: TerraformProvider,
         props: NotificationProps,
         owner_root_arn: str,
+        arn_prefix: str,
         account_id: str,
-        configuration_set_arn: str,
     ) -> None:
+        """`arn_prefix`: `arn:<partition>:{service}:<region>:<account>`, for the ARNs the policies
+        name before the topic and the configuration set exist."""
         super().__init__(scope, id_)
         self._provider = provider
         self.props = props
+        configuration_set_arn = f"{arn_prefix.replace('{service}', 'ses')}:configuration-set/{props.configuration_set_name}"
+        topic_arn = f"{arn_prefix.replace('{service}', 'sns')}:{props.topic_name}"
         ses_of_this_set = {
             "StringEquals": {"aws:SourceAccount": account_id},
             "ArnLike": {"aws:SourceArn": configuration_set_arn},
@@ -70,7 +76,7 @@ class SesNotificationTopic(Construct):
                     principals={"Service": ["ses.amazonaws.com"]},
                     actions=SES_TOPIC_KEY_ACTIONS,
                     resources=["*"],
-                    conditions=ses_of_this_set,
+                    conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
                 )
             ],
         )

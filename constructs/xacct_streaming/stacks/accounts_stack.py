@@ -17,7 +17,7 @@ from constructs import Construct
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.blocks.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
-from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, alarm_arn_pattern, cloudwatch_key_grant
+from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, alarm_topic_arn, cloudwatch_key_grant
 from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, SinkProps
 from xacct_streaming.stacks.stack_variables import StackVariables, VariableSpec
 from xacct_streaming.blocks.stream_consumer_function import StreamConsumerFunction
@@ -121,7 +121,7 @@ class AccountsStack(TerraformStack):
             account_id=self.account_id(side),
             metrics_namespace=defaults.METRICS_NAMESPACE,
             key_grants=[
-                cloudwatch_key_grant(self.account_id(side), alarm_arn_pattern(self.partition, self.region, self.account_id(side), props.function_name))
+                cloudwatch_key_grant(alarm_topic_arn(self.partition, self.region, self.account_id(side), props.function_name))
             ] if alarms.notification_topic else [],
             **options,
         )

@@ -88,10 +88,8 @@ class SesNotificationsStack(TwoAccountStack):
             provider=self.consumer_provider,
             props=notifications,
             owner_root_arn=self.root_arn(CONSUMER),
+            arn_prefix=f"arn:{self.partition}:{{service}}:{self.region}:{consumer_account}",
             account_id=consumer_account,
-            configuration_set_arn=(
-                f"arn:{self.partition}:ses:{self.region}:{consumer_account}:configuration-set/{notifications.configuration_set_name}"
-            ),
         )
         topic = self.notifications.topic
         self.invoke_permission = LambdaPermission(
