@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Synth
+from conftest import ROOT, Synth, run_main
 
 STREAM_ARN = "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"
 KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666"
 
 
 def test_nothing_of_the_stream_or_its_key_is_managed(existing_synth: Synth) -> None:
-    # THEN the producer account gets the EFO consumer, the two resource policies and one KMS grant: nothing else
+    # THEN the producer account gets the EFO consumer, its resource policy and one KMS grant: nothing else.
+    # Not the stream's policy: a stream has one, its owner's, and writing it would replace theirs.
     producer = sorted(
         f"{type_}.{body['//']['metadata']['path'].split('/', 1)[1]}"
         for type_, bodies in existing_synth.config["resource"].items()
@@ -24,7 +25,6 @@ def test_nothing_of_the_stream_or_its_key_is_managed(existing_synth: Synth) -> N
     )
     assert producer == [
         "aws_kinesis_resource_policy.shared-stream/consumer-policy",
-        "aws_kinesis_resource_policy.shared-stream/stream-policy",
         "aws_kinesis_stream_consumer.shared-stream/consumer",
         "aws_kms_grant.shared-stream/reader-key-grant",
     ]
@@ -39,27 +39,48 @@ def test_the_key_is_shared_by_a_grant_bound_to_the_stream(existing_synth: Synth)
     assert grant["constraints"] == [{"encryption_context_equals": {"aws:kinesis:arn": STREAM_ARN}}]
 
 
-def test_policies_name_the_existing_stream_and_the_reader_role(existing_synth: Synth) -> None:
-    _, stream_policy = existing_synth.only("aws_kinesis_resource_policy", "stream-policy")
-    assert stream_policy["resource_arn"] == STREAM_ARN
-    statement = json.loads(stream_policy["policy"])["Statement"]
-    assert [s["Principal"] for s in statement] == [{"AWS": existing_synth.ref("aws_iam_role", "consumer-function/role", "arn")}]
-    assert statement[0]["Resource"] == STREAM_ARN
+def test_the_owner_gets_the_statement_to_add_and_the_consumer_policy_names_the_reader(existing_synth: Synth) -> None:
+    # THEN the statement the owner must add is an output, naming the reader role and the stream, read actions only
+    role = existing_synth.ref("aws_iam_role", "consumer-function/role", "arn")
+    output = existing_synth.config["output"]["stream_policy_statements_for_owner"]
+    assert json.loads(output["value"])["Statement"] == [{
+        "Sid": "ShareStreamWithConsumerRole", "Effect": "Allow", "Principal": {"AWS": role},
+        "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+        "Resource": STREAM_ARN,
+    }]
+    assert "take_over_policy is false" in output["description"]
     _, consumer = existing_synth.only("aws_kinesis_stream_consumer")
     assert (consumer["stream_arn"], consumer["name"]) == (STREAM_ARN, "orders-audit-lambda-consumer")
+    _, consumer_policy = existing_synth.only("aws_kinesis_resource_policy", "consumer-policy")
+    assert [s["Principal"] for s in json.loads(consumer_policy["policy"])["Statement"]] == [{"AWS": role}]
     _, read = existing_synth.only("aws_iam_role_policy", "stream-read-policy")
     decrypt = json.loads(read["policy"])["Statement"][2]
     assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", KEY_ARN)
 
 
-def test_mapping_waits_for_both_policies_and_the_grant(existing_synth: Synth) -> None:
+def test_mapping_waits_for_the_consumer_policy_and_the_grant(existing_synth: Synth) -> None:
     _, mapping = existing_synth.only("aws_lambda_event_source_mapping")
     assert mapping["event_source_arn"] == existing_synth.ref("aws_kinesis_stream_consumer", "", "arn")
     assert {
-        existing_synth.address("aws_kinesis_resource_policy", "stream-policy"),
         existing_synth.address("aws_kinesis_resource_policy", "consumer-policy"),
         existing_synth.address("aws_kms_grant"),
     } <= set(mapping["depends_on"])
+
+
+@pytest.mark.slow
+def test_take_over_policy_puts_the_streams_policy_in_the_plan(tmp_path: Path) -> None:
+    # GIVEN the example with take_over_policy = true
+    settings = tmp_path / "take-over.toml"
+    settings.write_text((ROOT / "examples" / "existing-stream.toml").read_text().replace(
+        "[existing_stream]\n", "[existing_stream]\ntake_over_policy = true\n").replace('"orders_reader"', f'"{ROOT / "examples" / "orders_reader"}"'))
+    # WHEN synthesized
+    result = run_main("--config", str(settings), "--outdir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / "stacks" / "orders-audit" / "cdk.tf.json").read_text())
+    # THEN the plan writes the stream's policy (replacing the owner's) and hands the owner nothing
+    (policy,) = [p for p in config["resource"]["aws_kinesis_resource_policy"].values() if p["resource_arn"] == STREAM_ARN]
+    assert [s["Sid"] for s in json.loads(policy["policy"])["Statement"]] == ["ShareStreamWithConsumerRole"]
+    assert "stream_policy_statements_for_owner" not in config["output"]
 
 
 def test_own_handler_and_derived_names(existing_synth: Synth) -> None:

@@ -4,6 +4,7 @@ prerequisites (Lambda concurrency, API Gateway's logging role, a verified SES id
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -193,31 +194,76 @@ def _settings(tmp_path: Path, arn: str, key_arn: str | None, take_over: bool = F
 POLICY = '{"Version":"2012-10-17","Statement":[{"Sid":"AnalyticsTeam","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::333333333333:role/analytics"},"Action":"kinesis:GetRecords","Resource":"%s"}]}'
 
 
+READER_ROLE = "arn:aws:iam::222222222222:role/orders-audit-stream-consumer-role"
+OWNER_STATEMENT = {
+    "Sid": "ShareStreamWithConsumerRole", "Effect": "Allow", "Principal": {"AWS": READER_ROLE},
+    "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+}
+
+
 @pytest.mark.parametrize(
-    ("existing_policy", "take_over", "status", "line"),
+    ("owner_policy", "status", "line"),
     [
-        pytest.param(False, False, 0, "PASS  producer: existing stream's resource policy: none: this stack writes the only one", id="no-policy"),
-        pytest.param(True, False, 1, "FAIL  producer: existing stream's resource policy: it already has one (1 statement(s): AnalyticsTeam) and a stream has only one: applying would replace it.", id="policy-refused"),
-        pytest.param(True, True, 0, "PASS  producer: existing stream's resource policy: replaced by this stack's (existing_stream.take_over_policy = true); it held: {", id="policy-taken-over"),
+        pytest.param(None, 1, "FAIL  producer: existing stream's resource policy lets this stack's readers in: missing 1 of 1 statement(s) (ShareStreamWithConsumerRole) (written to ", id="no-policy"),
+        pytest.param("other-team", 1, "FAIL  producer: existing stream's resource policy lets this stack's readers in: missing 1 of 1 statement(s)", id="only-another-teams-statement"),
+        pytest.param("with-ours", 0, "PASS  producer: existing stream's resource policy lets this stack's readers in: the owner's policy has the 1 statement(s) (this plan does not write it)", id="owner-added-ours"),
     ],
 )
-def test_existing_stream_policy_is_never_replaced_silently(
-    aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str], existing_policy: bool, take_over: bool, status: int, line: str
+def test_existing_stream_policy_stays_the_owners_and_must_let_the_reader_in(
+    aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str], owner_policy: str | None, status: int, line: str
 ) -> None:
+    stack_dir = tmp_path / EXISTING_STACK
+    shutil.copytree(library_outdir / "stacks" / EXISTING_STACK, stack_dir, ignore=shutil.ignore_patterns(".terraform", preflight.OWNER_STATEMENTS_FILE))
     with mock_aws():
-        # GIVEN an existing encrypted stream, with or without a resource policy of its own
+        # GIVEN an existing encrypted stream whose owner's policy has nothing, another team's statement, or also ours
         arn, key_arn = _existing_stream("customer-key")
-        if existing_policy:
-            assumed_session("111111111111").client("kinesis").put_resource_policy(ResourceARN=arn, Policy=POLICY % arn)
+        statements = [] if owner_policy is None else [json.loads(POLICY % arn)["Statement"][0]]
+        if owner_policy == "with-ours":
+            statements.append({**OWNER_STATEMENT, "Resource": arn})
+        if statements:
+            assumed_session("111111111111").client("kinesis").put_resource_policy(
+                ResourceARN=arn, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
         # WHEN preflight checks the settings that share it
-        result = _main(tmp_path, library_outdir / "stacks" / EXISTING_STACK, "--config", str(_settings(tmp_path, arn, key_arn, take_over)))
+        result = _main(tmp_path, stack_dir, "--config", str(_settings(tmp_path, arn, key_arn)))
     # THEN
     out = capsys.readouterr().out.splitlines()
-    assert result == status
+    assert (result, [l for l in out if l.startswith("FAIL")]) == (status, [l for l in out if l.startswith("FAIL") and status])
     assert any(l.startswith(line) for l in out), out
+    # AND the owner gets the exact statement to add, in a file next to the stack (ARNs from the tfvars)
+    written = json.loads((stack_dir / preflight.OWNER_STATEMENTS_FILE).read_text())
+    assert written == {"Version": "2012-10-17", "Statement": [{**OWNER_STATEMENT, "Resource": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}]}
     assert f"PASS  producer: existing stream's key: {key_arn}" in out
     assert "PASS  name free: producer: stream consumer orders-audit-lambda-consumer: free" in out
     assert [l for l in out if "name free: producer: stream " in l and "stream consumer" not in l] == []  # not created, not checked
+
+
+@pytest.mark.parametrize(
+    ("existing_policy", "status", "line"),
+    [
+        pytest.param(False, 0, "PASS  producer: existing stream's resource policy: none: this stack writes the only one", id="no-policy"),
+        pytest.param(True, 0, "PASS  producer: existing stream's resource policy: replaced by this stack's (existing_stream.take_over_policy = true); it held: {", id="policy-taken-over"),
+    ],
+)
+def test_a_taken_over_policy_is_printed_before_it_is_replaced(
+    aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str], existing_policy: bool, status: int, line: str
+) -> None:
+    # GIVEN the stack as take_over_policy = true synthesizes it: the stream's policy in the plan, no statements for an owner
+    stack_dir = tmp_path / EXISTING_STACK
+    shutil.copytree(library_outdir / "stacks" / EXISTING_STACK, stack_dir, ignore=shutil.ignore_patterns(".terraform", preflight.OWNER_STATEMENTS_FILE))
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    del config["output"][preflight.OWNER_STATEMENTS_OUTPUT]
+    (stack_dir / "cdk.tf.json").write_text(json.dumps(config))
+    with mock_aws():
+        arn, key_arn = _existing_stream("customer-key")
+        if existing_policy:
+            assumed_session("111111111111").client("kinesis").put_resource_policy(ResourceARN=arn, Policy=POLICY % arn)
+        # WHEN
+        result = _main(tmp_path, stack_dir, "--config", str(_settings(tmp_path, arn, key_arn, take_over=True)))
+    # THEN the old policy is printed, and no owner file is written
+    out = capsys.readouterr().out.splitlines()
+    assert result == status
+    assert any(l.startswith(line) for l in out), out
+    assert not (stack_dir / preflight.OWNER_STATEMENTS_FILE).exists()
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,10 @@ configured region. Then, in each account:
 - API Gateway's CloudWatch role is set where the stack has an API and does not manage that
   account-wide setting; SES has a verified identity where the stack has a configuration set (SES
   sends nothing, and so notifies nothing, from an unverified one);
-- sharing an existing stream (settings, `--config`): that the stream is there, encrypted with the key
-  the settings name, and carries no resource policy this stack would replace unless allowed.
+- sharing an existing stream (settings, `--config`): that the stream is there and encrypted with the
+  key the settings name; and, since the plan does not write the owner's stream policy (unless
+  `take_over_policy`), that the policy holds the statements this stack's readers need. Those are
+  written, with exact ARNs, to `<stack dir>/owner-stream-policy.json` for the stream's owner.
 One PASS/FAIL line per check; exit status 1 if any check failed, 2 for unusable input.
 
     python -m xacct_ops.preflight --tfvars terraform.tfvars --stack-dir cdktf.out/stacks/<stack> [--config settings.toml]
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,8 +248,50 @@ def ses_identity_checks(config: dict[str, Any], sessions: dict[str, boto3.Sessio
     return results
 
 
-def existing_stream_checks(existing: ExistingStreamProps, producer: boto3.Session, endpoint: Optional[str]) -> list[Result]:
-    """The stream is there, encrypted as the settings say, and its resource policy may be written."""
+# The output a stack has when the stream's owner must add its readers' statements (accounts_stack.stream_outputs).
+OWNER_STATEMENTS_OUTPUT = "stream_policy_statements_for_owner"
+OWNER_STATEMENTS_FILE = "owner-stream-policy.json"
+_ROLE_ARN_REFERENCE = re.compile(r"\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}")
+
+
+def owner_statements(config: dict[str, Any], tfvars: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements the stream's owner must add, with exact ARNs: the configuration's output with
+    each role reference replaced by the ARN the role will have (its name, in its account)."""
+    value = config.get("output", {}).get(OWNER_STATEMENTS_OUTPUT, {}).get("value")
+    if not value:
+        return []
+    region, found = tfvars["region"], accounts(tfvars, stack_aliases(config))
+
+    def role_arn(match: re.Match[str]) -> str:
+        body = config["resource"]["aws_iam_role"][match.group(1)]
+        return f"arn:{_partition(region)}:iam::{found[_alias_of(body)][1]}:role{body.get('path', '/')}{body['name']}"
+
+    text = _ROLE_ARN_REFERENCE.sub(role_arn, value)
+    if "${" in text:
+        raise ConfigError(f"output.{OWNER_STATEMENTS_OUTPUT}", value, "statements whose only references are role ARNs")
+    return json.loads(text)["Statement"]
+
+
+def _as_set(value: Any) -> set[str]:
+    return set(value) if isinstance(value, list) else {value} if isinstance(value, str) else set()
+
+
+def _covers(live: dict[str, Any], needed: dict[str, Any]) -> bool:
+    principals = _as_set((live.get("Principal") or {}).get("AWS")) if isinstance(live.get("Principal"), dict) else set()
+    return (
+        live.get("Effect") == "Allow" and not live.get("Condition")
+        and _as_set(needed["Principal"]["AWS"]) <= principals
+        and {a.lower() for a in _as_set(needed["Action"])} <= {a.lower() for a in _as_set(live.get("Action"))}
+        and _as_set(needed["Resource"]) <= _as_set(live.get("Resource"))
+    )
+
+
+def existing_stream_checks(
+    existing: ExistingStreamProps, producer: boto3.Session, endpoint: Optional[str], needed: Optional[list[dict[str, Any]]] = None,
+    needed_file: Optional[Path] = None,
+) -> list[Result]:
+    """The stream is there, encrypted as the settings say, and its resource policy lets this stack's
+    readers in (`needed`: the owner's statements), or may be replaced (take_over_policy)."""
     kinesis = producer.client("kinesis", endpoint_url=endpoint)
     name = f"producer: existing stream {existing.stream_name}"
     try:
@@ -255,8 +300,31 @@ def existing_stream_checks(existing: ExistingStreamProps, producer: boto3.Sessio
         return [Result(name, False, f"cannot read it: {error}")]
     results = [Result(name, True, summary.get("StreamStatus", "found"))]
     results.append(_encryption_check(existing, summary, producer, endpoint))
-    results.append(_policy_check(existing, kinesis))
+    results.append(_owner_policy_check(existing, kinesis, needed, needed_file) if needed else _policy_check(existing, kinesis))
     return results
+
+
+def _live_statements(existing: ExistingStreamProps, kinesis: Any) -> tuple[str, list[dict[str, Any]]]:
+    policy = kinesis.get_resource_policy(ResourceARN=existing.stream_arn).get("Policy") or ""
+    return policy, (json.loads(policy).get("Statement", []) if policy.strip() not in ("", "{}") else [])
+
+
+def _owner_policy_check(existing: ExistingStreamProps, kinesis: Any, needed: list[dict[str, Any]], needed_file: Optional[Path]) -> Result:
+    name = "producer: existing stream's resource policy lets this stack's readers in"
+    try:
+        _, live = _live_statements(existing, kinesis)
+    except (ClientError, BotoCoreError) as error:
+        return Result(name, False, f"cannot read it: {error}")
+    missing = [n for n in needed if not any(_covers(l, n) for l in live)]
+    if not missing:
+        return Result(name, True, f"the owner's policy has the {len(needed)} statement(s) (this plan does not write it)")
+    where = f" (written to {needed_file})" if needed_file else ""
+    return Result(
+        name, False,
+        f"missing {len(missing)} of {len(needed)} statement(s) ({', '.join(str(m.get('Sid')) for m in missing)}){where}: the stream's owner "
+        f"(account {existing.account_id}) adds them to its policy; or set existing_stream.take_over_policy = true to let this stack write the "
+        "whole policy",
+    )
 
 
 def _encryption_check(existing: ExistingStreamProps, summary: dict[str, Any], producer: boto3.Session, endpoint: Optional[str]) -> Result:
@@ -287,10 +355,9 @@ def _encryption_check(existing: ExistingStreamProps, summary: dict[str, Any], pr
 def _policy_check(existing: ExistingStreamProps, kinesis: Any) -> Result:
     name = "producer: existing stream's resource policy"
     try:
-        policy = kinesis.get_resource_policy(ResourceARN=existing.stream_arn).get("Policy") or ""
+        policy, statements = _live_statements(existing, kinesis)
     except (ClientError, BotoCoreError) as error:
         return Result(name, False, f"cannot read it: {error}")
-    statements = json.loads(policy).get("Statement", []) if policy.strip() not in ("", "{}") else []
     if not statements:
         return Result(name, True, "none: this stack writes the only one")
     sids = ", ".join(str(s.get("Sid", "(no Sid)")) for s in statements)
@@ -325,8 +392,10 @@ def api_account_checks(config: dict[str, Any], sessions: dict[str, boto3.Session
     return results
 
 
-def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None) -> list[Result]:
-    """Every check of one stack: `config` its cdk.tf.json, `props` its settings (for an existing stream)."""
+def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None,
+        stack_dir: Optional[Path] = None) -> list[Result]:
+    """Every check of one stack: `config` its cdk.tf.json, `props` its settings (for an existing stream);
+    `stack_dir`: where the owner's statements are written."""
     region = tfvars["region"]
     base = base or boto3.Session(region_name=region)
     results: list[Result] = []
@@ -355,7 +424,11 @@ def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base:
     if len(sessions) == len(sides):
         existing = getattr(props, "existing_stream", None)
         if existing is not None and "producer" in sessions:
-            results.extend(existing_stream_checks(existing, sessions["producer"], endpoint))
+            needed = owner_statements(config, tfvars)
+            needed_file = stack_dir / OWNER_STATEMENTS_FILE if stack_dir is not None and needed else None
+            if needed_file is not None:
+                needed_file.write_text(json.dumps({"Version": "2012-10-17", "Statement": needed}, indent=2) + "\n")
+            results.extend(existing_stream_checks(existing, sessions["producer"], endpoint, needed, needed_file))
         results.extend(name_checks(config, sessions, identities, region, endpoint))
         results.extend(concurrency_checks(config, sessions, endpoint))
         results.extend(api_account_checks(config, sessions, endpoint))
@@ -387,7 +460,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (ConfigError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    results = run(tfvars, config, props, endpoint=args.endpoint_url)
+    results = run(tfvars, config, props, endpoint=args.endpoint_url, stack_dir=args.stack_dir)
     for result in results:
         print(f"{'PASS' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
     failed = sum(not r.ok for r in results)

@@ -262,6 +262,13 @@ class Stack:
             for _, body in self.each(type_):
                 if self.r(body[target]) == call.resource:
                     return self._doc(self.r(body["policy"]))
+            # An existing stream's policy is its owner's: the statements the stack hands them (and
+            # make preflight checks they added) are what AWS will evaluate.
+            owner = self.config.get("output", {}).get("stream_policy_statements_for_owner")
+            if owner and service == "kinesis":
+                document = self._doc(self.r(owner["value"]))
+                if any(s.get("Resource") == call.resource for s in document["Statement"]):
+                    return document
             return None
         if call.action == "sts:AssumeRole":
             found = self.find("aws_iam_role", arn=call.resource)

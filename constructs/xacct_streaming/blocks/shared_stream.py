@@ -66,9 +66,11 @@ class SharedStream(Construct):
     `stream_consumer`, `stream_policy` and `stream_consumer_policy` are None.
 
     `existing_stream` instead of `props`: a stream (and key) this configuration does not manage.
-    Then `stream` and `key` are None; the stream's resource policy is still written (a stream has
-    exactly one, see ExistingStreamProps.take_over_policy) and the key is shared through a KMS
-    grant bound to the stream's encryption context, never by rewriting the key's own policy.
+    Then `stream` and `key` are None, and the key is shared through a KMS grant bound to the stream's
+    encryption context, never by rewriting the key's own policy. The stream's one resource policy
+    is the owner's: its statements for the readers are in `owner_statements` (the stacks output
+    them; `make preflight` writes them to a file and checks they are there), and the plan holds no
+    policy on the stream, unless `take_over_policy` says this configuration writes it.
     """
 
     def __init__(
@@ -233,14 +235,34 @@ class SharedStream(Construct):
             stream_arn=self.stream_arn,
         )
 
-    def _build_stream_policy(self) -> KinesisResourcePolicy:
+    @property
+    def manages_stream_policy(self) -> bool:
+        """Whether the plan writes the stream's resource policy: always for a stream it creates; for an
+        existing stream only with take_over_policy (a stream has one policy, and writing replaces it)."""
+        return self.existing_stream is None or self.existing_stream.take_over_policy
+
+    @property
+    def owner_statements(self) -> list[Statement]:
+        """The statements the stream's owner must add to its policy (an existing stream not taken over)."""
+        return [] if self.manages_stream_policy else list(self._stream_statements)
+
+    def _build_stream_policy(self) -> Optional[KinesisResourcePolicy]:
         if self.reader_role_arn is not None:
             self._stream_statements.append(self._grant("ShareStreamWithConsumerRole", self.reader_role_arn, STREAM_READ_ACTIONS, self.stream_arn))
         if self.writer_role_arn is not None:
             self._stream_statements.append(self._grant("ShareStreamWithProducerRole", self.writer_role_arn, STREAM_WRITE_ACTIONS, self.stream_arn))
-        return KinesisResourcePolicy(
-            self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(self._stream_statements)
-        )
+        return self._stream_policy_resource()
+
+    def _stream_policy_resource(self) -> Optional[KinesisResourcePolicy]:
+        """The stream's policy resource with every statement so far (created once, then updated)."""
+        if not self.manages_stream_policy:
+            return None
+        if self.stream_policy is None:
+            return KinesisResourcePolicy(
+                self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(self._stream_statements)
+            )
+        self.stream_policy.policy = policy_document(self._stream_statements)
+        return self.stream_policy
 
     def grant_read(self, name: str, role_arn: str, *, consumer_name: Optional[str], cross_account: bool) -> StreamReader:
         """Lets one more reader role read the stream, through an EFO consumer of its own
@@ -254,13 +276,9 @@ class SharedStream(Construct):
         dependencies: list[Any] = []
         if cross_account:
             self._stream_statements.append(self._grant(f"ShareStreamWith{label}", role_arn, STREAM_READ_ACTIONS, self.stream_arn))
-            if self.stream_policy is None:
-                self.stream_policy = KinesisResourcePolicy(
-                    self, "stream-policy", provider=self._provider, resource_arn=self.stream_arn, policy=policy_document(self._stream_statements)
-                )
-            else:
-                self.stream_policy.policy = policy_document(self._stream_statements)
-            dependencies.append(self.stream_policy)
+            self.stream_policy = self._stream_policy_resource()
+            if self.stream_policy is not None:
+                dependencies.append(self.stream_policy)
         if self.key is not None and cross_account:
             dependencies.append(self.key.add_statement(
                 Statement(

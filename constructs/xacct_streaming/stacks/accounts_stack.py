@@ -18,6 +18,7 @@ from constructs import Construct
 from xacct_streaming.settings import defaults
 from xacct_streaming.blocks.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
 from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, alarm_topic_arn, cloudwatch_key_grant
+from xacct_streaming.blocks.policy import policy_document
 from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, SinkProps
 from xacct_streaming.stacks.stack_variables import StackVariables, VariableSpec
 from xacct_streaming.blocks.stream_consumer_function import StreamConsumerFunction
@@ -199,6 +200,12 @@ class AccountsStack(TerraformStack):
         if shared.key is not None:
             outputs["kms_key_arn"] = (shared.key.arn, f"ARN of the customer-managed key encrypting {what} (producer account).")
             outputs["kms_key_alias"] = (shared.key.alias.name, f"Alias of the key of {what} (producer account).")
+        if shared.owner_statements:
+            outputs["stream_policy_statements_for_owner"] = (
+                policy_document(shared.owner_statements),
+                f"Statements the owner of {what} must add to its resource policy before the first apply "
+                "(this plan does not write that policy: existing_stream.take_over_policy is false). make preflight writes them to a file and checks.",
+            )
         return outputs
 
     @staticmethod
