@@ -125,3 +125,23 @@ def test_file_that_is_not_toml(tmp_path: Path) -> None:
     broken.write_text("[mapping\nbatch_size = 1\n")
     with pytest.raises(ConfigError, match=r"expected valid TOML \("):
         load_props(str(broken))
+
+
+@pytest.mark.parametrize(
+    ("kind", "table", "function_name", "key_alias"),
+    [
+        pytest.param("xacct-kinesis-replication", "flattener", "xacct-replica-to-firehose", "alias/xacct-replica-to-firehose", id="replication-flattener"),
+        pytest.param("xacct-kinesis-replication", "writer", "xacct-replica-writer", "alias/xacct-replica-writer", id="replication-writer"),
+        pytest.param("xacct-ses-notifications", "forwarder", "xacct-ses-forwarder", "alias/xacct-ses-forwarder", id="ses-forwarder"),
+        pytest.param("xacct-dynamodb-streams", "function", "xacct-change-consumer", "alias/xacct-change-consumer", id="dynamodb-function"),
+    ],
+)
+def test_a_table_with_one_key_keeps_the_kinds_other_defaults(kind: str, table: str, function_name: str, key_alias: str) -> None:
+    from xacct_streaming.settings.config import props_from_mapping
+
+    # GIVEN a settings file of the kind's default stack setting one unrelated key of a function table
+    # WHEN it is read
+    props = props_from_mapping({"kind": kind, table: {"memory_size_mb": 1024}})
+    # THEN the table keeps the kind's names (not the class's, which are the core stack's: a clash)
+    function = getattr(props, table)
+    assert (function.function_name, function.key_alias, function.memory_size_mb) == (function_name, key_alias, 1024)

@@ -95,7 +95,10 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
     ]
     stack_name = data.get("stack_name")
     if stack_name is None or stack_name == kind.name:
-        kwargs: dict[str, Any] = {name: _section(name, kind.sections[name], data[name], base_dir) for name in wanted if name in data}
+        kwargs: dict[str, Any] = {
+            name: _section(name, kind.sections[name], _over_kind_defaults(getattr(kind_defaults, name), kind.sections[name], data[name]), base_dir)
+            for name in wanted if name in data
+        }
     else:
         kwargs = {
             name: _derived_section(getattr(kind_defaults, name), name, kind.sections[name], data.get(name, {}), stack_name, base_dir)
@@ -109,6 +112,22 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
         if name in kind.sections and name in data:
             kwargs[name] = _consumers(data[name], stack_name if isinstance(stack_name, str) else kind.name, base_dir)
     return kind.props_type(**kwargs)
+
+
+def _over_kind_defaults(defaults_of_table: Any, cls: type, values: Any) -> Any:
+    """A table's values over the kind's defaults for it: a key the file leaves out keeps the kind's value,
+    not the class's (the replication stack's [flattener] with only memory_size_mb set keeps the name
+    xacct-replica-to-firehose, not ConsumerFunctionProps' xacct-stream-consumer of another kind)."""
+    if defaults_of_table is None or not isinstance(values, Mapping):
+        return values
+    class_defaults = cls() if all(f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+                                  for f in dataclasses.fields(cls)) else None
+    kept = {
+        field.name: getattr(defaults_of_table, field.name)
+        for field in dataclasses.fields(cls)
+        if field.name not in values and class_defaults is not None and getattr(defaults_of_table, field.name) != getattr(class_defaults, field.name)
+    }
+    return {**kept, **values}
 
 
 # Sections that are arrays of tables ([[consumers]]), each table a whole consumer.
@@ -139,10 +158,19 @@ def _consumers(values: Any, stack_name: str, base_dir: Optional[Path]) -> tuple[
             "sink": {"table_name": f"{prefix}-sink"},
             "mapping": {},
         }
-        parts = {
-            section: _section(f"consumers.{name}.{section}", cls, {**derived[section], **table.get(section, {})} if isinstance(table.get(section, {}), Mapping) else table[section], base_dir)
-            for section, cls in (("function", ConsumerFunctionProps), ("sink", SinkProps), ("mapping", EventSourceMappingProps))
-        }
+        parts = {}
+        for section, cls in (("function", ConsumerFunctionProps), ("sink", SinkProps), ("mapping", EventSourceMappingProps)):
+            given = table.get(section, {})
+            try:
+                parts[section] = _section(f"consumers.{name}.{section}", cls, {**derived[section], **given} if isinstance(given, Mapping) else given, base_dir)
+            except ConfigError as err:
+                key = err.field.rpartition(".")[2]
+                if isinstance(given, Mapping) and key in derived[section] and key not in given:
+                    raise ConfigError(
+                        "stack_name", stack_name, f"a name that leaves room for {err.field}, derived as <stack_name>-<consumer name> "
+                        f"({err.value!r}): {err.allowed}; or set {err.field} in the consumer's table",
+                    ) from None
+                raise
         scalars = {key: value for key, value in table.items() if key not in parts}
         consumers.append(FanoutConsumerProps(**scalars, **parts))
     return tuple(consumers)

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from xacct_streaming.synthesis.name_limits import check_names
 from xacct_streaming.synthesis.teardown import write_teardown_override
 
 # Terraform's working directory, and the values a split fan-out's plans hand each other (xacct_ops.handoff).
@@ -84,8 +85,9 @@ def synthesize(
         app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
         built = [kind_of(props).build(app, props) for props in stacks]
         app.synth()
-        for stack in built:
+        for stack, props in zip(built, stacks):
             stack_dir, config = staging / "stacks" / stack.node.id, stack.to_terraform()
+            check_names(config, props)  # before anything is swapped in: the previous output stays
             if hcl:
                 stack_file = stack_dir / "cdk.tf"
                 written = {key: value for key, value in config.items() if key != "ephemeral"}  # cdktf drops it
