@@ -23,3 +23,34 @@ def test_unreserved_functions_carry_no_reservation(tmp_path: Path) -> None:
     (function,) = config["resource"]["aws_lambda_function"].values()
     assert function["function_name"] == "unreserved-stream-consumer"
     assert "reserved_concurrent_executions" not in function
+
+
+@pytest.mark.parametrize(
+    ("settings", "warning"),
+    [
+        pytest.param({"function": {"reserved_concurrency": 3}}, "xacct-kinesis-efo: function.reserved_concurrency = 3 on an on-demand stream", id="core"),
+        pytest.param({"kind": "xacct-api-ingest", "function": {"reserved_concurrency": 2}}, "xacct-api-ingest: function.reserved_concurrency = 2", id="api"),
+        pytest.param({"kind": "xacct-kinesis-replication", "writer": {"reserved_concurrency": 7}, "writer_mapping": {"parallelization_factor": 2}},
+                     "xacct-kinesis-replication: writer.reserved_concurrency = 7", id="replication-writer"),
+        pytest.param({"kind": "xacct-kinesis-fanout", "consumers": [{"name": "billing", "account": "billing", "function": {"reserved_concurrency": 1}}]},
+                     "xacct-kinesis-fanout: consumers.billing.function.reserved_concurrency = 1", id="fanout-consumer"),
+    ],
+)
+def test_a_reservation_below_a_new_on_demand_streams_shards_is_warned_about(settings: dict[str, object], warning: str) -> None:
+    from xacct_streaming.settings.config import props_from_mapping
+
+    # GIVEN a function reserving fewer executions than a new on-demand stream's 4 shards x the parallelization factor
+    # WHEN the settings are read
+    props = props_from_mapping(settings)
+    # THEN they are accepted (the shards change, nothing can be checked for sure) with one warning saying what to reserve
+    (found,) = props.warnings
+    assert found.startswith(warning), found
+    factor = settings.get("writer_mapping", {}).get("parallelization_factor", 1)  # type: ignore[union-attr]
+    assert found.endswith(f"reserve at least {4 * factor} or set -1 (unreserved)")
+
+
+@pytest.mark.parametrize("reserved", [-1, 4], ids=["unreserved", "covers-four-shards"])
+def test_no_warning_when_unreserved_or_covering_a_new_on_demand_stream(reserved: int) -> None:
+    from xacct_streaming.settings.config import props_from_mapping
+
+    assert props_from_mapping({"function": {"reserved_concurrency": reserved}}).warnings == []

@@ -24,6 +24,7 @@ from xacct_streaming.settings.props import (
     ExistingStreamProps,
     SharedStreamProps,
     SinkProps,
+    on_demand_concurrency_warnings,
     require_concurrency_for_shards,
 )
 from xacct_streaming.settings.validation import require_match, require_one_of, require_tags
@@ -178,13 +179,19 @@ class FanoutStackProps:
 
     @property
     def warnings(self) -> list[str]:
+        found = []
         polling = self.polling_readers
         if len(polling) > POLLING_READERS_BEFORE_WARNING:
-            return [
+            found.append(
                 f"{self.stack_name}: {len(polling)} consumers poll the stream ({', '.join(polling)}): they share its 5 GetRecords/s "
                 "per shard, so each reads less often; give some read_mode = \"enhanced_fan_out\""
-            ]
-        return []
+            )
+        if self.existing_stream is None:
+            for consumer in self.consumers:
+                assert consumer.function is not None
+                found += on_demand_concurrency_warnings(self.stack_name, self.stream, consumer.function, consumer.mapping,
+                                                        f"consumers.{consumer.name}.function", f"consumers.{consumer.name}.mapping")
+        return found
 
     def stream_policy_bytes(self) -> int:
         """The stream policy's size with the longest ARN each reader's role can have."""

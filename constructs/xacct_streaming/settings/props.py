@@ -284,6 +284,31 @@ def require_concurrency_for_shards(
         )
 
 
+# A new on-demand stream has 4 MB/s of write capacity (Kinesis Developer Guide, "Choose the data stream
+# capacity mode") and a shard takes 1 MB/s ("Create and manage Kinesis data streams"): at least 4 shards,
+# more as it scales, which no setting bounds.
+ON_DEMAND_INITIAL_SHARDS = 4
+
+
+def on_demand_concurrency_warnings(
+    stack_name: str, stream: SharedStreamProps, function: ConsumerFunctionProps, mapping: EventSourceMappingProps,
+    function_table: str = "function", mapping_table: str = "mapping",
+) -> list[str]:
+    """A reservation on an on-demand stream cannot be checked against its shards (they change):
+    warn when it does not even cover the shards a new stream starts with."""
+    reserved = function.reserved_concurrency
+    if reserved == UNRESERVED or stream.stream_mode != "ON_DEMAND":
+        return []
+    needed = ON_DEMAND_INITIAL_SHARDS * mapping.parallelization_factor
+    if reserved >= needed:
+        return []
+    return [
+        f"{stack_name}: {function_table}.reserved_concurrency = {reserved} on an on-demand stream, which starts with at least "
+        f"{ON_DEMAND_INITIAL_SHARDS} shards and adds more: the mapping runs up to shards x {mapping_table}.parallelization_factor "
+        f"({mapping.parallelization_factor}) invocations at once, so some shards would wait; reserve at least {needed} or set -1 (unreserved)"
+    ]
+
+
 @dataclass(frozen=True, kw_only=True)
 class SinkProps:
     """Where the consumer writes: a table in the consumer account, or one reached through a role."""
@@ -417,3 +442,7 @@ class StackProps:
         if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:
             # Both keys live in different accounts, but one alias for two keys confuses every reader.
             raise ConfigError("function.key_alias", self.function.key_alias, "an alias different from stream.key_alias")
+
+    @property
+    def warnings(self) -> list[str]:
+        return [] if self.existing_stream is not None else on_demand_concurrency_warnings(self.stack_name, self.stream, self.function, self.mapping)

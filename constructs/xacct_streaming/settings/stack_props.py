@@ -20,6 +20,7 @@ from xacct_streaming.settings.props import (
     SharedStreamProps,
     SinkProps,
     _KMS_ALIAS,
+    on_demand_concurrency_warnings,
     _KMS_ALIAS_TEXT,
     require_concurrency_for_shards,
 )
@@ -189,6 +190,11 @@ class ReplicationStackProps:
         )
 
 
+    @property
+    def warnings(self) -> list[str]:
+        return on_demand_concurrency_warnings(self.stack_name, self.stream, self.writer, self.writer_mapping, "writer", "writer_mapping")
+
+
 @dataclass(frozen=True, kw_only=True)
 class NotificationProps:
     """The SES account's configuration set, its SNS event destination and the encrypted topic (seed 004)."""
@@ -319,3 +325,7 @@ class ApiIngestStackProps:
         )
         if not self.sink.creates_table:
             raise ConfigError("sink.role_arn", self.sink.role_arn, "no value: this stack keeps its table in the consumer account")
+
+    @property
+    def warnings(self) -> list[str]:
+        return on_demand_concurrency_warnings(self.stack_name, self.stream, self.function, self.mapping)
