@@ -67,7 +67,7 @@ EXEMPTIONS: tuple[Exemption, ...] = (
     Exemption("CKV2_AWS_51", "aws_api_gateway_stage", "api/stage", f"Client certificate on {_INGEST_API}: the integration is an AWS service call signed with a role, not an HTTP backend."),
     Exemption("CKV2_AWS_4", "aws_api_gateway_stage", "api/stage", f"Execution logging level on {_INGEST_API}: execution logs would hold request bodies; JSON access logs are on."),
     Exemption("CKV2_AWS_29", "aws_api_gateway_stage", "api/stage", f"WAF on {_INGEST_API}: a web ACL is an account-level cost and ownership decision; stage throttling and basic auth are on."),
-    Exemption("CKV2_AWS_57", "aws_secretsmanager_secret", "api/secret", "Automatic rotation of the ingest API's basic-auth secret: the password is shared with callers, so rotating it needs them updated too (operators rotate with put-secret-value; the authorizer picks it up within its cache time)."),
+    Exemption("CKV2_AWS_57", "aws_secretsmanager_secret", "api/secret", "Automatic rotation of the ingest API's basic-auth secret: the password is shared with callers, so rotating it needs them updated too (operators rotate by raising api.password_version, a reviewed plan that writes a fresh password; the authorizer picks it up within its cache time)."),
 )
 
 
