@@ -200,14 +200,21 @@ class StreamEventSourceMappingBounded(BaseResourceCheck):
         policy_type = "aws_dynamodb_resource_policy." if source == "dynamodb_stream" else "aws_kinesis_resource_policy."
         resource_policies = sum(d.startswith(policy_type) for d in depends_on)
         if source == "kinesis_consumer":
-            # An EFO consumer is shared through two policies: the stream's and the consumer's.
-            return CheckResult.PASSED if resource_policies >= 2 else CheckResult.FAILED
+            # An EFO consumer is shared through two policies: the stream's and the consumer's; for an
+            # existing stream whose policy stays its owner's (not in this plan), only the consumer's.
+            needed = 1 if self._stream_policy_is_the_owners() else 2
+            return CheckResult.PASSED if resource_policies >= needed else CheckResult.FAILED
         # A stream in the function's own account is read with the role's policy alone; one in another
         # account (another provider alias, or an account the check cannot tell) needs its resource policy.
         if self._same_account(conf, _first(conf, "event_source_arn")):
             role_policies = sum(d.startswith("aws_iam_role_policy.") for d in depends_on)
             return CheckResult.PASSED if resource_policies + role_policies >= 1 else CheckResult.FAILED
         return CheckResult.PASSED if resource_policies >= 1 else CheckResult.FAILED
+
+    def _stream_policy_is_the_owners(self) -> bool:
+        """The configuration hands the stream's owner its statements instead of writing the policy."""
+        document = _scanned_document(self.entity_path.split(":", 1)[0])
+        return isinstance(document, dict) and "stream_policy_statements_for_owner" in document.get("output", {})
 
     def _same_account(self, conf: dict[str, Any], arn: Any) -> bool:
         """Whether the mapping and the resource its ARN refers to use the same provider (alias)."""
