@@ -8,6 +8,7 @@ from cdktf import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import IamRole, IamRolePolicy
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.policy import Statement, policy_document, trust_policy
 
 
@@ -52,4 +53,8 @@ class CrossAccountWriterRole(Construct):
         )
         self.policy = IamRolePolicy(
             self, "policy", provider=provider, name=policy_name, role=self.role.id, policy=policy_document(statements)
+        )
+        # What the trusted role can do through this one, once the role's policy is in place.
+        self.write_grant = Grant.of(
+            trusted_role_arn, (a for st in statements for a in st.actions), (r for st in statements for r in st.resources), (self.policy,)
         )

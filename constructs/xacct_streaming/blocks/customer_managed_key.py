@@ -10,6 +10,7 @@ from cdktf import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import KmsAlias, KmsKey, KmsKeyPolicy
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.policy import KEY_OWNER_ACTIONS, Statement, policy_document
 
 
@@ -40,8 +41,15 @@ class CustomerManagedKey(Construct):
         self._tags = dict(tags) if tags else None
         self.key = self._build_key(description, deletion_window_days)
         self.alias = self._build_alias(alias)
+        self._owner_root_arn = owner_root_arn
         self._statements = [self._owner_statement(owner_root_arn), *grants]
         self.policy = self._build_policy()
+
+    @property
+    def account_grant(self) -> Grant:
+        """The key policy's delegation to the owning account: its roles use the key through their IAM
+        policies, once the key policy is in place."""
+        return Grant.of(self._owner_root_arn, KEY_OWNER_ACTIONS, (self.arn,), (self.policy,))
 
     @functools.cached_property
     def arn(self) -> str:
@@ -86,11 +94,11 @@ class CustomerManagedKey(Construct):
             policy=policy_document(self._statements),
         )
 
-    def add_statement(self, statement: Statement) -> KmsKeyPolicy:
-        """Adds a statement to the key policy (one resource, rewritten) and returns the policy,
-        what a user of the grant must wait for."""
+    def add_statement(self, statement: Statement) -> Grant:
+        """Adds a statement to the key policy (one resource, rewritten); the grant waits for the policy."""
         if any(existing.sid == statement.sid for existing in self._statements):
             raise ValueError(f"key policy statement {statement.sid} is already there")
         self._statements.append(statement)
         self.policy.policy = policy_document(self._statements)
-        return self.policy
+        principals = [p for values in (statement.principals or {}).values() for p in values]
+        return Grant.of(",".join(principals), statement.actions, (self.arn,), (self.policy,))

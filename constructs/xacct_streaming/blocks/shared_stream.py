@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from cdktf import TerraformProvider
@@ -19,6 +19,7 @@ from xacct_streaming.blocks.aws import (
     KmsGrantConstraints,
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
@@ -37,14 +38,13 @@ def kinesis_service(region: str) -> str:
 @dataclass
 class StreamReader:
     """One reader of a SharedStream (grant_read): what its mapping reads (its EFO consumer, or
-    the stream when it polls) and every policy or grant the mapping must wait for."""
+    the stream when it polls) and the resource-side grant the mapping must wait for."""
 
     name: str
     role_arn: str
     event_source_arn: str
     stream_consumer: Optional[Any]
-    stream_consumer_policy: Optional[Any]
-    dependencies: list[Any] = field(default_factory=list)
+    grant: Grant
 
 
 # KMS CreateGrant's Name: 1-256 of a-z A-Z 0-9 : / _ - (API reference). A Kinesis consumer name, which
@@ -136,14 +136,16 @@ class SharedStream(Construct):
         return self.props.consumer_name if self.props is not None else self.existing_stream.consumer_name  # type: ignore[union-attr]
 
     @property
-    def key_dependencies(self) -> list[Any]:
-        """What must exist before anyone uses the key: its policy, or the grants on an existing key."""
-        return [self.key.policy] if self.key is not None else list(self.key_grants)
-
-    @property
-    def read_dependencies(self) -> list[Any]:
-        """What a mapping reading through the EFO consumer must wait for: both resource policies and the key's access."""
-        return [p for p in (self.stream_policy, self.stream_consumer_policy) if p is not None] + self.key_dependencies
+    def read_grant(self) -> Grant:
+        """The resource side of reading the stream (the reader role given at construction, or the
+        stream's own account): the stream's and EFO consumer's policies in this plan, and the key's
+        access (its policy, or the grants on an existing key)."""
+        key = [self.key.policy] if self.key is not None else list(self.key_grants)
+        sources = [self.stream_arn] + ([self.stream_consumer.arn] if self.stream_consumer is not None else [])
+        return Grant.of(
+            self.reader_role_arn or "the stream's account", STREAM_READ_ACTIONS, sources,
+            [p for p in (self.stream_policy, self.stream_consumer_policy) if p is not None] + key,
+        )
 
     def _build_key_grants(self, existing: ExistingStreamProps) -> list[Any]:
         grants = []
@@ -273,14 +275,14 @@ class SharedStream(Construct):
         policy; a reader in the stream's account needs none of these (its IAM policy is enough, the
         key policy delegating to the account). An existing stream's key is shared with a grant."""
         label = re.sub(r"[^A-Za-z0-9]", "", name.title())
-        dependencies: list[Any] = []
+        dependencies: list[Any] = []  # what this reader's grant wrote, in the order a mapping waits for it
         if cross_account:
             self._stream_statements.append(self._grant(f"ShareStreamWith{label}", role_arn, STREAM_READ_ACTIONS, self.stream_arn))
             self.stream_policy = self._stream_policy_resource()
             if self.stream_policy is not None:
                 dependencies.append(self.stream_policy)
         if self.key is not None and cross_account:
-            dependencies.append(self.key.add_statement(
+            dependencies += self.key.add_statement(
                 Statement(
                     sid=f"{label}DecryptViaKinesis",
                     principals={"AWS": [role_arn]},
@@ -288,7 +290,7 @@ class SharedStream(Construct):
                     resources=["*"],
                     conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
                 )
-            ))
+            ).dependables
         elif self.existing_stream is not None and self.existing_stream.key_arn is not None:
             dependencies.append(self._key_grant(f"{name}-key-grant", f"{consumer_name or name}-decrypt", role_arn, "Decrypt", self.existing_stream))
         consumer = policy = None
@@ -301,9 +303,10 @@ class SharedStream(Construct):
                     policy=policy_document([self._grant(f"ShareConsumerWith{label}", role_arn, STREAM_CONSUMER_READ_ACTIONS, consumer_arn)]),
                 )
                 dependencies.append(policy)
+        event_source_arn = consumer_arn if consumer is not None else self.stream_arn
         self.readers[name] = StreamReader(
-            name=name, role_arn=role_arn, event_source_arn=consumer_arn if consumer is not None else self.stream_arn,
-            stream_consumer=consumer, stream_consumer_policy=policy, dependencies=dependencies,
+            name=name, role_arn=role_arn, event_source_arn=event_source_arn, stream_consumer=consumer,
+            grant=Grant.of(role_arn, STREAM_READ_ACTIONS + (STREAM_CONSUMER_READ_ACTIONS if consumer else ()), (event_source_arn,), dependencies),
         )
         return self.readers[name]
 

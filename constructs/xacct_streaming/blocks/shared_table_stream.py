@@ -13,6 +13,7 @@ from xacct_streaming.blocks.aws import (
     DynamodbTableServerSideEncryption,
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.policy import TABLE_STREAM_READ_ACTIONS, Statement, dynamodb_service, policy_document
 from xacct_streaming.settings.stack_props import SourceTableProps
 
@@ -47,6 +48,11 @@ class SharedTableStream(Construct):
     @property
     def stream_arn(self) -> str:
         return self.table.stream_arn
+
+    @property
+    def read_grant(self) -> Grant:
+        """The resource side of reading the stream from the other account: its policy and the key's."""
+        return Grant.of(self.reader_role_arn, TABLE_STREAM_READ_ACTIONS, (self.stream_arn,), (self.stream_policy, self.key.policy))
 
     def _build_key(self, owner_root_arn: str, region: str) -> CustomerManagedKey:
         reader = Statement(

@@ -1,10 +1,10 @@
-"""StreamEventSourceMapping: Lambda reading an EFO consumer, with bounded failure handling."""
+"""StreamEventSourceMapping: Lambda reading a stream (Kinesis, its EFO consumer, or a table's), with bounded failure handling."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from cdktf import ITerraformDependable, TerraformProvider
+from cdktf import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (
@@ -12,15 +12,18 @@ from xacct_streaming.blocks.aws import (
     LambdaEventSourceMappingDestinationConfig,
     LambdaEventSourceMappingDestinationConfigOnFailure,
 )
+from xacct_streaming.blocks.grant import Grant, dependables
 from xacct_streaming.settings.props import EventSourceMappingProps
 
 
 class StreamEventSourceMapping(Construct):
-    """The event source mapping, created only after every policy it relies on exists.
+    """The event source mapping, created only after every grant it relies on is in place.
 
-    `after` lists the resources Terraform cannot see through references: the resource
-    policies on the stream and on the consumer, the key policy and the role's policies. The
-    AWS provider retries IAM propagation errors here but knows nothing of resource policies.
+    `grants` are what lets the function's role read the source and do its work (blocks.grant): the
+    mapping's `depends_on` is what they wrote (the resource policies on the stream and on its EFO
+    consumer, key policies or key grants, the role's policies), which Terraform cannot see through
+    references. The AWS provider retries IAM propagation errors here but knows nothing of resource
+    policies.
     """
 
     def __init__(
@@ -33,9 +36,10 @@ class StreamEventSourceMapping(Construct):
         function_arn: str,
         event_source_arn: str,
         on_failure_destination_arn: str,
-        after: Sequence[ITerraformDependable],
+        grants: Sequence[Grant],
     ) -> None:
         super().__init__(scope, id_)
+        self.grants = tuple(grants)
         self.mapping = LambdaEventSourceMapping(
             self,
             "mapping",
@@ -56,5 +60,5 @@ class StreamEventSourceMapping(Construct):
                     destination_arn=on_failure_destination_arn
                 )
             ),
-            depends_on=list(after),
+            depends_on=dependables(self.grants),
         )

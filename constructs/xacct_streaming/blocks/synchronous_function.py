@@ -24,6 +24,7 @@ from xacct_streaming.blocks.aws import (
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
 from xacct_streaming.blocks.function_code_asset import function_code_asset
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
@@ -104,8 +105,6 @@ class SynchronousFunction(Construct):
         self.role = self._build_role()
         self.runtime_policy = self._build_runtime_policy()
         self.function = self._build_function()
-        self.stream_read_policy: IamRolePolicy | None = None
-        self.table_write_policy: IamRolePolicy | None = None
 
     def _build_queues(self) -> None:
         """Nothing for a synchronous function."""
@@ -177,6 +176,7 @@ class SynchronousFunction(Construct):
         ]
         if self.sink_role_arn is not None:
             statements.append(Statement(sid="AssumeSinkRole", actions=["sts:AssumeRole"], resources=[self.sink_role_arn]))
+        self._runtime_statements = statements
         return self.add_role_policy("runtime-policy", "runtime", statements)
 
     def _vpc_statements(self) -> list[Statement]:
@@ -270,16 +270,24 @@ class SynchronousFunction(Construct):
         require_environment("function.environment", self.props.environment, taken=list(variables))
         return {**variables, **self.props.environment}
 
-    def grant_table_write(self, table_arn: str) -> IamRolePolicy:
-        """Lets the role write items to the sink table (BatchWriteItem is all the runtime calls)."""
-        self.table_write_policy = self.add_role_policy(
-            "table-write-policy",
-            "write-sink-table",
-            [Statement(sid="WriteSinkTable", actions=["dynamodb:BatchWriteItem"], resources=[table_arn])],
-        )
-        return self.table_write_policy
+    @property
+    def runtime_grant(self) -> Grant:
+        """What the function needs to run at all (logs, queues, its key): a mapping waits for it too."""
+        statements = self._runtime_statements
+        return Grant.of(self.role_arn, (a for s in statements for a in s.actions), (r for s in statements for r in s.resources), (self.runtime_policy,))
 
-    def grant_stream_read(self, shared: SharedStream, reader: Optional[StreamReader] = None) -> IamRolePolicy:
+    def grant_table_write(self, table_arn: str) -> Grant:
+        """Lets the role write items to the sink table (BatchWriteItem is all the runtime calls)."""
+        actions = ("dynamodb:BatchWriteItem",)
+        policy = self.add_role_policy("table-write-policy", "write-sink-table", [Statement(sid="WriteSinkTable", actions=actions, resources=[table_arn])])
+        return Grant.of(self.role_arn, actions, (table_arn,), (policy,))
+
+    def grant_role_policy(self, id_: str, name: str, statements: Sequence[Statement]) -> Grant:
+        """Any other identity-side grant: one inline policy of these statements."""
+        policy = self.add_role_policy(id_, name, statements)
+        return Grant.of(self.role_arn, (a for s in statements for a in s.actions), (r for s in statements for r in s.resources), (policy,))
+
+    def grant_stream_read(self, shared: SharedStream, reader: Optional[StreamReader] = None) -> Grant:
         """Lets the role read `shared` (through its EFO consumer, if it has one: the `reader`'s, from
         `shared.grant_read`, or the stream's one) and decrypt it via Kinesis."""
         if reader is not None:
@@ -288,7 +296,7 @@ class SynchronousFunction(Construct):
             consumer_arn = shared.stream_consumer.arn if shared.stream_consumer is not None else None
         return self.grant_stream_read_arns(shared.stream_arn, shared.key_arn, consumer_arn)
 
-    def grant_stream_read_arns(self, stream_arn: str, key_arn: Optional[str], stream_consumer_arn: Optional[str]) -> IamRolePolicy:
+    def grant_stream_read_arns(self, stream_arn: str, key_arn: Optional[str], stream_consumer_arn: Optional[str]) -> Grant:
         """The same from ARNs alone: a stream another plan manages (a split fan-out's account plan)."""
         statements = [Statement(sid="ReadSharedStream", actions=STREAM_READ_ACTIONS, resources=[stream_arn])]
         if stream_consumer_arn is not None:
@@ -302,10 +310,9 @@ class SynchronousFunction(Construct):
                     conditions={"StringEquals": {"kms:ViaService": kinesis_service(self._region)}},
                 )
             )
-        self.stream_read_policy = self.add_role_policy("stream-read-policy", "read-shared-stream", statements)
-        return self.stream_read_policy
+        return self.grant_role_policy("stream-read-policy", "read-shared-stream", statements)
 
-    def grant_table_stream_read(self, stream_arn: str, key_arn: str, id_: str = "table-stream-read-policy") -> IamRolePolicy:
+    def grant_table_stream_read(self, stream_arn: str, key_arn: str, id_: str = "table-stream-read-policy") -> Grant:
         """Lets the role read a DynamoDB stream (any account) and use the table's key through DynamoDB.
 
         `dynamodb:ListStreams` is left out: it has no resource-level permissions (it would need
@@ -320,5 +327,4 @@ class SynchronousFunction(Construct):
                 conditions={"StringEquals": {"kms:ViaService": dynamodb_service(self._region)}},
             ),
         ]
-        self.stream_read_policy = self.add_role_policy(id_, "read-table-stream", statements)
-        return self.stream_read_policy
+        return self.grant_role_policy(id_, "read-table-stream", statements)

@@ -17,8 +17,7 @@ from xacct_streaming.blocks.basic_auth_stream_api import BasicAuthStreamApi
 from xacct_streaming.blocks.policy import Statement, trust_policy
 from xacct_streaming.settings.stack_props import ApiIngestStackProps
 from xacct_streaming.blocks.shared_stream import SharedStream
-from xacct_streaming.blocks.sink_table import SinkTable
-from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
 
 
@@ -87,24 +86,17 @@ class ApiIngestStack(TwoAccountStack):
             region=self.region,
             log_group_arn=self.log_group_arn(CONSUMER, f"/aws/apigateway/{props.api.api_name}/access"),
         )
-        stream_read = self.consumer.grant_stream_read(self.shared)
-        self.sink_table = SinkTable(self, "sink-table", provider=self.consumer_provider, props=props.sink, key_arn=self.consumer.key.arn)
-        table_write = self.consumer.grant_table_write(self.sink_table.table.arn)
-        self.mapping = StreamEventSourceMapping(
+        self.wiring = StreamConsumer(
             self,
-            "mapping",
+            "",
             provider=self.consumer_provider,
-            props=props.mapping,
-            function_arn=self.consumer.function_arn,
+            function=self.consumer,
             event_source_arn=self.shared.stream_consumer.arn,
-            on_failure_destination_arn=self.consumer.on_failure_queue_arn,
-            after=[
-                *self.shared.read_dependencies,
-                stream_read,
-                self.consumer.runtime_policy,
-                table_write,
-            ],
+            mapping=props.mapping,
+            source=[self.shared.read_grant, self.consumer.grant_stream_read(self.shared)],
+            sink_table=props.sink,
         )
+        self.sink_table, self.mapping = self.wiring.sink_table, self.wiring.mapping
         self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
         self.authorizer_alarms = self.watch("authorizer-alarms", CONSUMER, self.authorizer, props.alarms, reads_stream=False)
         self._build_outputs()

@@ -11,8 +11,7 @@ from constructs import Construct
 
 from xacct_streaming.settings.props import StackProps
 from xacct_streaming.blocks.shared_stream import SharedStream
-from xacct_streaming.blocks.sink_table import SinkTable
-from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
 
 
@@ -39,24 +38,17 @@ class CrossAccountStreamingStack(TwoAccountStack):
             region=region,
             reader_role_arn=self.consumer.role_arn,
         )
-        stream_read_policy = self.consumer.grant_stream_read(self.shared)
-        after_policies = [stream_read_policy, self.consumer.runtime_policy]
-        self.sink_table = None
-        if props.sink.creates_table:
-            self.sink_table = SinkTable(
-                self, "sink-table", provider=self.consumer_provider, props=props.sink, key_arn=self.consumer.key.arn
-            )
-            after_policies.append(self.consumer.grant_table_write(self.sink_table.table.arn))
-        self.mapping = StreamEventSourceMapping(
+        self.wiring = StreamConsumer(
             self,
-            "mapping",
+            "",
             provider=self.consumer_provider,
-            props=props.mapping,
-            function_arn=self.consumer.function_arn,
+            function=self.consumer,
             event_source_arn=self.shared.stream_consumer.arn,
-            on_failure_destination_arn=self.consumer.on_failure_queue_arn,
-            after=[*self.shared.read_dependencies, *after_policies],
+            mapping=props.mapping,
+            source=[self.shared.read_grant, self.consumer.grant_stream_read(self.shared)],
+            sink_table=props.sink,
         )
+        self.sink_table, self.mapping = self.wiring.sink_table, self.wiring.mapping
         self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
         self._build_outputs()
 

@@ -15,7 +15,7 @@ from xacct_streaming.settings import defaults
 from xacct_streaming.settings.stack_props import DynamoDBStreamsStackProps
 from xacct_streaming.blocks.shared_table_stream import SharedTableStream
 from xacct_streaming.blocks.sink_table import SinkTable
-from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
 
 
@@ -42,22 +42,22 @@ class DynamoDBStreamsStack(TwoAccountStack):
             region=self.region,
             reader_role_arn=self.consumer.role_arn,
         )
+        # The stream's resource policy is in another account: nothing refers to it, the grants carry it.
         stream_read = self.consumer.grant_table_stream_read(self.shared.stream_arn, self.shared.key.arn)
         self.change_log = SinkTable(
             self, "change-log", provider=self.consumer_provider, props=props.sink, key_arn=self.consumer.key.arn
         )
-        table_write = self.consumer.grant_table_write(self.change_log.table.arn)
-        self.mapping = StreamEventSourceMapping(
+        self.wiring = StreamConsumer(
             self,
-            "mapping",
+            "",
             provider=self.consumer_provider,
-            props=props.mapping,
-            function_arn=self.consumer.function_arn,
+            function=self.consumer,
             event_source_arn=self.shared.stream_arn,
-            on_failure_destination_arn=self.consumer.on_failure_queue_arn,
-            # The stream's resource policy is in another account: nothing refers to it.
-            after=[self.shared.stream_policy, self.shared.key.policy, stream_read, self.consumer.runtime_policy, table_write],
+            mapping=props.mapping,
+            source=[self.shared.read_grant, stream_read],
+            sink=[self.consumer.grant_table_write(self.change_log.table.arn)],
         )
+        self.mapping = self.wiring.mapping
         self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
         self._build_outputs()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from constructs import Construct
 
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps
 from xacct_streaming.stacks.accounts_stack import Account, AccountsStack
 from xacct_streaming.stacks.fanout_stack import FanoutStack
@@ -57,16 +58,18 @@ class FanoutAccountStack(FanoutStack):
         if existing is not None:
             self.variables.require("region", f'${{var.region == "{existing.region}"}}', f"region must be {existing.region}, the region of existing_stream.stream_arn ({existing.stream_arn}).")
 
-    def _read(self, consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Any]]:
-        """The stream and the consumer's event source as handed over; the read policy waits for them."""
+    def _read(self, consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Grant]]:
+        """The stream and the consumer's event source as handed over (the producer plan's grants are
+        applied before the share is); the read policy exists only with the share."""
         source = f"${{var.stream_share.event_source_arns.{consumer.name}}}"
-        policy = function.grant_stream_read_arns(
+        read = function.grant_stream_read_arns(
             "${var.stream_share.stream_arn}",
             "${var.stream_share.key_arn}" if self.plan.stream_encrypted_with_key else None,
             source if consumer.enhanced_fan_out else None,
         )
-        policy.add_override("count", SHARED)
-        return source, [policy]
+        for policy in read.dependables:
+            policy.add_override("count", SHARED)
+        return source, [read]
 
     def _build_outputs(self) -> None:
         functions = self.functions

@@ -19,8 +19,10 @@ from typing import Any
 
 from constructs import Construct
 
+from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader
 from xacct_streaming.blocks.sink_table import SinkTable
+from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
 from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps, FanoutStackProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, Account, AccountsStack
@@ -99,30 +101,28 @@ class FanoutStack(AccountsStack):
         assert consumer.function is not None and consumer.sink is not None
         name, account = consumer.name, consumer.account
         function = self.function(f"{name}-function", account, props=consumer.function, sink=consumer.sink, alarms=self.props.alarms)
-        event_source_arn, after = self._read(consumer, function)
-        after.append(function.runtime_policy)
-        if consumer.sink.creates_table:
-            table = SinkTable(self, f"{name}-sink-table", provider=self.provider(account), props=consumer.sink, key_arn=function.key.arn)
-            self.sink_tables[name] = table
-            after.append(function.grant_table_write(table.table.arn))
-        self.mappings[name] = StreamEventSourceMapping(
+        event_source_arn, source = self._read(consumer, function)
+        wiring = StreamConsumer(
             self,
-            f"{name}-mapping",
+            f"{name}-",
             provider=self.provider(account),
-            props=consumer.mapping,
-            function_arn=function.function_arn,
+            function=function,
             event_source_arn=event_source_arn,
-            on_failure_destination_arn=function.on_failure_queue_arn,
-            after=after,
+            mapping=consumer.mapping,
+            source=source,
+            sink_table=consumer.sink,
         )
+        if wiring.sink_table is not None:
+            self.sink_tables[name] = wiring.sink_table
+        self.mappings[name] = wiring.mapping
         self.alarms[name] = self.watch(f"{name}-alarms", account, function, self.props.alarms)
         self.functions[name] = function
 
-    def _read(self, consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Any]]:
-        """What `consumer`'s mapping reads, and the grants it waits for (both sides' policies)."""
+    def _read(self, consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Grant]]:
+        """What `consumer`'s mapping reads, and the grants on both sides that let it."""
         reader = self.shared.grant_read(consumer.name, function.role_arn, consumer_name=consumer.consumer_name, cross_account=not consumer.in_producer_account)
         self.readers[consumer.name] = reader
-        return reader.event_source_arn, [*reader.dependencies, function.grant_stream_read(self.shared, reader)]
+        return reader.event_source_arn, [reader.grant, function.grant_stream_read(self.shared, reader)]
 
     def _build_outputs(self) -> None:
         by_name = lambda values: {name: value for name, value in values.items()}  # noqa: E731

@@ -22,7 +22,7 @@ from xacct_streaming.settings.stack_props import ReplicationStackProps
 from xacct_streaming.blocks.s3_delivery_stream import S3DeliveryStream
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.sink_table import SinkTable
-from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
 
 
@@ -98,23 +98,19 @@ class ReplicationStack(TwoAccountStack):
                 ),
             ],
         )
-        self.writer_mapping = StreamEventSourceMapping(
+        # The first batch assumes the role in the other account and writes the table.
+        self.writer_wiring = StreamConsumer(
             self,
-            "writer-mapping",
+            "",
             provider=self.producer_provider,
-            props=props.writer_mapping,
-            function_arn=self.writer.function_arn,
+            function=self.writer,
             event_source_arn=self.stream.stream.arn,
-            on_failure_destination_arn=self.writer.on_failure_queue_arn,
-            # The first batch assumes the role in the other account and writes the table.
-            after=[
-                self.stream.key.policy,
-                stream_read,
-                self.writer.runtime_policy,
-                self.replica_writer_role.policy,
-                self.delivery.key.policy,
-            ],
+            mapping=props.writer_mapping,
+            source=[self.stream.read_grant, stream_read],
+            sink=[self.replica_writer_role.write_grant, self.delivery.key.account_grant],
+            mapping_id="writer-mapping",
         )
+        self.writer_mapping = self.writer_wiring.mapping
 
         self.flattener = self.function(
             "flattener-function",
@@ -126,22 +122,26 @@ class ReplicationStack(TwoAccountStack):
             description="Flattens the replica table's changes to plain JSON and puts them to Firehose",
             sink_environment={"DELIVERY_STREAM_NAME": props.delivery.delivery_stream_name},
         )
-        table_stream_read = self.flattener.grant_table_stream_read(self.replica_table.table.stream_arn, self.delivery.key.arn)
-        firehose_put = self.flattener.add_role_policy(
-            "firehose-put-policy",
-            "put-to-delivery-stream",
-            [Statement(sid="PutToDeliveryStream", actions=["firehose:PutRecordBatch"], resources=[self.delivery.delivery_stream.arn])],
-        )
-        self.flattener_mapping = StreamEventSourceMapping(
+        self.flattener_wiring = StreamConsumer(
             self,
-            "flattener-mapping",
+            "",
             provider=self.consumer_provider,
-            props=props.flattener_mapping,
-            function_arn=self.flattener.function_arn,
+            function=self.flattener,
             event_source_arn=self.replica_table.table.stream_arn,
-            on_failure_destination_arn=self.flattener.on_failure_queue_arn,
-            after=[table_stream_read, self.flattener.runtime_policy, firehose_put, self.delivery.key.policy],
+            mapping=props.flattener_mapping,
+            # The replica table is the flattener's own (its key's policy is the delivery key's): no resource side.
+            source=[self.flattener.grant_table_stream_read(self.replica_table.table.stream_arn, self.delivery.key.arn)],
+            sink=[
+                self.flattener.grant_role_policy(
+                    "firehose-put-policy",
+                    "put-to-delivery-stream",
+                    [Statement(sid="PutToDeliveryStream", actions=["firehose:PutRecordBatch"], resources=[self.delivery.delivery_stream.arn])],
+                ),
+                self.delivery.key.account_grant,
+            ],
+            mapping_id="flattener-mapping",
         )
+        self.flattener_mapping = self.flattener_wiring.mapping
         self.writer_alarms = self.watch("writer-alarms", PRODUCER, self.writer, props.alarms)
         self.flattener_alarms = self.watch("flattener-alarms", CONSUMER, self.flattener, props.alarms)
         self._build_outputs()

@@ -20,6 +20,7 @@ from xacct_streaming.blocks.aws import (
     LambdaPermission,
     SnsTopicSubscription,
 )
+from xacct_streaming.blocks.grant import dependables
 from xacct_streaming.blocks.cross_account_writer_role import CrossAccountWriterRole
 from xacct_streaming.blocks.policy import Statement
 from xacct_streaming.settings.props import SinkProps
@@ -126,9 +127,7 @@ class SesNotificationsStack(TwoAccountStack):
             depends_on=[
                 self.invoke_permission,
                 self.invoke_config,
-                self.forwarder.runtime_policy,
-                self.stream_writer_role.policy,
-                self.stream.key.policy,
+                *dependables([self.forwarder.runtime_grant, self.stream_writer_role.write_grant, self.stream.key.account_grant]),
             ],
         )
         self.alarms = self.watch("alarms", CONSUMER, self.forwarder, props.alarms, reads_stream=False)
