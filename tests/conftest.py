@@ -150,7 +150,7 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _synthesize_library_variants(target: Path) -> None:
-    from xacct_streaming.settings.config import load_props, props_from_mapping
+    from xacct_streaming.settings.config import load_stacks, props_from_mapping
     from xacct_streaming.settings.props import StackProps
     from xacct_streaming.synthesis.synth import synthesize
 
@@ -169,8 +169,8 @@ def _synthesize_library_variants(target: Path) -> None:
     api_logging = props_from_mapping({"kind": API_STACK, "stack_name": API_LOGGING_STACK, "api": {"manage_account_logging_role": True}})
     outdir = target / "cdktf.out"
     # Variants of one stack reuse its AWS names, which one run refuses: one run each, into one output.
-    existing = load_props(str(EXISTING_STREAM_SETTINGS))
-    fanout = load_props(str(FANOUT_SETTINGS))
+    (existing,) = load_stacks(str(EXISTING_STREAM_SETTINGS))
+    (fanout,) = load_stacks(str(FANOUT_SETTINGS))
     import tomllib
 
     from xacct_streaming.settings.catalog import select

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from xacct_streaming.settings.config import load_props, load_stacks, props_from_mapping
+from xacct_streaming.settings.config import load_stacks, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.props import StackProps
 
 CONFIGS = Path(__file__).parent / "configs"
 
 
-def test_no_file_means_defaults() -> None:
-    assert load_props(None) == StackProps()
-    assert load_props("") == StackProps()
+def _one(path: str) -> Any:
+    (props,) = load_stacks(path)
+    return props
+
+
+def test_an_empty_mapping_means_the_core_stacks_defaults() -> None:
+    assert props_from_mapping({}) == StackProps()
 
 
 def test_example_file_sets_every_section() -> None:
     # GIVEN the example docs/operations.md shows (make synth CONFIG=tests/configs/provisioned.toml)
     # WHEN
-    props = load_props(str(CONFIGS / "provisioned.toml"))
+    props = _one(str(CONFIGS / "provisioned.toml"))
     # THEN
     assert props.stack_name == "orders-stream"
     assert (props.stream.stream_mode, props.stream.shard_count, props.stream.retention_period_hours) == ("PROVISIONED", 4, 168)
@@ -69,7 +74,7 @@ def test_own_code_paths_are_relative_to_the_settings_file(tmp_path: Path) -> Non
     settings = tmp_path / "settings.toml"
     settings.write_text('[function]\nsource_dir = "src"\nhandler = "app.main"\nlayers = ["arn:aws:lambda:eu-west-1:111111111111:layer:deps:3"]\n')
     # WHEN it is loaded
-    props = load_props(str(settings))
+    props = _one(str(settings))
     # THEN the path is the file's neighbour, the list a tuple, the rest the defaults
     assert props.function.source_dir == str(tmp_path / "src")
     assert props.function.layers == ("arn:aws:lambda:eu-west-1:111111111111:layer:deps:3",)
@@ -102,9 +107,6 @@ def test_a_file_may_hold_several_stacks(tmp_path: Path) -> None:
     assert stacks[1].mapping.batch_size == 50
     assert stacks[1].stream.stream_name == "payments-shared-stream"
     assert type(stacks[2]).__name__ == "DynamoDBStreamsStackProps"
-    # AND load_props, which wants one stack, says how many the file has
-    with pytest.raises(ConfigError, match=r"config file: .* expected a file with one stack \(it has 3\)"):
-        load_props(str(settings))
 
 
 def test_stack_tables_and_top_level_settings_do_not_mix(tmp_path: Path) -> None:
@@ -117,14 +119,14 @@ def test_stack_tables_and_top_level_settings_do_not_mix(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(ConfigError, match=r"config file: '.*nope\.toml' is not allowed; expected a readable TOML file \(No such file or directory\)"):
-        load_props(str(missing))
+        _one(str(missing))
 
 
 def test_file_that_is_not_toml(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[mapping\nbatch_size = 1\n")
     with pytest.raises(ConfigError, match=r"expected valid TOML \("):
-        load_props(str(broken))
+        _one(str(broken))
 
 
 @pytest.mark.parametrize(

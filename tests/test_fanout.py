@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import FANOUT_SETTINGS, ROOT, Synth, run_main
-from xacct_streaming.settings.config import load_props, props_from_mapping
+from xacct_streaming.settings.config import load_stacks, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
 
@@ -164,7 +164,7 @@ def test_removing_a_consumer_changes_only_its_resources_and_the_shared_policies(
     from xacct_streaming.synthesis.synth import synthesize
 
     # GIVEN the example with four consumers, and the same without billing
-    four = load_props(str(FANOUT_SETTINGS))
+    (four,) = load_stacks(str(FANOUT_SETTINGS))
     three = dataclasses.replace(four, consumers=tuple(c for c in four.consumers if c.name != "billing"))
     configs = {}
     for label, props in (("four", four), ("three", three)):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ALL_STACKS, DEFAULT_STACK, Background, rehearsal_job
+from conftest import ALL_STACKS, DEFAULT_STACK, ROOT, Background, rehearsal_job
 from test_terraform import _validate
 from xacct_streaming.synthesis.synth import HclExportError, clean_hcl, hcl_string, unquote_references
 
@@ -96,3 +98,26 @@ def test_hcl_and_json_plan_the_same_changes(terraform_jobs: Background) -> None:
     # THEN every stack's two plans create the same resources with the same values, outputs included
     assert {name: stack["actions"] for name, stack in stacks.items()} == {name: {"create": n} for name, n in PLANNED_CREATES.items()}
     assert {name: stack["differences"] for name, stack in stacks.items()} == {name: [] for name in PLANNED_CREATES}
+
+
+@pytest.mark.synth
+def test_one_process_writes_json_or_hcl_and_refuses_to_mix_them(tmp_path: Path) -> None:
+    # GIVEN a process that synthesized JSON (cdktf's kernel fixes the output format when it starts)
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'constructs')!r})\n"
+        "from pathlib import Path\n"
+        "from xacct_streaming.settings.props import StackProps\n"
+        "from xacct_streaming.synthesis.synth import OutputFormatError, synthesize\n"
+        f"synthesize([StackProps()], outdir=Path({str(tmp_path / 'json')!r}))\n"
+        "try:\n"
+        f"    synthesize([StackProps()], outdir=Path({str(tmp_path / 'hcl')!r}), hcl=True)\n"
+        "except OutputFormatError as error:\n"
+        "    print(error)\n"
+    )
+    # WHEN it is asked for HCL
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    # THEN it refuses, saying how, and writes no HCL that would be JSON under another name
+    assert result.returncode == 0, result.stderr
+    assert "cdktf started in this process writing JSON (it fixes the format when it starts): synthesize HCL in a new process" in result.stdout
+    assert not (tmp_path / "hcl").exists()

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from xacct_streaming.synthesis.lambda_archive import FIXED_DATE_TIME, build_archive, builtin_module_files
+from xacct_streaming.synthesis.lambda_archive import FIXED_DATE_TIME, ArchiveError, builtin_module_files, source_dir_archive
+
+
+def build(src: Path) -> Path:
+    # A user's source directory as synthesis archives it (no requirements.txt: nothing vendored).
+    return source_dir_archive(src, "python3.13", "x86_64")
 
 
 @pytest.fixture
@@ -25,18 +30,18 @@ def sources(tmp_path: Path) -> Path:
 
 def test_same_sources_give_the_same_bytes_whatever_the_mtimes(sources: Path, tmp_path: Path) -> None:
     # GIVEN an archive built once
-    first = build_archive(sources, tmp_path / "a.zip").read_bytes()
+    first = build(sources).read_bytes()
     # WHEN every file gets another modification time and mode
     for path in sources.rglob("*.py"):
         os.utime(path, (1_900_000_000, 1_900_000_000))
         path.chmod(0o600)
-    second = build_archive(sources, tmp_path / "b.zip").read_bytes()
+    second = build(sources).read_bytes()
     # THEN
     assert first == second
 
 
 def test_entries_sorted_dated_and_without_bytecode(sources: Path, tmp_path: Path) -> None:
-    with zipfile.ZipFile(build_archive(sources, tmp_path / "a.zip")) as archive:
+    with zipfile.ZipFile(build(sources)) as archive:
         infos = archive.infolist()
         assert [i.filename for i in infos] == ["handler.py", "pkg/__init__.py", "pkg/util.py"]
         assert {i.date_time for i in infos} == {FIXED_DATE_TIME}
@@ -45,14 +50,14 @@ def test_entries_sorted_dated_and_without_bytecode(sources: Path, tmp_path: Path
 
 
 def test_content_change_changes_the_bytes(sources: Path, tmp_path: Path) -> None:
-    first = build_archive(sources, tmp_path / "a.zip").read_bytes()
+    first = build(sources).read_bytes()
     (sources / "pkg" / "util.py").write_text("X = 2\n")
-    assert build_archive(sources, tmp_path / "b.zip").read_bytes() != first
+    assert build(sources).read_bytes() != first
 
 
 def test_empty_source_dir_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no Lambda sources in"):
-        build_archive(tmp_path, tmp_path.parent / "x.zip")
+    with pytest.raises(ArchiveError, match="no files in"):
+        build(tmp_path)
 
 
 def test_builtin_module_walk_follows_sources_changed_within_one_process(sources: Path) -> None:

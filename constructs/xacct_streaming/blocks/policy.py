@@ -144,15 +144,3 @@ def trust_policy(statements: Sequence[Statement]) -> str:
         if statement.resources or not statement.principals:
             raise ConfigError(f"trust statement {statement.sid}", statement, "a principal and no resources")
     return _encode({"Version": "2012-10-17", "Statement": [s.render() for s in statements]})
-
-
-def assume_role_policy(service: str) -> str:
-    """Trust policy letting exactly one AWS service assume the role."""
-    return _encode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "TrustService", "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )

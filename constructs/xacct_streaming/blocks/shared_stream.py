@@ -1,4 +1,5 @@
-"""SharedStream: the producer account's encrypted stream, shared with one consumer role via EFO."""
+"""SharedStream: the producer account's encrypted stream (or an existing one), shared with reader roles
+in other accounts through enhanced fan-out consumers or by polling."""
 
 from __future__ import annotations
 
@@ -57,10 +58,12 @@ def kms_grant_name(derived: str) -> str:
 
 
 class SharedStream(Construct):
-    """KMS key, Kinesis stream, EFO consumer and the two resource policies that share them.
+    """KMS key, Kinesis stream, and for each reader its EFO consumer (or none: it polls), the
+    resource policies and the key access that share them.
 
-    `reader_role_arn` is the exact ARN of the consumer account's function role; it is the
-    only principal of both resource policies and of the key's decrypt grant. Without one the
+    `reader_role_arn`: one reader given at construction (the two-account stacks), the exact ARN of
+    the consumer account's function role, the only principal of both resource policies and of the
+    key's decrypt grant; more readers with `grant_read` (the fan-out). Without any the
     stream is not shared: no EFO consumer, no resource policies, no grant in the key policy (a
     reader in the stream's own account is authorized by its IAM policy alone), and
     `stream_consumer`, `stream_policy` and `stream_consumer_policy` are None.

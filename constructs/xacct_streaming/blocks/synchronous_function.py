@@ -32,7 +32,7 @@ from xacct_streaming.blocks.policy import (
     dynamodb_service,
     logs_key_grant,
     Statement,
-    assume_role_policy,
+    trust_policy,
     policy_document,
 )
 from xacct_streaming.settings.props import UNRESERVED, ConsumerFunctionProps, SinkProps
@@ -154,7 +154,7 @@ class SynchronousFunction(Construct):
             provider=self._provider,
             name=self.props.role_name,
             description=f"Execution role of Lambda {self.props.function_name}",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            assume_role_policy=trust_policy([Statement(sid="TrustService", principals={"Service": ["lambda.amazonaws.com"]}, actions=["sts:AssumeRole"], resources=())]),
             tags=self._tags,
         )
 

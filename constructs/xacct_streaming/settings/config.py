@@ -211,16 +211,6 @@ def _derived_section(defaults_of_table: Any, name: str, cls: type, values: Any, 
         raise
 
 
-def load_props(path: Optional[str]) -> Any:
-    """One stack's props from a TOML file, or the core stack's defaults when no path is given."""
-    if not path:
-        return KINDS[defaults.STACK_NAME].props_type()
-    stacks = load_stacks(path)
-    if len(stacks) != 1:
-        raise ConfigError("config file", path, f"a file with one stack (it has {len(stacks)})")
-    return stacks[0]
-
-
 def load_stacks(path: str) -> list[Any]:
     """The props of every stack a TOML file describes (one at its top level, or `[[stack]]` tables)."""
     file = Path(path)

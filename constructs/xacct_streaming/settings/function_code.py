@@ -32,10 +32,6 @@ class FunctionCode:
     runtime: Optional[str] = None
     image_uri: Optional[str] = None
 
-    @property
-    def package_type(self) -> str:
-        return "Image" if self.image_uri else "Zip"
-
 
 def handler_files(handler: str, runtime: str) -> Optional[list[str]]:
     """The files one of which must hold `handler`'s module, or None where it cannot be told

@@ -1,2 +1,3 @@
-"""Stacks: one per system, each a TwoAccountStack (variables, backend, the providers of both
-accounts) wiring building blocks together. docs/index.md maps each stack to its source document."""
+"""Stacks: one per system, each an AccountsStack (variables, backend, one provider per account: two for
+the five source documents' stacks, TwoAccountStack; N for the fan-out) wiring building blocks together.
+docs/index.md maps each stack to its source document."""

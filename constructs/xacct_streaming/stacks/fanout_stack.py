@@ -125,13 +125,12 @@ class FanoutStack(AccountsStack):
         return reader.event_source_arn, [reader.grant, function.grant_stream_read(self.shared, reader)]
 
     def _build_outputs(self) -> None:
-        by_name = lambda values: {name: value for name, value in values.items()}  # noqa: E731
         outputs = {
             **self.stream_outputs(self.shared),
-            "consumer_function_arns": (by_name({n: f.function_arn for n, f in self.functions.items()}), "ARN of each consumer's function, by consumer name."),
-            "consumer_role_arns": (by_name({n: f.role_arn for n, f in self.functions.items()}), "ARN of each consumer's execution role (the readers the stream's policies name), by consumer name."),
-            "consumer_event_source_arns": (by_name({n: r.event_source_arn for n, r in self.readers.items()}), "What each consumer's mapping reads: its EFO consumer, or the stream when it polls."),
-            "consumer_event_source_mapping_uuids": (by_name({n: m.mapping.uuid for n, m in self.mappings.items()}), "UUID of each consumer's event source mapping."),
-            "consumer_sink_table_names": (by_name({n: t.table.name for n, t in self.sink_tables.items()}), "DynamoDB table each consumer writes to, in its own account."),
+            "consumer_function_arns": ({n: f.function_arn for n, f in self.functions.items()}, "ARN of each consumer's function, by consumer name."),
+            "consumer_role_arns": ({n: f.role_arn for n, f in self.functions.items()}, "ARN of each consumer's execution role (the readers the stream's policies name), by consumer name."),
+            "consumer_event_source_arns": ({n: r.event_source_arn for n, r in self.readers.items()}, "What each consumer's mapping reads: its EFO consumer, or the stream when it polls."),
+            "consumer_event_source_mapping_uuids": ({n: m.mapping.uuid for n, m in self.mappings.items()}, "UUID of each consumer's event source mapping."),
+            "consumer_sink_table_names": ({n: t.table.name for n, t in self.sink_tables.items()}, "DynamoDB table each consumer writes to, in its own account."),
         }
         self.add_outputs(outputs)

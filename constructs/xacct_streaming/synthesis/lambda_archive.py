@@ -93,15 +93,6 @@ def zip_bytes(entries: Iterable[tuple[str, Path]]) -> bytes:
     return buffer.getvalue()
 
 
-def build_archive(src_dir: Path, dest: Path) -> Path:
-    """Zips all of `src_dir` into `dest` reproducibly and returns `dest`."""
-    files = _tree(src_dir)
-    if not files:
-        raise FileNotFoundError(f"no Lambda sources in {src_dir}")
-    dest.write_bytes(zip_bytes(files))
-    return dest
-
-
 def store(data: bytes) -> Path:
     """Writes `data` once under its SHA-256 in the build cache and returns the path."""
     digest = hashlib.sha256(data).hexdigest()

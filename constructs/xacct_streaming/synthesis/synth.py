@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -50,6 +51,26 @@ def versions_tf(config: dict[str, Any]) -> str:
     return f'terraform {{\n  required_version = "{required_terraform(config)}"\n}}\n'
 
 
+class OutputFormatError(RuntimeError):
+    """JSON asked for in a process whose cdktf kernel writes HCL, or the other way round."""
+
+
+def _set_output_format(hcl: bool) -> None:
+    """cdktf's stacks read SYNTH_HCL_OUTPUT in the jsii kernel, a Node process started on the first
+    cdktf import and given the environment of that moment (App(hcl_output=...) only renames the
+    file): one process writes JSON or HCL, never both. A synth of the other format is refused
+    instead of silently inheriting the first one's."""
+    wanted = "true" if hcl else None
+    current = os.environ.get("SYNTH_HCL_OUTPUT")
+    if "cdktf" in sys.modules and (current == "true") != hcl:
+        raise OutputFormatError(
+            f"cdktf started in this process writing {'HCL' if current == 'true' else 'JSON'} (it fixes the format when it "
+            f"starts): synthesize {'HCL' if hcl else 'JSON'} in a new process"
+        )
+    if wanted:
+        os.environ["SYNTH_HCL_OUTPUT"] = wanted
+
+
 def synthesize(
     stacks: Sequence[Any],
     *,
@@ -65,10 +86,7 @@ def synthesize(
     whole; the other stacks' directories (with their `.terraform/` and saved plans) stay as they
     are, and the manifest keeps listing them. `teardown`: each stack also gets its teardown override
     (`teardown.py`)."""
-    if hcl:
-        # cdktf's stacks read this in the jsii kernel (a Node process started on the first cdktf
-        # import), so it must be set before that import; App(hcl_output=...) only renames the file.
-        os.environ["SYNTH_HCL_OUTPUT"] = "true"
+    _set_output_format(hcl)
     # Imported here: validating props must not pay for loading cdktf and the provider bindings.
     from xacct_streaming.synthesis import provider_bindings
 
