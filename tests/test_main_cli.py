@@ -261,17 +261,41 @@ def test_two_instances_of_every_kind_side_by_side(tmp_path: Path) -> None:
 
 
 def test_a_derived_name_that_breaks_a_rule_says_where_it_came_from(tmp_path: Path) -> None:
-    # GIVEN a replication stack whose name cannot start a bucket name (upper case)
+    # GIVEN a replication stack whose name is valid but too long for the bucket prefix derived from it
     config = tmp_path / "r.toml"
-    config.write_text('kind = "xacct-kinesis-replication"\nstack_name = "Web2"\n')
+    config.write_text('kind = "xacct-kinesis-replication"\nstack_name = "' + "w" * 30 + '"\n')
     # WHEN
     result = run_main("--config", str(config), "--outdir", str(tmp_path / "out"))
-    # THEN exit 2, naming the derived setting, its value, the rule and how to fix it
+    # THEN exit 2, naming stack_name first, the derived setting, its value, the rule and how to fix it
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: delivery.bucket_prefix: 'Web2-web-analytics' is not allowed; expected 3-34 of a-z 0-9 -, starting with a letter or digit "
-        "(the bucket is <prefix>-<account>-<region>) (derived from stack_name 'Web2': set delivery.bucket_prefix in the file)"
+        "error: stack_name: '" + "w" * 30 + "' is not allowed; expected a name that leaves room for delivery.bucket_prefix, derived from it as '"
+        + "w" * 30 + "-web-analytics': 3-34 of a-z 0-9 -, starting with a letter or digit (the bucket is <prefix>-<account>-<region>); "
+        "or set delivery.bucket_prefix in the file"
     )
+
+
+def test_a_bad_stack_name_is_reported_as_itself_before_any_name_derived_from_it(tmp_path: Path) -> None:
+    # GIVEN a stack name no rule accepts (upper case, a space), in a file sharing an existing stream
+    config = tmp_path / "bad.toml"
+    config.write_text('stack_name = "My Stack!"\n[existing_stream]\nstream_arn = "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"\n')
+    # WHEN
+    result = run_main("--config", str(config), "--outdir", str(tmp_path / "out"))
+    # THEN the error is about stack_name itself
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: stack_name: 'My Stack!' is not allowed; expected 1-63 of a-z 0-9 -, starting with a letter"
+
+
+def test_the_python_api_derives_names_from_stack_name_as_settings_files_do() -> None:
+    from xacct_streaming.settings.config import props_from_mapping
+    from xacct_streaming.settings.props import StackProps
+
+    # GIVEN a second instance of the core kind made in Python, and the same from a settings mapping
+    in_python, from_file = StackProps(stack_name="refunds-reader"), props_from_mapping({"stack_name": "refunds-reader"})
+    # THEN both get the same names, none of them the default instance's
+    assert in_python == from_file
+    assert (in_python.function.function_name, in_python.stream.stream_name, in_python.sink.table_name) == (
+        "refunds-reader-stream-consumer", "refunds-reader-shared-stream", "refunds-reader-stream-sink")
 
 
 def test_stack_tags_are_merged_over_the_tags_variable(tmp_path: Path) -> None:

@@ -85,25 +85,16 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
             raise ConfigError(key, data[key], f"{_closest(key, known)}one of {', '.join(known)} (kind {kind_name!r})")
     if "existing_stream" in data and "stream" in data:
         raise ConfigError("stream", data["stream"], "no [stream] table with [existing_stream] (one or the other)")
-    # Optional tables (None by default) are built only when the file has them; a stream is either
-    # the stack's own or an existing one.
+    # Each table the file has, over the kind's defaults for it (a key left out keeps the kind's value);
+    # the props derive every name left at the kind's default from stack_name (settings.naming).
     kind_defaults = kind.props_type()
-    wanted = [
-        name for name in kind.sections
-        if name not in LIST_SECTIONS
-        and (name in data or (getattr(kind_defaults, name) is not None and not (name == "stream" and "existing_stream" in data)))
-    ]
+    kwargs: dict[str, Any] = {
+        name: _section(name, kind.sections[name], _over_kind_defaults(getattr(kind_defaults, name), kind.sections[name], data[name]), base_dir)
+        for name in kind.sections
+        if name not in LIST_SECTIONS and name in data
+    }
     stack_name = data.get("stack_name")
-    if stack_name is None or stack_name == kind.name:
-        kwargs: dict[str, Any] = {
-            name: _section(name, kind.sections[name], _over_kind_defaults(getattr(kind_defaults, name), kind.sections[name], data[name]), base_dir)
-            for name in wanted if name in data
-        }
-    else:
-        kwargs = {
-            name: _derived_section(getattr(kind_defaults, name), name, kind.sections[name], data.get(name, {}), stack_name, base_dir)
-            for name in wanted
-        }
+    if stack_name is not None:
         kwargs["stack_name"] = stack_name
     if "tags" in data:
         kwargs["tags"] = data["tags"]
@@ -174,41 +165,6 @@ def _consumers(values: Any, stack_name: str, base_dir: Optional[Path]) -> tuple[
         scalars = {key: value for key, value in table.items() if key not in parts}
         consumers.append(FanoutConsumerProps(**scalars, **parts))
     return tuple(consumers)
-
-
-# Every AWS name a kind's defaults hold starts with this: another instance of the kind gets its own
-# names by putting its stack name there instead, so two instances never collide.
-DEFAULT_NAME_PREFIX = "xacct-"
-
-
-def _default_of(defaults_of_table: Any, field: dataclasses.Field) -> Any:
-    if defaults_of_table is not None:
-        return getattr(defaults_of_table, field.name)
-    return field.default  # an optional table: its class's own defaults
-
-
-def _derived_section(defaults_of_table: Any, name: str, cls: type, values: Any, stack_name: Any, base_dir: Optional[Path] = None) -> Any:
-    """A table of a stack that is not its kind's default one: every name the file leaves out is the
-    kind's default (`defaults_of_table`) with the stack name in place of "xacct-"
-    (xacct-shared-stream -> orders-shared-stream)."""
-    if not isinstance(values, Mapping) or not isinstance(stack_name, str):
-        return _section(name, cls, values, base_dir)
-    derived = {
-        field.name: value.replace(DEFAULT_NAME_PREFIX, f"{stack_name}-", 1)
-        for field in dataclasses.fields(cls)
-        if field.name not in values
-        and isinstance(value := _default_of(defaults_of_table, field), str)
-        and DEFAULT_NAME_PREFIX in value
-    }
-    try:
-        return _section(name, cls, {**derived, **values}, base_dir)
-    except ConfigError as err:
-        key = err.field.partition(".")[2]
-        if key in derived:
-            raise ConfigError(
-                err.field, err.value, f"{err.allowed} (derived from stack_name {stack_name!r}: set {err.field} in the file)"
-            ) from None
-        raise
 
 
 def load_stacks(path: str) -> list[Any]:

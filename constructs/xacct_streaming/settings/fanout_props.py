@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.naming import derive_names
 from xacct_streaming.settings.patterns import KINESIS_NAME, STACK_NAME, STACK_NAME_TEXT
 from xacct_streaming.settings.props import (
     AlarmProps,
@@ -116,6 +117,7 @@ class FanoutStackProps:
         if not isinstance(self.split, bool):
             raise ConfigError("split", self.split, "true or false")
         require_match("stack_name", self.stack_name, STACK_NAME, STACK_NAME_TEXT)
+        derive_names(self)
         if self.existing_stream is not None and self.stream != FanoutStackProps.__dataclass_fields__["stream"].default_factory():  # type: ignore[misc]
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
         if not isinstance(self.consumers, (list, tuple)) or not self.consumers:

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.naming import derive_names
 from xacct_streaming.settings.patterns import (
     AWS_MANAGED_KINESIS_KEY,
     FUNCTION_NAME as _FUNCTION_NAME,
@@ -437,6 +438,7 @@ class StackProps:
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if self.existing_stream is not None and self.stream != SharedStreamProps():
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
+        derive_names(self, skip=("stream",) if self.existing_stream is not None else ())
         if self.existing_stream is None:
             require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:

@@ -11,6 +11,7 @@ from typing import Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.naming import derive_names
 from xacct_streaming.settings.props import (
     LOG_RETENTION_DAYS,
     AlarmProps,
@@ -97,6 +98,7 @@ class DynamoDBStreamsStackProps:
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
+        derive_names(self)
         if not self.sink.creates_table:
             raise ConfigError("sink.role_arn", self.sink.role_arn, "no value: this stack keeps its change log in the consumer account")
 
@@ -180,6 +182,7 @@ class ReplicationStackProps:
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
+        derive_names(self)
         # Both functions and the two keys live in the consumer account: names must not collide.
         require_concurrency_for_shards(self.stream, self.writer, self.writer_mapping, "writer", "writer_mapping")
         if self.flattener.function_name == self.writer.function_name:
@@ -240,6 +243,7 @@ class SesNotificationsStackProps:
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
+        derive_names(self)
         if self.notifications.topic_key_alias == self.forwarder.key_alias:
             raise ConfigError("notifications.topic_key_alias", self.notifications.topic_key_alias, "an alias different from forwarder.key_alias")
 
@@ -316,6 +320,7 @@ class ApiIngestStackProps:
     def __post_init__(self) -> None:
         require_tags("tags", self.tags)
         require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
+        derive_names(self)
         require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.authorizer.function_name == self.function.function_name:
             raise ConfigError("authorizer.function_name", self.authorizer.function_name, "a name different from function.function_name")
