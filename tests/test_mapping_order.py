@@ -156,6 +156,7 @@ _mutation("existing-stream-key-grant", "xacct_streaming.blocks.shared_stream", "
 _mutation("replica-writer-role", "xacct_streaming.blocks.cross_account_writer_role", "CrossAccountWriterRole.write_grant", "xacct-kinesis-replication")
 
 
+@pytest.mark.slow  # a synth per mutation: make test
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS), ids=sorted(MUTATIONS))
 def test_a_grant_that_loses_what_it_wrote_leaves_a_mapping_unordered(mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from xacct_streaming.settings.config import load_stacks, props_from_mapping

@@ -10,7 +10,6 @@ from typing import Mapping, Optional, Sequence
 from cdktf import TerraformProvider
 from constructs import Construct
 
-from xacct_streaming.settings import function_code
 from xacct_streaming.blocks.aws import (
     CloudwatchLogGroup,
     IamRole,
@@ -25,6 +24,7 @@ from xacct_streaming.blocks.aws import (
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
 from xacct_streaming.blocks.function_code_asset import function_code_asset
 from xacct_streaming.blocks.grant import Grant
+from xacct_streaming.synthesis.lambda_archive import function_code
 from xacct_streaming.blocks.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
@@ -59,7 +59,7 @@ class SynchronousFunction(Construct):
     policy needs the producer's ARNs: the constructor creates the role (and every resource of the
     function), the `grant_*` methods then add policies scoped to what it reads or writes.
 
-    Code (`function_code.resolve`): the built-in runtime's `builtin_handler` unless the props
+    Code (`lambda_archive.function_code`): the built-in runtime's `builtin_handler` unless the props
     name the user's own code.
     """
 
@@ -90,7 +90,7 @@ class SynchronousFunction(Construct):
         self._provider = provider
         self.props = props
         self.sink = sink
-        self.code = function_code.resolve(props, builtin_handler)
+        self.code = function_code(props, builtin_handler)
         self._description = description
         self._sink_environment = sink_environment
         self.sink_role_arn = sink_role_arn or sink.role_arn

@@ -148,7 +148,7 @@ KINDS: dict[str, StackKind] = {
                 "alarms": AlarmProps,
                 "backend": BackendProps,
             },
-            "xacct_streaming.stacks.fanout_stack:build_fanout",
+            "xacct_streaming.stacks.fanout:build_fanout",
             "000",
             "one Kinesis stream read by N Lambda consumers in up to N accounts (EFO or polling), one plan or split",
             by_default=False,

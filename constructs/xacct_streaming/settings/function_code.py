@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,16 +20,6 @@ OWN_CODE_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "no
 NODE_SUFFIXES = (".js", ".mjs", ".cjs")
 HANDLER_PATTERN = r"[^\s]{1,128}"
 ECR_IMAGE_TEXT = "an ECR image URI such as 111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo:tag (Lambda pulls only from ECR)"
-
-
-@dataclass(frozen=True)
-class FunctionCode:
-    """What the function construct deploys: a zip (`archive`, `handler`, `runtime`) or an image."""
-
-    archive: Optional[Path] = None
-    handler: Optional[str] = None
-    runtime: Optional[str] = None
-    image_uri: Optional[str] = None
 
 
 def handler_files(handler: str, runtime: str) -> Optional[list[str]]:
@@ -104,18 +93,3 @@ def _check_zip_file(field: str, props: Any) -> None:
     candidates = handler_files(props.handler, props.runtime)
     if candidates is not None and not names.intersection(candidates):
         raise _missing_module(field, props, props.zip_file, candidates)
-
-
-def resolve(props: Any, builtin_handler: str) -> FunctionCode:
-    """Builds (or finds in the cache) the function's archive; imports nothing from cdktf."""
-    from xacct_streaming.synthesis import lambda_archive
-
-    if props.image_uri is not None:
-        return FunctionCode(image_uri=props.image_uri)
-    if props.source_dir is not None:
-        archive = lambda_archive.source_dir_archive(Path(props.source_dir), props.runtime, props.architecture)
-    elif props.zip_file is not None:
-        archive = lambda_archive.zip_file_archive(Path(props.zip_file))
-    else:
-        archive = lambda_archive.builtin_archive(props.handler or builtin_handler)
-    return FunctionCode(archive=archive, handler=props.handler or builtin_handler, runtime=props.runtime)

@@ -19,24 +19,24 @@ from constructs import Construct
 from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps
 from xacct_streaming.stacks.accounts_stack import Account, AccountsStack
-from xacct_streaming.stacks.fanout_stack import FanoutStack
+from xacct_streaming.stacks.fanout_consumers import FanoutConsumers
 from xacct_streaming.stacks.stack_variables import FANOUT_ACCOUNT_SPECS, StackVariables
 
 SHARED = '${var.stream_share.stream_arn == "" ? 0 : 1}'
 
 
-class FanoutAccountStack(FanoutStack):
+class FanoutAccountStack(AccountsStack):
     def __init__(self, scope: Construct, plan: FanoutPlanProps) -> None:
         def account(variables: StackVariables) -> list[Account]:
             return [Account(plan.account, variables["consumer_account_id"], variables["consumer_deploy_role_arn"])]
 
-        AccountsStack.__init__(self, scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_ACCOUNT_SPECS, accounts=account)
+        super().__init__(scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_ACCOUNT_SPECS, accounts=account)
         self.plan, self.props = plan, plan.fanout
         self._require_share(plan)
-        self._collections()
+        self.consumers = FanoutConsumers(self, plan.fanout.alarms)
         for consumer in plan.consumers:
-            self._build_consumer(consumer)
-            self.mappings[consumer.name].mapping.add_override("count", SHARED)
+            self.consumers.add(consumer, self._read)
+            self.consumers.mappings[consumer.name].mapping.add_override("count", SHARED)
         self._build_outputs()
 
     def _require_share(self, plan: FanoutPlanProps) -> None:
@@ -72,7 +72,7 @@ class FanoutAccountStack(FanoutStack):
         return source, [read]
 
     def _build_outputs(self) -> None:
-        functions = self.functions
+        functions = self.consumers.functions
         self.add_outputs({
             "reader_role_arns": (
                 {n: f.role_arn for n, f in functions.items()},
@@ -80,8 +80,8 @@ class FanoutAccountStack(FanoutStack):
             ),
             "consumer_function_arns": ({n: f.function_arn for n, f in functions.items()}, "ARN of each consumer's function, by consumer name."),
             "consumer_event_source_mapping_uuids": (
-                {n: f"${{one({m.mapping.terraform_resource_type}.{m.mapping.friendly_unique_id}[*].uuid)}}" for n, m in self.mappings.items()},
+                {n: f"${{one({m.mapping.terraform_resource_type}.{m.mapping.friendly_unique_id}[*].uuid)}}" for n, m in self.consumers.mappings.items()},
                 "UUID of each consumer's event source mapping (null until stream_share is set).",
             ),
-            "consumer_sink_table_names": ({n: t.table.name for n, t in self.sink_tables.items()}, "DynamoDB table each consumer writes to, in this account."),
+            "consumer_sink_table_names": ({n: t.table.name for n, t in self.consumers.sink_tables.items()}, "DynamoDB table each consumer writes to, in this account."),
         })

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, Account, AccountsStack
-from xacct_streaming.stacks.fanout_stack import FanoutStack
+from xacct_streaming.stacks.fanout_consumers import FanoutConsumers, share_stream
 from xacct_streaming.stacks.stack_variables import FANOUT_PRODUCER_SPECS, StackVariables
 
 
@@ -24,16 +24,18 @@ def _producer(variables: StackVariables) -> list[Account]:
     return [Account(PRODUCER, variables["producer_account_id"], variables["producer_deploy_role_arn"])]
 
 
-class FanoutProducerStack(FanoutStack):
+class FanoutProducerStack(AccountsStack):
     def __init__(self, scope: Construct, plan: FanoutPlanProps) -> None:
-        AccountsStack.__init__(self, scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_PRODUCER_SPECS, accounts=_producer)
+        super().__init__(scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_PRODUCER_SPECS, accounts=_producer)
         self.plan, self.props = plan, plan.fanout
         self._require_reader_roles(plan.remote_consumers)
-        self._share_stream()
+        self.shared = share_stream(self, plan.fanout)
+        self.consumers = FanoutConsumers(self, plan.fanout.alarms)
+        read = self.consumers.reading(self.shared)
         for consumer in plan.consumers:
-            self._build_consumer(consumer)
+            self.consumers.add(consumer, read)
         for consumer in plan.remote_consumers:
-            self.readers[consumer.name] = self.shared.grant_read(
+            self.consumers.readers[consumer.name] = self.shared.grant_read(
                 consumer.name,
                 # Attribute access (consumer names are identifiers with dashes): the expression also
                 # goes inside JSON policy documents, where quotes would be escaped.
@@ -61,10 +63,10 @@ class FanoutProducerStack(FanoutStack):
         )
 
     def _build_outputs(self) -> None:
-        super()._build_outputs()
+        self.add_outputs(self.consumers.outputs(self.shared))
         by_account: dict[str, dict[str, Any]] = {}
         for consumer in self.plan.remote_consumers:
-            by_account.setdefault(consumer.account, {})[consumer.name] = self.readers[consumer.name].event_source_arn
+            by_account.setdefault(consumer.account, {})[consumer.name] = self.consumers.readers[consumer.name].event_source_arn
         shares = {
             account: {"stream_arn": self.shared.stream_arn, "key_arn": self.shared.key_arn, "event_source_arns": sources}
             for account, sources in by_account.items()

@@ -28,7 +28,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, Optional
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
 
 # The earliest time a zip can record; any fixed value would do.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -245,3 +246,27 @@ def source_dir_archive(src_dir: Path, runtime: str, architecture: str) -> Path:
 def zip_file_archive(zip_file: Path) -> Path:
     """A prebuilt zip, stored as it is."""
     return store(zip_file.read_bytes())
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """What the function construct deploys: a zip (`archive`, `handler`, `runtime`) or an image."""
+
+    archive: Optional[Path] = None
+    handler: Optional[str] = None
+    runtime: Optional[str] = None
+    image_uri: Optional[str] = None
+
+
+def function_code(props: Any, builtin_handler: str) -> FunctionCode:
+    """What the function deploys: its archive, built (or found in the cache) from its props' code or the
+    built-in runtime's `builtin_handler`, or its image. Imports nothing from cdktf."""
+    if props.image_uri is not None:
+        return FunctionCode(image_uri=props.image_uri)
+    if props.source_dir is not None:
+        archive = source_dir_archive(Path(props.source_dir), props.runtime, props.architecture)
+    elif props.zip_file is not None:
+        archive = zip_file_archive(Path(props.zip_file))
+    else:
+        archive = builtin_archive(props.handler or builtin_handler)
+    return FunctionCode(archive=archive, handler=props.handler or builtin_handler, runtime=props.runtime)

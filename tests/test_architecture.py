@@ -1,0 +1,69 @@
+"""The library's shape, kept by tests: stacks compose parts instead of borrowing each other's
+constructors, no import cycle among stack modules, settings independent of synthesis, and no stack
+ordering a mapping by hand."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "constructs" / "xacct_streaming"
+
+
+def _imports(path: Path) -> set[str]:
+    """Every xacct_streaming module `path` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("xacct_streaming"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("xacct_streaming"))
+    return found
+
+
+def _module(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT / "constructs").with_suffix("").parts)
+
+
+def test_no_import_cycle_among_stack_modules() -> None:
+    # GIVEN the import graph of the stacks package (function-level imports included)
+    modules = {_module(p): p for p in (PACKAGE / "stacks").glob("*.py") if p.name != "__init__.py"}
+    graph = {name: {m for m in _imports(path) if m in modules} for name, path in modules.items()}
+    # WHEN it is walked THEN no module reaches itself
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(n == target or (n not in seen and reaches(n, target, seen | {n})) for n in graph[start])
+    assert [name for name in graph if reaches(name, name, set())] == []
+
+
+def test_settings_import_nothing_from_synthesis_blocks_or_stacks() -> None:
+    for path in (PACKAGE / "settings").glob("*.py"):
+        forbidden = {m for m in _imports(path) if m.split(".")[1] in ("synthesis", "blocks", "stacks")}
+        assert forbidden == set(), path.name
+
+
+def test_every_stack_kind_is_an_accounts_stack_of_its_own() -> None:
+    # GIVEN every stack class (read from the source: importing cdktf here would cost seconds)
+    bases = {
+        node.name: [b.id for b in node.bases if isinstance(b, ast.Name)]
+        for path in (PACKAGE / "stacks").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Stack")
+    }
+    # THEN the fan-out's plans compose the same parts; none is built through another's constructor
+    for name in ("FanoutStack", "FanoutProducerStack", "FanoutAccountStack"):
+        assert bases[name] == ["AccountsStack"], (name, bases[name])
+    for path in (PACKAGE / "stacks").glob("*.py"):
+        assert "AccountsStack.__init__(" not in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "stacks").glob("*.py")), ids=lambda p: p.name)
+def test_no_stack_orders_a_mapping_by_hand(path: Path) -> None:
+    # THEN no stack passes `after=` or builds a mapping itself: StreamConsumer collects depends_on from grants
+    tree = ast.parse(path.read_text())
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    assert [k.arg for c in calls for k in c.keywords if k.arg == "after"] == []
+    assert [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "StreamEventSourceMapping"] == []
