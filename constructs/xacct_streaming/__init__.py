@@ -44,6 +44,8 @@ _EXPORTS = {
     "SynchronousFunction": "xacct_streaming.blocks.synchronous_function",
     "StreamConsumerFunction": "xacct_streaming.blocks.stream_consumer_function",
     "StreamEventSourceMapping": "xacct_streaming.blocks.stream_event_source_mapping",
+    "StreamConsumer": "xacct_streaming.blocks.stream_consumer",
+    "Grant": "xacct_streaming.blocks.grant",
     "SinkTable": "xacct_streaming.blocks.sink_table",
     "CustomerManagedKey": "xacct_streaming.blocks.customer_managed_key",
     "ConsumerAlarms": "xacct_streaming.blocks.consumer_alarms",
