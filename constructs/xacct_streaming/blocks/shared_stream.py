@@ -96,6 +96,7 @@ class SharedStream(Construct):
             raise ConfigError("stream", "both or neither", "props or existing_stream, exactly one")
         self._provider = provider
         self._region = region
+        self._owner_root_arn = owner_root_arn
         self.props = props
         self.existing_stream = existing_stream
         self._stream_statements: list[Statement] = []
@@ -269,14 +270,31 @@ class SharedStream(Construct):
         self.stream_policy.policy = policy_document(self._stream_statements)
         return self.stream_policy
 
-    def grant_read(self, name: str, role_arn: str, *, consumer_name: Optional[str], cross_account: bool) -> StreamReader:
+    @classmethod
+    def from_existing(
+        cls, scope: Construct, id_: str, *, provider: TerraformProvider, existing: ExistingStreamProps, owner_root_arn: str, region: str,
+        reader_role_arn: Optional[str] = None, writer_role_arn: Optional[str] = None,
+    ) -> "SharedStream":
+        """A stream (and key) this configuration does not manage, shared without touching either."""
+        return cls(scope, id_, provider=provider, existing_stream=existing, owner_root_arn=owner_root_arn, region=region,
+                   reader_role_arn=reader_role_arn, writer_role_arn=writer_role_arn)
+
+    @property
+    def account_id(self) -> str:
+        """The stream's account: the owner root ARN's."""
+        return self._owner_root_arn.split(":")[4]
+
+    def grant_read(self, name: str, role_arn: str, *, consumer_name: Optional[str], reader_account_id: Optional[str]) -> StreamReader:
         """Lets one more reader role read the stream, through an EFO consumer of its own
         (`consumer_name`) or by polling (None), and returns what its mapping reads and waits for.
+        Whether the reader is in another account is decided by comparing `reader_account_id` with the
+        stream's; None: an account this plan does not know (a split fan-out's account plan), another one.
 
         A reader in another account gets a statement in the stream's one resource policy, a resource
         policy on its own EFO consumer naming it alone, and `kms:Decrypt` via Kinesis in the key
         policy; a reader in the stream's account needs none of these (its IAM policy is enough, the
         key policy delegating to the account). An existing stream's key is shared with a grant."""
+        cross_account = reader_account_id != self.account_id
         label = re.sub(r"[^A-Za-z0-9]", "", name.title())
         dependencies: list[Any] = []  # what this reader's grant wrote, in the order a mapping waits for it
         if cross_account:

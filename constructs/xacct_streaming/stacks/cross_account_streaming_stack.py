@@ -28,16 +28,16 @@ class CrossAccountStreamingStack(TwoAccountStack):
         self.consumer = self.function(
             "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
         )
-        self.shared = SharedStream(
-            self,
-            "shared-stream",
-            provider=self.producer_provider,
-            props=props.stream if props.existing_stream is None else None,
-            existing_stream=props.existing_stream,
-            owner_root_arn=self.root_arn(PRODUCER),
-            region=region,
-            reader_role_arn=self.consumer.role_arn,
-        )
+        if props.existing_stream is not None:
+            self.shared = SharedStream.from_existing(
+                self, "shared-stream", provider=self.producer_provider, existing=props.existing_stream,
+                owner_root_arn=self.root_arn(PRODUCER), region=region, reader_role_arn=self.consumer.role_arn,
+            )
+        else:
+            self.shared = SharedStream(
+                self, "shared-stream", provider=self.producer_provider, props=props.stream,
+                owner_root_arn=self.root_arn(PRODUCER), region=region, reader_role_arn=self.consumer.role_arn,
+            )
         self.wiring = StreamConsumer(
             self,
             "",

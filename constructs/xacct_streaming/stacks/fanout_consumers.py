@@ -27,15 +27,13 @@ def share_stream(stack: AccountsStack, props: FanoutStackProps) -> SharedStream:
     """The stream (created or existing) in the producer account, with no reader yet."""
     if props.existing_stream is not None:
         stack.require_existing_stream_location(props.existing_stream, consumer_variables=())
+        return SharedStream.from_existing(
+            stack, "shared-stream", provider=stack.producer_provider, existing=props.existing_stream,
+            owner_root_arn=stack.root_arn(PRODUCER), region=stack.region,
+        )
     return SharedStream(
-        stack,
-        "shared-stream",
-        provider=stack.producer_provider,
-        props=props.stream if props.existing_stream is None else None,
-        existing_stream=props.existing_stream,
-        owner_root_arn=stack.root_arn(PRODUCER),
-        region=stack.region,
-        reader_role_arn=None,
+        stack, "shared-stream", provider=stack.producer_provider, props=props.stream, owner_root_arn=stack.root_arn(PRODUCER),
+        region=stack.region, reader_role_arn=None,
     )
 
 
@@ -54,7 +52,9 @@ class FanoutConsumers:
     def reading(self, shared: SharedStream) -> ReadStrategy:
         """In the plan that has the stream: each reader is granted on both sides (SharedStream.grant_read)."""
         def read(consumer: FanoutConsumerProps, function: Any) -> tuple[str, list[Grant]]:
-            reader = shared.grant_read(consumer.name, function.role_arn, consumer_name=consumer.consumer_name, cross_account=not consumer.in_producer_account)
+            reader = shared.grant_read(
+                consumer.name, function.role_arn, consumer_name=consumer.consumer_name, reader_account_id=self._stack.account_id(consumer.account)
+            )
             self.readers[consumer.name] = reader
             return reader.event_source_arn, [reader.grant, function.grant_stream_read(shared, reader)]
         return read

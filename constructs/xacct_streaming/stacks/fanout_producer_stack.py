@@ -41,7 +41,7 @@ class FanoutProducerStack(AccountsStack):
                 # goes inside JSON policy documents, where quotes would be escaped.
                 f"${{var.reader_role_arns.{consumer.name}}}",
                 consumer_name=consumer.consumer_name,
-                cross_account=True,
+                reader_account_id=None,  # in an account plan of its own
             )
         self._build_outputs()
 
