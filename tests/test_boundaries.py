@@ -196,7 +196,7 @@ def test_extremes_are_generated_from_each_settings_pattern() -> None:
     assert extreme(r"arn:aws:[a-z]+") is None  # not a name pattern: left to the other tests
 
 
-@pytest.mark.synth
+@pytest.mark.slow  # six synths: make test, as the validates that use them
 def test_every_kind_at_its_extremes_synthesizes_with_names_aws_accepts(boundaries: tuple[Path, dict[str, Any]]) -> None:
     target, report = boundaries
     # THEN each kind covered its name settings, most of them at their extreme
@@ -233,7 +233,7 @@ def test_a_long_stack_name_is_reported_as_stack_name_when_a_consumers_derived_na
     assert "derived as <stack_name>-<consumer name>" in str(raised.value) and "or set consumers.cyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy.function.function_name" in str(raised.value)
 
 
-@pytest.mark.synth
+@pytest.mark.slow  # a synth of its own
 def test_a_derived_name_out_of_bounds_is_refused_at_synth_and_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from xacct_streaming.settings.props import StackProps
     from xacct_streaming.synthesis import name_limits

@@ -100,7 +100,7 @@ def test_hcl_and_json_plan_the_same_changes(terraform_jobs: Background) -> None:
     assert {name: stack["differences"] for name, stack in stacks.items()} == {name: [] for name in PLANNED_CREATES}
 
 
-@pytest.mark.synth
+@pytest.mark.slow  # a synth in a process of its own: make test
 def test_one_process_writes_json_or_hcl_and_refuses_to_mix_them(tmp_path: Path) -> None:
     # GIVEN a process that synthesized JSON (cdktf's kernel fixes the output format when it starts)
     script = (
