@@ -70,7 +70,7 @@ class SynchronousFunction(Construct):
         *,
         provider: TerraformProvider,
         props: ConsumerFunctionProps,
-        sink: SinkProps,
+        sink: Optional[SinkProps] = None,
         owner_root_arn: str,
         log_group_arn: str,
         region: str,
@@ -83,9 +83,10 @@ class SynchronousFunction(Construct):
         sink_environment: Optional[Mapping[str, str]] = None,
         sink_role_arn: Optional[str] = None,
     ) -> None:
-        """`sink_environment` replaces the Kinesis runtime's sink variables (TABLE_NAME, SINK_*)
-        for another handler; `sink_role_arn` is the role to write through when it is created in
-        the same plan (a reference, which SinkProps cannot validate), else `sink.role_arn`."""
+        """`sink`: the table the Kinesis runtime writes to (TABLE_NAME, SINK_* variables), or None for a
+        function with no sink of that kind; `sink_environment` replaces those variables for another
+        handler; `sink_role_arn` is the role to write through when it is created in the same plan (a
+        reference, which SinkProps cannot validate), else `sink.role_arn`."""
         super().__init__(scope, id_)
         self._provider = provider
         self.props = props
@@ -93,7 +94,7 @@ class SynchronousFunction(Construct):
         self.code = function_code(props, builtin_handler)
         self._description = description
         self._sink_environment = sink_environment
-        self.sink_role_arn = sink_role_arn or sink.role_arn
+        self.sink_role_arn = sink_role_arn or (sink.role_arn if sink is not None else None)
         self._region = region
         self._partition = partition
         self._account_id = account_id
@@ -262,7 +263,7 @@ class SynchronousFunction(Construct):
         variables = {**self._queue_environment(), "LOG_LEVEL": self.props.log_level, "METRICS_NAMESPACE": self._metrics_namespace}
         if self._sink_environment is not None:
             variables = {**self._sink_environment, **variables}
-        else:
+        elif self.sink is not None:
             variables["TABLE_NAME"] = self.sink.table_name
             optional = {"SINK_ROLE_ARN": self.sink_role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
             variables.update({name: value for name, value in optional.items() if value is not None})

@@ -10,7 +10,7 @@ which accounts there are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from cdktf import Fn, LocalBackend, S3Backend, S3BackendAssumeRoleConfig, TerraformOutput, TerraformProvider, TerraformStack, Token
 from constructs import Construct
@@ -101,14 +101,15 @@ class AccountsStack(TerraformStack):
         side: str,
         *,
         props: ConsumerFunctionProps,
-        sink: SinkProps,
         alarms: AlarmProps,
-        synchronous: bool = False,
+        sink: Optional[SinkProps] = None,
+        queues: bool = True,
         **options: Any,
     ) -> Any:
-        """A StreamConsumerFunction (a SynchronousFunction if `synchronous`) in `side`'s account;
-        `options` go to its constructor."""
-        construct = SynchronousFunction if synchronous else StreamConsumerFunction
+        """A function in `side`'s account, with the dead-letter and on-failure queues a mapping or an
+        asynchronous caller needs (`queues`: a StreamConsumerFunction) or without (a SynchronousFunction,
+        which its caller waits for); `sink` for the Kinesis runtime's table; `options` go to its constructor."""
+        construct = StreamConsumerFunction if queues else SynchronousFunction
         return construct(
             self,
             id_,

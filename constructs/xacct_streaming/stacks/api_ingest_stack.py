@@ -32,13 +32,12 @@ class ApiIngestStack(TwoAccountStack):
             "authorizer-function",
             CONSUMER,
             props=props.authorizer,
-            sink=props.sink,
             alarms=props.alarms,
             builtin_handler=defaults.AUTHORIZER_HANDLER,
             description=f"Basic-auth authorizer of API {props.api.api_name}",
             sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": "300"},
             # API Gateway waits for its answer: no asynchronous retries, no mapping, no queues.
-            synchronous=True,
+            queues=False,
         )
         # API Gateway assumes this role to call kinesis:PutRecord. No aws:SourceAccount/SourceArn
         # condition: API Gateway sends neither when it assumes an integration's credentials role, so

@@ -23,7 +23,6 @@ from xacct_streaming.blocks.aws import (
 from xacct_streaming.blocks.grant import dependables
 from xacct_streaming.blocks.cross_account_writer_role import CrossAccountWriterRole
 from xacct_streaming.blocks.policy import Statement
-from xacct_streaming.settings.props import SinkProps
 from xacct_streaming.settings.stack_props import SesNotificationsStackProps
 from xacct_streaming.blocks.ses_notification_topic import SesNotificationTopic
 from xacct_streaming.blocks.shared_stream import SharedStream, kinesis_service
@@ -56,7 +55,6 @@ class SesNotificationsStack(TwoAccountStack):
             "forwarder-function",
             CONSUMER,
             props=props.forwarder,
-            sink=SinkProps(),
             alarms=props.alarms,
             builtin_handler=defaults.NOTIFICATIONS_HANDLER,
             description="Forwards SES notifications from SNS into a Kinesis stream of another account",
