@@ -46,6 +46,7 @@ _EXPORTS = {
     "StreamEventSourceMapping": "xacct_streaming.blocks.stream_event_source_mapping",
     "StreamConsumer": "xacct_streaming.blocks.stream_consumer",
     "Grant": "xacct_streaming.blocks.grant",
+    "AccountContext": "xacct_streaming.blocks.account_context",
     "SinkTable": "xacct_streaming.blocks.sink_table",
     "CustomerManagedKey": "xacct_streaming.blocks.customer_managed_key",
     "ConsumerAlarms": "xacct_streaming.blocks.consumer_alarms",

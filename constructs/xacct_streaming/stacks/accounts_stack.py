@@ -10,16 +10,16 @@ which accounts there are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from cdktf import Fn, LocalBackend, S3Backend, S3BackendAssumeRoleConfig, TerraformOutput, TerraformProvider, TerraformStack, Token
 from constructs import Construct
 
-from xacct_streaming.settings import defaults
 from xacct_streaming.blocks.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
-from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, alarm_topic_arn, cloudwatch_key_grant
+from xacct_streaming.blocks.account_context import AccountContext
+from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms
 from xacct_streaming.blocks.policy import policy_document
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, SinkProps
+from xacct_streaming.settings.props import AlarmProps, BackendProps
 from xacct_streaming.stacks.stack_variables import StackVariables, VariableSpec
 from xacct_streaming.blocks.stream_consumer_function import StreamConsumerFunction
 from xacct_streaming.blocks.synchronous_function import SynchronousFunction
@@ -81,68 +81,30 @@ class AccountsStack(TerraformStack):
     def provider(self, side: str) -> TerraformProvider:
         return self.providers[side]
 
+    def context(self, side: str) -> AccountContext:
+        """`side`'s account as the constructs need it (provider, partition, region, account id)."""
+        return AccountContext(self.providers[side], self.partition, self.region, self.accounts[side].account_id)
+
     def account_id(self, side: str) -> str:
         return self.accounts[side].account_id
 
     def root_arn(self, side: str) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id(side)}:root"
+        return self.context(side).root_arn
 
     def role_arn(self, side: str, name: str) -> str:
-        """The ARN a role named `name` has (or will have) in `side`'s account: for a role whose ARN
-        is needed before it exists, where a reference would make a dependency cycle."""
-        return f"arn:{self.partition}:iam::{self.account_id(side)}:role/{name}"
+        """The ARN a role named `name` has (or will have) in `side`'s account (AccountContext.role_arn)."""
+        return self.context(side).role_arn(name)
 
     def log_group_arn(self, side: str, name: str) -> str:
-        return f"arn:{self.partition}:logs:{self.region}:{self.account_id(side)}:log-group:{name}"
+        return self.context(side).log_group_arn(name)
 
-    def function(
-        self,
-        id_: str,
-        side: str,
-        *,
-        props: ConsumerFunctionProps,
-        alarms: AlarmProps,
-        sink: Optional[SinkProps] = None,
-        queues: bool = True,
-        **options: Any,
-    ) -> Any:
-        """A function in `side`'s account, with the dead-letter and on-failure queues a mapping or an
-        asynchronous caller needs (`queues`: a StreamConsumerFunction) or without (a SynchronousFunction,
-        which its caller waits for); `sink` for the Kinesis runtime's table; `options` go to its constructor."""
-        construct = StreamConsumerFunction if queues else SynchronousFunction
-        return construct(
-            self,
-            id_,
-            provider=self.provider(side),
-            props=props,
-            sink=sink,
-            owner_root_arn=self.root_arn(side),
-            log_group_arn=self.log_group_arn(side, props.log_group_name),
-            region=self.region,
-            partition=self.partition,
-            account_id=self.account_id(side),
-            metrics_namespace=defaults.METRICS_NAMESPACE,
-            key_grants=[
-                cloudwatch_key_grant(alarm_topic_arn(self.partition, self.region, self.account_id(side), props.function_name))
-            ] if alarms.notification_topic else [],
-            **options,
-        )
+    def function(self, id_: str, side: str, **options: Any) -> Any:
+        """A function in `side`'s account (AccountContext.function)."""
+        return self.context(side).function(self, id_, **options)
 
-    def watch(
-        self, id_: str, side: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True
-    ) -> ConsumerAlarms:
-        """Iterator age (if a mapping drives it), errors, throttles and the queues `function` has."""
-        return ConsumerAlarms(
-            self,
-            id_,
-            provider=self.provider(side),
-            props=props,
-            function_name=function.props.function_name,
-            dead_letter_queue_name=function.props.dead_letter_queue_name if isinstance(function, StreamConsumerFunction) else None,
-            on_failure_queue_name=function.props.on_failure_queue_name if isinstance(function, StreamConsumerFunction) else None,
-            key_arn=function.key.arn,
-            reads_stream=reads_stream,
-        )
+    def watch(self, id_: str, side: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True) -> ConsumerAlarms:
+        """Alarms of `function` in `side`'s account (AccountContext.alarms)."""
+        return self.context(side).alarms(self, id_, function, props, reads_stream)
 
     def _configure_backend(self, backend: BackendProps) -> None:
         if backend.kind == "s3":

@@ -1,0 +1,82 @@
+"""AccountContext: one account as the constructs need it, in any TerraformStack.
+
+The provider to create resources with and the partition, region and account id their ARNs are made
+of. AccountsStack builds one per account of its plans; a library user's own stack builds its own
+(`AccountContext(provider=my_provider, partition=..., region=..., account_id=...)`) and then uses the
+same factories to put a consumer next to their own resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from cdktf import TerraformProvider
+from constructs import Construct
+
+from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, alarm_topic_arn, cloudwatch_key_grant
+from xacct_streaming.blocks.stream_consumer_function import StreamConsumerFunction
+from xacct_streaming.blocks.synchronous_function import SynchronousFunction
+from xacct_streaming.settings import defaults
+from xacct_streaming.settings.props import AlarmProps, ConsumerFunctionProps, SinkProps
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    provider: TerraformProvider
+    partition: str
+    region: str
+    account_id: str
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def role_arn(self, name: str) -> str:
+        """The ARN a role named `name` has (or will have) here: for a role whose ARN is needed before it
+        exists, where a reference would make a dependency cycle."""
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{name}"
+
+    def log_group_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:logs:{self.region}:{self.account_id}:log-group:{name}"
+
+    def function(
+        self, scope: Construct, id_: str, *, props: ConsumerFunctionProps, alarms: AlarmProps, sink: Optional[SinkProps] = None,
+        queues: bool = True, **options: Any,
+    ) -> Any:
+        """A function in this account, with the dead-letter and on-failure queues a mapping or an
+        asynchronous caller needs (`queues`: a StreamConsumerFunction) or without (a SynchronousFunction,
+        which its caller waits for); `sink` for the Kinesis runtime's table; `options` go to its constructor."""
+        construct = StreamConsumerFunction if queues else SynchronousFunction
+        return construct(
+            scope,
+            id_,
+            provider=self.provider,
+            props=props,
+            sink=sink,
+            owner_root_arn=self.root_arn,
+            log_group_arn=self.log_group_arn(props.log_group_name),
+            region=self.region,
+            partition=self.partition,
+            account_id=self.account_id,
+            metrics_namespace=defaults.METRICS_NAMESPACE,
+            key_grants=[
+                cloudwatch_key_grant(alarm_topic_arn(self.partition, self.region, self.account_id, props.function_name))
+            ] if alarms.notification_topic else [],
+            **options,
+        )
+
+    def alarms(self, scope: Construct, id_: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True) -> ConsumerAlarms:
+        """Iterator age (if a mapping drives it), errors, throttles and the queues `function` has."""
+        queues = isinstance(function, StreamConsumerFunction)
+        return ConsumerAlarms(
+            scope,
+            id_,
+            provider=self.provider,
+            props=props,
+            function_name=function.props.function_name,
+            dead_letter_queue_name=function.props.dead_letter_queue_name if queues else None,
+            on_failure_queue_name=function.props.on_failure_queue_name if queues else None,
+            key_arn=function.key.arn,
+            reads_stream=reads_stream,
+        )

@@ -1,0 +1,69 @@
+"""A library user's own TerraformStack: their provider and resources, with a consumer built from the
+same parts the stacks use (AccountContext, SharedStream.from_existing, StreamConsumer)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # a synth in a process of its own
+
+APP = '''
+import sys
+sys.path.insert(0, {constructs!r})
+import xacct_streaming as xs
+xs.enable_fast_provider_loading()
+from cdktf import App, TerraformStack
+from xacct_streaming.blocks.account_context import AccountContext
+from xacct_streaming.blocks.aws import AwsProvider, S3Bucket
+
+app = App(outdir={outdir!r})
+stack = TerraformStack(app, "team-stack")
+producer = AwsProvider(stack, "producer", alias="producer", region="eu-west-1")
+consumer = AwsProvider(stack, "consumer", alias="consumer", region="eu-west-1")
+S3Bucket(stack, "team-bucket", provider=consumer, bucket="team-reports-222222222222")
+producer_account = AccountContext(producer, "aws", "eu-west-1", "111111111111")
+consumer_account = AccountContext(consumer, "aws", "eu-west-1", "222222222222")
+props = xs.StackProps(stack_name="team-reader", existing_stream=xs.ExistingStreamProps(
+    stream_arn="arn:aws:kinesis:eu-west-1:111111111111:stream/orders",
+    key_arn="arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666"))
+function = consumer_account.function(stack, "reader-function", props=props.function, alarms=props.alarms, sink=props.sink)
+shared = xs.SharedStream.from_existing(stack, "orders", provider=producer, existing=props.existing_stream,
+                                       owner_root_arn=producer_account.root_arn, region="eu-west-1")
+reader = shared.grant_read("team", function.role_arn, consumer_name="team-reader", reader_account_id=consumer_account.account_id)
+wiring = xs.StreamConsumer(stack, "", provider=consumer, function=function, event_source_arn=reader.event_source_arn,
+                           mapping=props.mapping, source=[reader.grant, function.grant_stream_read(shared, reader)], sink_table=props.sink)
+consumer_account.alarms(stack, "reader-alarms", function, props.alarms)
+app.synth()
+'''
+
+
+def test_a_consumer_in_a_users_own_stack_next_to_their_own_resources(tmp_path: Path) -> None:
+    # GIVEN a plain TerraformStack with the user's providers and bucket, and a consumer of an existing stream
+    outdir = tmp_path / "out"
+    script = APP.format(constructs=str(ROOT / "constructs"), outdir=str(outdir))
+    # WHEN it is synthesized
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((outdir / "stacks" / "team-stack" / "cdk.tf.json").read_text())
+    resources = config["resource"]
+    # THEN the user's bucket sits next to the consumer, whose names derive from its stack_name
+    assert [b["bucket"] for b in resources["aws_s3_bucket"].values()] == ["team-reports-222222222222"]
+    (function,) = resources["aws_lambda_function"].values()
+    assert function["function_name"] == "team-reader-stream-consumer" and function["provider"] == "aws.consumer"
+    # AND the mapping waits for what the grants wrote: the EFO consumer's policy, the key grant, the role's policies
+    (mapping,) = resources["aws_lambda_event_source_mapping"].values()
+    kinds = sorted(d.split(".")[0] for d in mapping["depends_on"])
+    assert kinds == ["aws_iam_role_policy", "aws_iam_role_policy", "aws_iam_role_policy", "aws_kinesis_resource_policy", "aws_kms_grant"]
+    # AND the existing stream's own policy stays its owner's: only the EFO consumer's is written
+    (policy,) = resources["aws_kinesis_resource_policy"].values()
+    assert policy["resource_arn"].startswith("${aws_kinesis_stream_consumer.")
+    (grant,) = resources["aws_kms_grant"].values()
+    assert grant["constraints"] == [{"encryption_context_equals": {"aws:kinesis:arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}}]
+    assert len(resources["aws_cloudwatch_metric_alarm"]) == 5
