@@ -151,7 +151,7 @@ def library_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _synthesize_library_variants(target: Path) -> None:
     from xacct_streaming.settings.config import load_stacks, props_from_mapping
-    from xacct_streaming.settings.props import StackProps
+    from xacct_streaming.settings.kinesis_efo import StackProps
     from xacct_streaming.synthesis.synth import synthesize
 
     provisioned = props_from_mapping(

@@ -23,7 +23,9 @@ from conftest import built_once
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.synthesis.name_limits import NAME_LIMITS, out_of_bounds
 
-SETTINGS_MODULES = ("xacct_streaming.settings.props", "xacct_streaming.settings.stack_props", "xacct_streaming.settings.fanout_props")
+SETTINGS_MODULES = ("xacct_streaming.settings.props", "xacct_streaming.settings.kinesis_efo", "xacct_streaming.settings.dynamodb_streams",
+                    "xacct_streaming.settings.replication", "xacct_streaming.settings.ses_notifications", "xacct_streaming.settings.api_ingest",
+                    "xacct_streaming.settings.fanout")
 FANOUT = "xacct-kinesis-fanout"
 _SEGMENT = re.compile(r"\[((?:\\.|[^\]\\])+)\](?:\{(\d+)(?:,(\d+))?\})?")
 
@@ -235,7 +237,7 @@ def test_a_long_stack_name_is_reported_as_stack_name_when_a_consumers_derived_na
 
 @pytest.mark.slow  # a synth of its own
 def test_a_derived_name_out_of_bounds_is_refused_at_synth_and_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xacct_streaming.settings.props import StackProps
+    from xacct_streaming.settings.kinesis_efo import StackProps
     from xacct_streaming.synthesis import name_limits
     from xacct_streaming.synthesis.synth import synthesize
 

@@ -9,7 +9,7 @@ import pytest
 
 from xacct_streaming.settings.config import load_stacks, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.props import StackProps
+from xacct_streaming.settings.kinesis_efo import StackProps
 
 CONFIGS = Path(__file__).parent / "configs"
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import ALL_STACKS, ROOT
 from xacct_ops import docs
 from xacct_streaming.settings.props import BackendProps, EventSourceMappingProps, SharedStreamProps
-from xacct_streaming.settings.stack_props import NotificationProps
+from xacct_streaming.settings.ses_notifications import NotificationProps
 
 pytestmark = pytest.mark.synth
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import FANOUT_SETTINGS, ROOT, Synth, run_main
 from xacct_streaming.settings.config import load_stacks, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
+from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutStackProps
 
 CROSS_ACCOUNT = ("analytics", "billing")
 

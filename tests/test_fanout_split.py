@@ -15,7 +15,7 @@ from xacct_ops import handoff
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.fanout_props import FanoutPlanProps
+from xacct_streaming.settings.fanout import FanoutPlanProps
 
 SHARED = '${var.stream_share.stream_arn == "" ? 0 : 1}'
 CONSUMERS = [{"name": "analytics", "account": "analytics"}, {"name": "billing", "account": "billing"}, {"name": "audit", "account": "producer", "read_mode": "polling"}]

@@ -15,8 +15,9 @@ import pytest
 
 from conftest import ROOT
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.props import ConsumerFunctionProps, StackProps
-from xacct_streaming.settings.stack_props import ReplicationStackProps
+from xacct_streaming.settings.props import ConsumerFunctionProps
+from xacct_streaming.settings.kinesis_efo import StackProps
+from xacct_streaming.settings.replication import ReplicationStackProps
 
 pytestmark = pytest.mark.synth
 

@@ -98,7 +98,7 @@ def test_a_python_without_the_packages_moves_to_the_venv_or_says_make_venv(tmp_p
 
 
 def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
-    from xacct_streaming.settings.props import StackProps
+    from xacct_streaming.settings.kinesis_efo import StackProps
     from xacct_streaming.synthesis.synth import synthesize
 
     from xacct_streaming.settings.errors import ConfigError
@@ -288,7 +288,7 @@ def test_a_bad_stack_name_is_reported_as_itself_before_any_name_derived_from_it(
 
 def test_the_python_api_derives_names_from_stack_name_as_settings_files_do() -> None:
     from xacct_streaming.settings.config import props_from_mapping
-    from xacct_streaming.settings.props import StackProps
+    from xacct_streaming.settings.kinesis_efo import StackProps
 
     # GIVEN a second instance of the core kind made in Python, and the same from a settings mapping
     in_python, from_file = StackProps(stack_name="refunds-reader"), props_from_mapping({"stack_name": "refunds-reader"})

@@ -8,7 +8,10 @@ import pytest
 
 from xacct_streaming.settings.config import props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.stack_props import ApiIngestStackProps, DynamoDBStreamsStackProps, ReplicationStackProps, SesNotificationsStackProps
+from xacct_streaming.settings.api_ingest import ApiIngestStackProps
+from xacct_streaming.settings.dynamodb_streams import DynamoDBStreamsStackProps
+from xacct_streaming.settings.replication import ReplicationStackProps
+from xacct_streaming.settings.ses_notifications import SesNotificationsStackProps
 
 DDB = "xacct-dynamodb-streams"
 REPLICATION = "xacct-kinesis-replication"

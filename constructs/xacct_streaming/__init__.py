@@ -24,7 +24,7 @@ __version__ = "0.13.0"
 _EXPORTS = {
     # settings
     "ConfigError": "xacct_streaming.settings.errors",
-    "StackProps": "xacct_streaming.settings.props",
+    "StackProps": "xacct_streaming.settings.kinesis_efo",
     "SharedStreamProps": "xacct_streaming.settings.props",
     "ExistingStreamProps": "xacct_streaming.settings.props",
     "ConsumerFunctionProps": "xacct_streaming.settings.props",
@@ -32,10 +32,10 @@ _EXPORTS = {
     "SinkProps": "xacct_streaming.settings.props",
     "AlarmProps": "xacct_streaming.settings.props",
     "BackendProps": "xacct_streaming.settings.props",
-    "DynamoDBStreamsStackProps": "xacct_streaming.settings.stack_props",
-    "ReplicationStackProps": "xacct_streaming.settings.stack_props",
-    "SesNotificationsStackProps": "xacct_streaming.settings.stack_props",
-    "ApiIngestStackProps": "xacct_streaming.settings.stack_props",
+    "DynamoDBStreamsStackProps": "xacct_streaming.settings.dynamodb_streams",
+    "ReplicationStackProps": "xacct_streaming.settings.replication",
+    "SesNotificationsStackProps": "xacct_streaming.settings.ses_notifications",
+    "ApiIngestStackProps": "xacct_streaming.settings.api_ingest",
     "load_stacks": "xacct_streaming.settings.config",
     "props_from_mapping": "xacct_streaming.settings.config",
     # building blocks

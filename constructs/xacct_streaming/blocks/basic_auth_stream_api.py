@@ -40,7 +40,7 @@ from xacct_streaming.blocks.aws import (
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
 from xacct_streaming.blocks.policy import STREAM_WRITE_ACTIONS, Statement, logs_key_grant, policy_document, trust_policy
-from xacct_streaming.settings.stack_props import IngestApiProps
+from xacct_streaming.settings.api_ingest import IngestApiProps
 from xacct_streaming.blocks.shared_stream import kinesis_service
 from xacct_streaming.blocks.synchronous_function import SynchronousFunction
 

@@ -31,7 +31,7 @@ from xacct_streaming.blocks.aws import (
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
 from xacct_streaming.blocks.policy import Statement, logs_key_grant, policy_document, trust_policy
-from xacct_streaming.settings.stack_props import DeliveryProps
+from xacct_streaming.settings.replication import DeliveryProps
 
 LOG_STREAM_NAME = "DestinationDelivery"
 # What Firehose needs on its destination bucket (AWS Firehose docs, "Grant access to S3").

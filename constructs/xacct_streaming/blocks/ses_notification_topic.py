@@ -15,7 +15,7 @@ from xacct_streaming.blocks.aws import (
 )
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
 from xacct_streaming.blocks.policy import Statement, policy_document
-from xacct_streaming.settings.stack_props import NotificationProps
+from xacct_streaming.settings.ses_notifications import NotificationProps
 
 # What SES needs on the key of an encrypted topic it publishes to (SES and SNS docs).
 SES_TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")

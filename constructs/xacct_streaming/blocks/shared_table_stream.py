@@ -15,7 +15,7 @@ from xacct_streaming.blocks.aws import (
 from xacct_streaming.blocks.customer_managed_key import CustomerManagedKey
 from xacct_streaming.blocks.grant import Grant
 from xacct_streaming.blocks.policy import TABLE_STREAM_READ_ACTIONS, Statement, dynamodb_service, policy_document
-from xacct_streaming.settings.stack_props import SourceTableProps
+from xacct_streaming.settings.dynamodb_streams import SourceTableProps
 
 
 class SharedTableStream(Construct):

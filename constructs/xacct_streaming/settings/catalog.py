@@ -12,28 +12,13 @@ from typing import Any, Mapping, Sequence
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.props import (
-    AlarmProps,
-    BackendProps,
-    ConsumerFunctionProps,
-    EventSourceMappingProps,
-    ExistingStreamProps,
-    SharedStreamProps,
-    SinkProps,
-    StackProps,
-)
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps, FanoutStackProps
-from xacct_streaming.settings.stack_props import (
-    ApiIngestStackProps,
-    DeliveryProps,
-    IngestApiProps,
-    DynamoDBStreamsStackProps,
-    ReplicaProps,
-    NotificationProps,
-    ReplicationStackProps,
-    SesNotificationsStackProps,
-    SourceTableProps,
-)
+from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, ExistingStreamProps, SharedStreamProps, SinkProps
+from xacct_streaming.settings.kinesis_efo import StackProps
+from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutPlanProps, FanoutStackProps
+from xacct_streaming.settings.api_ingest import ApiIngestStackProps, IngestApiProps
+from xacct_streaming.settings.replication import DeliveryProps, ReplicaProps, ReplicationStackProps
+from xacct_streaming.settings.dynamodb_streams import DynamoDBStreamsStackProps, SourceTableProps
+from xacct_streaming.settings.ses_notifications import NotificationProps, SesNotificationsStackProps
 
 
 @dataclass(frozen=True)

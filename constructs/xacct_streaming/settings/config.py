@@ -128,7 +128,7 @@ LIST_SECTIONS = ("consumers",)
 def _consumers(values: Any, stack_name: str, base_dir: Optional[Path]) -> tuple[Any, ...]:
     """[[consumers]] tables: each one's function and sink get names derived from the stack's and
     its own (`<stack>-<name>`) for every name the table leaves out."""
-    from xacct_streaming.settings.fanout_props import FanoutConsumerProps
+    from xacct_streaming.settings.fanout import FanoutConsumerProps
     from xacct_streaming.settings.props import ConsumerFunctionProps, EventSourceMappingProps, SinkProps
 
     if not isinstance(values, list) or not values or not all(isinstance(v, Mapping) for v in values):

@@ -310,6 +310,23 @@ def on_demand_concurrency_warnings(
     ]
 
 
+STREAM_VIEW_TYPES = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY")
+
+
+def require_distinct_aliases(taken: dict[str, str], candidates: tuple[tuple[str, str], ...]) -> None:
+    """Keys of one stack live in two accounts, but one alias for two keys confuses every reader."""
+    aliases = dict(taken)
+    for name, alias in candidates:
+        if alias in aliases.values():
+            raise ConfigError(name, alias, "an alias not used by another key of this stack")
+        aliases[name] = alias
+
+
+def function_props(name: str, alias: str) -> ConsumerFunctionProps:
+    """A kind's default function: its name and its key's alias (the rest the shared defaults)."""
+    return ConsumerFunctionProps(function_name=name, key_alias=alias)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SinkProps:
     """Where the consumer writes: a table in the consumer account, or one reached through a role."""
@@ -415,36 +432,3 @@ class BackendProps:
     def state_key(self, stack_name: str) -> str:
         """The S3 object key of `stack_name`'s state."""
         return self.key or f"{self.environment}/{stack_name}/terraform.tfstate"
-
-
-@dataclass(frozen=True, kw_only=True)
-class StackProps:
-    """Everything structural about one cross-account streaming stack."""
-
-    stack_name: str = defaults.STACK_NAME
-    stream: SharedStreamProps = field(default_factory=SharedStreamProps)
-    # Share a stream this configuration does not manage instead of creating `stream`.
-    existing_stream: Optional[ExistingStreamProps] = None
-    function: ConsumerFunctionProps = field(default_factory=ConsumerFunctionProps)
-    mapping: EventSourceMappingProps = field(default_factory=EventSourceMappingProps)
-    sink: SinkProps = field(default_factory=SinkProps)
-    alarms: AlarmProps = field(default_factory=AlarmProps)
-    backend: BackendProps = field(default_factory=BackendProps)
-    # Tags of every resource of this stack, over the `tags` variable's (provider default_tags).
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
-        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
-        if self.existing_stream is not None and self.stream != SharedStreamProps():
-            raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
-        derive_names(self, skip=("stream",) if self.existing_stream is not None else ())
-        if self.existing_stream is None:
-            require_concurrency_for_shards(self.stream, self.function, self.mapping)
-        if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:
-            # Both keys live in different accounts, but one alias for two keys confuses every reader.
-            raise ConfigError("function.key_alias", self.function.key_alias, "an alias different from stream.key_alias")
-
-    @property
-    def warnings(self) -> list[str]:
-        return [] if self.existing_stream is not None else on_demand_concurrency_warnings(self.stack_name, self.stream, self.function, self.mapping)

@@ -15,7 +15,7 @@ from xacct_streaming.settings import defaults
 from xacct_streaming.blocks.aws import IamRole
 from xacct_streaming.blocks.basic_auth_stream_api import BasicAuthStreamApi
 from xacct_streaming.blocks.policy import Statement, trust_policy
-from xacct_streaming.settings.stack_props import ApiIngestStackProps
+from xacct_streaming.settings.api_ingest import ApiIngestStackProps
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from xacct_streaming.settings.props import StackProps
+from xacct_streaming.settings.kinesis_efo import StackProps
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack

@@ -12,7 +12,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from xacct_streaming.settings import defaults
-from xacct_streaming.settings.stack_props import DynamoDBStreamsStackProps
+from xacct_streaming.settings.dynamodb_streams import DynamoDBStreamsStackProps
 from xacct_streaming.blocks.shared_table_stream import SharedTableStream
 from xacct_streaming.blocks.sink_table import SinkTable
 from xacct_streaming.blocks.stream_consumer import StreamConsumer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from xacct_streaming.settings.fanout_props import FanoutPlanProps, FanoutStackProps
+from xacct_streaming.settings.fanout import FanoutPlanProps, FanoutStackProps
 from xacct_streaming.stacks.accounts_stack import AccountsStack
 from xacct_streaming.stacks.fanout_account_stack import FanoutAccountStack
 from xacct_streaming.stacks.fanout_producer_stack import FanoutProducerStack

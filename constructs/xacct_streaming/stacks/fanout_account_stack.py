@@ -17,7 +17,7 @@ from typing import Any
 from constructs import Construct
 
 from xacct_streaming.blocks.grant import Grant
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps
+from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutPlanProps
 from xacct_streaming.stacks.accounts_stack import Account, AccountsStack
 from xacct_streaming.stacks.fanout_consumers import FanoutConsumers
 from xacct_streaming.stacks.stack_variables import FANOUT_ACCOUNT_SPECS, StackVariables

@@ -15,7 +15,7 @@ from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader
 from xacct_streaming.blocks.sink_table import SinkTable
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutStackProps
+from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutStackProps
 from xacct_streaming.settings.props import AlarmProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, AccountsStack
 

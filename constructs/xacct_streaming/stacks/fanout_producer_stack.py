@@ -14,7 +14,7 @@ from typing import Any
 
 from constructs import Construct
 
-from xacct_streaming.settings.fanout_props import FanoutConsumerProps, FanoutPlanProps
+from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutPlanProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, Account, AccountsStack
 from xacct_streaming.stacks.fanout_consumers import FanoutConsumers, share_stream
 from xacct_streaming.stacks.stack_variables import FANOUT_PRODUCER_SPECS, StackVariables

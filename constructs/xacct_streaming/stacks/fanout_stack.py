@@ -20,7 +20,7 @@ from typing import Any
 
 from constructs import Construct
 
-from xacct_streaming.settings.fanout_props import FanoutStackProps
+from xacct_streaming.settings.fanout import FanoutStackProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, Account, AccountsStack
 from xacct_streaming.stacks.fanout_consumers import FanoutConsumers, share_stream
 from xacct_streaming.stacks.stack_variables import FANOUT_SPECS, StackVariables
@@ -31,7 +31,7 @@ def _accounts(names: list[str]) -> Any:
         producer = Account(PRODUCER, variables["producer_account_id"], variables["producer_deploy_role_arn"])
         return [producer] + [
             # Attribute access, not ["name"]: the expression also goes inside JSON policy documents,
-            # where quotes would be escaped. Account names are identifiers (fanout_props.ACCOUNT_NAME).
+            # where quotes would be escaped. Account names are identifiers (settings.fanout.ACCOUNT_NAME).
             Account(name, f"${{var.consumer_accounts.{name}.account_id}}", f"${{var.consumer_accounts.{name}.deploy_role_arn}}")
             for name in names
         ]

@@ -18,7 +18,7 @@ from xacct_streaming.settings import defaults
 from xacct_streaming.blocks.cross_account_writer_role import CrossAccountWriterRole
 from xacct_streaming.blocks.policy import TABLE_KEY_USE_ACTIONS, Statement, dynamodb_service
 from xacct_streaming.settings.props import SinkProps
-from xacct_streaming.settings.stack_props import ReplicationStackProps
+from xacct_streaming.settings.replication import ReplicationStackProps
 from xacct_streaming.blocks.s3_delivery_stream import S3DeliveryStream
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.sink_table import SinkTable

@@ -23,7 +23,7 @@ from xacct_streaming.blocks.aws import (
 from xacct_streaming.blocks.grant import dependables
 from xacct_streaming.blocks.cross_account_writer_role import CrossAccountWriterRole
 from xacct_streaming.blocks.policy import Statement
-from xacct_streaming.settings.stack_props import SesNotificationsStackProps
+from xacct_streaming.settings.ses_notifications import SesNotificationsStackProps
 from xacct_streaming.blocks.ses_notification_topic import SesNotificationTopic
 from xacct_streaming.blocks.shared_stream import SharedStream, kinesis_service
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack

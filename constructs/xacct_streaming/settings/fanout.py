@@ -17,17 +17,7 @@ from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.naming import derive_names
 from xacct_streaming.settings.patterns import KINESIS_NAME, STACK_NAME, STACK_NAME_TEXT
-from xacct_streaming.settings.props import (
-    AlarmProps,
-    BackendProps,
-    ConsumerFunctionProps,
-    EventSourceMappingProps,
-    ExistingStreamProps,
-    SharedStreamProps,
-    SinkProps,
-    on_demand_concurrency_warnings,
-    require_concurrency_for_shards,
-)
+from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, ExistingStreamProps, SharedStreamProps, SinkProps, on_demand_concurrency_warnings, require_concurrency_for_shards
 from xacct_streaming.settings.validation import require_match, require_one_of, require_tags
 
 READ_MODES = ("enhanced_fan_out", "polling")
