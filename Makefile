@@ -82,8 +82,8 @@ $(SYNTH_STAMP): FORCE
 hcl: venv | $(NODE_TOOLS) ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF
 	$(PY) main.py --outdir $(OUTDIR)-hcl --hcl $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-scan: venv ## checkov on the synthesized JSON; fails on any failed check not exempted for that very resource; JSON, JUnit XML + SARIF in $(REPORTS)/
-	PYTHONPATH=constructs $(PY) -m xacct_ops.scan --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
+scan: venv ## checkov on the synthesized JSON; fails on any failed check not exempted for that very resource; JSON, JUnit XML + SARIF in $(REPORTS)/; skipped when nothing changed (VERBOSE=1 lists the exemptions)
+	PYTHONPATH=constructs $(PY) -m xacct_ops.scan --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS) $(if $(VERBOSE),--verbose)
 
 scan-plan: venv ## checkov on a plan's values (PLAN=<terraform show -json file>) of STACK, with the same per-resource exemptions
 	@test -n "$(PLAN)" || { echo "PLAN=<file written by terraform show -json> is required" >&2; exit 1; }

@@ -87,7 +87,7 @@ SUMMARY = re.compile(r"terraform_json scan results: Passed checks: (\d+), Failed
 def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdir: Path, tmp_path: Path) -> None:
     # GIVEN every stack synthesized with its defaults WHEN `make scan` runs on them
     reports = tmp_path / "reports"
-    result = run_make("scan", OUTDIR=cli_outdir, REPORTS=reports)
+    result = run_make("scan", OUTDIR=cli_outdir, REPORTS=reports, VERBOSE=1)
     # THEN nothing fails; the counts are exactly those of the five stacks
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = SUMMARY.search(result.stdout)
@@ -125,7 +125,7 @@ def test_an_exemption_holds_only_for_its_resource(cli_outdir: Path, tmp_path: Pa
     }
     (stack_dir / "cdk.tf.json").write_text(json.dumps(config, indent=2))
     # WHEN
-    result = run_make("scan", OUTDIR=outdir, REPORTS=tmp_path / "reports")
+    result = run_make("scan", OUTDIR=outdir, REPORTS=tmp_path / "reports", VERBOSE=1)
     # THEN the archive bucket's exemptions do not cover it: the scan fails naming it
     assert result.returncode != 0
     assert "FAILED  CKV_AWS_18   aws_s3_bucket audit/bucket in xacct-kinesis-efo" in result.stdout
@@ -169,10 +169,30 @@ def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink
     # account, the API stack managing the account's logging role, the quick start (own handler on
     # an existing stream, whose stream policy stays its owner's: not in the plan), the fan-out example (three functions in three accounts) and the same split
     # into three plans (its producer's policies name readers by the handed-over role variable)
-    result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports")
+    result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports", VERBOSE=1)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = SUMMARY.search(result.stdout)
     assert summary is not None and tuple(map(int, summary.groups())) == (564, 0, 28), result.stdout
     # the VPC function passes CKV_AWS_117 itself; only the functions outside a VPC are exempted
     assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-provisioned" not in result.stdout
     assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-kinesis-efo" in result.stdout
+
+
+@pytest.mark.slow  # checkov over whole stacks: a scan, in make test
+def test_make_scan_is_quiet_and_skipped_when_nothing_changed(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN a copy of the stacks, scanned once without VERBOSE
+    outdir, reports = tmp_path / "out", tmp_path / "reports"
+    shutil.copytree(cli_outdir, outdir, ignore=shutil.ignore_patterns(".terraform"))
+    first = run_make("scan", OUTDIR=outdir, REPORTS=reports)
+    # THEN no exemption is listed, only counted, with where to find them
+    assert first.returncode == 0, first.stdout[-2000:]
+    assert "exempt  " not in first.stdout
+    assert "Exempted checks: 24 (each with its justification: make scan VERBOSE=1, or the SARIF report)" in first.stdout
+    # WHEN nothing changed THEN the scan is skipped
+    second = run_make("scan", OUTDIR=outdir, REPORTS=reports)
+    assert second.returncode == 0 and "scan: nothing changed since the last passing scan" in second.stdout
+    # AND a changed stack is scanned again
+    config = outdir / "stacks" / "xacct-kinesis-efo" / "cdk.tf.json"
+    config.write_text(config.read_text().replace('"retention_period": 24', '"retention_period": 48'))
+    third = run_make("scan", OUTDIR=outdir, REPORTS=reports)
+    assert third.returncode == 0 and "terraform_json scan results: Passed checks: 417" in third.stdout

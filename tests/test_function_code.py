@@ -256,3 +256,35 @@ def test_main_reports_a_packaging_failure_in_one_line_and_keeps_the_output(tmp_p
     assert result.stderr.startswith("error: pip could not install ") and "no-such-package-xyz" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert (tmp_path / "out" / "stacks" / "marker").read_text() == "kept"
+
+
+@pytest.mark.parametrize(
+    ("module", "handler", "error"),
+    [
+        pytest.param("def handle(event, context):\n    return {}\n", "app.lambda_handler", "no 'lambda_handler' there", id="function-missing"),
+        pytest.param("def lambda_handler(event, context):\n    return {}\n", "app.lambda_handler", None, id="def"),
+        pytest.param("from powertools import make\nlambda_handler = make()\n", "app.lambda_handler", None, id="assigned"),
+        pytest.param("from other import lambda_handler\n", "app.lambda_handler", None, id="imported"),
+        pytest.param("def lambda_handler(:\n", "app.lambda_handler", None, id="unparsable-left-to-the-runtime"),
+    ],
+)
+@pytest.mark.parametrize("packaging", ["source_dir", "zip_file"])
+def test_the_handlers_function_is_checked_by_reading_the_module_never_importing_it(
+    tmp_path: Path, module: str, handler: str, error: str | None, packaging: str
+) -> None:
+    # GIVEN a function's own code, as a directory or a zip, whose module may not define the handler
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "app.py").write_text(module + "raise SystemExit('imported!')\n" if error else module)
+    code: dict[str, Any] = {"source_dir": str(src)}
+    if packaging == "zip_file":
+        with zipfile.ZipFile(tmp_path / "code.zip", "w") as archive:
+            archive.write(src / "app.py", "app.py")
+        code = {"zip_file": str(tmp_path / "code.zip")}
+    # WHEN the settings are read THEN a missing function is named with where it was looked for
+    if error is None:
+        assert ConsumerFunctionProps(handler=handler, runtime="python3.13", **code).handler == handler
+        return
+    with pytest.raises(ConfigError) as raised:
+        ConsumerFunctionProps(handler=handler, runtime="python3.13", **code)
+    assert raised.value.field == "function.handler" and error in str(raised.value)

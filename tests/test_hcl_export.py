@@ -121,3 +121,9 @@ def test_one_process_writes_json_or_hcl_and_refuses_to_mix_them(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "cdktf started in this process writing JSON (it fixes the format when it starts): synthesize HCL in a new process" in result.stdout
     assert not (tmp_path / "hcl").exists()
+
+
+def test_the_hcl_export_directory_is_ignored_by_git() -> None:
+    # GIVEN `make hcl`'s output directory WHEN git is asked THEN it ignores it, as it does cdktf.out/
+    for path in ("cdktf.out-hcl/stacks/xacct-kinesis-efo/cdk.tf", "cdktf.out/stacks/xacct-kinesis-efo/cdk.tf.json"):
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0, path

@@ -25,9 +25,9 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     ("config_text", "expected"),
     [
-        pytest.param("[mapping]\nbatch_size = 20000\n", "error: mapping.batch_size: 20000 is not allowed; expected an integer from 1 to 10000", id="range"),
-        pytest.param('[stream]\nstream_mode = "PROVISIONED"\n', "error: stream.shard_count: None is not allowed; expected an integer from 1 to 500", id="missing-shards"),
-        pytest.param("[function]\nmemory = 512\n", "error: function.memory: 512 is not allowed; expected 'memory_size_mb'? a known key:", id="unknown-key"),
+        pytest.param("[mapping]\nbatch_size = 20000\n", "error: {file}mapping.batch_size: 20000 is not allowed; expected an integer from 1 to 10000", id="range"),
+        pytest.param('[stream]\nstream_mode = "PROVISIONED"\n', "error: {file}stream.shard_count: None is not allowed; expected an integer from 1 to 500", id="missing-shards"),
+        pytest.param("[function]\nmemory = 512\n", "error: {file}function.memory: 512 is not allowed; expected 'memory_size_mb'? a known key:", id="unknown-key"),
         pytest.param("[backend\n", "error: config file: ", id="not-toml"),
     ],
 )
@@ -43,7 +43,8 @@ def test_bad_config_exits_2_and_leaves_previous_output_untouched(tmp_path: Path,
     result = run_main("--outdir", str(outdir), "--config", str(config))
     # THEN
     assert result.returncode == 2
-    assert result.stderr.startswith(expected), result.stderr
+    # (every error from a settings file names the file first)
+    assert result.stderr.startswith(expected.format(file=f"{config}: ")), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, "one line, no traceback"
     assert _snapshot(outdir) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "settings.toml"], "no staging left behind"
@@ -135,6 +136,7 @@ def test_make_synth_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:
     assert (outdir / "manifest.json").stat().st_mtime_ns == manifest
 
 
+@pytest.mark.slow  # two full synths through make: make test
 def test_make_synth_replaces_an_output_another_tool_wrote_since(tmp_path: Path) -> None:
     from conftest import run_make
 
@@ -269,7 +271,7 @@ def test_a_derived_name_that_breaks_a_rule_says_where_it_came_from(tmp_path: Pat
     # THEN exit 2, naming stack_name first, the derived setting, its value, the rule and how to fix it
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: stack_name: '" + "w" * 30 + "' is not allowed; expected a name that leaves room for delivery.bucket_prefix, derived from it as '"
+        f"error: {config}: stack_name: '" + "w" * 30 + "' is not allowed; expected a name that leaves room for delivery.bucket_prefix, derived from it as '"
         + "w" * 30 + "-web-analytics': 3-34 of a-z 0-9 -, starting with a letter or digit (the bucket is <prefix>-<account>-<region>); "
         "or set delivery.bucket_prefix in the file"
     )
@@ -283,7 +285,7 @@ def test_a_bad_stack_name_is_reported_as_itself_before_any_name_derived_from_it(
     result = run_main("--config", str(config), "--outdir", str(tmp_path / "out"))
     # THEN the error is about stack_name itself
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: stack_name: 'My Stack!' is not allowed; expected 1-63 of a-z 0-9 -, starting with a letter"
+    assert result.stderr.strip() == f"error: {config}: stack_name: 'My Stack!' is not allowed; expected 1-63 of a-z 0-9 -, starting with a letter"
 
 
 def test_the_python_api_derives_names_from_stack_name_as_settings_files_do() -> None:
@@ -314,6 +316,7 @@ def test_stack_tags_are_merged_over_the_tags_variable(tmp_path: Path) -> None:
     ("cli_env", "orphan_left"),
     [pytest.param({}, False, id="make-synth-deletes-it"), pytest.param(CDKTF_CLI_ENV, True, id="cdktf-cli-deletes-it-itself")],
 )
+@pytest.mark.slow  # two full synths each: make test
 def test_a_full_synth_keeps_other_files_and_leaves_orphaned_stacks_to_the_cli(tmp_path: Path, cli_env: dict[str, str], orphan_left: bool) -> None:
     # GIVEN an output with a stack this run will not write, and a file synthesis does not own
     outdir = tmp_path / "cdktf.out"
@@ -386,3 +389,35 @@ def test_two_stacks_with_one_state_fail_naming_both(tmp_path: Path) -> None:
         "error: backend.key: 'shared/terraform.tfstate' is not allowed; expected a state of this stack's own: "
         "stack 'xacct-dynamodb-streams' keeps its state there too"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"", "error: config file: '{path}' is not allowed; expected at least one setting (an empty file would synthesize the defaults unasked)", id="empty-file"),
+        pytest.param(b"\xff\xfe\x00binary", "error: config file: '{path}' is not allowed; expected a UTF-8 TOML text file (byte 0 is not UTF-8)", id="binary-file"),
+        pytest.param(b'kind = "xacct-kinesis-fanout"\n', "error: {path}: consumers: None is not allowed; expected one or more [[consumers]] tables (kind 'xacct-kinesis-fanout' has no default readers: none is assumed)", id="fanout-without-consumers"),
+    ],
+)
+def test_a_settings_file_that_says_nothing_usable_is_refused_in_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    # GIVEN a file that used to be accepted silently (defaults, or three invented consumers) or gave a traceback
+    config = tmp_path / "settings.toml"
+    config.write_bytes(content)
+    # WHEN
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(config))
+    # THEN exit 2, one line naming the file, nothing written
+    assert result.returncode == 2
+    assert result.stderr.strip() == expected.format(path=config)
+    assert not (tmp_path / "out").exists()
+
+
+def test_with_several_settings_files_an_error_names_its_file(tmp_path: Path) -> None:
+    # GIVEN two files, the second one wrong
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text('stack_name = "orders"\n')
+    bad.write_text('stack_name = "payments"\n[mapping]\nbatch_size = 0\n')
+    # WHEN both are given
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(good), "--config", str(bad))
+    # THEN the error says which file
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {bad}: mapping.batch_size: 0 is not allowed; expected an integer from 1 to 10000"

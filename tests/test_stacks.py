@@ -242,8 +242,8 @@ def test_one_stack_is_synthesized_alone(tmp_path: Any) -> None:
     "args, message",
     [
         pytest.param(["--stack", "nope"], "error: stack: 'nope' is not allowed; expected one of 'xacct-kinesis-efo', 'xacct-dynamodb-streams', 'xacct-kinesis-replication', 'xacct-ses-notifications', 'xacct-api-ingest'", id="unknown-stack"),
-        pytest.param(["--config", "tests/configs/replication-bad-prefix.toml"], "error: delivery.prefix: '/changes' is not allowed; expected an S3 key prefix ending in '/' (no leading '/')", id="bad-delivery-prefix"),
-        pytest.param(["--config", "tests/configs/replication-bad-writer.toml"], "error: writer.memory_size_mb: 64 is not allowed; expected an integer from 128 to 10240", id="writer-table-named"),
+        pytest.param(["--config", "tests/configs/replication-bad-prefix.toml"], "error: tests/configs/replication-bad-prefix.toml: delivery.prefix: '/changes' is not allowed; expected an S3 key prefix ending in '/' (no leading '/')", id="bad-delivery-prefix"),
+        pytest.param(["--config", "tests/configs/replication-bad-writer.toml"], "error: tests/configs/replication-bad-writer.toml: writer.memory_size_mb: 64 is not allowed; expected an integer from 128 to 10240", id="writer-table-named"),
         pytest.param(["--config", "tests/configs/ddb-name-clash.toml"], "error: stack_name: 'xacct-kinesis-efo' is not allowed; expected a name not already used by the xacct-kinesis-efo stack", id="stack-name-clash"),
     ],
 )

@@ -209,6 +209,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     parser.add_argument("--plan", type=Path, help="a plan as `terraform show -json` writes it (plan scan), with --stack-dir")
     parser.add_argument("--stack-dir", type=Path, help="the planned stack's directory (its cdk.tf.json names the resources)")
+    parser.add_argument("--verbose", action="store_true", help="list every exempted finding with its justification (make scan VERBOSE=1)")
     args = parser.parse_args(argv)
     if args.plan is not None:
         if args.stack_dir is None or not (args.stack_dir / "cdk.tf.json").is_file():
@@ -219,6 +220,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.stacks_dir.is_dir() or not any(args.stacks_dir.glob("*/cdk.tf.json")):
         print(f"nothing synthesized in {args.stacks_dir}: run 'make synth' first", file=sys.stderr)
         return 2
+    inputs = scan_inputs_digest(args.stacks_dir)
+    stamp = args.reports / SCAN_STAMP
+    if stamp.is_file() and stamp.read_text() == inputs and all((args.reports / n).is_file() for n in REPORT_FILES):
+        print(f"scan: nothing changed since the last passing scan (stacks, exemptions, custom checks); reports in {args.reports}/")
+        return 0
+    stamp.unlink(missing_ok=True)
     report = run_checkov(args.stacks_dir.resolve(), args.reports)
     summary = report["summary"]
     if summary.get("parsing_errors"):
@@ -229,13 +236,36 @@ def main(argv: Optional[list[str]] = None) -> int:
     failed = [f for f in findings if f.exemption is None]
     _mark_junit(args.reports / "checkov.junit.xml", exempted)
     _mark_sarif(args.reports / "checkov.sarif", exempted)
-    for finding in exempted:
-        print(f"exempt  {finding.check_id:<12s} {finding.where}: {finding.exemption.justification if finding.exemption else ''}")
+    if args.verbose:
+        for finding in exempted:
+            print(f"exempt  {finding.check_id:<12s} {finding.where}: {finding.exemption.justification if finding.exemption else ''}")
     for finding in failed:
         print(f"FAILED  {finding.check_id:<12s} {finding.where} ({finding.file_path}:{finding.lines[0]}-{finding.lines[1]})")
-    print(f"terraform_json scan results: Passed checks: {summary['passed']}, Failed checks: {len(failed)}, Exempted checks: {len(exempted)}")
-    print(f"reports: {args.reports}/checkov.json, checkov.junit.xml, checkov.sarif")
+    print(f"terraform_json scan results: Passed checks: {summary['passed']}, Failed checks: {len(failed)}, Exempted checks: {len(exempted)}"
+          + ("" if args.verbose else " (each with its justification: make scan VERBOSE=1, or the SARIF report)"))
+    print(f"reports: {args.reports}/{', '.join(REPORT_FILES)}")
+    if not failed:
+        stamp.write_text(inputs)
     return 1 if failed else 0
+
+
+SCAN_STAMP = ".scan-inputs.sha256"
+REPORT_FILES = ("checkov.json", "checkov.junit.xml", "checkov.sarif")
+
+
+def scan_inputs_digest(stacks_dir: Path) -> str:
+    """What a configuration scan's verdict depends on: every stack's JSON, the exemptions and checkov
+    settings, the custom checks, this module, and the checkov version."""
+    import hashlib
+    from importlib.metadata import version
+
+    root = Path(__file__).resolve().parents[2]
+    files = sorted(stacks_dir.glob("*/cdk.tf.json")) + [root / ".checkov.yaml", Path(__file__)] + sorted((root / "constructs" / "xacct_checks").glob("*.py"))
+    digest = hashlib.sha256(version("checkov").encode())
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(path.anchor)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 if __name__ == "__main__":

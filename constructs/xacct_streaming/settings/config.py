@@ -100,6 +100,8 @@ def props_from_mapping(data: Mapping[str, Any], base_dir: Optional[Path] = None)
         kwargs["tags"] = data["tags"]
     kwargs.update({key: data[key] for key in scalars if key in data})
     for name in LIST_SECTIONS:
+        if name in kind.sections and name not in data:
+            raise ConfigError(name, None, f"one or more [[{name}]] tables (kind {kind_name!r} has no default readers: none is assumed)")
         if name in kind.sections and name in data:
             kwargs[name] = _consumers(data[name], stack_name if isinstance(stack_name, str) else kind.name, base_dir)
     return kind.props_type(**kwargs)
@@ -168,16 +170,30 @@ def _consumers(values: Any, stack_name: str, base_dir: Optional[Path]) -> tuple[
 
 
 def load_stacks(path: str) -> list[Any]:
-    """The props of every stack a TOML file describes (one at its top level, or `[[stack]]` tables)."""
+    """The props of every stack a TOML file describes (one at its top level, or `[[stack]]` tables).
+    Every error names the file first (several files may be given at once)."""
+    try:
+        return _load_stacks(path)
+    except ConfigError as err:
+        if err.field == "config file":
+            raise
+        raise ConfigError(f"{path}: {err.field}", err.value, err.allowed) from None
+
+
+def _load_stacks(path: str) -> list[Any]:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError("config file", path, f"a readable TOML file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError("config file", path, f"a UTF-8 TOML text file (byte {err.start} is not UTF-8)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError("config file", path, f"valid TOML ({err})") from None
+    if not data:
+        raise ConfigError("config file", path, "at least one setting (an empty file would synthesize the defaults unasked)")
     base_dir = file.resolve().parent
     if "stack" not in data:
         return [props_from_mapping(data, base_dir)]

@@ -4,6 +4,7 @@ directory or prebuilt zip, or a container image. Checked when the props are made
 
 from __future__ import annotations
 
+import ast
 import re
 import zipfile
 from pathlib import Path
@@ -74,13 +75,46 @@ def _missing_module(field: str, props: Any, location: str, candidates: list[str]
     )
 
 
+def _defines(source: bytes, name: str) -> Optional[bool]:
+    """Whether Python `source` defines `name` at its top level (a def, a class or an assignment); None
+    when it cannot be parsed (the function's own runtime is the judge then). Read, never imported."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return True
+    return False
+
+
+def _check_function_defined(field: str, props: Any, location: str, module_file: str, source: bytes) -> None:
+    if not props.runtime.startswith("python"):
+        return
+    function = props.handler.rsplit(".", 1)[1]
+    if _defines(source, function) is False:
+        raise ConfigError(
+            f"{field}.handler", props.handler, f"a function {module_file} defines at its top level ({location}: no {function!r} there)"
+        )
+
+
 def _check_source_dir(field: str, props: Any) -> None:
     path = Path(props.source_dir)
     if not path.is_dir():
         raise ConfigError(f"{field}.source_dir", props.source_dir, "an existing directory with the function's code")
     candidates = handler_files(props.handler, props.runtime)
-    if candidates is not None and not any((path / name).is_file() for name in candidates):
+    if candidates is None:
+        return
+    found = [name for name in candidates if (path / name).is_file()]
+    if not found:
         raise _missing_module(field, props, props.source_dir, candidates)
+    _check_function_defined(field, props, props.source_dir, found[0], (path / found[0]).read_bytes())
 
 
 def _check_zip_file(field: str, props: Any) -> None:
@@ -91,5 +125,10 @@ def _check_zip_file(field: str, props: Any) -> None:
     except (OSError, zipfile.BadZipFile):
         raise ConfigError(f"{field}.zip_file", props.zip_file, "an existing zip file with the function's code") from None
     candidates = handler_files(props.handler, props.runtime)
-    if candidates is not None and not names.intersection(candidates):
+    if candidates is None:
+        return
+    found = [name for name in candidates if name in names]
+    if not found:
         raise _missing_module(field, props, props.zip_file, candidates)
+    with zipfile.ZipFile(path) as archive:
+        _check_function_defined(field, props, props.zip_file, found[0], archive.read(found[0]))
