@@ -43,7 +43,7 @@ _require_packages()
 # resolving to the constructs library that cdktf is built on.
 sys.path.insert(0, str(ROOT / "constructs"))
 
-from xacct_streaming.settings.catalog import kind_of, select  # noqa: E402
+from xacct_streaming.settings.catalog import KINDS, kind_of, select  # noqa: E402
 from xacct_streaming.settings.config import load_stacks  # noqa: E402
 from xacct_streaming.settings.errors import ConfigError  # noqa: E402
 
@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         for props in stacks:
             kind = kind_of(props)
             print(f"{props.stack_name:<28s} source document {kind.source_document}  {kind.summary}")
+        listed = {kind_of(props).name for props in stacks}
+        others = [k.name for k in KINDS.values() if k.name not in listed and not k.by_default]
+        if others:
+            print(f"(only from a settings file that names its kind: {', '.join(others)})")
         return 0
 
     if args.teardown and args.hcl:

@@ -160,7 +160,10 @@ def settings_block(kind_name: str) -> str:
 def stacks_block() -> str:
     from xacct_streaming.settings.catalog import KINDS
 
-    rows = [(f"[`{k.name}`](docs/stacks/{k.name}.md)", k.source_document, k.summary) for k in KINDS.values()]
+    rows = [
+        (f"[`{k.name}`](docs/stacks/{k.name}.md)", k.source_document, k.summary + ("" if k.by_default else " (only from a settings file that names its kind)"))
+        for k in KINDS.values()
+    ]
     return _table(("stack", "source document", "what it is"), rows)
 
 
