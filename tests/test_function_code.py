@@ -129,8 +129,11 @@ def test_a_requirement_pip_cannot_install_is_a_clear_error(tmp_path: Path, build
     (src / "app.py").write_text("def handle(event, context):\n    return {}\n")
     (src / "requirements.txt").write_text("--no-index\nno-such-package-xyz==9.9\n")
     props = StackProps(function=ConsumerFunctionProps(source_dir=str(src), handler="app.handle"))
-    with pytest.raises(ArchiveError, match=r"pip could not install .*requirements.txt for python3.12/arm64: .*no-such-package-xyz"):
+    with pytest.raises(ArchiveError, match=r"pip could not install .*requirements.txt for python3.12/arm64: .*no-such-package-xyz") as raised:
         _synth(tmp_path, props)
+    # AND it says why a package may not install here, and the ways out
+    assert "Only binary wheels built for python3.12 on arm64 can be vendored" in str(raised.value)
+    assert "psycopg2 -> psycopg2-binary" in str(raised.value) and "function.image_uri" in str(raised.value)
     assert not (tmp_path / "out").exists()
 
 
@@ -288,3 +291,43 @@ def test_the_handlers_function_is_checked_by_reading_the_module_never_importing_
     with pytest.raises(ConfigError) as raised:
         ConsumerFunctionProps(handler=handler, runtime="python3.13", **code)
     assert raised.value.field == "function.handler" and error in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "handler", "packaged"),
+    [
+        pytest.param("python3.13", "app.handle", ["app.py", "pkg/util.py", "settings/.keep-me"], id="python"),
+        pytest.param("nodejs22.x", "index.handler", ["app.py", "node_modules/left-pad/index.js", "pkg/util.py", "settings/.keep-me"], id="nodejs-keeps-node-modules"),
+    ],
+)
+def test_hidden_files_stay_out_of_the_zip_unless_included(tmp_path: Path, runtime: str, handler: str, packaged: list[str]) -> None:
+    from xacct_streaming.synthesis.lambda_archive import package_entries
+
+    # GIVEN a source directory with a secret in .env, git files, a cache, packages and a test folder
+    src = tmp_path / "src"
+    for name, text in {"app.py": "def handle(e, c): ...\n", "index.js": "exports.handler = async () => ({});\n", ".env": "SECRET=1\n",
+                       ".git/config": "[core]\n", ".gitignore": "x\n", "pkg/util.py": "X = 1\n", "pkg/__pycache__/util.cpython-313.pyc": "",
+                       "node_modules/left-pad/index.js": "module.exports = 1\n", "tests/test_app.py": "", "settings/.keep-me": ""}.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(text)
+    # WHEN the entries are chosen with tests/ excluded and one hidden file included
+    names = [name for name, _ in package_entries(src, runtime, exclude=("tests/**", "index.js" if runtime.startswith("python") else "x"), include=("settings/.keep-me",))]
+    # THEN no .env, no .git*, no cache, no tests; node_modules only for Node.js
+    assert [n for n in names if n != "index.js"] == packaged
+
+
+def test_two_functions_whose_code_holds_the_same_file_names_get_their_own_archives(tmp_path: Path) -> None:
+    # GIVEN the replication stack's two functions, each with its own app.py of different contents
+    for name in ("writer", "flattener"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(f"def handle(event, context):\n    return {name!r}\n")
+    props = ReplicationStackProps(
+        writer=ConsumerFunctionProps(function_name="w", key_alias="alias/w", source_dir=str(tmp_path / "writer"), handler="app.handle"),
+        flattener=ConsumerFunctionProps(function_name="f", key_alias="alias/f", source_dir=str(tmp_path / "flattener"), handler="app.handle"),
+    )
+    # WHEN synthesized in one run
+    config = _synth(tmp_path, props)
+    # THEN each function deploys its own code: two archives, each holding its own app.py
+    functions = {b["function_name"]: b for b in config["resource"]["aws_lambda_function"].values()}
+    hashes = {functions[n]["source_code_hash"] for n in ("w", "f")}
+    assert len(hashes) == 2

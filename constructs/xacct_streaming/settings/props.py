@@ -187,6 +187,11 @@ class ConsumerFunctionProps:
     # Added to the variables the stack sets for its wiring (TABLE_NAME, ...), never over them.
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: tuple[str, ...] = ()
+    # What of source_dir is packaged: everything but hidden files and directories (".env", ".git*",
+    # ".venv"), caches and bytecode, and node_modules for a Python runtime; `package_exclude` leaves
+    # out more, `package_include` puts hidden files back in (glob patterns on paths relative to source_dir).
+    package_exclude: tuple[str, ...] = ()
+    package_include: tuple[str, ...] = ()
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     # Tags of this function's resources, over the stack's.
@@ -202,6 +207,11 @@ class ConsumerFunctionProps:
         ):
             # TOML gives lists; props stay hashable with tuples.
             object.__setattr__(self, name, require_list(f"function.{name}", getattr(self, name), pattern, f"at most {most} distinct {text}", most))
+        for name in ("package_exclude", "package_include"):
+            object.__setattr__(self, name, require_list(
+                f"function.{name}", getattr(self, name), r"[^\x00]{1,256}", "glob patterns on paths relative to source_dir, such as 'tests/**'", 50))
+            if getattr(self, name) and self.source_dir is None:
+                raise ConfigError(f"function.{name}", list(getattr(self, name)), "no value without source_dir (only a source directory is packaged here)")
         if bool(self.subnet_ids) != bool(self.security_group_ids):
             missing = "security_group_ids" if self.subnet_ids else "subnet_ids"
             raise ConfigError(f"function.{missing}", [], "at least one value when the other VPC setting is set (both or neither)")

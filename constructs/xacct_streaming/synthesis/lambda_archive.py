@@ -18,6 +18,7 @@ Archives are stored by their SHA-256 under the build cache (`XACCT_BUILD_CACHE`,
 from __future__ import annotations
 
 import ast
+import fnmatch
 import functools
 import hashlib
 import io
@@ -79,6 +80,32 @@ def _tree(src_dir: Path) -> list[tuple[str, Path]]:
         if path.is_file():
             files.append((relative.as_posix(), path))
     return files
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name, pattern.rstrip("/") + "/*") for pattern in patterns)
+
+
+def package_entries(src_dir: Path, runtime: str, exclude: Iterable[str] = (), include: Iterable[str] = ()) -> list[tuple[str, Path]]:
+    """What of a user's source directory goes into the zip: not hidden files or directories (a `.env`
+    with a secret, `.git*`), caches or bytecode, nor node_modules for a Python runtime (a Node.js
+    function needs its packages); `exclude` leaves out more, `include` puts hidden files back."""
+    exclude, include = tuple(exclude), tuple(include)
+    entries = []
+    for path in sorted(src_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        name = path.relative_to(src_dir).as_posix()
+        parts = name.split("/")
+        if path.suffix in SKIPPED_SUFFIXES or any(part in {"__pycache__", ".pytest_cache", ".mypy_cache"} for part in parts):
+            continue
+        if "node_modules" in parts and not runtime.startswith("nodejs"):
+            continue
+        hidden = any(part.startswith(".") for part in parts)
+        if (hidden and not _matches(name, include)) or _matches(name, exclude):
+            continue
+        entries.append((name, path))
+    return entries
 
 
 def zip_bytes(entries: Iterable[tuple[str, Path]]) -> bytes:
@@ -212,7 +239,12 @@ def vendored_requirements(requirements: Path, runtime: str, architecture: str) -
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise ArchiveError(f"pip could not install {requirements} for {runtime}/{architecture}: {detail[-1] if detail else 'no output'}")
+        raise ArchiveError(
+            f"pip could not install {requirements} for {runtime}/{architecture}: {detail[-1] if detail else 'no output'}. "
+            f"Only binary wheels built for {runtime} on {architecture} can be vendored (the build runs on another machine than "
+            "Lambda): pin a version that has one, use the package's binary variant (psycopg2 -> psycopg2-binary), "
+            "put it in a Lambda layer (function.layers), or deploy a container image (function.image_uri)"
+        )
     shutil.rmtree(staging / "bin", ignore_errors=True)
     try:
         staging.rename(target)
@@ -226,9 +258,10 @@ def _unreproducible(name: str) -> bool:
     return len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] in UNREPRODUCIBLE_NAMES
 
 
-def source_dir_archive(src_dir: Path, runtime: str, architecture: str) -> Path:
-    """The stored archive of a user's source directory, its requirements vendored (Python runtimes)."""
-    entries = _tree(src_dir)
+def source_dir_archive(src_dir: Path, runtime: str, architecture: str, exclude: Iterable[str] = (), include: Iterable[str] = ()) -> Path:
+    """The stored archive of a user's source directory (`package_entries`), its requirements vendored
+    (Python runtimes)."""
+    entries = package_entries(src_dir, runtime, exclude, include)
     if not entries:
         raise ArchiveError(f"no files in {src_dir}")
     requirements = src_dir / REQUIREMENTS
@@ -264,7 +297,7 @@ def function_code(props: Any, builtin_handler: str) -> FunctionCode:
     if props.image_uri is not None:
         return FunctionCode(image_uri=props.image_uri)
     if props.source_dir is not None:
-        archive = source_dir_archive(Path(props.source_dir), props.runtime, props.architecture)
+        archive = source_dir_archive(Path(props.source_dir), props.runtime, props.architecture, props.package_exclude, props.package_include)
     elif props.zip_file is not None:
         archive = zip_file_archive(Path(props.zip_file))
     else:
