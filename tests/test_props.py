@@ -9,7 +9,15 @@ import pytest
 from conftest import STATE_KEY_ARN, STATE_ROLE_ARN
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, SharedStreamProps, ExistingStreamProps, SinkProps
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    SharedStreamProps,
+    ExistingStreamProps,
+    SinkProps,
+)
 from xacct_streaming.settings.kinesis_efo import StackProps
 
 S3_STATE = {"kind": "s3", "bucket": "state-b", "region": "eu-west-1", "role_arn": STATE_ROLE_ARN, "kms_key_id": STATE_KEY_ARN}

@@ -12,7 +12,12 @@ import pytest
 
 from conftest import ALL_STACKS, Synth, run_main
 from test_stack import _walk_statements
-from xacct_streaming.blocks.policy import STREAM_CONSUMER_READ_ACTIONS, STREAM_READ_ACTIONS, STREAM_WRITE_ACTIONS, TABLE_STREAM_READ_ACTIONS
+from xacct_streaming.blocks.policy import (
+    STREAM_CONSUMER_READ_ACTIONS,
+    STREAM_READ_ACTIONS,
+    STREAM_WRITE_ACTIONS,
+    TABLE_STREAM_READ_ACTIONS,
+)
 
 SEED_FIXTURES = ["ddb_synth", "replication_synth", "ses_synth", "api_synth"]
 

@@ -11,13 +11,24 @@ from typing import Mapping
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
-from xacct_streaming.settings.props import LOG_RETENTION_DAYS, AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, SharedStreamProps, SinkProps, _KMS_ALIAS, on_demand_concurrency_warnings, _KMS_ALIAS_TEXT, require_concurrency_for_shards, require_distinct_aliases, function_props
-from xacct_streaming.settings.patterns import (
-    STACK_NAME as _STACK_NAME,
-    STACK_NAME_TEXT as _STACK_NAME_TEXT,
+from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.props import (
+    LOG_RETENTION_DAYS,
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    SharedStreamProps,
+    SinkProps,
+    _KMS_ALIAS,
+    on_demand_concurrency_warnings,
+    _KMS_ALIAS_TEXT,
+    require_concurrency_for_shards,
+    require_distinct_aliases,
+    function_props,
 )
-from xacct_streaming.settings.validation import require_bool, require_int, require_match, require_one_of, require_tags
+
+from xacct_streaming.settings.validation import require_bool, require_int, require_match, require_one_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,9 +99,7 @@ class ApiIngestStackProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
-        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
-        derive_names(self)
+        check_stack(self)
         require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.authorizer.function_name == self.function.function_name:
             raise ConfigError("authorizer.function_name", self.authorizer.function_name, "a name different from function.function_name")

@@ -12,7 +12,15 @@ from typing import Any, Mapping, Sequence
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, ExistingStreamProps, SharedStreamProps, SinkProps
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    ExistingStreamProps,
+    SharedStreamProps,
+    SinkProps,
+)
 from xacct_streaming.settings.kinesis_efo import StackProps
 from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutPlanProps, FanoutStackProps
 from xacct_streaming.settings.api_ingest import ApiIngestStackProps, IngestApiProps

@@ -11,16 +11,24 @@ from typing import Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, SinkProps, _KMS_ALIAS, _KMS_ALIAS_TEXT, function_props, STREAM_VIEW_TYPES
+from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    SinkProps,
+    _KMS_ALIAS,
+    _KMS_ALIAS_TEXT,
+    function_props,
+    STREAM_VIEW_TYPES,
+)
 from xacct_streaming.settings.patterns import (
     ATTRIBUTE_NAME as _ATTRIBUTE,
-    STACK_NAME as _STACK_NAME,
-    STACK_NAME_TEXT as _STACK_NAME_TEXT,
     TABLE_NAME as _TABLE_NAME,
     TABLE_NAME_TEXT as _TABLE_NAME_TEXT,
 )
-from xacct_streaming.settings.validation import require_bool, require_int, require_match, require_one_of, require_tags
+from xacct_streaming.settings.validation import require_bool, require_int, require_match, require_one_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,8 +72,6 @@ class DynamoDBStreamsStackProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
-        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
-        derive_names(self)
+        check_stack(self)
         if not self.sink.creates_table:
             raise ConfigError("sink.role_arn", self.sink.role_arn, "no value: this stack keeps its change log in the consumer account")

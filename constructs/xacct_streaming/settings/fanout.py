@@ -11,14 +11,24 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
-from xacct_streaming.settings.patterns import KINESIS_NAME, STACK_NAME, STACK_NAME_TEXT
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, ExistingStreamProps, SharedStreamProps, SinkProps, on_demand_concurrency_warnings, require_concurrency_for_shards
-from xacct_streaming.settings.validation import require_match, require_one_of, require_tags
+from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.patterns import KINESIS_NAME
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    ExistingStreamProps,
+    SharedStreamProps,
+    SinkProps,
+    on_demand_concurrency_warnings,
+    require_concurrency_for_shards,
+)
+from xacct_streaming.settings.validation import require_match, require_one_of
 
 READ_MODES = ("enhanced_fan_out", "polling")
 PRODUCER_ACCOUNT = "producer"
@@ -103,11 +113,9 @@ class FanoutStackProps:
     split: bool = False
 
     def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
         if not isinstance(self.split, bool):
             raise ConfigError("split", self.split, "true or false")
-        require_match("stack_name", self.stack_name, STACK_NAME, STACK_NAME_TEXT)
-        derive_names(self)
+        check_stack(self)
         if self.existing_stream is not None and self.stream != FanoutStackProps.__dataclass_fields__["stream"].default_factory():  # type: ignore[misc]
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
         if not isinstance(self.consumers, (list, tuple)) or not self.consumers:

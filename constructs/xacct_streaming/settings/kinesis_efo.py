@@ -12,10 +12,18 @@ from typing import Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
-from xacct_streaming.settings.patterns import STACK_NAME as _STACK_NAME, STACK_NAME_TEXT as _STACK_NAME_TEXT
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, ExistingStreamProps, SharedStreamProps, SinkProps, on_demand_concurrency_warnings, require_concurrency_for_shards
-from xacct_streaming.settings.validation import require_match, require_tags
+from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    ExistingStreamProps,
+    SharedStreamProps,
+    SinkProps,
+    on_demand_concurrency_warnings,
+    require_concurrency_for_shards,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,11 +43,9 @@ class StackProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
-        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
         if self.existing_stream is not None and self.stream != SharedStreamProps():
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
-        derive_names(self, skip=("stream",) if self.existing_stream is not None else ())
+        check_stack(self, skip=("stream",) if self.existing_stream is not None else ())
         if self.existing_stream is None:
             require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:

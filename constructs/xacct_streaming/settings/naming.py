@@ -13,6 +13,8 @@ import dataclasses
 from typing import Any
 
 from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.patterns import STACK_NAME, STACK_NAME_TEXT
+from xacct_streaming.settings.validation import require_match, require_tags
 
 DEFAULT_NAME_PREFIX = "xacct-"
 
@@ -61,3 +63,11 @@ def derive_names(props: Any, skip: tuple[str, ...] = ()) -> None:
                 f"a name that leaves room for {key}, derived from it as {error.value!r}: {error.allowed}; or set {key} in the file",
             ) from None
         object.__setattr__(props, field.name, derived)
+
+
+def check_stack(props: Any, skip: tuple[str, ...] = ()) -> None:
+    """What every kind's props check first: its tags, its stack name (before any name derived from it),
+    then the names derived from it (`derive_names`)."""
+    require_tags("tags", props.tags)
+    require_match("stack_name", props.stack_name, STACK_NAME, STACK_NAME_TEXT)
+    derive_names(props, skip)

@@ -11,16 +11,27 @@ from typing import Mapping
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
-from xacct_streaming.settings.props import LOG_RETENTION_DAYS, AlarmProps, BackendProps, ConsumerFunctionProps, EventSourceMappingProps, SharedStreamProps, _KMS_ALIAS, on_demand_concurrency_warnings, _KMS_ALIAS_TEXT, require_concurrency_for_shards, require_distinct_aliases, function_props
+from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.props import (
+    LOG_RETENTION_DAYS,
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    EventSourceMappingProps,
+    SharedStreamProps,
+    _KMS_ALIAS,
+    on_demand_concurrency_warnings,
+    _KMS_ALIAS_TEXT,
+    require_concurrency_for_shards,
+    require_distinct_aliases,
+    function_props,
+)
 from xacct_streaming.settings.patterns import (
     IAM_ROLE_NAME,
-    STACK_NAME as _STACK_NAME,
-    STACK_NAME_TEXT as _STACK_NAME_TEXT,
     TABLE_NAME as _TABLE_NAME,
     TABLE_NAME_TEXT as _TABLE_NAME_TEXT,
 )
-from xacct_streaming.settings.validation import require_bool, require_int, require_match, require_one_of, require_tags
+from xacct_streaming.settings.validation import require_bool, require_int, require_match, require_one_of
 
 COMPRESSION_FORMATS = ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY")
 # S3 key prefixes Firehose accepts, ending in "/" so objects land in a folder of their own.
@@ -102,9 +113,7 @@ class ReplicationStackProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
-        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
-        derive_names(self)
+        check_stack(self)
         # Both functions and the two keys live in the consumer account: names must not collide.
         require_concurrency_for_shards(self.stream, self.writer, self.writer_mapping, "writer", "writer_mapping")
         if self.flattener.function_name == self.writer.function_name:

@@ -11,14 +11,20 @@ from typing import Mapping
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
-from xacct_streaming.settings.props import AlarmProps, BackendProps, ConsumerFunctionProps, SharedStreamProps, _KMS_ALIAS, _KMS_ALIAS_TEXT, function_props
+from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.props import (
+    AlarmProps,
+    BackendProps,
+    ConsumerFunctionProps,
+    SharedStreamProps,
+    _KMS_ALIAS,
+    _KMS_ALIAS_TEXT,
+    function_props,
+)
 from xacct_streaming.settings.patterns import (
     IAM_ROLE_NAME,
-    STACK_NAME as _STACK_NAME,
-    STACK_NAME_TEXT as _STACK_NAME_TEXT,
 )
-from xacct_streaming.settings.validation import require_int, require_match, require_one_of, require_tags
+from xacct_streaming.settings.validation import require_int, require_match, require_one_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,8 +69,6 @@ class SesNotificationsStackProps:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        require_tags("tags", self.tags)
-        require_match("stack_name", self.stack_name, _STACK_NAME, _STACK_NAME_TEXT)
-        derive_names(self)
+        check_stack(self)
         if self.notifications.topic_key_alias == self.forwarder.key_alias:
             raise ConfigError("notifications.topic_key_alias", self.notifications.topic_key_alias, "an alias different from forwarder.key_alias")
