@@ -130,3 +130,14 @@ def test_quick_start_settings_fit_in_twenty_lines_and_synthesize(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("stacks/orders-audit")
     assert sorted(p.name for p in (tmp_path / "out" / "stacks").iterdir()) == ["orders-audit"]
+
+
+def test_settings_tables_say_what_is_allowed_in_words() -> None:
+    # GIVEN every stack page's generated settings table
+    for page in sorted((ROOT / "docs" / "stacks").glob("*.md")):
+        text = page.read_text()
+        table = text[text.index("<!-- generated:settings:"):]
+        table = table[: table.index("<!-- /generated:settings:")]
+        # THEN no key is "any value" and no default is a Python repr
+        assert "any value" not in table, page.name
+        assert "Props(" not in table, page.name

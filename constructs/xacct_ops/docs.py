@@ -153,8 +153,22 @@ def settings_block(kind_name: str) -> str:
                 default = "required"
             else:  # an optional table: its class's own defaults
                 default = _code(field.default if field.default is not dataclasses.MISSING else field.default_factory())
+            nested = NESTED_TABLES.get(field.name) if table.startswith("[") else None
+            if nested is not None:  # a table inside each [[consumers]] entry: the core stack's table of that name
+                default, allowed_text = nested
+                rows.append((f"`[{table}]`", f"`{field.name}`", default, allowed_text))
+                continue
             rows.append((f"`[{table}]`", f"`{field.name}`", default, allowed(cls, field.name)))
     return _table(("table", "key", "default", "allowed"), rows)
+
+
+# Tables inside a [[consumers]] entry: (default, allowed), in words rather than a Python repr.
+NESTED_TABLES = {
+    "function": ("function `<stack>-<name>`, key `alias/<stack>-<name>`, the rest as `[function]` of xacct-kinesis-efo",
+                 "a table with the keys of `[function]` (xacct-kinesis-efo's settings)"),
+    "mapping": ("as `[mapping]` of xacct-kinesis-efo", "a table with the keys of `[mapping]` (xacct-kinesis-efo's settings)"),
+    "sink": ("table `<stack>-<name>-sink` in the consumer's account", "a table with the keys of `[sink]` (xacct-kinesis-efo's settings)"),
+}
 
 
 def stacks_block() -> str:

@@ -37,6 +37,11 @@ def handler_files(handler: str, runtime: str) -> Optional[list[str]]:
 
 def check_code(field: str, props: Any) -> None:
     """The code settings of a function (`field` is its table, e.g. "function")."""
+    for name, what in (("source_dir", "a directory with the function's code (relative to the settings file)"),
+                       ("zip_file", "a zip file with the function's code (relative to the settings file)")):
+        value = getattr(props, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"{field}.{name}", value, what)
     given = [name for name in ("source_dir", "zip_file", "image_uri") if getattr(props, name) is not None]
     if len(given) > 1:
         raise ConfigError(f"{field}.{given[1]}", getattr(props, given[1]), f"no value when {field}.{given[0]} is set (one code source)")
