@@ -23,7 +23,7 @@ from conftest import built_once
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.synthesis.name_limits import NAME_LIMITS, out_of_bounds
 
-SETTINGS_MODULES = ("xacct_streaming.settings.props", "xacct_streaming.settings.kinesis_efo", "xacct_streaming.settings.dynamodb_streams",
+SETTINGS_MODULES = ("xacct_streaming.settings.props", "xacct_streaming.settings.naming", "xacct_streaming.settings.kinesis_efo", "xacct_streaming.settings.dynamodb_streams",
                     "xacct_streaming.settings.replication", "xacct_streaming.settings.ses_notifications", "xacct_streaming.settings.api_ingest",
                     "xacct_streaming.settings.fanout")
 FANOUT = "xacct-kinesis-fanout"
@@ -76,7 +76,9 @@ def name_fields(kind: str) -> dict[str, str]:
     class is built with its defaults while `require_match` records what it checks."""
     from xacct_streaming.settings.catalog import KINDS
 
-    modules = [importlib.import_module(name) for name in SETTINGS_MODULES]
+    # Every settings module that calls require_match under its own name (the kinds', the shared props',
+    # naming's stack_name check).
+    modules = [m for m in (importlib.import_module(name) for name in SETTINGS_MODULES) if hasattr(m, "require_match")]
     originals = [module.require_match for module in modules]
     seen: dict[str, str] = {}
 

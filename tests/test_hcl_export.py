@@ -107,7 +107,7 @@ def test_one_process_writes_json_or_hcl_and_refuses_to_mix_them(tmp_path: Path) 
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT / 'constructs')!r})\n"
         "from pathlib import Path\n"
-        "from xacct_streaming.settings.props import StackProps\n"
+        "from xacct_streaming.settings.kinesis_efo import StackProps\n"
         "from xacct_streaming.synthesis.synth import OutputFormatError, synthesize\n"
         f"synthesize([StackProps()], outdir=Path({str(tmp_path / 'json')!r}))\n"
         "try:\n"
