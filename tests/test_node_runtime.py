@@ -87,12 +87,15 @@ def test_a_library_synth_without_a_supported_node_says_so_in_one_line(tmp_path: 
 
     from xacct_streaming.synthesis.node_runtime import SUPPORTED_MAJORS, node_major
 
-    system = _shutil.which("node")
+    # The system's PATH, without what the project puts first (make prepends its pinned Node)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not p.startswith(str(ROOT)))
+    system = _shutil.which("node", path=path)
     major = node_major(system) if system else None
     if major is None or major in SUPPORTED_MAJORS:
         pytest.skip(f"the system Node ({major}) is supported here: jsii prints no banner to replace")
     # GIVEN a library user's directory with no pinned Node, and the system's end-of-life one
-    env = {k: v for k, v in os.environ.items() if k not in ("JSII_NODE", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION")}
+    env = {k: v for k, v in os.environ.items() if k not in ("JSII_NODE", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "NODE_OPTIONS")}
+    env["PATH"] = path
     script = (f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r})\n"
               "import xacct_streaming as xs\nfrom pathlib import Path\n"
               "xs.synthesize([xs.StackProps()], outdir=Path('out'))\n")
