@@ -86,3 +86,7 @@ def test_example_app_synthesizes_a_team_handler_from_the_installed_package(insta
     assert consumer["stream_arn"] == "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"
     assert "aws_kinesis_stream" not in config["resource"]
     assert config["output"]["team_function_arn"]["description"] == "ARN of the team's function."
+    # AND the team's own bucket, next to the constructs, went through the same safety nets
+    assert [b["bucket"] for b in config["resource"]["aws_s3_bucket"].values()] == ["orders-audit-reports-${var.consumer_account_id}"]
+    stack_dir = tmp_path / "out" / "stacks" / "orders-audit"
+    assert (stack_dir / "versions.tf").is_file() and (stack_dir / ".terraform.lock.hcl").is_file()

@@ -67,3 +67,24 @@ def test_a_consumer_in_a_users_own_stack_next_to_their_own_resources(tmp_path: P
     (grant,) = resources["aws_kms_grant"].values()
     assert grant["constraints"] == [{"encryption_context_equals": {"aws:kinesis:arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}}]
     assert len(resources["aws_cloudwatch_metric_alarm"]) == 5
+
+
+def test_a_users_own_resource_goes_through_the_safety_nets(tmp_path: Path) -> None:
+    from xacct_streaming.blocks.aws import SqsQueue
+    from xacct_streaming.settings.errors import ConfigError
+    from xacct_streaming.settings.kinesis_efo import StackProps
+    from xacct_streaming.synthesis.synth import synthesize
+
+    # GIVEN an earlier output, and a team queue whose name is longer than SQS's 80 characters
+    (tmp_path / "out" / "keep").mkdir(parents=True)
+
+    def add_queue(app: object, stacks: list) -> None:
+        (stack,) = stacks
+        SqsQueue(stack, "team-queue", provider=stack.context("consumer").provider, name="q" * 81)
+
+    # WHEN it is synthesized with the library's stack
+    with pytest.raises(ConfigError) as raised:
+        synthesize([StackProps()], outdir=tmp_path / "out", customize=add_queue)
+    # THEN the name is refused like a derived one, and nothing was written
+    assert "aws_sqs_queue.xacct-kinesis-efo/team-queue is 1-80 characters" in str(raised.value)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["keep"]

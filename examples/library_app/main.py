@@ -4,9 +4,11 @@
     pip install <path or git URL of this repository>
     python examples/library_app/main.py --outdir cdktf.out
 
-It uses only the public API (`import xacct_streaming`), builds the stack itself in its own `App`,
-and prints where the library was imported from (tests/test_library.py runs it against a
-`pip install` of this repository).
+It uses only the public API (`import xacct_streaming`): the stack from props, plus the team's own
+resources next to it (an output and a reports bucket in the consumer account), all through
+`synthesize(..., customize=...)`, so they get the library's safety nets (derived names checked,
+versions.tf and the provider lock, all or nothing written). It prints where the library was imported
+from (tests/test_library.py runs it against a `pip install` of this repository).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ HERE = Path(__file__).resolve().parent
 
 def build(outdir: Path) -> Path:
     xs.enable_fast_provider_loading()  # optional: about a second of imports instead of ~17 s
-    from cdktf import App
 
     props = xs.StackProps(
         stack_name="orders-audit",
@@ -40,11 +41,17 @@ def build(outdir: Path) -> Path:
         sink=xs.SinkProps(table_name="orders-audit-sink"),
         tags={"team": "orders"},
     )
-    app = App(outdir=str(outdir))
-    stack = xs.CrossAccountStreamingStack(app, props)
-    stack.add_outputs({"team_function_arn": (stack.consumer.function.arn, "ARN of the team's function.")})
-    app.synth()
-    return outdir / "stacks" / props.stack_name
+
+    def add_team_resources(app: object, stacks: list) -> None:
+        from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+
+        (stack,) = stacks
+        consumer = stack.context("consumer")
+        S3Bucket(stack, "team-reports", provider=consumer.provider, bucket=f"orders-audit-reports-{consumer.account_id}")
+        stack.add_outputs({"team_function_arn": (stack.consumer.function.arn, "ARN of the team's function.")})
+
+    (stack_dir,) = xs.synthesize([props], outdir=outdir, customize=add_team_resources)
+    return stack_dir
 
 
 def main() -> None:

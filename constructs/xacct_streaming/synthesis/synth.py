@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from xacct_streaming.synthesis.name_limits import check_names
 from xacct_streaming.synthesis.teardown import write_teardown_override
@@ -78,9 +78,15 @@ def synthesize(
     hcl: bool = False,
     keep_other_stacks: bool = False,
     teardown: bool = False,
+    customize: Optional[Callable[[Any, list[Any]], None]] = None,
 ) -> list[Path]:
     """Writes one directory per stack (props of any kind in `catalog.KINDS`) under
     `outdir/stacks/` and returns them.
+
+    `customize(app, stacks)`, called with the cdktf App and the stacks built from `stacks` before the
+    synth, adds a user's own resources to those stacks or own stacks to the app: they get the same
+    safety nets (every derived name checked, `versions.tf` and the provider lock in every stack
+    directory, AWS names and states unique across stacks, all or nothing written).
 
     `keep_other_stacks` (`main.py --stack`): only these stacks' directories are replaced, each
     whole; the other stacks' directories (with their `.terraform/` and saved plans) stay as they
@@ -91,7 +97,7 @@ def synthesize(
     from xacct_streaming.synthesis import provider_bindings
 
     provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
-    from cdktf import App
+    from cdktf import App, TerraformStack
 
     from xacct_streaming.settings.catalog import kind_of
 
@@ -102,10 +108,14 @@ def synthesize(
     try:
         app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
         built = [kind_of(props).build(app, props) for props in stacks]
+        if customize is not None:
+            customize(app, built)
         app.synth()
-        for stack, props in zip(built, stacks):
+        props_of = {stack.node.id: props for stack, props in zip(built, stacks)}
+        every_stack = [child for child in app.node.children if isinstance(child, TerraformStack)]
+        for stack in every_stack:
             stack_dir, config = staging / "stacks" / stack.node.id, stack.to_terraform()
-            check_names(config, props)  # before anything is swapped in: the previous output stays
+            check_names(config, props_of.get(stack.node.id))  # before anything is swapped in: the previous output stays
             if hcl:
                 stack_file = stack_dir / "cdk.tf"
                 written = {key: value for key, value in config.items() if key != "ephemeral"}  # cdktf drops it
@@ -121,7 +131,7 @@ def synthesize(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return [outdir / "stacks" / props.stack_name for props in stacks]
+    return [outdir / "stacks" / stack.node.id for stack in every_stack]
 
 
 # cdktf writes `provider = "aws.x"` and quoted `depends_on` and `ignore_changes` entries in HCL, forms
