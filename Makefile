@@ -63,7 +63,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json for every stack (STACK=names, CONFIG=files, one stack each); no-op if nothing changed
+synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json: every default stack, or the stacks of the settings files CONFIG names, or STACK=names only; no-op if nothing changed
 
 # manifest.json is written by every synthesis, so its age tells whether the output is current.
 $(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed $(SYNTH_STAMP) | $(NODE_TOOLS)
@@ -126,7 +126,8 @@ smoke: $(TF_RC) ## after a deploy of STACK (a split fan-out: its plans' names): 
 
 docs: venv | $(NODE_TOOLS) ## rewrite the generated parts of README.md and docs/ (diagrams, settings, variables, outputs, targets, skips, benchmarks)
 	@# The docs describe the built-in settings (and the fan-out example), whatever CONFIG or STACK say: synthesize those apart.
-	$(PY) main.py --outdir .make/docs.out --config examples/fanout.toml >/dev/null
+	$(PY) main.py --outdir .make/docs.out >/dev/null
+	$(PY) main.py --outdir .make/docs.out --config examples/fanout.toml >/dev/null 2>&1
 	PYTHONPATH=constructs $(PY) -m xacct_ops.docs --stacks-dir .make/docs.out/stacks
 
 diagram: synth ## a stack as a diagram: $(OUTDIR)/diagram/<stack>/stack.{mmd,dot,svg,png} (STACK=name; SVG/PNG need graphviz)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """CDKTF app: cross-account streaming stacks, each with a producer and a consumer account in one plan.
 
-    python main.py                       # every stack, defaults: cdktf.out/stacks/<stack>/cdk.tf.json
+    python main.py                       # every kind's default stack: cdktf.out/stacks/<stack>/cdk.tf.json
     python main.py --stack xacct-dynamodb-streams   # just that stack (repeatable); the others' directories stay
-    python main.py --config a.toml --config b.toml  # stacks from settings files (docs/operations.md, "Settings files")
+    python main.py --config a.toml --config b.toml  # just the stacks the settings files name (docs/operations.md,
+                                                    # "Settings files"); the others' directories stay
     python main.py --hcl                 # HCL (cdk.tf) instead of JSON: the way out of CDKTF
     python main.py --teardown            # also teardown_override.tf.json: protection off, so a destroy removes all
     python main.py --list                # the stacks and the source document each one covers
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="FILE",
-        help="TOML settings file: one stack, or several as [[stack]] tables (repeatable; several of one kind allowed; "
-        "default: $XACCT_CONFIG, several separated by ':', else the built-in defaults)",
+        help="TOML settings file: one stack, or several as [[stack]] tables (repeatable; several of one kind allowed); "
+        "only the stacks the files name are synthesized, other stacks' directories stay "
+        "(default: $XACCT_CONFIG, several separated by ':', else every kind's default stack)",
     )
     parser.add_argument(
         "--outdir",
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{props.stack_name:<28s} source document {kind.source_document}  {kind.summary}")
         listed = {kind_of(props).name for props in stacks}
         others = [k.name for k in KINDS.values() if k.name not in listed and not k.by_default]
-        if others:
+        if others and not config_files:
             print(f"(only from a settings file that names its kind: {', '.join(others)})")
         return 0
 
@@ -115,12 +117,18 @@ def main(argv: list[str] | None = None) -> int:
 
     use_supported_node(ROOT)
     try:
-        written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names), teardown=args.teardown)
+        written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names or config_files), teardown=args.teardown)
     except (ConfigError, ArchiveError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for stack_dir in written:
         print(f"synthesized {os.path.relpath(stack_dir)}")
+    written_names = {stack_dir.name for stack_dir in written}
+    kept = sorted(p for p in (Path(args.outdir) / "stacks").iterdir() if p.is_dir() and p.name not in written_names)
+    if kept:
+        # They are still validated, scanned and listed in the manifest: say so, once per run.
+        print(f"note: kept from earlier runs, not rewritten: {', '.join(p.name for p in kept)} "
+              f"(`python main.py` with neither --config nor --stack replaces the whole output)", file=sys.stderr)
     return 0
 
 

@@ -74,9 +74,8 @@ def test_autoplan_follows_the_files_that_change_the_stacks_output(stack: str, ha
     ("files", "message"),
     [
         pytest.param({"dev.toml": 'kind = "xacct-kinesis-efo"\n', "dev.tfvars": ""}, "stack 'xacct-kinesis-efo' keeps local state", id="local-state"),
-        pytest.param({"dev.toml": S3_STACK, "dev.tfvars": ""},
-                     "stack 'xacct-kinesis-efo' (the default stack of kind 'xacct-kinesis-efo', which the file leaves out) keeps local state",
-                     id="kind-left-out"),
+        pytest.param({"dev.toml": "[[stack]]\n" + S3_STACK.replace("[backend]", "[stack.backend]") + '[[stack]]\nkind = "xacct-ses-notifications"\n', "dev.tfvars": ""},
+                     "stack 'xacct-ses-notifications' keeps local state", id="one-stack-of-several"),
         pytest.param({"dev.toml": '[backend]\nkind = "s3"\n'}, "has no var file environments/dev.tfvars", id="no-var-file"),
         pytest.param({}, "no environment in environments/", id="no-environment"),
     ],

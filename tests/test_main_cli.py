@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALL_STACKS, DEFAULT_STACK, ROOT, run_main
+from conftest import ALL_STACKS, DDB_STACK, DEFAULT_STACK, ROOT, run_main
 
 # What the cdktf CLI sets for the app it runs (its synth-stack.js), and nothing else does.
 CDKTF_CLI_ENV = {"CDKTF_CONTEXT_JSON": "{}", "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true"}
@@ -202,12 +202,35 @@ def test_several_settings_files_make_several_stacks_of_one_kind(tmp_path: Path) 
     # WHEN both are given
     outdir = tmp_path / "out"
     result = run_main("--config", str(first), "--config", str(second), "--outdir", str(outdir))
-    # THEN both instances replace the core kind's default stack, next to the other kinds' defaults
+    # THEN both instances are synthesized, and nothing the files do not name
     assert result.returncode == 0, result.stderr
     stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
-    assert stacks == sorted(["orders-stream", "payments-stream", *ALL_STACKS[1:]])
+    assert stacks == ["orders-stream", "payments-stream"]
     names = {json.loads((outdir / "stacks" / s / "cdk.tf.json").read_text())["resource"]["aws_kinesis_stream"].popitem()[1]["name"] for s in ("orders-stream", "payments-stream")}
     assert names == {"orders", "payments"}
+
+
+def test_a_settings_file_synthesizes_what_it_names_and_keeps_earlier_stacks(tmp_path: Path) -> None:
+    # GIVEN an output an earlier `--stack` run made, with a saved plan in it
+    outdir = tmp_path / "out"
+    assert run_main("--stack", DDB_STACK, "--outdir", str(outdir)).returncode == 0
+    (outdir / "stacks" / DDB_STACK / "tfplan").write_text("saved plan")
+    config = tmp_path / "orders.toml"
+    config.write_text(ORDERS.format(stack="orders-stream", function="orders-consumer"))
+    # WHEN a settings file of another kind is synthesized into it
+    result = run_main("--config", str(config), "--outdir", str(outdir))
+    # THEN only the file's stack is written; the earlier one stays, plan and manifest entry included, and a note says so
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"synthesized {os.path.relpath(outdir / 'stacks' / 'orders-stream')}"]
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == sorted(["orders-stream", DDB_STACK])
+    assert (outdir / "stacks" / DDB_STACK / "tfplan").read_text() == "saved plan"
+    assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == sorted(["orders-stream", DDB_STACK])
+    assert result.stderr.strip() == (f"note: kept from earlier runs, not rewritten: {DDB_STACK} "
+                                     "(`python main.py` with neither --config nor --stack replaces the whole output)")
+    # WHEN the settings are listed
+    listed = run_main("--config", str(config), "--list")
+    # THEN only the file's stack, without the hint about kinds that need a settings file
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["orders-stream"]
 
 
 def test_two_stacks_with_the_same_aws_name_fail_naming_both(tmp_path: Path) -> None:

@@ -116,13 +116,12 @@ def projects(root: Path = ROOT) -> list[Project]:
         if not tfvars.is_file():
             raise AtlantisConfigError(f"{_relative(settings, root)} has no var file {_relative(tfvars.parent, root)}/{tfvars.name}")
         configured = load_stacks(str(settings))
-        stacks = select(configured, [])  # what main.py synthesizes: the kinds the file leaves out keep their default stack
+        stacks = select(configured, [])  # what main.py synthesizes: the file's stacks (a split fan-out: its plans)
         for props in stacks:
             if props.backend.kind != "s3":
-                origin = "" if any(p.stack_name == props.stack_name for p in configured) else f" (the default stack of kind {kind_of(props).name!r}, which the file leaves out)"
                 raise AtlantisConfigError(
-                    f"{_relative(settings, root)}: stack {props.stack_name!r}{origin} keeps local state, which Atlantis deletes with the "
-                    "pull request's checkout: give the file a [backend] with kind = \"s3\" and a [[stack]] of every kind"
+                    f"{_relative(settings, root)}: stack {props.stack_name!r} keeps local state, which Atlantis deletes with the "
+                    "pull request's checkout: give it a [backend] with kind = \"s3\""
                 )
         with tempfile.TemporaryDirectory(prefix="atlantis-synth-") as work:
             _synthesize(root, settings, Path(work) / "out")

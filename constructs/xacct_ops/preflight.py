@@ -437,8 +437,8 @@ def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base:
 
 
 def _settings_of(config_file: Optional[str], stack: str) -> Any:
-    """The props of `stack` from the settings file (or the defaults), for the settings-only checks."""
-    stacks = select(load_stacks(config_file) if config_file else [], [])
+    """The props of `stack` from the settings file, else from the defaults, for the settings-only checks."""
+    stacks = [*select(load_stacks(config_file), []), *select([], [])] if config_file else select([], [])
     return next((props for props in stacks if props.stack_name == stack), None)
 
 

@@ -159,14 +159,14 @@ def kind_of(props: Any) -> StackKind:
 
 
 def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:
-    """Every kind's default props, except that the configured stacks of a kind (one or several)
-    replace that kind's default, filtered by stack name.
+    """The configured stacks (one or several, of any kinds), or, with none configured, the default
+    stack of every kind that has one; filtered by stack name. A settings file synthesizes what it
+    names: the kinds it leaves out get no stack.
 
     A split fan-out becomes its plans (FanoutStackProps.plans), each a stack of its own; naming the
     fan-out selects all of them. Stack names must be unique: they name output directories and state files.
     """
-    configured_kinds = {kind_of(props).name for props in configured}
-    stacks = [kind.props_type() for kind in KINDS.values() if kind.by_default and kind.name not in configured_kinds] + list(configured)
+    stacks = list(configured) or [kind.props_type() for kind in KINDS.values() if kind.by_default]
     # In catalog order; a kind's configured stacks keep the order they were given in (stable sort).
     order = list(KINDS)
     stacks.sort(key=lambda props: order.index(kind_of(props).name))

@@ -2,7 +2,7 @@
 
 A file configures one stack at its top level, or several as `[[stack]]` tables (any kinds,
 several of one kind), with an optional top-level `[backend]` for each of them that has none. Each is of the kind named by `kind` (default: the core stack,
-"xacct-kinesis-efo"); kinds no file configures keep their default stack. For the core stack:
+"xacct-kinesis-efo"); a run with settings files synthesizes only their stacks. For the core stack:
 
     stack_name = "orders-stream"
     [stream]           -> SharedStreamProps

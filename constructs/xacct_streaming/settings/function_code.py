@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.patterns import ECR_IMAGE as ECR_IMAGE_PATTERN
+from xacct_streaming.settings.validation import require_region
 
 # What the built-in runtimes are tested on.
 BUILTIN_RUNTIMES = ("python3.12", "python3.13")
@@ -68,6 +69,7 @@ def check_code(field: str, props: Any) -> None:
 def _check_image(field: str, props: Any) -> None:
     if not isinstance(props.image_uri, str) or re.fullmatch(ECR_IMAGE_PATTERN, props.image_uri) is None:
         raise ConfigError(f"{field}.image_uri", props.image_uri, ECR_IMAGE_TEXT)
+    require_region(f"{field}.image_uri", props.image_uri, props.image_uri.split(".")[3])
     if props.handler is not None:
         raise ConfigError(f"{field}.handler", props.handler, "no value with image_uri (the image's CMD names the handler)")
     if props.layers:

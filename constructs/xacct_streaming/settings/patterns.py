@@ -11,6 +11,25 @@ REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]"
 ACCOUNT_ID = r"[0-9]{12}"
 # The regions of each partition other than "aws" (an ARN whose region is not in its partition is a typo).
 PARTITION_REGION_PREFIXES = {"aws-cn": ("cn-",), "aws-us-gov": ("us-gov-",), "aws-iso": ("us-iso-",), "aws-iso-b": ("us-isob-",)}
+# The regions the pinned provider (hashicorp/aws 5.100.0) accepts, in the partitions above: it checks its
+# `region` against hashicorp/aws-sdk-go-base/v2's endpoints (generated from aws-sdk-go-v2's endpoints.json)
+# and fails the plan with "invalid AWS Region: <region>" for any other. A region AWS opens later needs a
+# newer provider. tests/test_regions.py plans a provider in each of these, and in near misses, with that
+# provider (the whole table is checked, not sampled).
+PROVIDER_VERSION = "5.100.0"
+PROVIDER_REGIONS = {
+    "aws": (
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+        "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+        "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
+        "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+        "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    ),
+    "aws-cn": ("cn-north-1", "cn-northwest-1"),
+    "aws-us-gov": ("us-gov-east-1", "us-gov-west-1"),
+    "aws-iso": ("us-iso-east-1", "us-iso-west-1"),
+    "aws-iso-b": ("us-isob-east-1",),
+}
 
 KINESIS_NAME = r"[a-zA-Z0-9_.-]{1,128}"
 TABLE_NAME = r"[a-zA-Z0-9_.-]{3,255}"

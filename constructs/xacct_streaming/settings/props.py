@@ -21,8 +21,6 @@ from xacct_streaming.settings.patterns import (
     KMS_ALIAS as _KMS_ALIAS,
     KMS_ALIAS_TEXT as _KMS_ALIAS_TEXT,
     LAYER_ARN as _LAYER_ARN,
-    PARTITION_REGION_PREFIXES,
-    REGION as REGION_PATTERN,
     ROLE_ARN as ROLE_ARN_PATTERN,
     SECURITY_GROUP_ID as _SECURITY_GROUP_ID,
     STACK_NAME as _STACK_NAME,
@@ -39,6 +37,7 @@ from xacct_streaming.settings.validation import (
     require_list,
     require_match,
     require_one_of,
+    require_region,
     require_tags,
 )
 
@@ -91,13 +90,7 @@ def parse_arn(field: str, value: Any, pattern: str, description: str) -> dict[st
     if match is None:
         raise ConfigError(field, value, description)
     parts = match.groupdict()
-    prefixes = PARTITION_REGION_PREFIXES.get(parts["partition"])
-    in_partition = (
-        parts["region"].startswith(prefixes) if prefixes
-        else not parts["region"].startswith(tuple(p for ps in PARTITION_REGION_PREFIXES.values() for p in ps))
-    )
-    if not in_partition:
-        raise ConfigError(field, value, f"{description}: region {parts['region']!r} is not in partition {parts['partition']!r}")
+    require_region(field, value, parts["region"], parts["partition"])
     return parts
 
 
@@ -207,6 +200,8 @@ class ConsumerFunctionProps:
         ):
             # TOML gives lists; props stay hashable with tuples.
             object.__setattr__(self, name, require_list(f"function.{name}", getattr(self, name), pattern, f"at most {most} distinct {text}", most))
+        for layer in self.layers:
+            require_region("function.layers", layer, layer.split(":")[3], layer.split(":")[1])
         for name in ("package_exclude", "package_include"):
             object.__setattr__(self, name, require_list(
                 f"function.{name}", getattr(self, name), r"[^\x00]{1,256}", "glob patterns on paths relative to source_dir, such as 'tests/**'", 50))
@@ -354,7 +349,7 @@ class SinkProps:
         if self.role_arn is not None:
             require_match("sink.role_arn", self.role_arn, ROLE_ARN_PATTERN, "an IAM role ARN such as arn:aws:iam::333333333333:role/sink-writer")
         if self.region is not None:
-            require_match("sink.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+            require_region("sink.region", self.region)
         if self.external_id is not None:
             require_match("sink.external_id", self.external_id, r"[\w+=,.@:/-]{2,1224}", "2-1224 of letters, digits and +=,.@:/-")
             if self.role_arn is None:
@@ -424,7 +419,7 @@ class BackendProps:
         require_match("backend.bucket", self.bucket, r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name (3-63 of a-z 0-9 . -)")
         if self.key is not None:
             require_match("backend.key", self.key, r"[A-Za-z0-9!_.*'()/-]{1,1024}", "an S3 object key such as 'xacct/terraform.tfstate'")
-        require_match("backend.region", self.region, REGION_PATTERN, "an AWS region such as 'eu-west-1'")
+        require_region("backend.region", self.region)
         require_match(
             "backend.role_arn", self.role_arn, ROLE_ARN_PATTERN,
             "the state account's role Terraform assumes for the state, such as arn:aws:iam::999999999999:role/terraform-state",

@@ -6,6 +6,7 @@ import re
 from typing import Any, Collection, Mapping, Sequence
 
 from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.patterns import PROVIDER_REGIONS, PROVIDER_VERSION
 
 
 def require_int(field: str, value: Any, low: int, high: int) -> None:
@@ -24,6 +25,20 @@ def require_int_or_minus_one(field: str, value: Any, low: int, high: int, minus_
         require_int(field, value, low, high)
     except ConfigError as error:
         raise ConfigError(field, value, f"-1 ({minus_one_means}) or {error.allowed}") from None
+
+
+def require_region(field: str, value: Any, region: Any = None, partition: str | None = None) -> None:
+    """`region` (default: `value` itself, else the region inside `value`, an ARN or URI) is one the pinned
+    provider accepts, in `partition` when the value names one: the plan would stop at "invalid AWS Region"."""
+    region = value if region is None else region
+    known = PROVIDER_REGIONS.get(partition, ()) if partition else tuple(r for rs in PROVIDER_REGIONS.values() for r in rs)
+    if isinstance(region, str) and region in known:
+        return
+    where = f"of partition {partition!r} " if partition else ""
+    other = next((p for p, rs in PROVIDER_REGIONS.items() if region in rs), None)
+    why = f" ({region!r} is in partition {other!r})" if other else ""
+    raise ConfigError(field, value, f"a region {where}that the pinned AWS provider (hashicorp/aws {PROVIDER_VERSION}) knows{why}: "
+                                    + ", ".join(known))
 
 
 def require_one_of(field: str, value: Any, allowed: Collection[Any]) -> None:
