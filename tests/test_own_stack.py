@@ -88,3 +88,31 @@ def test_a_users_own_resource_goes_through_the_safety_nets(tmp_path: Path) -> No
     # THEN the name is refused like a derived one, and nothing was written
     assert "aws_sqs_queue.xacct-kinesis-efo/team-queue is 1-80 characters" in str(raised.value)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["keep"]
+
+
+def test_a_split_fanout_from_the_library_is_synthesized_as_its_plans(tmp_path: Path) -> None:
+    import xacct_streaming as xs
+
+    # GIVEN a split fan-out made in Python from the public API, two readers in one account
+    props = xs.FanoutStackProps(stack_name="team-fanout", split=True, consumers=(
+        xs.FanoutConsumerProps(name="billing", account="finance"), xs.FanoutConsumerProps(name="ledger", account="finance")))
+    # WHEN synthesized
+    written = xs.synthesize([props], outdir=tmp_path / "out")
+    # THEN one directory per plan: the producer's and the account's, as main.py writes them
+    assert [p.name for p in written] == ["team-fanout-producer", "team-fanout-finance"]
+    account = json.loads((tmp_path / "out/stacks/team-fanout-finance/cdk.tf.json").read_text())
+    assert sorted(body["function_name"] for body in account["resource"]["aws_lambda_function"].values()) == [
+        "team-fanout-billing", "team-fanout-ledger"]
+
+
+def test_the_library_page_lists_the_public_api() -> None:
+    import re
+
+    import xacct_streaming as xs
+
+    # GIVEN the names in docs/library.md's API table
+    page = (ROOT / "docs" / "library.md").read_text()
+    table = page[page.index("| kind | names |"):page.index("\n\n", page.index("| kind | names |"))]
+    listed = set(re.findall(r"`([A-Za-z_]+)`", table))
+    # THEN they are the package's exports (the version aside), no more, no fewer
+    assert listed == set(xs.__all__) - {"__version__"}

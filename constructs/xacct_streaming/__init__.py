@@ -37,6 +37,8 @@ _EXPORTS = {
     "ReplicationStackProps": "xacct_streaming.settings.replication",
     "SesNotificationsStackProps": "xacct_streaming.settings.ses_notifications",
     "ApiIngestStackProps": "xacct_streaming.settings.api_ingest",
+    "FanoutStackProps": "xacct_streaming.settings.fanout",
+    "FanoutConsumerProps": "xacct_streaming.settings.fanout",
     "load_stacks": "xacct_streaming.settings.config",
     "props_from_mapping": "xacct_streaming.settings.config",
     # building blocks
@@ -58,6 +60,10 @@ _EXPORTS = {
     "ReplicationStack": "xacct_streaming.stacks.replication_stack",
     "SesNotificationsStack": "xacct_streaming.stacks.ses_notifications_stack",
     "ApiIngestStack": "xacct_streaming.stacks.api_ingest_stack",
+    "FanoutStack": "xacct_streaming.stacks.fanout_stack",
+    "FanoutProducerStack": "xacct_streaming.stacks.fanout_producer_stack",
+    "FanoutAccountStack": "xacct_streaming.stacks.fanout_account_stack",
+    "build_fanout": "xacct_streaming.stacks.fanout",
     # synthesis
     "synthesize": "xacct_streaming.synthesis.synth",
 }

@@ -101,6 +101,8 @@ def synthesize(
 
     from xacct_streaming.settings.catalog import kind_of
 
+    # A split fan-out is its plans, each a stack (as `catalog.select` gives them to main.py).
+    stacks = [part for props in stacks for part in (list(getattr(props, "plans", tuple)()) or [props])]
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
