@@ -1,0 +1,533 @@
+"""The IAM model of a synthesized stack: its policies, the calls its running system makes (with the
+request context AWS sends, from `request_context`), and an independent engine to decide them.
+
+Used by `make policy-check` (tests/harness/policy_check.py: every call allowed, its variants denied) and
+by `make access-review` (`access_review.py`: who can do what, before and after a change).
+
+The engine is @cloud-copilot/iam-simulate (npm, pinned in package.json; AGPL-3.0, a development tool
+here, never shipped), run by `iam_evaluate.cjs` next to this file.
+
+References (`${aws_x.y.arn}`) are resolved with deterministic stand-ins (producer 111111111111,
+consumer 222222222222, eu-west-1), or with real values (`state`: address -> attributes, from
+`terraform show -json` of a state or a plan).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from xacct_ops.request_context import context_for
+
+ROOT = Path(__file__).resolve().parents[2]
+EVALUATOR = Path(__file__).with_name("iam_evaluate.cjs")
+REGION, OTHER_REGION = "eu-west-1", "us-east-1"
+ACCOUNTS = {"aws.producer": "111111111111", "aws.consumer": "222222222222"}
+# Not 333333333333: the test settings put a sink there.
+THIRD_ACCOUNT = "444455556666"
+VARIABLES = {"region": REGION, "producer_account_id": ACCOUNTS["aws.producer"], "consumer_account_id": ACCOUNTS["aws.consumer"]}
+# Ids for a fan-out stack's consumer accounts, in the order its providers are declared.
+FANOUT_ACCOUNT_IDS = tuple(f"{n}" * 12 for n in (3, 5, 6, 7, 8, 9)) + tuple(f"10000000{n:04d}" for n in range(20))
+REFERENCE = re.compile(r"\$\{([^{}]+)\}")
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Sid": "RootUser", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+@dataclass(frozen=True)
+class Call:
+    stack: str
+    caller: str
+    action: str
+    resource: str
+    expected: str  # "Allowed" or "Denied"
+    what: str
+    context: dict[str, str] = field(default_factory=dict)
+    identity: tuple[str, ...] = ()  # whose identity policies apply (a role ARN); empty for a service or root
+    # The context keys the policies are meant to check for this call (the variants change only these:
+    # a role using its own account's key for anything is allowed by design, a grant to a service or
+    # to another account must hold only for what the service sends).
+    scoped: tuple[str, ...] = ()
+
+    @property
+    def account(self) -> str:
+        arn = self.resource.split(":")
+        return arn[4] if len(arn) > 4 and arn[4] else ""
+
+
+# ---- resolving references -------------------------------------------------------------------
+
+class Resolver:
+    """Values of `${...}` in a synthesized stack: stand-ins made from each resource's own arguments."""
+
+    def __init__(self, config: dict[str, Any], state: Optional[dict[str, dict[str, Any]]] = None) -> None:
+        self.config = config
+        self.state = state or {}
+        self.resources = {f"{t}.{n}": body for t, group in config.get("resource", {}).items() for n, body in group.items()}
+        # A fan-out stack's other accounts (aws.<name>, var.consumer_accounts.<name>) get ids of their own.
+        self.accounts = dict(ACCOUNTS)
+        aliases = [p["alias"] for p in config.get("provider", {}).get("aws", []) if "alias" in p]
+        for index, alias in enumerate(a for a in aliases if f"aws.{a}" not in ACCOUNTS):
+            self.accounts[f"aws.{alias}"] = FANOUT_ACCOUNT_IDS[index]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if REFERENCE.fullmatch(value):
+                return self.expression(REFERENCE.fullmatch(value).group(1))  # type: ignore[union-attr]
+            return REFERENCE.sub(lambda m: str(self.expression(m.group(1))), value)
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items() if k != "//"}
+        return value
+
+    def expression(self, text: str) -> Any:
+        accounts = re.fullmatch(r"var\.consumer_accounts\.([a-z0-9_]+)\.(account_id|deploy_role_arn)", text)
+        if accounts:
+            account = self.accounts[f"aws.{accounts.group(1)}"]
+            return account if accounts.group(2) == "account_id" else f"arn:aws:iam::{account}:role/terraform-deploy"
+        if text.startswith("var."):
+            return VARIABLES[text[4:]]
+        if text == "data.aws_partition.partition.partition":
+            return "aws"
+        match = re.fullmatch(r"(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)", text)
+        if match is None:
+            return f"<{text}>"
+        address, attribute = f"{match.group(1)}.{match.group(2)}", match.group(3)
+        if address in self.state and attribute in self.state[address]:
+            return self.state[address][attribute]
+        return self.attribute(match.group(1), self.resources.get(address, {}), attribute, address)
+
+    def account_of(self, body: dict[str, Any]) -> str:
+        return self.accounts.get(body.get("provider", ""), "000000000000")
+
+    def attribute(self, type_: str, body: dict[str, Any], attribute: str, address: str) -> Any:
+        acct, arg = self.account_of(body), (lambda key: self(body.get(key, "")))
+        name = arg("name")
+        if type_ == "aws_iam_role":
+            return {"arn": f"arn:aws:iam::{acct}:role/{name}", "id": name, "name": name}.get(attribute)
+        if type_ == "aws_kinesis_stream":
+            arn = f"arn:aws:kinesis:{REGION}:{acct}:stream/{name}"
+            return {"arn": arn, "id": arn, "name": name}.get(attribute)
+        if type_ == "aws_kinesis_stream_consumer":
+            return {"arn": f"{arg('stream_arn')}/consumer/{name}:1767225600", "name": name}.get(attribute)
+        if type_ == "aws_kms_key":
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, address))
+            return {"arn": f"arn:aws:kms:{REGION}:{acct}:key/{key_id}", "key_id": key_id, "id": key_id}.get(attribute)
+        if type_ == "aws_sqs_queue":
+            return {"arn": f"arn:aws:sqs:{REGION}:{acct}:{name}", "url": f"https://sqs.{REGION}.amazonaws.com/{acct}/{name}", "name": name}.get(attribute)
+        if type_ == "aws_dynamodb_table":
+            arn = f"arn:aws:dynamodb:{REGION}:{acct}:table/{name}"
+            return {"arn": arn, "stream_arn": f"{arn}/stream/2026-01-01T00:00:00.000", "name": name, "id": name}.get(attribute)
+        if type_ == "aws_s3_bucket":
+            bucket = arg("bucket")
+            return {"arn": f"arn:aws:s3:::{bucket}", "id": bucket, "bucket": bucket}.get(attribute)
+        if type_ == "aws_cloudwatch_log_group":
+            return {"arn": f"arn:aws:logs:{REGION}:{acct}:log-group:{name}", "name": name}.get(attribute)
+        if type_ == "aws_lambda_function":
+            function = arg("function_name")
+            arn = f"arn:aws:lambda:{REGION}:{acct}:function:{function}"
+            invoke = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            return {"arn": arn, "function_name": function, "invoke_arn": invoke}.get(attribute)
+        if type_ == "aws_sns_topic":
+            arn = f"arn:aws:sns:{REGION}:{acct}:{name}"
+            return {"arn": arn, "id": arn}.get(attribute)
+        if type_ == "aws_secretsmanager_secret":
+            arn = f"arn:aws:secretsmanager:{REGION}:{acct}:secret:{name}-AbCdEf"
+            return {"arn": arn, "id": arn, "name": name}.get(attribute)
+        if type_ == "aws_kinesis_firehose_delivery_stream":
+            return {"arn": f"arn:aws:firehose:{REGION}:{acct}:deliverystream/{name}", "name": name}.get(attribute)
+        if type_ == "aws_api_gateway_rest_api":
+            return {"id": "a1b2c3d4e5", "execution_arn": f"arn:aws:execute-api:{REGION}:{acct}:a1b2c3d4e5", "root_resource_id": "r00t"}.get(attribute)
+        if type_ == "aws_ses_configuration_set":
+            return {"arn": f"arn:aws:ses:{REGION}:{acct}:configuration-set/{name}", "name": name, "id": name}.get(attribute)
+        if attribute == "name" and name:
+            return name
+        return f"{address}.{attribute}"
+
+
+# ---- the policies of a stack ----------------------------------------------------------------
+
+# Resource policies that are resources of their own: service -> (type, the argument naming the target).
+RESOURCE_POLICIES = {
+    "kinesis": ("aws_kinesis_resource_policy", "resource_arn"),
+    "dynamodb": ("aws_dynamodb_resource_policy", "resource_arn"),
+    "sns": ("aws_sns_topic_policy", "arn"),
+}
+
+
+class Stack:
+    def __init__(self, name: str, config: dict[str, Any], state: Optional[dict[str, dict[str, Any]]] = None) -> None:
+        self.name = name
+        self.r = Resolver(config, state)
+        self.config = config
+
+    def each(self, type_: str) -> Iterable[tuple[str, dict[str, Any]]]:
+        for name, body in self.config.get("resource", {}).get(type_, {}).items():
+            yield f"{type_}.{name}", body
+
+    def value(self, address: str, attribute: str) -> Any:
+        return self.r.expression(f"{address}.{attribute}")
+
+    def function(self, name_or_arn: str) -> Optional[tuple[str, dict[str, Any]]]:
+        return self.find("aws_lambda_function", function_name=name_or_arn) or self.find("aws_lambda_function", arn=name_or_arn)
+
+    def find(self, type_: str, **wanted: Any) -> Optional[tuple[str, dict[str, Any]]]:
+        for address, body in self.each(type_):
+            if all(self.value(address, k) == v for k, v in wanted.items()):
+                return address, body
+        return None
+
+    @staticmethod
+    def _doc(text: Any) -> dict[str, Any]:
+        return json.loads(text) if isinstance(text, str) else text
+
+    def identity_policies(self, role_arn: str) -> list[dict[str, Any]]:
+        found = self.find("aws_iam_role", arn=role_arn)
+        if found is None:
+            return []
+        role_name = self.value(found[0], "name")
+        return [
+            {"name": self.r(body["name"]), "policy": self._doc(self.r(body["policy"]))}
+            for _, body in self.each("aws_iam_role_policy")
+            if self.r(body["role"]) == role_name and self.account_of_role(role_arn) == self.r.account_of(body)
+        ]
+
+    def grants_as_policy(self, key_arn: str) -> Optional[dict[str, Any]]:
+        """The KMS grants of this configuration on a key it does not manage (an existing stream's),
+        as the key-policy statements they amount to: the grantee may call the granted operations
+        when the request's encryption context is exactly the grant's (EncryptionContextEquals).
+        The key's own policy is not in the configuration, so only what the grants allow is known."""
+        statements = []
+        for _, body in self.each("aws_kms_grant"):
+            if self.r(body["key_id"]) != key_arn:
+                continue
+            statement: dict[str, Any] = {
+                "Sid": self.r(body["name"]), "Effect": "Allow", "Principal": {"AWS": self.r(body["grantee_principal"])},
+                "Action": [f"kms:{operation}" for operation in self.r(body["operations"])], "Resource": "*",
+            }
+            for constraint in self.r(body.get("constraints") or []):
+                equals = constraint.get("encryption_context_equals") or {}
+                if equals:
+                    statement["Condition"] = {"StringEquals": {f"kms:EncryptionContext:{k}": v for k, v in equals.items()}}
+            statements.append(statement)
+        return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+    def grant_key_for(self, encryption_context: dict[str, str]) -> Optional[str]:
+        """The key a grant of this configuration names for exactly this encryption context."""
+        for _, body in self.each("aws_kms_grant"):
+            for constraint in self.r(body.get("constraints") or []):
+                if constraint.get("encryption_context_equals") == encryption_context:
+                    return self.r(body["key_id"])
+        return None
+
+    @staticmethod
+    def account_of_role(role_arn: str) -> str:
+        return role_arn.split(":")[4]
+
+    def resource_policy(self, call: Call) -> Optional[dict[str, Any]]:
+        service = call.action.split(":")[0].lower()
+        if service == "kms":
+            for _, body in self.each("aws_kms_key_policy"):
+                key_address = REFERENCE.fullmatch(body["key_id"]).group(1).rsplit(".", 1)[0]  # type: ignore[union-attr]
+                if self.value(key_address, "arn") == call.resource:
+                    return self._doc(self.r(body["policy"]))
+            return self.grants_as_policy(call.resource)
+
+        if service in RESOURCE_POLICIES:
+            type_, target = RESOURCE_POLICIES[service]
+            for _, body in self.each(type_):
+                if self.r(body[target]) == call.resource:
+                    return self._doc(self.r(body["policy"]))
+            # An existing stream's policy is its owner's: the statements the stack hands them (and
+            # make preflight checks they added) are what AWS will evaluate.
+            owner = self.config.get("output", {}).get("stream_policy_statements_for_owner")
+            if owner and service == "kinesis":
+                document = self._doc(self.r(owner["value"]))
+                if any(s.get("Resource") == call.resource for s in document["Statement"]):
+                    return document
+            return None
+        if call.action == "sts:AssumeRole":
+            found = self.find("aws_iam_role", arn=call.resource)
+            if found is None:
+                return None
+            trust = self._doc(self.r(found[1]["assume_role_policy"]))
+            # A trust policy has no Resource: the role is the resource.
+            return {**trust, "Statement": [{**s, "Resource": call.resource} for s in trust["Statement"]]}
+        if service == "lambda":
+            statements = []
+            for _, body in self.each("aws_lambda_permission"):
+                function = self.function(self.r(body["function_name"]))
+                if function is None or self.value(function[0], "arn") != call.resource:
+                    continue
+                statement: dict[str, Any] = {
+                    "Sid": self.r(body["statement_id"]), "Effect": "Allow", "Principal": {"Service": self.r(body["principal"])},
+                    "Action": self.r(body["action"]), "Resource": call.resource,
+                }
+                if "source_arn" in body:
+                    statement["Condition"] = {"ArnLike": {"AWS:SourceArn": self.r(body["source_arn"])}}
+                statements.append(statement)
+            return {"Version": "2012-10-17", "Statement": statements} if statements else None
+        return None
+
+
+# ---- the calls the running system makes ----------------------------------------------------
+
+def _kms_key_of(stack: Stack, address: str, argument: str) -> Optional[str]:
+    body = stack.r.resources[address]
+    value = stack.r(body.get(argument)) if body.get(argument) else None
+    return value if isinstance(value, str) and value.startswith("arn:aws:kms:") else None
+
+
+def expected_calls(stack: Stack) -> list[Call]:
+    calls: list[Call] = []
+    s = stack.name
+
+    def add(caller: str, action: str, resource: str, what: str, context: Optional[dict[str, str]] = None, as_role: bool = True,
+            scoped: Iterable[str] = ()) -> None:
+        # The context comes only from what request_context.TABLE says the call carries (with its source);
+        # a role's call with no context keys is an ordinary API call of its own.
+        context = dict(context or {})
+        if context or not as_role:
+            via = context.get("kms:ViaService", "").split(".")[0]
+            context = context_for("role" if as_role else caller, action, context, via)
+        calls.append(Call(s, caller, action, resource, "Allowed", what, context, (caller,) if as_role else (), tuple(scoped)))
+
+    def queue_send(role: str, queue_arn: str, what: str) -> None:
+        add(role, "sqs:SendMessage", queue_arn, what)
+        found = stack.find("aws_sqs_queue", arn=queue_arn)
+        key = _kms_key_of(stack, found[0], "kms_master_key_id") if found else None
+        if key:
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                add(role, action, key, f"{what}: the queue's key via SQS",
+                    {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role)})
+
+    def table_write(role: str, table_name: str, table_account: str, what: str) -> None:
+        table_arn = f"arn:aws:dynamodb:{REGION}:{table_account}:table/{table_name}"
+        add(role, "dynamodb:BatchWriteItem", table_arn, what)
+        found = stack.find("aws_dynamodb_table", arn=table_arn)
+        sse = stack.r(found[1].get("server_side_encryption", {})) if found else {}
+        key = sse.get("kms_key_arn") if isinstance(sse, dict) else None
+        if key:
+            add(role, "kms:GenerateDataKey", key, f"{what}: the table's key via DynamoDB",
+                {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role),
+                 "kms:EncryptionContext:aws:dynamodb:tableName": table_name},
+                scoped=() if key.split(":")[4] == Stack.account_of_role(role) and not role.endswith("writer") else ("kms:ViaService",))
+
+    for address, fn in stack.each("aws_lambda_function"):
+        role = stack.r(fn["role"])
+        label = stack.value(address, "function_name")
+        env = stack.r(fn.get("environment", {}).get("variables", {}))
+        group_name = stack.r(fn.get("logging_config", {}).get("log_group", ""))
+        group = stack.find("aws_cloudwatch_log_group", name=group_name)
+        if group:
+            group_arn = stack.value(group[0], "arn")
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                add(role, action, f"{group_arn}:log-stream:2026/01/01/[$LATEST]0123", f"{label} writes its logs")
+            key = _kms_key_of(stack, group[0], "kms_key_id")
+            if key:
+                add(f"logs.{REGION}.amazonaws.com", "kms:GenerateDataKey", key, f"CloudWatch Logs encrypts {group_name}",
+                    {"kms:EncryptionContext:aws:logs:arn": group_arn}, as_role=False, scoped=("kms:EncryptionContext:aws:logs:arn",))
+        env_key = stack.r(fn.get("kms_key_arn")) if fn.get("kms_key_arn") else None
+        if env_key:
+            add(role, "kms:Decrypt", env_key, f"{label}'s environment is decrypted with its role",
+                {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:lambda:FunctionArn": stack.value(address, "arn")})
+        dlq = stack.r(fn.get("dead_letter_config", {}).get("target_arn")) if fn.get("dead_letter_config") else None
+        if dlq:
+            queue_send(role, dlq, f"{label} parks a record in its dead-letter queue")
+        if "SINK_ROLE_ARN" in env and stack.find("aws_iam_role", arn=env["SINK_ROLE_ARN"]) is None:
+            pass  # a sink role in an account this configuration does not manage: its policies are not here to evaluate
+        elif "SINK_ROLE_ARN" in env:
+            sink_role = env["SINK_ROLE_ARN"]
+            add(role, "sts:AssumeRole", sink_role, f"{label} assumes the sink role with the external id",
+                {"sts:ExternalId": env.get("SINK_EXTERNAL_ID", "")}, scoped=("sts:ExternalId",))
+            table_write(sink_role, env["TABLE_NAME"], Stack.account_of_role(sink_role), f"{label} writes through the sink role")
+        elif "TABLE_NAME" in env:
+            table_write(role, env["TABLE_NAME"], Stack.account_of_role(role), f"{label} writes its sink table")
+        if "STREAM_ROLE_ARN" in env:
+            writer = env["STREAM_ROLE_ARN"]
+            add(role, "sts:AssumeRole", writer, f"{label} assumes the stream writer role")
+            stream_writes(stack, add, writer, env["STREAM_ARN"], f"{label} puts records through the writer role")
+        if "DELIVERY_STREAM_NAME" in env:
+            delivery = f"arn:aws:firehose:{REGION}:{Stack.account_of_role(role)}:deliverystream/{env['DELIVERY_STREAM_NAME']}"
+            add(role, "firehose:PutRecordBatch", delivery, f"{label} delivers changes to Firehose")
+        if "SECRET_ID" in env:
+            secret = stack.find("aws_secretsmanager_secret", name=env["SECRET_ID"])
+            if secret:
+                secret_arn = stack.value(secret[0], "arn")
+                add(role, "secretsmanager:GetSecretValue", secret_arn, f"{label} reads the basic-auth secret")
+                key = _kms_key_of(stack, secret[0], "kms_key_id")
+                if key:
+                    add(role, "kms:Decrypt", key, f"{label} decrypts the secret via Secrets Manager",
+                        {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com", "kms:EncryptionContext:SecretARN": secret_arn},
+                        scoped=("kms:ViaService",))
+
+    for _, mapping in stack.each("aws_lambda_event_source_mapping"):
+        function = stack.function(stack.r(mapping["function_name"]))
+        if function is None:
+            continue
+        role, label = stack.r(function[1]["role"]), stack.value(function[0], "function_name")
+        source = stack.r(mapping["event_source_arn"])
+        source_stack_stream = source.split("/consumer/")[0]
+        if ":kinesis:" in source:
+            if "/consumer/" in source:
+                for action in ("kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"):
+                    add(role, action, source, f"Lambda reads the EFO consumer for {label}")
+            for action in ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"):
+                add(role, action, source_stack_stream, f"Lambda reads the stream for {label}")
+            stream = stack.find("aws_kinesis_stream", arn=source_stack_stream)
+            key = _kms_key_of(stack, stream[0], "kms_key_id") if stream else None
+            # An existing stream's key is not managed here: a grant bound to the stream shares it.
+            granted = None if stream else stack.grant_key_for({"aws:kinesis:arn": source_stack_stream})
+            if key or granted:
+                add(role, "kms:Decrypt", key or granted, f"Lambda decrypts the stream's records for {label}",
+                    {"kms:ViaService": f"kinesis.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:kinesis:arn": source_stack_stream},
+                    scoped=("kms:ViaService",) if key else ("kms:ViaService", "kms:EncryptionContext:aws:kinesis:arn"))
+        elif ":dynamodb:" in source:
+            for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"):
+                add(role, action, source, f"Lambda reads the table stream for {label}")
+            table = stack.find("aws_dynamodb_table", stream_arn=source)
+            sse = stack.r(table[1].get("server_side_encryption", {})) if table else {}
+            if isinstance(sse, dict) and sse.get("kms_key_arn"):
+                add(role, "kms:Decrypt", sse["kms_key_arn"], f"Lambda decrypts the table stream for {label}",
+                    {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role)},
+                    scoped=("kms:ViaService",))
+        destination = stack.r(mapping.get("destination_config", {}).get("on_failure", {}).get("destination_arn")) if mapping.get("destination_config") else None
+        if destination:
+            queue_send(role, destination, f"Lambda sends {label}'s failed batch metadata to the on-failure queue")
+
+    for _, invoke_config in stack.each("aws_lambda_function_event_invoke_config"):
+        function = stack.function(stack.r(invoke_config["function_name"]))
+        destination = stack.r(invoke_config.get("destination_config", {}).get("on_failure", {}).get("destination"))
+        if function and destination:
+            queue_send(stack.r(function[1]["role"]), destination, f"Lambda sends {stack.r(invoke_config['function_name'])}'s failed invocations to its queue")
+
+    for _, permission in stack.each("aws_lambda_permission"):
+        function = stack.function(stack.r(permission["function_name"]))
+        if function is None:
+            continue
+        function_arn = stack.value(function[0], "arn")
+        source_arn = stack.r(permission.get("source_arn", ""))
+        add(stack.r(permission["principal"]), "lambda:InvokeFunction", function_arn, f"{stack.r(permission['principal'])} invokes {stack.r(permission['function_name'])}",
+            {"aws:SourceArn": source_arn, "aws:SourceAccount": function_arn.split(":")[4]}, as_role=False, scoped=("aws:SourceArn",))
+
+    for _, destination in stack.each("aws_ses_event_destination"):
+        topic_arn = stack.r(destination.get("sns_destination", {}).get("topic_arn"))
+        config_set = stack.find("aws_ses_configuration_set", name=stack.r(destination["configuration_set_name"]))
+        if not topic_arn or config_set is None:
+            continue
+        context = {"aws:SourceAccount": topic_arn.split(":")[4], "aws:SourceArn": stack.value(config_set[0], "arn")}
+        add("ses.amazonaws.com", "sns:Publish", topic_arn, "SES publishes a notification", context, as_role=False, scoped=tuple(context))
+        topic = stack.find("aws_sns_topic", arn=topic_arn)
+        key = _kms_key_of(stack, topic[0], "kms_master_key_id") if topic else None
+        if key:
+            # SNS calls KMS for SES with the topic as encryption context (request_context.TABLE)
+            sns_context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                add("ses.amazonaws.com", action, key, "SES publishes to the encrypted topic", sns_context, as_role=False, scoped=tuple(sns_context))
+
+    for _, delivery in stack.each("aws_kinesis_firehose_delivery_stream"):
+        s3 = stack.r(delivery["extended_s3_configuration"])
+        role, bucket = s3["role_arn"], s3["bucket_arn"]
+        add("firehose.amazonaws.com", "sts:AssumeRole", role, "Firehose assumes its delivery role",
+            {"sts:ExternalId": Stack.account_of_role(role)}, as_role=False, scoped=("sts:ExternalId",))
+        for action in ("s3:PutObject", "s3:AbortMultipartUpload"):
+            add(role, action, f"{bucket}/{s3['prefix']}2026/01/01/00/part-0001.gz", "Firehose writes an object")
+        for action in ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"):
+            add(role, action, bucket, "Firehose checks the bucket")
+        key = s3.get("kms_key_arn")
+        if key:
+            # With an S3 Bucket Key the encryption context S3 sends is the bucket ARN, not the object's.
+            add(role, "kms:GenerateDataKey", key, "S3 encrypts Firehose's objects (Bucket Key)",
+                {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": bucket},
+                scoped=("kms:ViaService", "kms:EncryptionContext:aws:s3:arn"))
+        logging = s3.get("cloudwatch_logging_options", {})
+        group = stack.find("aws_cloudwatch_log_group", name=logging.get("log_group_name"))
+        if group:
+            add(role, "logs:PutLogEvents", f"{stack.value(group[0], 'arn')}:log-stream:{logging.get('log_stream_name')}", "Firehose logs a delivery error")
+
+    for _, alarm in stack.each("aws_cloudwatch_metric_alarm"):
+        for topic_arn in stack.r(alarm.get("alarm_actions") or [])[:1]:
+            topic = stack.find("aws_sns_topic", arn=topic_arn)
+            key = _kms_key_of(stack, topic[0], "kms_master_key_id") if topic else None
+            if not key:
+                continue
+            context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                add("cloudwatch.amazonaws.com", action, key, f"CloudWatch publishes alarm {stack.r(alarm['alarm_name'])} to the encrypted topic",
+                    context, as_role=False, scoped=tuple(context))
+
+    for _, integration in stack.each("aws_api_gateway_integration"):
+        role = stack.r(integration.get("credentials"))
+        template = stack.r(integration.get("request_templates", {}).get("application/json", ""))
+        stream = re.search(r'"StreamARN":"([^"]+)"', template)
+        if not role or stream is None:
+            continue
+        # API Gateway sends no aws:SourceAccount/SourceArn when it assumes an integration's credentials
+        # role (live report: aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws
+        # PR #479); supplying one here once hid a trust that denied every request.
+        add("apigateway.amazonaws.com", "sts:AssumeRole", role, "API Gateway assumes the integration role", {}, as_role=False)
+        stream_writes(stack, add, role, stream.group(1), "API Gateway puts a request into the stream", actions=("kinesis:PutRecord",))
+    return calls
+
+
+def stream_writes(stack: Stack, add: Any, role: str, stream_arn: str, what: str, actions: tuple[str, ...] = ("kinesis:PutRecord", "kinesis:PutRecords")) -> None:
+    for action in actions:
+        add(role, action, stream_arn, what)
+    stream = stack.find("aws_kinesis_stream", arn=stream_arn)
+    key = _kms_key_of(stack, stream[0], "kms_key_id") if stream else None
+    if key:
+        add(role, "kms:GenerateDataKey", key, f"{what}: the stream's key via Kinesis",
+            {"kms:ViaService": f"kinesis.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:kinesis:arn": stream_arn}, scoped=("kms:ViaService",))
+
+
+# ---- evaluation and report -----------------------------------------------------------------
+
+def request_of(call: Call, stack: Stack) -> dict[str, Any]:
+    identity: list[dict[str, Any]] = []
+    if call.caller.endswith(":root"):
+        identity = [{"name": "root user", "policy": ALLOW_ALL}]
+    elif call.identity:
+        identity = stack.identity_policies(call.identity[0])
+    return {
+        "principal": call.caller, "action": call.action, "resource": call.resource, "resourceAccount": call.account or ACCOUNTS["aws.consumer"],
+        "context": call.context, "identityPolicies": identity, "resourcePolicy": stack.resource_policy(call),
+    }
+
+
+def evaluate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not on PATH: make policy-check needs Node.js")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(requests, handle)
+    try:
+        result = subprocess.run([node, str(EVALUATOR), handle.name], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    finally:
+        Path(handle.name).unlink()
+    if result.returncode != 0:
+        raise RuntimeError(f"the evaluator failed: {result.stderr[-3000:]}")
+    return json.loads(result.stdout)
+
+
+# moto's EFO consumer ARNs end at the consumer name; AWS's carry the creation time (":<epoch>"), and
+# the engine validates ARNs against AWS's formats. Given one everywhere in the state, they stay equal.
+MOTO_CONSUMER_ARN = re.compile(r'(arn:aws:kinesis:[a-z0-9-]+:\d{12}:stream/[^/"\\]+/consumer/[^:/"\\]+)(?!:\d)')
+
+
+def load_state(path: Path) -> dict[str, dict[str, Any]]:
+    """Address -> attributes, from `terraform show -json` output or from a local state file itself
+    (no Terraform run, no provider processes: what the rehearsal reads)."""
+    state = json.loads(MOTO_CONSUMER_ARN.sub(r"\1:1767225600", path.read_text()))
+    if "values" in state:
+        resources = state["values"].get("root_module", {}).get("resources", [])
+        return {r["address"]: r["values"] for r in resources if r.get("mode") == "managed"}
+    return {
+        f"{r['type']}.{r['name']}": r["instances"][0]["attributes"]
+        for r in state.get("resources", []) if r.get("mode") == "managed" and r.get("instances") and "module" not in r
+    }
