@@ -65,15 +65,19 @@ class Call:
 class Resolver:
     """Values of `${...}` in a synthesized stack: stand-ins made from each resource's own arguments."""
 
-    def __init__(self, config: dict[str, Any], state: Optional[dict[str, dict[str, Any]]] = None) -> None:
+    def __init__(self, config: dict[str, Any], state: Optional[dict[str, dict[str, Any]]] = None,
+                 accounts: Optional[dict[str, str]] = None, variables: Optional[dict[str, Any]] = None) -> None:
         self.config = config
         self.state = state or {}
+        self.variables = {**VARIABLES, **(variables or {})}
         self.resources = {f"{t}.{n}": body for t, group in config.get("resource", {}).items() for n, body in group.items()}
-        # A fan-out stack's other accounts (aws.<name>, var.consumer_accounts.<name>) get ids of their own.
+        # A fan-out stack's other accounts (aws.<name>, var.consumer_accounts.<name>) get ids of their own
+        # (`accounts`: given ones, alias -> id).
         self.accounts = dict(ACCOUNTS)
         aliases = [p["alias"] for p in config.get("provider", {}).get("aws", []) if "alias" in p]
         for index, alias in enumerate(a for a in aliases if f"aws.{a}" not in ACCOUNTS):
             self.accounts[f"aws.{alias}"] = FANOUT_ACCOUNT_IDS[index]
+        self.accounts.update(accounts or {})
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -92,7 +96,10 @@ class Resolver:
             account = self.accounts[f"aws.{accounts.group(1)}"]
             return account if accounts.group(2) == "account_id" else f"arn:aws:iam::{account}:role/terraform-deploy"
         if text.startswith("var."):
-            return VARIABLES[text[4:]]
+            value: Any = self.variables
+            for part in text[4:].split("."):  # var.stream_share.event_source_arns.analytics
+                value = value[part]
+            return value
         if text == "data.aws_partition.partition.partition":
             return "aws"
         match = re.fullmatch(r"(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)", text)
@@ -162,9 +169,10 @@ RESOURCE_POLICIES = {
 
 
 class Stack:
-    def __init__(self, name: str, config: dict[str, Any], state: Optional[dict[str, dict[str, Any]]] = None) -> None:
+    def __init__(self, name: str, config: dict[str, Any], state: Optional[dict[str, dict[str, Any]]] = None,
+                 resolver: Optional[Resolver] = None) -> None:
         self.name = name
-        self.r = Resolver(config, state)
+        self.r = resolver or Resolver(config, state)
         self.config = config
 
     def each(self, type_: str) -> Iterable[tuple[str, dict[str, Any]]]:
