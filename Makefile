@@ -49,7 +49,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler bench-review access-review clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -138,6 +138,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+access-review: venv node_modules/.installed ## who gains and loses access: BEFORE, AFTER = a stack directory, a plan's or a state's terraform show -json (CONFIG_JSON: a plan's cdk.tf.json); FORMAT=json; exit 1 on a finding
+	@test -n "$(BEFORE)" -a -n "$(AFTER)" || { echo "BEFORE=<stack dir, plan or state JSON> AFTER=<the same> are required" >&2; exit 2; }
+	PYTHONPATH=constructs $(PY) -m xacct_ops.access_review --before $(BEFORE) --after $(AFTER) $(if $(CONFIG_JSON),--config $(CONFIG_JSON)) $(if $(FORMAT),--format $(FORMAT)) $(if $(REVIEW_OUT),--output $(REVIEW_OUT))
+
 policy-check: synth node_modules/.installed ## every data-plane call of every stack, allowed and denied, by an independent IAM engine; table in $(REPORTS)/policy-check.md
 	$(PY) tests/harness/policy_check.py --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
 
@@ -177,6 +181,9 @@ bench-plan: venv ## benchmark: terraform plan memory and time of a fan-out with 
 
 bench-handler: venv ## benchmark: the consumer on 10,000 records vs the decode floor, AWS calls counted (not part of make test)
 	$(PY) bench/handler.py --runs 9
+
+bench-review: venv node_modules/.installed ## benchmark: the access review of a 20-account fan-out vs a 2-account one, side by side (not part of make test)
+	$(PY) bench/review.py --runs 5
 
 clean: ## remove generated output and reports (keeps .venv, its caches and state files)
 	rm -rf $(OUTDIR) $(OUTDIR)-hcl $(REPORTS) .pytest_cache .make

@@ -1,0 +1,152 @@
+"""make access-review: who gains and who loses access, before and after a change."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, run_main
+from xacct_ops.access_review import Access, load_side, review, snapshot, stable_account_id
+
+pytestmark = pytest.mark.slow  # five synths: make test
+
+READERS = ["analytics", "billing"]
+STREAM = "arn:aws:kinesis:eu-west-1:111111111111:stream/orders-fanout-fanout-stream"
+READS = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
+
+
+def _fanout(readers: list[str], split: bool = False, memory: int | None = None) -> str:
+    lines = ['kind = "xacct-kinesis-fanout"', 'stack_name = "orders-fanout"', f"split = {str(split).lower()}", "consumers = ["]
+    for name in readers:
+        extra = f", function = {{ memory_size_mb = {memory} }}" if memory and name == "billing" else ""
+        lines.append(f'  {{ name = "{name}", account = "{name}"{extra} }},')
+    return "\n".join([*lines, "]"]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("access-review")
+    variants = {
+        "two": _fanout(READERS),
+        "three": _fanout([*READERS, "search"]),
+        "three-split": _fanout([*READERS, "search"], split=True),
+        "more-memory": _fanout(READERS, memory=1024),
+    }
+    out = {}
+    for name, text in variants.items():
+        (work / f"{name}.toml").write_text(text)
+        result = run_main("--config", str(work / f"{name}.toml"), "--outdir", str(work / name))
+        assert result.returncode == 0, result.stderr
+        stacks = sorted((work / name / "stacks").iterdir())
+        out[name] = work / name if len(stacks) > 1 else stacks[0]
+    return out
+
+
+def _review(before: Path, after: Path) -> Any:
+    return review(snapshot(load_side(before)), snapshot(load_side(after)))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "xacct_ops.access_review", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT / "constructs"), "PATH": __import__("os").environ["PATH"]}, timeout=120)
+
+
+def test_a_third_reader_adds_exactly_its_own_access(outputs: dict[str, Path]) -> None:
+    # GIVEN a fan-out with two readers, then with a third (search)
+    # WHEN reviewed
+    result = _review(outputs["two"], outputs["three"])
+    # THEN nothing is removed, and every added access is the new reader's: its role, its resources
+    search_account = stable_account_id("search")
+    role = f"arn:aws:iam::{search_account}:role/orders-fanout-search-role"
+    assert result.removed == [] and result.unknown == [] and result.findings == []
+    assert all(role == a.principal or search_account in a.resource for a in result.added), result.added
+    # AND on the producer's side: its EFO consumer, the stream's reads, the stream key through Kinesis, nothing else
+    producer_side = sorted((a.action, a.resource.replace(STREAM, "<stream>").split(":key/")[0], a.via) for a in result.added if a.account == "111111111111")
+    assert producer_side == sorted([
+        ("kinesis:DescribeStreamConsumer", "<stream>/consumer/orders-fanout-search:1767225600", ""),
+        ("kinesis:SubscribeToShard", "<stream>/consumer/orders-fanout-search:1767225600", ""),
+        *((action, "<stream>", "") for action in READS),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:111111111111", "kinesis"),
+    ])
+    assert {a.principal for a in result.added if a.account == "111111111111"} == {role}
+
+
+def test_removing_a_reader_removes_exactly_its_access(outputs: dict[str, Path]) -> None:
+    added = _review(outputs["two"], outputs["three"]).added
+    result = _review(outputs["three"], outputs["two"])
+    assert (result.added, result.removed, result.unknown) == ([], added, [])
+
+
+def test_a_memory_change_is_no_access_change(outputs: dict[str, Path]) -> None:
+    # GIVEN a reader's function given more memory (its configuration differs)
+    assert (outputs["two"] / "cdk.tf.json").read_text() != (outputs["more-memory"] / "cdk.tf.json").read_text()
+    # WHEN reviewed on the command line
+    result = _cli("--before", str(outputs["two"]), "--after", str(outputs["more-memory"]))
+    # THEN no access change, exit 0
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "## Access review\n\nNo access change.\n"
+
+
+def test_split_plans_review_like_the_single_plan(outputs: dict[str, Path]) -> None:
+    # GIVEN the same three readers as one plan and as a producer plan and three account plans
+    single, split = snapshot(load_side(outputs["three"])), snapshot(load_side(outputs["three-split"]))
+    # THEN the same access, entry for entry (the handoff's values wired between the plans)
+    assert len(single.access) == 79
+    assert single.access == split.access and single.unknown == split.unknown == set()
+
+
+def _with_statement(source: Path, target: Path, statement: dict[str, Any]) -> Path:
+    config = json.loads((source / "cdk.tf.json").read_text())
+    (address, body), = [(k, v) for k, v in config["resource"]["aws_kinesis_resource_policy"].items() if "stream-policy" in k]
+    policy = json.loads(body["policy"])
+    policy["Statement"].append(statement)
+    body["policy"] = json.dumps(policy)
+    target.mkdir(parents=True)
+    (target / "cdk.tf.json").write_text(json.dumps(config))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("principal", "action", "rule"),
+    [
+        pytest.param({"AWS": f"arn:aws:iam::{stable_account_id('billing')}:root"}, "kinesis:GetRecords", "another account's root", id="account-root"),
+        pytest.param("*", "kinesis:GetRecords", "wildcard principal", id="wildcard-principal"),
+        pytest.param({"AWS": f"arn:aws:iam::{stable_account_id('billing')}:role/orders-fanout-billing-role"}, "kinesis:*", "wildcard action", id="wildcard-action"),
+        pytest.param({"AWS": "arn:aws:iam::999988887777:role/partner"}, "kinesis:GetRecords", "principal outside the declared accounts", id="undeclared-account"),
+    ],
+)
+def test_a_grant_too_wide_fails_the_review_naming_it(outputs: dict[str, Path], tmp_path: Path, principal: Any, action: str, rule: str) -> None:
+    # GIVEN the stream policy with one more statement
+    after = _with_statement(outputs["two"], tmp_path / "after", {"Sid": "Extra", "Effect": "Allow", "Principal": principal, "Action": action, "Resource": STREAM})
+    # WHEN reviewed
+    result = _cli("--before", str(outputs["two"]), "--after", str(after), "--format", "json")
+    # THEN exit 1, the finding named with the access it is about
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    expected_principal = "*" if principal == "*" else principal["AWS"]
+    assert report["findings"] == [{"rule": rule, "principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"}]
+    assert {"principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"} in report["added"]
+
+
+def test_the_markdown_puts_added_access_first_one_table_per_resource(outputs: dict[str, Path]) -> None:
+    text = _review(outputs["two"], outputs["three"]).markdown()
+    assert text.startswith("## Access review\n\n26 added, 0 removed, 0 unknown until apply.\n")
+    assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | via |\n|---|---|---|---|\n" in text
+    assert text.count("### ") == 8
+
+
+def test_an_empty_state_is_nothing_yet(outputs: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("")
+    result = _review(tmp_path / "state.json", outputs["two"])
+    assert result.removed == [] and len(result.added) == len(snapshot(load_side(outputs["two"])).access)
+    assert Access(STREAM, f"arn:aws:iam::{stable_account_id('billing')}:role/orders-fanout-billing-role", "kinesis:GetRecords", "", "111111111111") in result.added
+
+
+def test_unusable_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = _cli("--before", str(tmp_path / "nope"), "--after", str(tmp_path))
+    assert (result.returncode, result.stderr.strip()) == (2, f"error: {tmp_path / 'nope'}: no such file or directory")
