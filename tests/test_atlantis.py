@@ -45,7 +45,12 @@ def test_one_project_per_stack_with_its_own_workflow_and_output() -> None:
         steps = WORKFLOW["workflows"][name]
         assert [s["run"] for s in steps["plan"]["steps"]][0] == f"make synth CONFIG=environments/staging.toml STACK={stack} OUTDIR=atlantis.out/{name}"
         assert f'-var-file="$PWD/environments/staging.tfvars" -out="$PLANFILE"' in steps["plan"]["steps"][-1]["run"]
-        assert steps["policy_check"]["steps"][-1]["run"] == f'make scan-plan OUTDIR=atlantis.out/{name} STACK={stack} PLAN="$SHOWFILE"'
+        assert [s["run"] for s in steps["policy_check"]["steps"]][1:] == [
+            f'make scan-plan OUTDIR=atlantis.out/{name} STACK={stack} PLAN="$SHOWFILE"',
+            f"terraform -chdir=atlantis.out/{name}/stacks/{stack} state pull > atlantis.out/{name}/state-before.json",
+            f'make access-review BEFORE=atlantis.out/{name}/state-before.json AFTER="$SHOWFILE" '
+            f"CONFIG_JSON=atlantis.out/{name}/stacks/{stack}/cdk.tf.json REVIEW_OUT=atlantis.out/{name}/access-review.md",
+        ]
         assert steps["apply"]["steps"] == [{"run": f'terraform -chdir=atlantis.out/{name}/stacks/{stack} apply -input=false -no-color "$PLANFILE"'}]
     assert "atlantis.out/" in (ROOT / ".gitignore").read_text().splitlines()
 
@@ -94,7 +99,7 @@ def test_an_environment_atlantis_cannot_keep_state_for_is_refused(tmp_path: Path
 def test_two_pull_requests_keep_state_in_s3(terraform_jobs: Background) -> None:
     # GIVEN the repository as Atlantis checks it out, moto for the deploy and state accounts
     # WHEN every project runs every step of its plan and policy_check stages, the core stack's project
-    # its apply too, then a second pull request plans that project again
+    # its apply too, then a second pull request plans that project again and checks the plan
     # (tests/harness/atlantis_workflow.py, in the background)
     result = terraform_jobs.result("atlantis workflow")
     first, second = result["runs"]
@@ -115,10 +120,15 @@ def test_two_pull_requests_keep_state_in_s3(terraform_jobs: Background) -> None:
         assert re.search(r"terraform_plan scan results: Passed checks: \d+, Failed checks: 0", out)
         assert (f"Apply complete! Resources: {creates} added, 0 changed, 0 destroyed." in out) is (name == applied)
         assert result["showfile_bytes"][name] > 10_000
-    # THEN the second, from a fresh checkout, found the applied stack's state in S3: no changes
+        # AND the access review of the plan against the state before (none yet) lists the stack's access as added
+        review = steps[[s["command"] for s in steps].index(WORKFLOW["workflows"][name]["policy_check"]["steps"][-1]["run"])]["stdout"]
+        assert re.search(r"## Access review\n\n\d+ added, 0 removed, \d+ unknown until apply\.\n", review), review[-3000:]
+    # THEN the second, from a fresh checkout, found the applied stack's state in S3: no changes, and
+    # its access review, the state against the plan, no access change
     assert list(second) == [applied]
     assert [s["returncode"] for s in second[applied]] == [0] * len(second[applied])
-    assert "No changes. Your infrastructure matches the configuration." in second[applied][-1]["stdout"]
+    assert "No changes. Your infrastructure matches the configuration." in second[applied][3]["stdout"]
+    assert second[applied][-1]["stdout"].endswith("## Access review\n\nNo access change.\n"), second[applied][-1]["stdout"][-3000:]
     # THEN the applied stack's state is one object under the environment's prefix, encrypted with the
     # state key; a plan writes none
     assert sorted(result["states"]) == sorted(f"staging/{stack}/terraform.tfstate" for stack in CREATES)

@@ -39,6 +39,9 @@ COMMON = (
     "main.py", "cdktf.json", "requirements.txt", "atlantis.yaml",
     # What the scan step runs: its configuration and the custom checks.
     ".checkov.yaml", "constructs/xacct_ops/scan.py", "constructs/xacct_checks/**/*.py",
+    # What the access review runs: the review, the IAM model and its engine, what AWS sends.
+    "constructs/xacct_ops/access_review.py", "constructs/xacct_ops/iam_model.py", "constructs/xacct_ops/iam_evaluate.cjs",
+    "constructs/xacct_ops/request_context.py", "package-lock.json",
 )
 # Modules every synthesis runs, whatever the stack.
 SYNTHESIS_MODULES = ("xacct_streaming.synthesis.synth", "xacct_streaming.settings.config")
@@ -154,6 +157,10 @@ def _workflow(project: Project) -> dict[str, Any]:
         "policy_check": {"steps": [
             {"run": f'terraform -chdir={stack_dir} show -json "$PLANFILE" > "$SHOWFILE"'},
             {"run": f'make scan-plan OUTDIR={out} STACK={project.stack} PLAN="$SHOWFILE"'},
+            # Who gains and loses access: the state as it is (nothing on a first plan) against the plan.
+            {"run": f"terraform -chdir={stack_dir} state pull > {out}/state-before.json"},
+            {"run": f'make access-review BEFORE={out}/state-before.json AFTER="$SHOWFILE" CONFIG_JSON={stack_dir}/cdk.tf.json '
+                    f'REVIEW_OUT={out}/access-review.md'},
         ]},
         "apply": {"steps": [
             {"run": f'terraform -chdir={stack_dir} apply -input=false -no-color "$PLANFILE"'},

@@ -238,12 +238,22 @@ class Stack:
     def account_of_role(role_arn: str) -> str:
         return role_arn.split(":")[4]
 
+    def key_arn(self, key_id: Any) -> Any:
+        """A key policy's key as an ARN: from its reference (a configuration) or its id (a state)."""
+        reference = REFERENCE.fullmatch(key_id) if isinstance(key_id, str) else None
+        if reference:
+            return self.value(reference.group(1).rsplit(".", 1)[0], "arn")
+        key_id = self.r(key_id)
+        if isinstance(key_id, str) and not key_id.startswith("arn:"):
+            found = self.find("aws_kms_key", key_id=key_id)
+            return self.value(found[0], "arn") if found else key_id
+        return key_id
+
     def resource_policy(self, call: Call) -> Optional[dict[str, Any]]:
         service = call.action.split(":")[0].lower()
         if service == "kms":
             for _, body in self.each("aws_kms_key_policy"):
-                key_address = REFERENCE.fullmatch(body["key_id"]).group(1).rsplit(".", 1)[0]  # type: ignore[union-attr]
-                if self.value(key_address, "arn") == call.resource:
+                if self.key_arn(body["key_id"]) == call.resource:
                     return self._doc(self.r(body["policy"]))
             return self.grants_as_policy(call.resource)
 

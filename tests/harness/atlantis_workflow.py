@@ -145,7 +145,7 @@ def run(workdir: Path, applied: str) -> dict[str, Any]:
         runs = [_pull_request(workdir, 1, first, endpoint, state)]
         seconds = [round(time.monotonic() - started)]
         if all(step["returncode"] == 0 for steps in runs[0].values() for step in steps):
-            runs.append(_pull_request(workdir, 2, {applied: ("plan",)}, endpoint, state))
+            runs.append(_pull_request(workdir, 2, {applied: ("plan", "policy_check")}, endpoint, state))
             seconds.append(round(time.monotonic() - started) - seconds[0])
         states = _states(endpoint, state)
     return {"runs": runs, "applied": applied, "seconds": seconds, "states": states, "key_arn": state["key_arn"],
