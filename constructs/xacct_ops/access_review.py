@@ -202,9 +202,23 @@ class _PlanResolver(Resolver):
         return value
 
 
+# Nested blocks the model reads: a configuration writes each as an object, a state as a list of one.
+BLOCKS = {"environment", "logging_config", "dead_letter_config", "destination_config", "on_failure", "server_side_encryption",
+          "extended_s3_configuration", "cloudwatch_logging_options", "sns_destination", "stream_mode_details"}
+
+
+def _as_configuration(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (_as_configuration(v[0]) if v else {}) if k in BLOCKS and isinstance(v, list) else _as_configuration(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_configuration(v) for v in value]
+    return value
+
+
 def _state_stack(path: Path) -> Stack:
     """A state as a configuration of literal values: every policy, name and ARN is known."""
-    values = load_state(path) if path.read_text().strip() else {}
+    values = {address: _as_configuration(attributes) for address, attributes in (load_state(path) if path.read_text().strip() else {}).items()}
     config: dict[str, Any] = {"resource": {}}
     for address, attributes in values.items():
         type_, name = address.split(".", 1)
