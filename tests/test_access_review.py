@@ -17,15 +17,16 @@ pytestmark = pytest.mark.slow  # five synths: make test
 
 READERS = ["analytics", "billing"]
 STREAM = "arn:aws:kinesis:eu-west-1:111111111111:stream/orders-fanout-fanout-stream"
+PROVISIONED = 'stream_mode = "PROVISIONED"\nshard_count = 4\nmonthly_data_gb = 100\n'
 READS = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
 
 
-def _fanout(readers: list[str], split: bool = False, memory: int | None = None) -> str:
+def _fanout(readers: list[str], split: bool = False, memory: int | None = None, stream: str = "") -> str:
     lines = ['kind = "xacct-kinesis-fanout"', 'stack_name = "orders-fanout"', f"split = {str(split).lower()}", "consumers = ["]
     for name in readers:
         extra = f", function = {{ memory_size_mb = {memory} }}" if memory and name == "billing" else ""
         lines.append(f'  {{ name = "{name}", account = "{name}"{extra} }},')
-    return "\n".join([*lines, "]"]) + "\n"
+    return "\n".join([*lines, "]", *([f"[stream]\n{stream}"] if stream else [])]) + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "three": _fanout([*READERS, "search"]),
         "three-split": _fanout([*READERS, "search"], split=True),
         "more-memory": _fanout(READERS, memory=1024),
+        "provisioned-two": _fanout(READERS, stream=PROVISIONED),
+        "provisioned-three": _fanout([*READERS, "search"], stream=PROVISIONED),
     }
     out = {}
     for name, text in variants.items():
@@ -137,7 +140,7 @@ def test_the_markdown_puts_added_access_first_one_table_per_resource(outputs: di
     text = _review(outputs["two"], outputs["three"]).markdown()
     assert text.startswith("## Access review\n\n26 added, 0 removed, 0 unknown until apply.\n")
     assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | via |\n|---|---|---|---|\n" in text
-    assert text.count("### ") == 8
+    assert text.count("### ") == 9  # eight resources and the enhanced fan-out table
 
 
 def test_an_empty_state_is_nothing_yet(outputs: dict[str, Path], tmp_path: Path) -> None:
@@ -150,3 +153,22 @@ def test_an_empty_state_is_nothing_yet(outputs: dict[str, Path], tmp_path: Path)
 def test_unusable_input_is_one_line_exit_2(tmp_path: Path) -> None:
     result = _cli("--before", str(tmp_path / "nope"), "--after", str(tmp_path))
     assert (result.returncode, result.stderr.strip()) == (2, f"error: {tmp_path / 'nope'}: no such file or directory")
+
+
+def test_a_new_efo_reader_is_priced(outputs: dict[str, Path]) -> None:
+    # GIVEN a provisioned stream of 4 shards carrying 100 GB a month ([stream] monthly_data_gb), a third reader
+    result = _review(outputs["provisioned-two"], outputs["provisioned-three"])
+    # THEN one more EFO consumer: 4 x 730 consumer-shard hours at 0.015 and 100 GB at 0.013 a month
+    assert result.efo_cost == [{
+        "stream": STREAM, "mode": "PROVISIONED", "shards": 4, "efo_consumers_before": 2, "efo_consumers_after": 3,
+        "consumer_shard_hours_per_month": 2920, "retrieval_gb_per_month": 100.0, "usd_per_month": 45.10,
+    }]
+    assert "| 2 -> 3 | +2,920 | +100 | +45.10 |" in result.markdown()
+
+
+def test_an_on_demand_reader_without_a_usage_figure_costs_nothing_known(outputs: dict[str, Path]) -> None:
+    # GIVEN the default on-demand stream and no monthly_data_gb: no shard hours, retrieval not priced
+    (row,) = _review(outputs["two"], outputs["three"]).efo_cost
+    assert (row["mode"], row["consumer_shard_hours_per_month"], row["retrieval_gb_per_month"], row["usd_per_month"]) == ("ON_DEMAND", 0, 0, 0)
+    # AND a change that adds no EFO consumer prices nothing
+    assert _review(outputs["two"], outputs["more-memory"]).efo_cost == []

@@ -69,6 +69,8 @@ BAD = [
     # (props class, kwargs, field named in the message, fragment of what is allowed)
     pytest.param(SharedStreamProps, {"stream_name": "has space"}, "stream.stream_name", "1-128 of", id="stream-name-chars"),
     pytest.param(SharedStreamProps, {"stream_name": "x" * 129}, "stream.stream_name", "1-128 of", id="stream-name-long"),
+    pytest.param(SharedStreamProps, {"monthly_data_gb": -1}, "stream.monthly_data_gb", "a number from 0 to 10,000,000", id="usage-negative"),
+    pytest.param(SharedStreamProps, {"monthly_data_gb": "100 GB"}, "stream.monthly_data_gb", "a number from 0 to 10,000,000", id="usage-text"),
     pytest.param(SharedStreamProps, {"stream_mode": "on_demand"}, "stream.stream_mode", "'ON_DEMAND', 'PROVISIONED'", id="stream-mode"),
     pytest.param(SharedStreamProps, {"stream_mode": "PROVISIONED"}, "stream.shard_count", "from 1 to 500", id="provisioned-needs-shards"),
     pytest.param(SharedStreamProps, {"stream_mode": "PROVISIONED", "shard_count": 501}, "stream.shard_count", "from 1 to 500", id="shards-high"),

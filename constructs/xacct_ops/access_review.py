@@ -46,6 +46,7 @@ from xacct_ops.iam_model import (
     MOTO_CONSUMER_ARN,
     load_state,
 )
+from xacct_ops.efo_prices import HOURS_PER_MONTH, PRICES, StreamEfo, efo_changes
 from xacct_ops.request_context import TABLE, NotInTable
 
 # Condition keys a role's request can carry (IAM sets the principal keys; the service a KMS call goes
@@ -84,6 +85,7 @@ class Snapshot:
     access: set[Access] = field(default_factory=set)
     unknown: set[Access] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)  # the accounts the stacks declare
+    efo: list[StreamEfo] = field(default_factory=list)  # each stream's enhanced fan-out, for its price
 
 
 @dataclass(frozen=True)
@@ -354,12 +356,27 @@ def _request(stack: Stack, call: Call, known_actions: set[str]) -> dict[str, Any
             "identityPolicies": identity, "resourcePolicy": resource_policy}
 
 
+def stream_efo(stack: Stack) -> list[StreamEfo]:
+    """Each stream of the stack with its EFO consumers, shards and the settings' usage estimate."""
+    usage = sum(float(v) for k, v in stack.config.get("locals", {}).items() if "monthly_data_gb" in k and isinstance(v, (int, float)))
+    found = []
+    for address, body in stack.each("aws_kinesis_stream"):
+        arn = stack.value(address, "arn")
+        shard_count = stack.r(body.get("shard_count"))
+        mode = (stack.r(body.get("stream_mode_details")) or {}).get("stream_mode") or ("PROVISIONED" if shard_count else "ON_DEMAND")
+        consumers = sum(1 for _, c in stack.each("aws_kinesis_stream_consumer") if stack.r(c.get("stream_arn")) == arn)
+        shards = int(shard_count) if mode == "PROVISIONED" and isinstance(shard_count, (int, str)) and str(shard_count).isdigit() else 0
+        found.append(StreamEfo(arn, mode, shards, consumers, usage))
+    return found
+
+
 def snapshot(stacks: list[Stack]) -> Snapshot:
     """Every access the stacks grant, decided by the engine, in one evaluator run."""
     result = Snapshot()
     pending: list[tuple[Call, dict[str, Any]]] = []
     stacks_by_name = {stack.name: stack for stack in stacks}
     for stack in stacks:
+        result.efo += stream_efo(stack)
         result.accounts.update(a for a in stack.r.accounts.values())
         calls = _candidates(stack)
         known_actions = {c.action for c in calls} | {a for row in TABLE for a in row.actions}
@@ -408,14 +425,31 @@ class Review:
     removed: list[Access]
     unknown: list[Access]
     findings: list[Finding]
+    efo_cost: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        report = {
             "added": [a.as_row() for a in self.added],
             "removed": [a.as_row() for a in self.removed],
             "unknown": [a.as_row() for a in self.unknown],
             "findings": [{"rule": f.rule, **f.access.as_row()} for f in self.findings],
         }
+        return {**report, "efo_cost": self.efo_cost, "prices": PRICES} if self.efo_cost else report
+
+    def _cost_lines(self) -> list[str]:
+        if not self.efo_cost:
+            return []
+        lines = ["", "### Enhanced fan-out, a month", "",
+                 "| stream | mode | EFO consumers | consumer-shard hours | GB retrieved | USD |", "|---|---|---|---|---|---|"]
+        for row in self.efo_cost:
+            gb = f"{row['retrieval_gb_per_month']:+g}" if row["retrieval_gb_per_month"] else "not priced (no `[stream] monthly_data_gb`)"
+            lines.append(f"| `{row['stream']}` | {row['mode']}{' x ' + str(row['shards']) + ' shards' if row['shards'] else ''} | "
+                         f"{row['efo_consumers_before']} -> {row['efo_consumers_after']} | {row['consumer_shard_hours_per_month']:+,} | {gb} | "
+                         f"{row['usd_per_month']:+,.2f} |")
+        lines += ["", f"Prices of {PRICES['region']} (checked {PRICES['checked']}; other regions differ): "
+                      f"{PRICES['PROVISIONED']['consumer_shard_hour']} USD per consumer-shard hour and {PRICES['PROVISIONED']['retrieval_gb']} "
+                      f"per GB on a provisioned stream, {PRICES['ON_DEMAND']['retrieval_gb']} per GB on demand; {HOURS_PER_MONTH} hours a month."]
+        return lines
 
     def markdown(self) -> str:
         lines = ["## Access review", ""]
@@ -426,6 +460,7 @@ class Review:
         if self.findings:
             lines += ["", f"**{len(self.findings)} finding(s) fail the review:**", ""]
             lines += [f"- {f.text()}" for f in self.findings]
+        lines += self._cost_lines()
         by_resource: dict[str, list[tuple[str, Access]]] = {}
         for change, entries in (("added", self.added), ("unknown until apply", self.unknown), ("removed", self.removed)):
             for access in entries:
@@ -443,7 +478,7 @@ def review(before: Snapshot, after: Snapshot) -> Review:
     added = sorted(after.access - before.access)
     removed = sorted(before.access - after.access - after.unknown)
     unknown = sorted(after.unknown - before.unknown - before.access)
-    return Review(added, removed, unknown, findings([*added, *unknown], after.accounts | before.accounts))
+    return Review(added, removed, unknown, findings([*added, *unknown], after.accounts | before.accounts), efo_changes(before.efo, after.efo))
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from cdktf import TerraformProvider
+from cdktf import TerraformLocal, TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (
@@ -110,6 +110,7 @@ class SharedStream(Construct):
         if props is not None:
             self.key = self._build_key(owner_root_arn, region)
             self.stream = self._build_stream()
+            self._record_usage()
         elif existing_stream is not None and existing_stream.key_arn is not None:
             self.key_grants = self._build_key_grants(existing_stream)
         self.stream_consumer: Optional[KinesisStreamConsumer] = None
@@ -231,6 +232,12 @@ class SharedStream(Construct):
             shard_count=self.props.shard_count if provisioned else None,
             tags=self._tags,
         )
+
+    def _record_usage(self) -> None:
+        """The usage estimate, for the access review's enhanced fan-out prices (nothing when unset)."""
+        assert self.props is not None
+        if self.props.monthly_data_gb:
+            TerraformLocal(self, "monthly_data_gb", self.props.monthly_data_gb)
 
     def _build_stream_consumer(self) -> KinesisStreamConsumer:
         return KinesisStreamConsumer(

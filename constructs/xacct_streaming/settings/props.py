@@ -36,6 +36,7 @@ from xacct_streaming.settings.validation import (
     require_int_or_minus_one,
     require_list,
     require_match,
+    require_number,
     require_one_of,
     require_region,
     require_tags,
@@ -67,9 +68,13 @@ class SharedStreamProps:
     key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS
     # Tags of the stream and its key, over the stack's.
     tags: Mapping[str, str] = field(default_factory=dict)
+    # GB the stream carries a month, a usage estimate: `make access-review` prices each enhanced fan-out
+    # consumer's retrieval of it (0: retrieval not priced). Written into the stack as a Terraform local.
+    monthly_data_gb: float = 0
 
     def __post_init__(self) -> None:
         require_tags("stream.tags", self.tags)
+        require_number("stream.monthly_data_gb", self.monthly_data_gb, 0, 10_000_000)
         require_match("stream.stream_name", self.stream_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
         require_one_of("stream.stream_mode", self.stream_mode, STREAM_MODES)
         if self.stream_mode == "PROVISIONED":

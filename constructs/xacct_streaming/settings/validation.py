@@ -17,6 +17,11 @@ def require_int(field: str, value: Any, low: int, high: int) -> None:
         raise ConfigError(field, value, f"an integer from {low} to {high}")
 
 
+def require_number(field: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(field, value, f"a number from {low:,} to {high:,}")
+
+
 def require_int_or_minus_one(field: str, value: Any, low: int, high: int, minus_one_means: str) -> None:
     """An integer from `low` to `high`, or -1, which AWS and Terraform give a meaning of its own."""
     if type(value) is int and value == -1:
