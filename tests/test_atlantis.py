@@ -123,6 +123,8 @@ def test_two_pull_requests_keep_state_in_s3(terraform_jobs: Background) -> None:
         # AND the access review of the plan against the state before (none yet) lists the stack's access as added
         review = steps[[s["command"] for s in steps].index(WORKFLOW["workflows"][name]["policy_check"]["steps"][-1]["run"])]["stdout"]
         assert re.search(r"## Access review\n\n\d+ added, 0 removed, \d+ unknown until apply\.\n", review), review[-3000:]
+        # (a new key's ARN is not known before the apply: named by its resource, not by a stand-in)
+        assert re.search(r"### `aws_kms_key\.[A-Za-z0-9_-]+\.arn \(known after apply\)`", review), review[-3000:]
     # THEN the second, from a fresh checkout, found the applied stack's state in S3: no changes, and
     # its access review, the state against the plan, no access change
     assert list(second) == [applied]

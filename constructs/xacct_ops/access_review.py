@@ -195,12 +195,12 @@ def _plan_stack(path: Path, document: dict[str, Any], config_path: Path) -> Stac
 class _PlanResolver(Resolver):
     """Known values from the plan; for a value computed at apply, the stand-in, remembered."""
 
-    stand_ins: set[str]
+    stand_ins: dict[str, str]  # stand-in -> what it stands for, as the report names it
 
     def attribute(self, type_: str, body: dict[str, Any], attribute: str, address: str) -> Any:
         value = super().attribute(type_, body, attribute, address)
         if attribute in NOT_DERIVABLE.get(type_, ()) and isinstance(value, str):
-            self.__dict__.setdefault("stand_ins", set()).add(value)
+            self.__dict__.setdefault("stand_ins", {})[value] = f"{address}.{attribute} (known after apply)"
         return value
 
 
@@ -396,8 +396,16 @@ def snapshot(stacks: list[Stack]) -> Snapshot:
             continue
         via = call.context.get("kms:ViaService", "").split(".")[0]
         entry = Access(call.resource, call.caller, call.action, via, call.account)
-        stand_ins = getattr(stacks_by_name[call.stack].r, "stand_ins", set())
-        (result.unknown if any(s in f"{call.resource} {call.caller}" for s in stand_ins) else result.access).add(entry)
+        stand_ins = getattr(stacks_by_name[call.stack].r, "stand_ins", {})
+        named = [s for s in stand_ins if s in f"{call.resource} {call.caller}"]
+        if not named:
+            result.access.add(entry)
+            continue
+        # Named by what it stands for: the stand-in is no ARN a reviewer should see.
+        for stand_in in sorted(named, key=len, reverse=True):
+            entry = replace(entry, resource=entry.resource.replace(stand_in, stand_ins[stand_in]),
+                            principal=entry.principal.replace(stand_in, stand_ins[stand_in]))
+        result.unknown.add(entry)
     return result
 
 
