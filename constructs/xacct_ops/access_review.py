@@ -349,8 +349,6 @@ def _request(stack: Stack, call: Call, known_actions: set[str]) -> dict[str, Any
     else:
         identity = []
     resource_policy = stack.resource_policy(evaluated)
-    if resource_policy is None and call.caller == "*":
-        resource_policy = None
     return {"principal": evaluated.caller, "action": action, "resource": evaluated.resource,
             "resourceAccount": evaluated.account or "000000000000", "context": evaluated.context,
             "identityPolicies": identity, "resourcePolicy": resource_policy}
