@@ -99,7 +99,7 @@ def test_split_plans_review_like_the_single_plan(outputs: dict[str, Path]) -> No
     # GIVEN the same three readers as one plan and as a producer plan and three account plans
     single, split = snapshot(load_side(outputs["three"])), snapshot(load_side(outputs["three-split"]))
     # THEN the same access, entry for entry (the handoff's values wired between the plans)
-    assert len(single.access) == 79
+    assert len(single.access) == 85
     assert single.access == split.access and single.unknown == split.unknown == set()
 
 
@@ -136,11 +136,42 @@ def test_a_grant_too_wide_fails_the_review_naming_it(outputs: dict[str, Path], t
     assert {"principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"} in report["added"]
 
 
+@pytest.mark.parametrize(
+    ("statement", "rule", "principal", "action"),
+    [
+        pytest.param({"Principal": {"AWS": "arn:aws:iam::111111111111:role/ops"}, "NotAction": "kinesis:DeleteStream"},
+                     "wildcard action", "arn:aws:iam::111111111111:role/ops", "NotAction kinesis:DeleteStream", id="not-action"),
+        pytest.param({"NotPrincipal": {"AWS": "arn:aws:iam::111111111111:role/ops"}, "Action": "kinesis:GetRecords"},
+                     "wildcard principal", 'NotPrincipal {"AWS": "arn:aws:iam::111111111111:role/ops"}', "kinesis:GetRecords", id="not-principal"),
+    ],
+)
+def test_an_allow_of_all_but_something_is_listed_as_written_and_fails(outputs: dict[str, Path], tmp_path: Path, statement: dict[str, Any],
+                                                                     rule: str, principal: str, action: str) -> None:
+    # GIVEN an Allow with NotAction or NotPrincipal in the stream policy (it grants all it does not name)
+    after = _with_statement(outputs["two"], tmp_path / "after", {"Sid": "Broad", "Effect": "Allow", "Resource": STREAM, **statement})
+    # WHEN reviewed
+    result = _review(outputs["two"], after)
+    # THEN the statement is an added entry as written, and a finding
+    entry = Access(STREAM, principal, action, "", "111111111111")
+    assert result.added == [entry]
+    assert [(f.rule, f.access) for f in result.findings] == [(rule, entry)]
+
+
+def test_a_bucket_is_owned_by_the_account_whose_provider_creates_it(cli_outdir: Path) -> None:
+    # GIVEN the replication stack: Firehose's role writes the archive bucket (S3 ARNs name no account)
+    access = snapshot(load_side(cli_outdir / "stacks" / "xacct-kinesis-replication")).access
+    # THEN its writes are listed, the bucket in the consumer account
+    firehose = "arn:aws:iam::222222222222:role/xacct-web-analytics-archive-firehose"
+    objects = "arn:aws:s3:::xacct-web-analytics-222222222222-eu-west-1/*"
+    assert {a.action for a in access if a.principal == firehose and a.resource == objects} == {"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}
+    assert {a.account for a in access if a.resource.startswith("arn:aws:s3:::")} == {"222222222222"}
+
+
 def test_the_markdown_puts_added_access_first_one_table_per_resource(outputs: dict[str, Path]) -> None:
     text = _review(outputs["two"], outputs["three"]).markdown()
-    assert text.startswith("## Access review\n\n26 added, 0 removed, 0 unknown until apply.\n")
+    assert text.startswith("## Access review\n\n28 added, 0 removed, 0 unknown until apply.\n")
     assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | via |\n|---|---|---|---|\n" in text
-    assert text.count("### ") == 9  # eight resources and the enhanced fan-out table
+    assert text.count("### ") == 10  # nine resources (X-Ray's "*" among them) and the enhanced fan-out table
 
 
 def test_an_empty_state_is_nothing_yet(outputs: dict[str, Path], tmp_path: Path) -> None:

@@ -311,6 +311,18 @@ def _context(stack: Stack, principal: str, action: str, statement: dict[str, Any
     return {k: v for k, v in values.items() if k in sent or k.lower() in {s.lower() for s in sent}}
 
 
+def _broad(stack: Stack, resource: str, statement: dict[str, Any]) -> list[Access]:
+    """An Allow with NotAction or NotPrincipal grants all but what it names: listed as written, unevaluated."""
+    actions = [f"NotAction {','.join(map(str, _as_list(statement['NotAction'])))}"] if "NotAction" in statement else _as_list(statement.get("Action"))
+    if "NotPrincipal" in statement:
+        not_principal = statement["NotPrincipal"]
+        principals = [f"NotPrincipal {json.dumps(stack.r(not_principal), sort_keys=True)}"]
+    else:
+        principals = [stack.r(p) for p in _principals(statement)]
+    account = resource.split(":")[4] if resource.count(":") >= 4 else ""
+    return [Access(resource, principal, stack.r(action), "", account) for principal in principals for action in actions]
+
+
 def _candidates(stack: Stack) -> list[Call]:
     calls = list(expected_calls(stack))
     known_actions = {c.action for c in calls} | {a for row in TABLE for a in row.actions}
@@ -328,7 +340,10 @@ def _candidates(stack: Stack) -> list[Call]:
     for resource, statement in statements:
         if statement.get("Effect") != "Allow" or not isinstance(resource, str):
             continue
-        for action in _as_list(statement.get("Action")) or ["NotAction:" + ",".join(_as_list(statement.get("NotAction")))]:
+        if "NotAction" in statement or "NotPrincipal" in statement:
+            stack.__dict__.setdefault("broad", []).extend(_broad(stack, resource, statement))
+            continue
+        for action in _as_list(statement.get("Action")):
             action = stack.r(action)
             known_actions.add(action)
             for principal in _principals(statement):
@@ -337,6 +352,23 @@ def _candidates(stack: Stack) -> list[Call]:
                 identity = (principal,) if stack.find("aws_iam_role", arn=principal) else ()
                 calls.append(Call(stack.name, principal, action, resource, "Allowed", "named in a policy", context, identity))
     return calls
+
+
+def resource_account(stack: Stack, call: Call) -> str:
+    """The account that owns the resource: from its ARN; a bucket's (no account in its ARN) from the
+    provider that creates it; a resource-less action's ("*") the caller's own."""
+    if call.account:
+        return call.account
+    if call.resource.startswith("arn:aws:s3:::"):
+        bucket = call.resource.split(":::", 1)[1].split("/", 1)[0]
+        found = stack.find("aws_s3_bucket", bucket=bucket)
+        if found:
+            return stack.r.account_of(found[1]) if not isinstance(stack.r, _StateResolver) else _caller_account(call)
+    return _caller_account(call)
+
+
+def _caller_account(call: Call) -> str:
+    return call.caller.split(":")[4] if call.caller.startswith("arn:") and call.caller.count(":") >= 4 else ""
 
 
 def _request(stack: Stack, call: Call, known_actions: set[str]) -> dict[str, Any]:
@@ -350,7 +382,7 @@ def _request(stack: Stack, call: Call, known_actions: set[str]) -> dict[str, Any
         identity = []
     resource_policy = stack.resource_policy(evaluated)
     return {"principal": evaluated.caller, "action": action, "resource": evaluated.resource,
-            "resourceAccount": evaluated.account or "000000000000", "context": evaluated.context,
+            "resourceAccount": resource_account(stack, call) or "000000000000", "context": evaluated.context,
             "identityPolicies": identity, "resourcePolicy": resource_policy}
 
 
@@ -377,6 +409,7 @@ def snapshot(stacks: list[Stack]) -> Snapshot:
         result.efo += stream_efo(stack)
         result.accounts.update(a for a in stack.r.accounts.values())
         calls = _candidates(stack)
+        result.access.update(stack.__dict__.get("broad", []))
         known_actions = {c.action for c in calls} | {a for row in TABLE for a in row.actions}
         seen: set[tuple[str, str, str, str]] = set()
         for call in calls:
@@ -390,10 +423,17 @@ def snapshot(stacks: list[Stack]) -> Snapshot:
     if not pending:
         return result
     for (call, _), answer in zip(pending, evaluate([request for _, request in pending])):
+        errors = " ".join(answer.get("errors") or [])
+        if "no.resource.types" in errors:
+            continue  # the action does not apply to this resource (a bucket action on its objects): IAM ignores the pair
+        if errors:
+            # Not decided: listed as unknown, never dropped.
+            result.unknown.add(Access(call.resource, call.caller, call.action, "", resource_account(stacks_by_name[call.stack], call)))
+            continue
         if answer["result"] != "Allowed":
             continue
         via = call.context.get("kms:ViaService", "").split(".")[0]
-        entry = Access(call.resource, call.caller, call.action, via, call.account)
+        entry = Access(call.resource, call.caller, call.action, via, resource_account(stacks_by_name[call.stack], call))
         stand_ins = getattr(stacks_by_name[call.stack].r, "stand_ins", {})
         named = [s for s in stand_ins if s in f"{call.resource} {call.caller}"]
         if not named:
@@ -414,11 +454,11 @@ def findings(added: Iterable[Access], accounts: set[str]) -> list[Finding]:
     for access in sorted(added):
         principal_account = access.principal.split(":")[4] if access.principal.startswith("arn:") else ""
         own_root = access.principal.endswith(":root") and principal_account == access.account
-        if access.principal == "*":
+        if access.principal == "*" or access.principal.startswith("NotPrincipal "):
             out.append(Finding("wildcard principal", access))
         elif access.principal.endswith(":root") and not own_root:
             out.append(Finding("another account's root", access))
-        if "*" in access.action and not own_root:
+        if ("*" in access.action or access.action.startswith("NotAction ")) and not own_root:
             out.append(Finding("wildcard action", access))
         if principal_account and principal_account not in accounts:
             out.append(Finding("principal outside the declared accounts", access))
@@ -467,13 +507,13 @@ class Review:
             lines += ["", f"**{len(self.findings)} finding(s) fail the review:**", ""]
             lines += [f"- {f.text()}" for f in self.findings]
         lines += self._cost_lines()
-        by_resource: dict[str, list[tuple[str, Access]]] = {}
+        # One table per resource (and account: "*", an action without resource-level permissions, is each caller's).
+        by_resource: dict[tuple[str, str], list[tuple[str, Access]]] = {}
         for change, entries in (("added", self.added), ("unknown until apply", self.unknown), ("removed", self.removed)):
             for access in entries:
-                by_resource.setdefault(access.resource, []).append((change, access))
-        for resource in sorted(by_resource, key=lambda r: (min(("added", "unknown until apply", "removed").index(c) for c, _ in by_resource[r]), r)):
-            rows = by_resource[resource]
-            account = rows[0][1].account
+                by_resource.setdefault((access.resource, access.account), []).append((change, access))
+        for resource, account in sorted(by_resource, key=lambda r: (min(("added", "unknown until apply", "removed").index(c) for c, _ in by_resource[r]), r)):
+            rows = by_resource[(resource, account)]
             lines += ["", f"### `{resource}`" + (f" (account {account})" if account else ""), "",
                       "| change | principal | action | via |", "|---|---|---|---|"]
             lines += [f"| {change} | `{a.principal}` | `{a.action}` | {a.via} |" for change, a in rows]
