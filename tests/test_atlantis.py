@@ -125,6 +125,12 @@ def test_two_pull_requests_keep_state_in_s3(terraform_jobs: Background) -> None:
         assert re.search(r"## Access review\n\n\d+ added, 0 removed, \d+ unknown until apply\.\n", review), review[-3000:]
         # (a new key's ARN is not known before the apply: named by its resource, not by a stand-in)
         assert re.search(r"### `aws_kms_key\.[A-Za-z0-9_-]+\.arn \(known after apply\)`", review), review[-3000:]
+    # AND docs/cli-and-atlantis.md's excerpt of the core stack's review is this run's, section for section
+    page = (ROOT / "docs" / "cli-and-atlantis.md").read_text()
+    excerpt = page.split("comment shows it (an excerpt", 1)[1].split("```\n", 1)[1].split("\n(... ", 1)[0]
+    review = next(s["stdout"] for s in first[applied] if s["command"].startswith("make access-review"))
+    for section in excerpt.strip().split("\n\n### "):
+        assert section.strip().removeprefix("### ") in review, section
     # THEN the second, from a fresh checkout, found the applied stack's state in S3: no changes, and
     # its access review, the state against the plan, no access change
     assert list(second) == [applied]
