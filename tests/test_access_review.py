@@ -203,3 +203,36 @@ def test_an_on_demand_reader_without_a_usage_figure_costs_nothing_known(outputs:
     assert (row["mode"], row["consumer_shard_hours_per_month"], row["retrieval_gb_per_month"], row["usd_per_month"]) == ("ON_DEMAND", 0, 0, 0)
     # AND a change that adds no EFO consumer prices nothing
     assert _review(outputs["two"], outputs["more-memory"]).efo_cost == []
+
+
+def _plan_of(config: dict[str, Any], producer: str, consumer: str, leave_out: str = "") -> dict[str, Any]:
+    """A `terraform show -json` plan of a first apply of `config` (every value computed), as Terraform
+    writes one: resource_changes, the variables, each provider's allowed_account_ids reference."""
+    changes = [{"address": f"{type_}.{name}", "mode": "managed", "type": type_, "name": name,
+                "change": {"actions": ["create"], "after": {}, "after_unknown": {}}}
+               for type_, group in config["resource"].items() for name in group if not (leave_out and type_ == leave_out)]
+    providers = {f"aws.{p['alias']}": {"name": "aws", "alias": p["alias"], "expressions": {
+        "allowed_account_ids": {"references": [f"var.{p['alias']}_account_id"]}}} for p in config["provider"]["aws"]}
+    return {"format_version": "1.2", "resource_changes": changes, "configuration": {"provider_config": providers},
+            "variables": {"producer_account_id": {"value": producer}, "consumer_account_id": {"value": consumer}, "region": {"value": "eu-west-1"}}}
+
+
+def test_a_plan_is_read_with_its_variables_and_only_what_it_creates(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the core stack's first plan for accounts 999999999999 / 888888888888, next to its configuration
+    config = json.loads((cli_outdir / "stacks" / "xacct-kinesis-efo" / "cdk.tf.json").read_text())
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(config))
+    (tmp_path / "plan.json").write_text(json.dumps(_plan_of(config, "999999999999", "888888888888")))
+    (tmp_path / "empty.json").write_text("")
+    # WHEN reviewed against nothing
+    result = _review(tmp_path / "empty.json", tmp_path / "plan.json")
+    # THEN the stream's reads are the consumer role's, in the tfvars' accounts; a new key's are unknown, by address
+    role = "arn:aws:iam::888888888888:role/xacct-stream-consumer-role"
+    stream = "arn:aws:kinesis:eu-west-1:999999999999:stream/xacct-shared-stream"
+    assert sorted(a.action for a in result.added if a.resource == stream) == READS
+    assert {a.principal for a in result.added if a.resource == stream} == {role}
+    assert {a.resource for a in result.unknown if a.action == "kms:Decrypt" and a.via == "kinesis"} == {
+        next(f"aws_kms_key.{name}.arn (known after apply)" for name in config["resource"]["aws_kms_key"] if name.startswith("shared-stream"))}
+    # WHEN the plan does not create the stream's resource policy (a count of 0)
+    (tmp_path / "plan.json").write_text(json.dumps(_plan_of(config, "999999999999", "888888888888", leave_out="aws_kinesis_resource_policy")))
+    # THEN the role in the other account cannot read the stream: its own policy is not enough
+    assert [a for a in _review(tmp_path / "empty.json", tmp_path / "plan.json").added if a.resource == stream] == []

@@ -29,24 +29,25 @@ import argparse
 import fnmatch
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from xacct_ops.efo_prices import HOURS_PER_MONTH, PRICES, StreamEfo, efo_changes
 from xacct_ops.iam_model import (
     ACCOUNTS,
     ALLOW_ALL,
+    MOTO_CONSUMER_ARN,
     THIRD_ACCOUNT,
     Call,
     Resolver,
     Stack,
     evaluate,
     expected_calls,
-    MOTO_CONSUMER_ARN,
     load_state,
 )
-from xacct_ops.efo_prices import HOURS_PER_MONTH, PRICES, StreamEfo, efo_changes
 from xacct_ops.request_context import TABLE, NotInTable
 
 # Condition keys a role's request can carry (IAM sets the principal keys; the service a KMS call goes
@@ -182,11 +183,16 @@ def _plan_stack(path: Path, document: dict[str, Any], config_path: Path) -> Stac
     variables = _variables(document)
     known = {}
     for change in document.get("resource_changes", []):
-        if change.get("mode") != "managed" or "delete" in change["change"]["actions"] and "create" not in change["change"]["actions"]:
+        actions = change["change"]["actions"]
+        if change.get("mode") != "managed" or actions == ["delete"]:
             continue
         after = change["change"].get("after") or {}
         unknown = change["change"].get("after_unknown") or {}
-        known[change["address"]] = {k: v for k, v in after.items() if not unknown.get(k)}
+        # `x[0]`: an instance of a resource with a count (a split fan-out's mappings and read policies).
+        known[re.sub(r"\[[^\]]*\]$", "", change["address"])] = {k: v for k, v in after.items() if not unknown.get(k)}
+    # What the plan will not have after the apply (count = 0, or destroyed) grants nothing.
+    config = {**config, "resource": {type_: {name: body for name, body in group.items() if f"{type_}.{name}" in known}
+                                     for type_, group in config.get("resource", {}).items()}}
     accounts = {**_stand_in_accounts(config), **_accounts_of(document, variables)}
     resolver = _PlanResolver(config, known, accounts=accounts, variables=variables)
     return Stack(config_path.parent.name, config, resolver=resolver)
