@@ -118,6 +118,7 @@ def _with_statement(source: Path, target: Path, statement: dict[str, Any]) -> Pa
     ("principal", "action", "rule"),
     [
         pytest.param({"AWS": f"arn:aws:iam::{stable_account_id('billing')}:root"}, "kinesis:GetRecords", "another account's root", id="account-root"),
+        pytest.param({"AWS": stable_account_id("billing")}, "kinesis:GetRecords", "another account's root", id="bare-account-id"),
         pytest.param("*", "kinesis:GetRecords", "wildcard principal", id="wildcard-principal"),
         pytest.param({"AWS": f"arn:aws:iam::{stable_account_id('billing')}:role/orders-fanout-billing-role"}, "kinesis:*", "wildcard action", id="wildcard-action"),
         pytest.param({"AWS": "arn:aws:iam::999988887777:role/partner"}, "kinesis:GetRecords", "principal outside the declared accounts", id="undeclared-account"),
@@ -131,7 +132,7 @@ def test_a_grant_too_wide_fails_the_review_naming_it(outputs: dict[str, Path], t
     # THEN exit 1, the finding named with the access it is about
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
-    expected_principal = "*" if principal == "*" else principal["AWS"]
+    expected_principal = "*" if principal == "*" else principal["AWS"] if ":" in principal["AWS"] else f"arn:aws:iam::{principal['AWS']}:root"
     assert report["findings"] == [{"rule": rule, "principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"}]
     assert {"principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"} in report["added"]
 

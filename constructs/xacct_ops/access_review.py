@@ -291,7 +291,9 @@ def _principals(statement: dict[str, Any]) -> list[str]:
         return ["*"]
     if not isinstance(principal, dict):
         return []
-    return [p for kind in ("AWS", "Service", "Federated") for p in _as_list(principal.get(kind))]
+    # A bare account id is that account's root (IAM User Guide, "AWS JSON policy elements: Principal").
+    return [f"arn:aws:iam::{p}:root" if isinstance(p, str) and re.fullmatch(r"\d{12}", p) else p
+            for kind in ("AWS", "Service", "Federated") for p in _as_list(principal.get(kind))]
 
 
 def _representative(action: str, known: Iterable[str]) -> str:
