@@ -140,7 +140,7 @@ node_modules/.installed: package.json package-lock.json
 
 access-review: venv node_modules/.installed ## who gains and loses access: BEFORE, AFTER = a stack directory, a plan's or a state's terraform show -json (CONFIG_JSON: a plan's cdk.tf.json); FORMAT=json; exit 1 on a finding
 	@test -n "$(BEFORE)" -a -n "$(AFTER)" || { echo "BEFORE=<stack dir, plan or state JSON> AFTER=<the same> are required" >&2; exit 2; }
-	PYTHONPATH=constructs $(PY) -m xacct_ops.access_review --before $(BEFORE) --after $(AFTER) $(if $(CONFIG_JSON),--config $(CONFIG_JSON)) $(if $(FORMAT),--format $(FORMAT)) $(if $(REVIEW_OUT),--output $(REVIEW_OUT))
+	@PYTHONPATH=constructs $(PY) -m xacct_ops.access_review --before $(BEFORE) --after $(AFTER) $(if $(CONFIG_JSON),--config $(CONFIG_JSON)) $(if $(FORMAT),--format $(FORMAT)) $(if $(REVIEW_OUT),--output $(REVIEW_OUT))
 
 policy-check: synth node_modules/.installed ## every data-plane call of every stack, allowed and denied, by an independent IAM engine; table in $(REPORTS)/policy-check.md
 	$(PY) tests/harness/policy_check.py --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)
