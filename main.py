@@ -125,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"synthesized {os.path.relpath(stack_dir)}")
     written_names = {stack_dir.name for stack_dir in written}
     kept = sorted(p for p in (Path(args.outdir) / "stacks").iterdir() if p.is_dir() and p.name not in written_names)
-    if kept:
-        # They are still validated, scanned and listed in the manifest: say so, once per run.
+    if kept and (names or config_files):
+        # They are still validated, scanned and listed in the manifest: say so, once per run. On stdout:
+        # the cdktf CLI shows whatever its app writes to stderr as an [ERROR].
         print(f"note: kept from earlier runs, not rewritten: {', '.join(p.name for p in kept)} "
-              f"(`python main.py` with neither --config nor --stack replaces the whole output)", file=sys.stderr)
+              f"(`python main.py` with neither --config nor --stack replaces the whole output)")
     return 0
 
 
