@@ -201,12 +201,14 @@ def _plan_stack(path: Path, document: dict[str, Any], config_path: Path) -> Stac
 class _PlanResolver(Resolver):
     """Known values from the plan; for a value computed at apply, the stand-in, remembered."""
 
-    stand_ins: dict[str, str]  # stand-in -> what it stands for, as the report names it
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stand_ins: dict[str, str] = {}  # stand-in -> what it stands for, as the report names it
 
     def attribute(self, type_: str, body: dict[str, Any], attribute: str, address: str) -> Any:
         value = super().attribute(type_, body, attribute, address)
         if attribute in NOT_DERIVABLE.get(type_, ()) and isinstance(value, str):
-            self.__dict__.setdefault("stand_ins", {})[value] = f"{address}.{attribute} (known after apply)"
+            self.stand_ins[value] = f"{address}.{attribute} (known after apply)"
         return value
 
 
@@ -331,9 +333,9 @@ def _broad(stack: Stack, resource: str, statement: dict[str, Any]) -> list[Acces
     return [Access(resource, principal, stack.r(action), "", account) for principal in principals for action in actions]
 
 
-def _candidates(stack: Stack) -> list[Call]:
-    calls = list(expected_calls(stack))
-    known_actions = {c.action for c in calls} | {a for row in TABLE for a in row.actions}
+def _candidates(stack: Stack) -> tuple[list[Call], list[Access]]:
+    """The calls to decide, and the Allow statements too broad to decide (NotAction, NotPrincipal)."""
+    calls, broad = list(expected_calls(stack)), []
     statements: list[tuple[str, dict[str, Any]]] = []
     for resource, document in _policies(stack):
         statements += [(resource, s) for s in document.get("Statement", [])]
@@ -349,17 +351,16 @@ def _candidates(stack: Stack) -> list[Call]:
         if statement.get("Effect") != "Allow" or not isinstance(resource, str):
             continue
         if "NotAction" in statement or "NotPrincipal" in statement:
-            stack.__dict__.setdefault("broad", []).extend(_broad(stack, resource, statement))
+            broad += _broad(stack, resource, statement)
             continue
         for action in _as_list(statement.get("Action")):
             action = stack.r(action)
-            known_actions.add(action)
             for principal in _principals(statement):
                 principal = stack.r(principal)
                 context = _context(stack, principal, action, statement)
                 identity = (principal,) if stack.find("aws_iam_role", arn=principal) else ()
                 calls.append(Call(stack.name, principal, action, resource, "Allowed", "named in a policy", context, identity))
-    return calls
+    return calls, broad
 
 
 def resource_account(stack: Stack, call: Call) -> str:
@@ -416,8 +417,8 @@ def snapshot(stacks: list[Stack]) -> Snapshot:
     for stack in stacks:
         result.efo += stream_efo(stack)
         result.accounts.update(a for a in stack.r.accounts.values())
-        calls = _candidates(stack)
-        result.access.update(stack.__dict__.get("broad", []))
+        calls, broad = _candidates(stack)
+        result.access.update(broad)
         known_actions = {c.action for c in calls} | {a for row in TABLE for a in row.actions}
         seen: set[tuple[str, str, str, str]] = set()
         for call in calls:
@@ -442,7 +443,7 @@ def snapshot(stacks: list[Stack]) -> Snapshot:
             continue
         via = call.context.get("kms:ViaService", "").split(".")[0]
         entry = Access(call.resource, call.caller, call.action, via, resource_account(stacks_by_name[call.stack], call))
-        stand_ins = getattr(stacks_by_name[call.stack].r, "stand_ins", {})
+        stand_ins = getattr(stacks_by_name[call.stack].r, "stand_ins", {})  # a plan's only
         named = [s for s in stand_ins if s in f"{call.resource} {call.caller}"]
         if not named:
             result.access.add(entry)
