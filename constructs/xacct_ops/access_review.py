@@ -48,7 +48,7 @@ from xacct_ops.iam_model import (
     expected_calls,
     load_state,
 )
-from xacct_ops.request_context import TABLE, NotInTable
+from xacct_ops.request_context import TABLE, NotInTable, condition_keys
 
 # Condition keys a role's request can carry (IAM sets the principal keys; the service a KMS call goes
 # through sets kms:ViaService and the encryption context; sts:ExternalId is the caller's own).
@@ -258,8 +258,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _document(stack: Stack, value: Any) -> dict[str, Any]:
-    value = stack.r(value)
-    return json.loads(value) if isinstance(value, str) else value or {}
+    return stack._doc(stack.r(value)) or {}
 
 
 def _policies(stack: Stack) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -308,10 +307,7 @@ def _representative(action: str, known: Iterable[str]) -> str:
 
 def _context(stack: Stack, principal: str, action: str, statement: dict[str, Any]) -> dict[str, str]:
     """The statement's own condition values, for the keys this principal's call can carry."""
-    values = {}
-    for operator_values in (statement.get("Condition") or {}).values():
-        for key, value in operator_values.items():
-            values[key] = stack.r(_as_list(value)[0]) if _as_list(value) else ""
+    values = {key: stack.r(_as_list(value)[0]) if _as_list(value) else "" for key, value in condition_keys(statement).items()}
     if principal.startswith("arn:") or principal == "*":
         return {k: v for k, v in values.items() if k.startswith(ROLE_KEYS_PREFIXES)}
     sent: set[str] = set()

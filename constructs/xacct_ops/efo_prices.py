@@ -8,7 +8,7 @@ Each EFO consumer retrieves everything the stream carries, so a month's retrieva
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 HOURS_PER_MONTH = 730  # AWS's pricing pages and calculator bill a month as 730 hours
@@ -51,16 +51,11 @@ def efo_changes(before: Iterable[StreamEfo], after: Iterable[StreamEfo]) -> list
     old = {e.stream: e for e in before}
     rows = []
     for efo in after:
-        previous = old.pop(efo.stream, None)
-        gone = StreamEfo(efo.stream, efo.mode, efo.shards, 0, efo.monthly_data_gb)
-        was = previous if previous is not None else gone
         # The usage estimate is the stream's traffic, not the change: both sides are priced with the after's.
-        was = StreamEfo(was.stream, was.mode, was.shards, was.consumers, efo.monthly_data_gb)
-        if (was.consumers, was.shards, was.mode) == (efo.consumers, efo.shards, efo.mode):
-            continue
-        rows.append(_row(was, efo))
-    for efo in old.values():
-        rows.append(_row(efo, StreamEfo(efo.stream, efo.mode, efo.shards, 0, efo.monthly_data_gb)))
+        was = replace(old.pop(efo.stream, None) or replace(efo, consumers=0), monthly_data_gb=efo.monthly_data_gb)
+        if (was.consumers, was.shards, was.mode) != (efo.consumers, efo.shards, efo.mode):
+            rows.append(_row(was, efo))
+    rows += [_row(efo, replace(efo, consumers=0)) for efo in old.values()]
     return rows
 
 

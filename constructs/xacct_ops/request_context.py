@@ -224,7 +224,8 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _condition_keys(statement: dict[str, Any]) -> dict[str, Any]:
+def condition_keys(statement: dict[str, Any]) -> dict[str, Any]:
+    """Each condition key of a statement with its value, whatever the operator."""
     keys: dict[str, Any] = {}
     for operator_values in (statement.get("Condition") or {}).values():
         for key, value in operator_values.items():
@@ -241,7 +242,7 @@ def unsent_condition_keys(config: dict[str, Any]) -> list[str]:
     for statement in _statements(config.get("resource", {})):
         if statement.get("Effect") != "Allow":
             continue
-        keys = _condition_keys(statement)
+        keys = condition_keys(statement)
         if not keys:
             continue
         actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
