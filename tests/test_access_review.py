@@ -133,8 +133,9 @@ def test_a_grant_too_wide_fails_the_review_naming_it(outputs: dict[str, Path], t
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     expected_principal = "*" if principal == "*" else principal["AWS"] if ":" in principal["AWS"] else f"arn:aws:iam::{principal['AWS']}:root"
-    assert report["findings"] == [{"rule": rule, "principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"}]
-    assert {"principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111"} in report["added"]
+    row = {"principal": expected_principal, "action": action, "resource": STREAM, "account": "111111111111", "granted_by": "resource policy"}
+    assert report["findings"] == [{"rule": rule, **row}]
+    assert row in report["added"]
 
 
 @pytest.mark.parametrize(
@@ -170,8 +171,8 @@ def test_a_bucket_is_owned_by_the_account_whose_provider_creates_it(cli_outdir: 
 
 def test_the_markdown_puts_added_access_first_one_table_per_resource(outputs: dict[str, Path]) -> None:
     text = _review(outputs["two"], outputs["three"]).markdown()
-    assert text.startswith("## Access review\n\n28 added, 0 removed, 0 unknown until apply.\n")
-    assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | via |\n|---|---|---|---|\n" in text
+    assert text.startswith("## Access review\n\n28 added, 0 removed, 0 unknown.\n")
+    assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | granted by | via |\n|---|---|---|---|---|\n" in text
     assert text.count("### ") == 10  # nine resources (X-Ray's "*" among them) and the enhanced fan-out table
 
 

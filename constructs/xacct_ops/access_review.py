@@ -31,17 +31,21 @@ import hashlib
 import json
 import re
 import sys
+import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from xacct_ops import iam_data
 from xacct_ops.efo_prices import HOURS_PER_MONTH, PRICES, StreamEfo, efo_changes
 from xacct_ops.iam_model import (
     ACCOUNTS,
     ALLOW_ALL,
     MOTO_CONSUMER_ARN,
     THIRD_ACCOUNT,
+    PolicyError,
     Call,
+    EngineError,
     Resolver,
     Stack,
     evaluate,
@@ -66,6 +70,12 @@ NOT_DERIVABLE = {
 }
 
 
+# What grants an access (`Access.granted_by`). Across accounts a resource policy's grant is access the
+# other account holds: it controls its principal's identity policies, outside this plan.
+BY_IDENTITY, BY_RESOURCE, BY_BOTH = "identity policy", "resource policy", "both"
+KNOWN_AFTER_APPLY = "known after apply"
+
+
 @dataclass(frozen=True, order=True)
 class Access:
     resource: str
@@ -73,10 +83,17 @@ class Access:
     action: str
     via: str = ""  # the service a KMS call goes through (kms:ViaService), when the access holds only that way
     account: str = ""  # the resource's account, where known
+    # A resource policy's statement whose Resource, as written, has a wildcard: it is listed apart
+    # from the exact grant (and is a finding), though the policy protects only `resource`.
+    written: str = ""
+    # Which side grants it (BY_*); for an entry not decided, why. Not part of its identity: the same
+    # access granted another way is "changed", not added and removed.
+    granted_by: str = field(default="", compare=False)
 
     def as_row(self) -> dict[str, str]:
         row = {"principal": self.principal, "action": self.action, "resource": self.resource, "account": self.account}
-        return {**row, "via": self.via} if self.via else row
+        row.update({k: v for k, v in (("via", self.via), ("written", self.written), ("granted_by", self.granted_by)) if v})
+        return row
 
 
 @dataclass
@@ -84,7 +101,11 @@ class Snapshot:
     """What one side of the review can do: access, and what depends on values computed at apply."""
 
     access: set[Access] = field(default_factory=set)
+    # Entries not decided: a value computed at apply, or what the engine or the review cannot decide.
     unknown: set[Access] = field(default_factory=set)
+    # A role's own policy allows it on another account's resource that does not grant it (or whose
+    # policy is not in this configuration): no access until that account grants it.
+    identity_only: set[Access] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)  # the accounts the stacks declare
     efo: list[StreamEfo] = field(default_factory=list)  # each stream's enhanced fan-out, for its price
 
@@ -96,7 +117,8 @@ class Finding:
 
     def text(self) -> str:
         a = self.access
-        return f"{self.rule}: {a.principal} may {a.action} on {a.resource}" + (f" (via {a.via})" if a.via else "")
+        on = f"{a.resource} (as written: {a.written})" if a.written else a.resource
+        return f"{self.rule}: {a.principal} may {a.action} on {on}" + (f" (via {a.via})" if a.via else "")
 
 
 # ---- reading a side ---------------------------------------------------------------------------
@@ -111,24 +133,46 @@ def _stand_in_accounts(config: dict[str, Any]) -> dict[str, str]:
     return {f"aws.{a}": stable_account_id(a) for a in aliases if f"aws.{a}" not in ACCOUNTS}
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """A file's JSON, or the reason it is not usable (a ReviewError naming the file)."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReviewError(f"{path}: cannot read it ({error.__class__.__name__}: {error})") from None
+    # moto's EFO consumer ARNs lack AWS's creation time: given one, as load_state does for a state.
+    text = MOTO_CONSUMER_ARN.sub(r"\1:1767225600", text)
+    try:
+        return json.loads(text) if text else {}
+    except ValueError as error:
+        raise ReviewError(f"{path}: not JSON ({error}): {what}") from None
+
+
+USAGE = "give a synthesized stack directory, a stack's cdk.tf.json, or `terraform show -json` of a plan or a state"
+
+
 def load_side(path: Path, config_path: Optional[Path] = None) -> list[Stack]:
     """The stacks of one side: synthesized directories, or a plan or state with real values."""
     if path.is_dir():
         dirs = [path] if (path / "cdk.tf.json").is_file() else sorted(p for p in (path / "stacks").glob("*/") if (p / "cdk.tf.json").is_file())
         if not dirs:
             raise ReviewError(f"{path}: no cdk.tf.json in it or in {path}/stacks/*/")
-        return _synthesized([(d.name, json.loads((d / "cdk.tf.json").read_text())) for d in dirs])
-    if not path.is_file():
+        configs = [(d.name, _read_json(d / "cdk.tf.json", USAGE)) for d in dirs]
+        for (name, config), directory in zip(configs, dirs):
+            if not isinstance(config, dict) or not isinstance(config.get("resource", {}), dict):
+                raise ReviewError(f"{directory / 'cdk.tf.json'}: not a synthesized stack (no resource object)")
+        return _synthesized(configs)
+    if not path.exists():
         raise ReviewError(f"{path}: no such file or directory")
-    # moto's EFO consumer ARNs lack AWS's creation time: given one, as load_state does for a state.
-    text = MOTO_CONSUMER_ARN.sub(r"\1:1767225600", path.read_text().strip())
-    try:
-        document = json.loads(text) if text else {}
-    except ValueError as error:
-        raise ReviewError(f"{path}: not JSON ({error}): give a stack directory or `terraform show -json` output") from None
+    document = _read_json(path, USAGE)
+    if not isinstance(document, dict):
+        raise ReviewError(f"{path}: not a plan, a state or a stack: {USAGE}")
     if "planned_values" in document or "resource_changes" in document:
         return [_plan_stack(path, document, config_path or path.parent / "cdk.tf.json")]
-    return [_state_stack(path)]
+    if "resource" in document and isinstance(document["resource"], dict):
+        return _synthesized([(path.parent.name, document)])
+    if not document or "values" in document or ("resources" in document and "version" in document):
+        return [_state_stack(path)]
+    raise ReviewError(f"{path}: not a plan, a state or a stack (no resource_changes, values, resources or resource): {USAGE}")
 
 
 def _synthesized(configs: list[tuple[str, dict[str, Any]]]) -> list[Stack]:
@@ -179,7 +223,9 @@ def _accounts_of(document: dict[str, Any], variables: dict[str, Any]) -> dict[st
 def _plan_stack(path: Path, document: dict[str, Any], config_path: Path) -> Stack:
     if not config_path.is_file():
         raise ReviewError(f"{path}: a plan is reviewed with its stack's configuration: no {config_path} (give --config)")
-    config = json.loads(config_path.read_text())
+    config = _read_json(config_path, "a plan's cdk.tf.json (--config)")
+    if not isinstance(config, dict) or not isinstance(config.get("resource", {}), dict):
+        raise ReviewError(f"{config_path}: not a synthesized stack (no resource object)")
     variables = _variables(document)
     known = {}
     for change in document.get("resource_changes", []):
@@ -258,105 +304,175 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _document(stack: Stack, value: Any) -> dict[str, Any]:
-    return stack._doc(stack.r(value)) or {}
+    return stack.document(stack.r(value))
 
 
-def _policies(stack: Stack) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(the resource a policy protects, the policy) for every resource, key and trust policy."""
-    for type_, target in (("aws_kinesis_resource_policy", "resource_arn"), ("aws_dynamodb_resource_policy", "resource_arn"),
-                          ("aws_sns_topic_policy", "arn")):
-        for _, body in stack.each(type_):
-            yield stack.r(body[target]), _document(stack, body["policy"])
+# How the policy a statement is in relates it to a resource: a resource policy protects one resource
+# (its statements' Resource narrows or, with a wildcard, is only written wider); a key policy's "*" is
+# its key (KMS: "In a key policy, the value of the Resource element is "*", which means this KMS key");
+# a trust policy and a Lambda permission have the role or function as their resource.
+RESOURCE, KEY, TRUST, PERMISSION, IDENTITY = "resource policy", "key policy", "trust policy", "Lambda permission", "identity policy"
+
+
+def _policies(stack: Stack) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(the resource a policy protects, the policy, its kind) for every resource-side policy."""
+    for protected, document in stack.resource_policies():
+        yield protected, document, RESOURCE
     for _, body in stack.each("aws_kms_key_policy"):
-        yield stack.key_arn(body["key_id"]), _document(stack, body["policy"])
+        yield stack.key_arn(body["key_id"]), _document(stack, body["policy"]), KEY
     keys = {stack.r(body["key_id"]) for _, body in stack.each("aws_kms_grant")}
     for key in sorted(k for k in keys if isinstance(k, str)):
         grants = stack.grants_as_policy(key)
         if grants:
-            yield key, grants
+            yield key, grants, KEY
     for address, body in stack.each("aws_iam_role"):
-        yield stack.value(address, "arn"), _document(stack, body["assume_role_policy"])
+        yield stack.value(address, "arn"), _document(stack, body["assume_role_policy"]), TRUST
     for _, body in stack.each("aws_lambda_permission"):
         function = stack.function(stack.r(body["function_name"]))
-        if function is None:
-            continue
-        statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": stack.r(body["principal"])}, "Action": stack.r(body["action"])}
-        if body.get("source_arn"):
-            statement["Condition"] = {"ArnLike": {"AWS:SourceArn": stack.r(body["source_arn"])}}
-        yield stack.value(function[0], "arn"), {"Version": "2012-10-17", "Statement": [statement]}
+        if function is not None:
+            arn = stack.value(function[0], "arn")
+            yield arn, {"Version": "2012-10-17", "Statement": [stack.permission_statement(body, arn)]}, PERMISSION
 
 
 def _principals(statement: dict[str, Any]) -> list[str]:
+    """Every principal a statement names, as written; a bare account id is that account's root (IAM
+    User Guide, "AWS JSON policy elements: Principal"). A kind of principal this review does not model
+    (CanonicalUser, Federated) is kept with its kind, for the engine to leave undecided."""
     principal = statement.get("Principal")
-    if principal == "*":
-        return ["*"]
-    if not isinstance(principal, dict):
+    if principal is None:
         return []
-    # A bare account id is that account's root (IAM User Guide, "AWS JSON policy elements: Principal").
-    return [f"arn:aws:iam::{p}:root" if isinstance(p, str) and re.fullmatch(r"\d{12}", p) else p
-            for kind in ("AWS", "Service", "Federated") for p in _as_list(principal.get(kind))]
+    if not isinstance(principal, dict):
+        return [str(principal)]
+    out = []
+    for kind, values in principal.items():
+        for p in _as_list(values):
+            if kind == "AWS" and isinstance(p, str) and re.fullmatch(r"\d{12}", p):
+                out.append(f"arn:aws:iam::{p}:root")
+            elif kind in ("AWS", "Service") or p == "*":
+                out.append(str(p))
+            else:
+                out.append(f"{kind}:{p}")
+    return out
 
 
-def _representative(action: str, known: Iterable[str]) -> str:
-    """A concrete action a wildcard stands for, for the engine (the entry keeps the wildcard)."""
-    if "*" not in action:
+def _representative(action: str, resource: str, known: Iterable[str]) -> str:
+    """A concrete action a wildcard stands for, for the engine (the entry keeps the wildcard): one of
+    the actions it names that applies to the resource, where AWS's reference has one."""
+    if "*" not in action and "?" not in action:
         return action
+    named = iam_data.expand(action)
+    applicable = [a for a in named if "*" in resource or iam_data.applies(a, resource)]
+    if applicable:
+        return applicable[0]
     matches = sorted(a for a in known if "*" not in a and fnmatch.fnmatchcase(a.lower(), action.lower()))
     return matches[0] if matches else action.replace("*", "List")
 
 
-def _context(stack: Stack, principal: str, action: str, statement: dict[str, Any]) -> dict[str, str]:
-    """The statement's own condition values, for the keys this principal's call can carry."""
-    values = {key: stack.r(_as_list(value)[0]) if _as_list(value) else "" for key, value in condition_keys(statement).items()}
-    if principal.startswith("arn:") or principal == "*":
-        return {k: v for k, v in values.items() if k.startswith(ROLE_KEYS_PREFIXES)}
-    sent: set[str] = set()
-    for row in TABLE:
-        if row.matches(principal, action):
-            sent.update(row.sends)
-    return {k: v for k, v in values.items() if k in sent or k.lower() in {s.lower() for s in sent}}
+@dataclass(frozen=True)
+class Candidate:
+    """A call to decide: the call, the statement's Resource where it is written wider than the call's
+    resource, and the condition keys this review cannot establish for the caller (their values
+    decide, so a denial is not an answer)."""
+
+    call: Call
+    written: str = ""
+    undecided: tuple[str, ...] = ()
+
+
+def _context(stack: Stack, principal: str, action: str, statement: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The statement's own condition values for the keys this principal's call is known to carry, and
+    the keys whose presence nothing here establishes. A role's call carries the principal keys IAM
+    sets, kms:ViaService and the encryption context of the service it goes through, and its own
+    external id; a service sends what request_context.TABLE says (a key it does not list is absent);
+    anyone (`*`) may send anything, so every condition of theirs is undecided."""
+    keys = condition_keys(statement)
+    values = {key: stack.r(_as_list(value)[0]) if _as_list(value) else "" for key, value in keys.items()}
+    if principal == "*":
+        return {}, tuple(sorted(keys))
+    if principal.startswith("arn:"):
+        known = {k: v for k, v in values.items() if k.startswith(ROLE_KEYS_PREFIXES)}
+        return known, tuple(sorted(set(keys) - set(known)))
+    rows = [row for row in TABLE if row.matches(principal, action)]
+    if not rows:
+        return {}, tuple(sorted(keys))
+    sent = {key.lower() for row in rows for key in row.sends}
+    return {k: v for k, v in values.items() if k.lower() in sent}, ()
 
 
 def _broad(stack: Stack, resource: str, statement: dict[str, Any]) -> list[Access]:
-    """An Allow with NotAction or NotPrincipal grants all but what it names: listed as written, unevaluated."""
-    actions = [f"NotAction {','.join(map(str, _as_list(statement['NotAction'])))}"] if "NotAction" in statement else _as_list(statement.get("Action"))
-    if "NotPrincipal" in statement:
-        not_principal = statement["NotPrincipal"]
-        principals = [f"NotPrincipal {json.dumps(stack.r(not_principal), sort_keys=True)}"]
-    else:
-        principals = [stack.r(p) for p in _principals(statement)]
+    """An Allow with NotAction, NotPrincipal or NotResource grants all but what it names: listed as
+    written, unevaluated."""
+    def negated(element: str) -> str:
+        value = stack.r(statement[element])
+        written = json.dumps(value, sort_keys=True) if isinstance(value, dict) else ",".join(map(str, _as_list(value)))
+        return f"{element} {written}"
+
+    actions = [negated("NotAction")] if "NotAction" in statement else [stack.r(a) for a in _as_list(statement.get("Action"))]
+    principals = [negated("NotPrincipal")] if "NotPrincipal" in statement else [stack.r(p) for p in _principals(statement)]
+    written = negated("NotResource") if "NotResource" in statement else ""
     account = resource.split(":")[4] if resource.count(":") >= 4 else ""
-    return [Access(resource, principal, stack.r(action), "", account) for principal in principals for action in actions]
+    return [Access(resource, str(principal), str(action), "", account, written, "as written (not evaluated)")
+            for principal in principals for action in actions]
 
 
-def _candidates(stack: Stack) -> tuple[list[Call], list[Access]]:
-    """The calls to decide, and the Allow statements too broad to decide (NotAction, NotPrincipal)."""
-    calls, broad = list(expected_calls(stack)), []
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for resource, document in _policies(stack):
-        statements += [(resource, s) for s in document.get("Statement", [])]
-    for address, body in stack.each("aws_iam_role_policy"):
-        role = stack.find("aws_iam_role", name=stack.r(body["role"]))
-        if role is None:
-            continue
-        role_arn = stack.value(role[0], "arn")
-        for statement in _document(stack, body["policy"]).get("Statement", []):
-            for resource in _as_list(statement.get("Resource")):
-                statements.append((stack.r(resource), {**statement, "Principal": {"AWS": role_arn}}))
-    for resource, statement in statements:
-        if statement.get("Effect") != "Allow" or not isinstance(resource, str):
-            continue
-        if "NotAction" in statement or "NotPrincipal" in statement:
-            broad += _broad(stack, resource, statement)
+def _within(resource: Any, protected: str) -> bool:
+    return isinstance(resource, str) and (resource == protected or resource.startswith((protected + "/", protected + ":")))
+
+
+def _statement_candidates(stack: Stack, resource: str, statement: dict[str, Any], kind: str) -> list[Candidate]:
+    """What one Allow statement grants, each pair to decide: the principals and actions it names on
+    the resource it protects (a resource-side policy) or on the resources it names (a role's policy)."""
+    if kind == IDENTITY:
+        resources = [(stack.r(r), "") for r in _as_list(statement.get("Resource"))]
+    elif kind == RESOURCE:
+        # As written, where it narrows the protected resource (a bucket's objects); else the protected
+        # resource, the statement's Resource kept when a wildcard writes it wider.
+        resources = []
+        for written in (stack.r(r) for r in _as_list(statement.get("Resource")) or [resource]):
+            if _within(written, resource):
+                resources.append((written, ""))
+            else:
+                resources.append((resource, written if isinstance(written, str) and ("*" in written or "?" in written) else ""))
+    else:
+        resources = [(resource, "")]
+    out = []
+    for target, written in dict.fromkeys(resources):
+        if not isinstance(target, str):
             continue
         for action in _as_list(statement.get("Action")):
-            action = stack.r(action)
+            action = str(stack.r(action))
             for principal in _principals(statement):
-                principal = stack.r(principal)
-                context = _context(stack, principal, action, statement)
-                identity = (principal,) if stack.find("aws_iam_role", arn=principal) else ()
-                calls.append(Call(stack.name, principal, action, resource, "Allowed", "named in a policy", context, identity))
-    return calls, broad
+                principal = str(stack.r(principal))
+                context, undecided = _context(stack, principal, action, statement)
+                identity = (principal,) if stack.declares(principal) else ()
+                call = Call(stack.name, principal, action, target, "Allowed", f"named in a {kind}", context, identity)
+                out.append(Candidate(call, written, undecided))
+    return out
+
+
+def _candidates(stack: Stack) -> tuple[list[Candidate], list[Access]]:
+    """The calls to decide, and the Allow statements too broad to decide (NotAction, NotPrincipal,
+    NotResource). The calls the running system makes come first: their context is AWS's, sourced."""
+    candidates = [Candidate(call) for call in expected_calls(stack, strict=False)]
+    broad: list[Access] = []
+    statements: list[tuple[str, dict[str, Any], str]] = []
+    for resource, document, kind in _policies(stack):
+        statements += [(resource, s, kind) for s in document["Statement"]]
+    for _, body in stack.each("aws_iam_role_policy"):
+        role_name = stack.r(body["role"])
+        role = stack.find("aws_iam_role", name=role_name)
+        # A policy on a role this configuration does not create is that role's all the same.
+        role_arn = stack.value(role[0], "arn") if role else f"arn:aws:iam::{stack.r.account_of(body)}:role/{role_name}"
+        for statement in _document(stack, body["policy"])["Statement"]:
+            statements.append((role_arn, {**statement, "Principal": {"AWS": role_arn}}, IDENTITY))
+    for resource, statement, kind in statements:
+        if statement.get("Effect") != "Allow" or not isinstance(resource, str):
+            continue
+        if "NotAction" in statement or "NotPrincipal" in statement or "NotResource" in statement:
+            broad += _broad(stack, resource, statement)
+            continue
+        candidates += _statement_candidates(stack, resource, statement, kind)
+    return candidates, broad
 
 
 def resource_account(stack: Stack, call: Call) -> str:
@@ -376,19 +492,75 @@ def _caller_account(call: Call) -> str:
     return call.caller.split(":")[4] if call.caller.startswith("arn:") and call.caller.count(":") >= 4 else ""
 
 
-def _request(stack: Stack, call: Call, known_actions: set[str]) -> dict[str, Any]:
-    action = _representative(call.action, known_actions)
+class _Side:
+    """The stacks of one side as AWS sees them together: a role's identity policies and a resource's
+    policy from whichever stack holds them (a split fan-out's producer plan holds the stream's policy,
+    each account plan its reader's role)."""
+
+    def __init__(self, stacks: list[Stack]) -> None:
+        self.stacks = stacks
+
+    def declares(self, principal: str) -> bool:
+        return any(stack.declares(principal) for stack in self.stacks)
+
+    def identity_policies(self, principal: str) -> list[dict[str, Any]]:
+        return [policy for stack in self.stacks for policy in stack.identity_policies(principal)]
+
+    def resource_policy(self, call: Call) -> Optional[dict[str, Any]]:
+        return next((p for p in (stack.resource_policy(call) for stack in self.stacks) if p is not None), None)
+
+
+def _request(side: _Side, stack: Stack, call: Call, known_actions: set[str]) -> dict[str, Any]:
+    action = _representative(call.action, call.resource, known_actions)
     evaluated = replace(call, action=action, caller=f"arn:aws:iam::{THIRD_ACCOUNT}:role/anyone" if call.caller == "*" else call.caller)
-    if evaluated.identity:
-        identity = stack.identity_policies(evaluated.identity[0])
+    if side.declares(evaluated.caller):
+        identity = side.identity_policies(evaluated.caller)
     elif evaluated.caller.startswith("arn:"):
         identity = [{"name": "its own account", "policy": ALLOW_ALL}]
     else:
         identity = []
-    resource_policy = stack.resource_policy(evaluated)
     return {"principal": evaluated.caller, "action": action, "resource": evaluated.resource,
             "resourceAccount": resource_account(stack, call) or "000000000000", "context": evaluated.context,
-            "identityPolicies": identity, "resourcePolicy": resource_policy}
+            "identityPolicies": identity, "resourcePolicy": side.resource_policy(evaluated)}
+
+
+# The engine's resource-side answers that grant: to the principal itself, or to its whole account (the
+# principal's account root named: that account's IAM policies decide).
+GRANTED, GRANTED_TO_ACCOUNT = "Allowed", "AllowedForAccount"
+
+
+def _decide(candidate: Candidate, answer: dict[str, Any], declared: bool, account: str, has_policy: bool) -> Optional[tuple[str, str]]:
+    """(where the entry goes: "access", "identity only" or "unknown"; what grants it, or why it is
+    unknown), or None for no access. Within an account either side's Allow suffices (the engine's
+    answer, KMS's key policy rule included). Across accounts, or for a service or anyone, the resource
+    side decides: the other account controls its principal's identity policies, outside this plan;
+    a grant of only the identity side is listed apart."""
+    call = candidate.call
+    errors = [e for e in answer.get("errors") or [] if not e.startswith("{")]
+    if any("no.resource.types" in e for e in errors):
+        return None  # the action does not apply to this resource (a bucket action on its objects): IAM ignores the pair
+    if errors:
+        return "unknown", f"not decided by the engine: {'; '.join(errors)[:200]}"
+    if "ExplicitlyDenied" in (answer["result"], answer.get("identity"), answer.get("resource")):
+        return None
+    by_identity = declared and answer.get("identity") == "Allowed"
+    by_resource = answer.get("resource") == GRANTED
+    undecided = ("unknown", f"decided by condition keys this review cannot establish for {call.caller}: {', '.join(candidate.undecided)}")
+    caller = _caller_account(call)
+    if not declared:
+        if by_resource or answer.get("resource") == GRANTED_TO_ACCOUNT:
+            return "access", BY_RESOURCE
+        return undecided if candidate.undecided else None
+    if caller and caller == account:
+        if answer["result"] == "Allowed":
+            return "access", BY_BOTH if by_identity and by_resource else BY_IDENTITY if by_identity else BY_RESOURCE
+        return undecided if candidate.undecided else None
+    if by_resource or (by_identity and answer.get("resource") == GRANTED_TO_ACCOUNT):
+        return "access", BY_BOTH if by_identity else BY_RESOURCE
+    if by_identity:
+        whose = f"account {account}'s" if account else "the resource's"
+        return "identity only", f"{BY_IDENTITY} only: {whose} policy " + ("does not grant it" if has_policy else "is not in this configuration")
+    return undecided if candidate.undecided else None
 
 
 def stream_efo(stack: Stack) -> list[StreamEfo]:
@@ -405,54 +577,106 @@ def stream_efo(stack: Stack) -> list[StreamEfo]:
     return found
 
 
-def snapshot(stacks: list[Stack]) -> Snapshot:
-    """Every access the stacks grant, decided by the engine, in one evaluator run."""
-    result = Snapshot()
-    pending: list[tuple[Call, dict[str, Any]]] = []
-    stacks_by_name = {stack.name: stack for stack in stacks}
+@dataclass
+class _Prepared:
+    """One side's requests for the engine, with what decides each answer, and what needs no engine."""
+
+    result: Snapshot
+    side: _Side
+    pending: list[tuple[Candidate, Stack, dict[str, Any]]] = field(default_factory=list)
+
+
+def _prepare(stacks: list[Stack]) -> _Prepared:
+    prepared = _Prepared(Snapshot(), _Side(stacks))
+    result, side = prepared.result, prepared.side
     for stack in stacks:
         result.efo += stream_efo(stack)
         result.accounts.update(a for a in stack.r.accounts.values())
-        calls, broad = _candidates(stack)
+        candidates, broad = _candidates(stack)
         result.access.update(broad)
-        known_actions = {c.action for c in calls} | {a for row in TABLE for a in row.actions}
-        seen: set[tuple[str, str, str, str]] = set()
-        for call in calls:
+        known_actions = {c.call.action for c in candidates} | {a for row in TABLE for a in row.actions}
+        seen: set[tuple[str, ...]] = set()
+        for candidate in candidates:
+            call = candidate.call
             if call.resource.split(":")[2:3] == list(LEFT_OUT_SERVICES) or call.action.startswith("logs:"):
                 continue
-            key = (call.caller, call.action, call.resource, call.context.get("kms:ViaService", ""))
-            if key in seen or "<" in call.resource:
+            key = (call.caller, call.action, call.resource, call.context.get("kms:ViaService", ""), candidate.written)
+            if key in seen:
                 continue
             seen.add(key)
-            pending.append((call, _request(stack, call, known_actions)))
-    if not pending:
-        return result
-    for (call, _), answer in zip(pending, evaluate([request for _, request in pending])):
-        errors = " ".join(answer.get("errors") or [])
-        if "no.resource.types" in errors:
-            continue  # the action does not apply to this resource (a bucket action on its objects): IAM ignores the pair
-        if errors:
-            # Not decided: listed as unknown, never dropped.
-            result.unknown.add(Access(call.resource, call.caller, call.action, "", resource_account(stacks_by_name[call.stack], call)))
+            unresolved = re.findall(r"<([^<>]+)>", f"{call.caller} {call.action} {call.resource}")
+            if unresolved:
+                # A reference this review cannot resolve: listed as unknown, never dropped.
+                result.unknown.add(Access(call.resource, call.caller, call.action, "", resource_account(stack, call), candidate.written,
+                                          f"not decided: no value for {', '.join(unresolved)}"))
+                continue
+            prepared.pending.append((candidate, stack, _request(side, stack, call, known_actions)))
+    return prepared
+
+
+def _finish(prepared: _Prepared, answers: list[dict[str, Any]]) -> Snapshot:
+    result, side = prepared.result, prepared.side
+    for (candidate, stack, request), answer in zip(prepared.pending, answers):
+        call = candidate.call
+        account = resource_account(stack, call)
+        decided = _decide(candidate, answer, side.declares(request["principal"]), account, request["resourcePolicy"] is not None)
+        if decided is None:
             continue
-        if answer["result"] != "Allowed":
-            continue
+        where, granted_by = decided
         via = call.context.get("kms:ViaService", "").split(".")[0]
-        entry = Access(call.resource, call.caller, call.action, via, resource_account(stacks_by_name[call.stack], call))
-        stand_ins = getattr(stacks_by_name[call.stack].r, "stand_ins", {})  # a plan's only
+        entry = Access(call.resource, call.caller, call.action, via, account, candidate.written, granted_by)
+        stand_ins = getattr(stack.r, "stand_ins", {})  # a plan's only
         named = [s for s in stand_ins if s in f"{call.resource} {call.caller}"]
-        if not named:
-            result.access.add(entry)
-            continue
-        # Named by what it stands for: the stand-in is no ARN a reviewer should see.
-        for stand_in in sorted(named, key=len, reverse=True):
-            entry = replace(entry, resource=entry.resource.replace(stand_in, stand_ins[stand_in]),
-                            principal=entry.principal.replace(stand_in, stand_ins[stand_in]))
-        result.unknown.add(entry)
+        if named:
+            # Named by what it stands for: the stand-in is no ARN a reviewer should see.
+            for stand_in in sorted(named, key=len, reverse=True):
+                entry = replace(entry, resource=entry.resource.replace(stand_in, stand_ins[stand_in]),
+                                principal=entry.principal.replace(stand_in, stand_ins[stand_in]))
+            where, entry = "unknown", replace(entry, granted_by=f"{KNOWN_AFTER_APPLY}; {granted_by}")
+        {"access": result.access, "identity only": result.identity_only, "unknown": result.unknown}[where].add(entry)
     return result
 
 
+def snapshots(sides: list[list[Stack]]) -> list[Snapshot]:
+    """Every access each side's stacks grant, decided by the engine in one run (a request asked by
+    several sides is asked once)."""
+    prepared = [_prepare(stacks) for stacks in sides]
+    index: dict[str, int] = {}
+    requests: list[dict[str, Any]] = []
+    keys: list[list[int]] = []
+    for p in prepared:
+        keys.append([])
+        for _, _, request in p.pending:
+            key = json.dumps(request, sort_keys=True)
+            if key not in index:
+                index[key] = len(requests)
+                requests.append(request)
+            keys[-1].append(index[key])
+    answers = evaluate(requests) if requests else []
+    return [_finish(p, [answers[i] for i in k]) for p, k in zip(prepared, keys)]
+
+
+def snapshot(stacks: list[Stack]) -> Snapshot:
+    """Every access the stacks grant, decided by the engine, in one evaluator run."""
+    return snapshots([stacks])[0]
+
+
 # ---- the review -------------------------------------------------------------------------------
+
+def _wildcard_resource(resource: str, action: str) -> bool:
+    """A resource that names every resource of its kind, or a name pattern: `*` for an action that has
+    resource-level permissions, or a wildcard in an ARN's account, region or resource name. A wildcard
+    below a named resource (a bucket's objects, a log group's streams) is that resource's own."""
+    if resource == "*":
+        return any(iam_data.resource_types(a) for a in iam_data.expand(action)) if ("*" in action or "?" in action) else bool(iam_data.resource_types(action))
+    if not any(c in resource for c in "*?"):
+        return False
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or any(c in part for part in parts[1:5] for c in "*?"):
+        return True
+    named = parts[5].split("/", 1)[0] if parts[2] == "s3" else "/".join(re.split(r"[/:]", parts[5])[:2])
+    return any(c in named for c in "*?")
+
 
 def findings(added: Iterable[Access], accounts: set[str]) -> list[Finding]:
     out = []
@@ -463,11 +687,18 @@ def findings(added: Iterable[Access], accounts: set[str]) -> list[Finding]:
             out.append(Finding("wildcard principal", access))
         elif access.principal.endswith(":root") and not own_root:
             out.append(Finding("another account's root", access))
-        if ("*" in access.action or access.action.startswith("NotAction ")) and not own_root:
+        if ("*" in access.action or "?" in access.action or access.action.startswith("NotAction ")) and not own_root:
             out.append(Finding("wildcard action", access))
+        if access.written.startswith("NotResource ") or _wildcard_resource(access.written or access.resource, access.action):
+            out.append(Finding("wildcard resource", access))
         if principal_account and principal_account not in accounts:
             out.append(Finding("principal outside the declared accounts", access))
+        if access.granted_by.startswith("not decided") or access.granted_by.startswith("decided by condition keys"):
+            out.append(Finding("not decided by the review", access))
     return out
+
+
+CHANGES = ("added", "changed", "identity only, added", "unknown", "removed", "identity only, removed")
 
 
 @dataclass
@@ -477,12 +708,21 @@ class Review:
     unknown: list[Access]
     findings: list[Finding]
     efo_cost: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[Access, Access]] = field(default_factory=list)  # (before, after): granted another way
+    identity_only_added: list[Access] = field(default_factory=list)
+    identity_only_removed: list[Access] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.unknown or self.changed or self.identity_only_added or self.identity_only_removed)
 
     def as_json(self) -> dict[str, Any]:
         report = {
             "added": [a.as_row() for a in self.added],
             "removed": [a.as_row() for a in self.removed],
+            "changed": [{**after.as_row(), "granted_by_before": before.granted_by} for before, after in self.changed],
             "unknown": [a.as_row() for a in self.unknown],
+            "identity_only": {"added": [a.as_row() for a in self.identity_only_added], "removed": [a.as_row() for a in self.identity_only_removed]},
             "findings": [{"rule": f.rule, **f.access.as_row()} for f in self.findings],
         }
         return {**report, "efo_cost": self.efo_cost, "prices": PRICES} if self.efo_cost else report
@@ -504,24 +744,32 @@ class Review:
 
     def markdown(self) -> str:
         lines = ["## Access review", ""]
-        if not (self.added or self.removed or self.unknown):
+        if self.empty:
             lines.append("No access change.")
         else:
-            lines.append(f"{len(self.added)} added, {len(self.removed)} removed, {len(self.unknown)} unknown until apply.")
+            counts = [f"{len(self.added)} added", f"{len(self.removed)} removed", f"{len(self.unknown)} unknown"]
+            counts += [f"{len(self.changed)} granted another way"] if self.changed else []
+            counts += [f"{len(self.identity_only_added) + len(self.identity_only_removed)} identity-only changes"] if (
+                self.identity_only_added or self.identity_only_removed) else []
+            lines.append(", ".join(counts) + ".")
         if self.findings:
             lines += ["", f"**{len(self.findings)} finding(s) fail the review:**", ""]
             lines += [f"- {f.text()}" for f in self.findings]
         lines += self._cost_lines()
         # One table per resource (and account: "*", an action without resource-level permissions, is each caller's).
-        by_resource: dict[tuple[str, str], list[tuple[str, Access]]] = {}
-        for change, entries in (("added", self.added), ("unknown until apply", self.unknown), ("removed", self.removed)):
-            for access in entries:
-                by_resource.setdefault((access.resource, access.account), []).append((change, access))
-        for resource, account in sorted(by_resource, key=lambda r: (min(("added", "unknown until apply", "removed").index(c) for c, _ in by_resource[r]), r)):
-            rows = by_resource[(resource, account)]
+        rows: list[tuple[str, Access, str]] = [("changed", after, f"{before.granted_by} -> {after.granted_by}") for before, after in self.changed]
+        for change, entries in (("added", self.added), ("identity only, added", self.identity_only_added), ("unknown", self.unknown),
+                                ("removed", self.removed), ("identity only, removed", self.identity_only_removed)):
+            rows += [(change, access, access.granted_by) for access in entries]
+        by_resource: dict[tuple[str, str], list[tuple[str, Access, str]]] = {}
+        for change, access, granted in rows:
+            by_resource.setdefault((access.resource, access.account), []).append((change, access, granted))
+        for resource, account in sorted(by_resource, key=lambda r: (min(CHANGES.index(c) for c, _, _ in by_resource[r]), r)):
+            entries = sorted(by_resource[(resource, account)], key=lambda e: CHANGES.index(e[0]))
             lines += ["", f"### `{resource}`" + (f" (account {account})" if account else ""), "",
-                      "| change | principal | action | via |", "|---|---|---|---|"]
-            lines += [f"| {change} | `{a.principal}` | `{a.action}` | {a.via} |" for change, a in rows]
+                      "| change | principal | action | granted by | via |", "|---|---|---|---|---|"]
+            lines += [f"| {change} | `{a.principal}` | `{a.action}`{f' (as written: `{a.written}`)' if a.written else ''} | {granted} | {a.via} |"
+                      for change, a, granted in entries]
         return "\n".join(lines) + "\n"
 
 
@@ -529,7 +777,22 @@ def review(before: Snapshot, after: Snapshot) -> Review:
     added = sorted(after.access - before.access)
     removed = sorted(before.access - after.access - after.unknown)
     unknown = sorted(after.unknown - before.unknown - before.access)
-    return Review(added, removed, unknown, findings([*added, *unknown], after.accounts | before.accounts), efo_changes(before.efo, after.efo))
+    earlier = {a: a for a in before.access}
+    changed = sorted((earlier[a], a) for a in after.access & before.access if earlier[a].granted_by != a.granted_by)
+    identity_added = sorted(after.identity_only - before.identity_only)
+    identity_removed = sorted(before.identity_only - after.identity_only - after.unknown)
+    return Review(added, removed, unknown, findings([*added, *unknown, *identity_added], after.accounts | before.accounts),
+                  efo_changes(before.efo, after.efo), changed, identity_added, identity_removed)
+
+
+def _snapshot_of(path: Path, config: Optional[Path]) -> Snapshot:
+    """One side, its input's problems named with its path (exit 2)."""
+    try:
+        return snapshot(load_side(path, config))
+    except ReviewError:
+        raise
+    except (PolicyError, NotInTable) as error:
+        raise ReviewError(f"{path}: {error}") from None
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -539,12 +802,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="the cdk.tf.json of a plan given as --after (default: next to the plan)")
     parser.add_argument("--format", choices=("md", "json"), default="md")
     parser.add_argument("--output", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--debug", action="store_true", help="an internal error's traceback")
     args = parser.parse_args(argv)
     try:
-        result = review(snapshot(load_side(args.before, args.config)), snapshot(load_side(args.after, args.config)))
-    except (ReviewError, NotInTable, ValueError) as error:
+        result = review(_snapshot_of(args.before, args.config), _snapshot_of(args.after, args.config))
+    except (ReviewError, iam_data.NoIamData, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # a bug, not the input: never a pass, never mistaken for a finding (1)
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: internal error of the access review, please report it (--debug shows where): {type(error).__name__}: {error}", file=sys.stderr)
+        return 70
     text = json.dumps(result.as_json(), indent=2) + "\n" if args.format == "json" else result.markdown()
     sys.stdout.write(text)
     if args.output:

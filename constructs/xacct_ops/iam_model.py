@@ -22,9 +22,9 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
-from xacct_ops.request_context import context_for
+from xacct_ops.request_context import NotInTable, context_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATOR = Path(__file__).with_name("iam_evaluate.cjs")
@@ -58,6 +58,25 @@ class Call:
     def account(self) -> str:
         arn = self.resource.split(":")
         return arn[4] if len(arn) > 4 and arn[4] else ""
+
+
+class PolicyError(ValueError):
+    """A policy document that is not one (not JSON, no statement list): named, never guessed at."""
+
+
+def policy_document(text: Any) -> dict[str, Any]:
+    """A policy document as IAM reads it: JSON text or an object; `Statement` one statement or a list."""
+    try:
+        document = json.loads(text) if isinstance(text, str) else text
+    except ValueError as error:
+        raise PolicyError(f"a policy is not JSON ({error}): {str(text)[:120]}") from None
+    if not isinstance(document, dict):
+        raise PolicyError(f"a policy is not a JSON object: {str(text)[:120]}")
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+        raise PolicyError(f"a policy's Statement is not a list of statements: {str(text)[:120]}")
+    return {**document, "Statement": statements}
 
 
 # ---- resolving references -------------------------------------------------------------------
@@ -160,12 +179,16 @@ class Resolver:
 
 # ---- the policies of a stack ----------------------------------------------------------------
 
-# Resource policies that are resources of their own: service -> (type, the argument naming the target).
+# Resource policies that are resources of their own: type -> the argument naming what it protects.
 RESOURCE_POLICIES = {
-    "kinesis": ("aws_kinesis_resource_policy", "resource_arn"),
-    "dynamodb": ("aws_dynamodb_resource_policy", "resource_arn"),
-    "sns": ("aws_sns_topic_policy", "arn"),
+    "aws_kinesis_resource_policy": "resource_arn",  # a stream or an EFO consumer
+    "aws_dynamodb_resource_policy": "resource_arn",  # a table or its stream
+    "aws_sns_topic_policy": "arn",
+    "aws_sqs_queue_policy": "queue_url",
+    "aws_secretsmanager_secret_policy": "secret_arn",
+    "aws_s3_bucket_policy": "bucket",
 }
+SQS_URL = re.compile(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(\d{12})/([^/]+)")
 
 
 class Stack:
@@ -192,19 +215,25 @@ class Stack:
         return None
 
     @staticmethod
-    def _doc(text: Any) -> dict[str, Any]:
-        return json.loads(text) if isinstance(text, str) else text
+    def document(text: Any) -> dict[str, Any]:
+        return policy_document(text)
 
     def identity_policies(self, role_arn: str) -> list[dict[str, Any]]:
-        found = self.find("aws_iam_role", arn=role_arn)
-        if found is None:
-            return []
-        role_name = self.value(found[0], "name")
+        """The inline policies this configuration gives a role: matched by the role's name and
+        account, so a policy the plan attaches to a role it does not create counts too."""
+        role_name = role_arn.rsplit("/", 1)[-1]
         return [
-            {"name": self.r(body["name"]), "policy": self._doc(self.r(body["policy"]))}
+            {"name": self.r(body["name"]), "policy": self.document(self.r(body["policy"]))}
             for _, body in self.each("aws_iam_role_policy")
             if self.r(body["role"]) == role_name and self.account_of_role(role_arn) == self.r.account_of(body)
         ]
+
+    def declares(self, principal: str) -> bool:
+        """Whether the configuration holds the principal's identity side: a role it creates or
+        gives a policy to. Another principal's identity policies are its own account's."""
+        if not principal.startswith("arn:") or ":role/" not in principal:
+            return False
+        return self.find("aws_iam_role", arn=principal) is not None or bool(self.identity_policies(principal))
 
     def grants_as_policy(self, key_arn: str) -> Optional[dict[str, Any]]:
         """The KMS grants of this configuration on a key it does not manage (an existing stream's),
@@ -249,32 +278,65 @@ class Stack:
             return self.value(found[0], "arn") if found else key_id
         return key_id
 
+    def permission_statement(self, body: dict[str, Any], function_arn: str) -> dict[str, Any]:
+        """A Lambda permission (aws_lambda_permission) as the statement Lambda adds to the function's
+        policy (Lambda API AddPermission: a service, an account or ARN, or `*`; SourceArn as
+        ArnLike, SourceAccount and PrincipalOrgID as StringEquals)."""
+        principal = self.r(body["principal"])
+        if principal == "*":
+            written: Any = "*"
+        elif isinstance(principal, str) and (principal.startswith("arn:") or re.fullmatch(r"\d{12}", principal)):
+            written = {"AWS": principal}
+        else:
+            written = {"Service": principal}
+        statement: dict[str, Any] = {"Sid": self.r(body.get("statement_id", "")), "Effect": "Allow", "Principal": written,
+                                     "Action": self.r(body["action"]), "Resource": function_arn}
+        conditions: dict[str, dict[str, Any]] = {}
+        if body.get("source_arn"):
+            conditions.setdefault("ArnLike", {})["AWS:SourceArn"] = self.r(body["source_arn"])
+        if body.get("source_account"):
+            conditions.setdefault("StringEquals", {})["AWS:SourceAccount"] = self.r(body["source_account"])
+        if body.get("principal_org_id"):
+            conditions.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = self.r(body["principal_org_id"])
+        if conditions:
+            statement["Condition"] = conditions
+        return statement
+
+    def resource_policies(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(the ARN of the resource it protects, the document) for each resource policy of the
+        configuration that is a resource of its own (RESOURCE_POLICIES)."""
+        for type_, argument in RESOURCE_POLICIES.items():
+            for _, body in self.each(type_):
+                target = self.r(body[argument])
+                url = SQS_URL.fullmatch(target) if isinstance(target, str) else None
+                if url:
+                    target = f"arn:aws:sqs:{url.group(1)}:{url.group(2)}:{url.group(3)}"
+                elif type_ == "aws_s3_bucket_policy" and isinstance(target, str) and not target.startswith("arn:"):
+                    target = f"arn:aws:s3:::{target}"
+                yield target, self.document(self.r(body["policy"]))
+
     def resource_policy(self, call: Call) -> Optional[dict[str, Any]]:
         service = call.action.split(":")[0].lower()
         if service == "kms":
             for _, body in self.each("aws_kms_key_policy"):
                 if self.key_arn(body["key_id"]) == call.resource:
-                    return self._doc(self.r(body["policy"]))
+                    return self.document(self.r(body["policy"]))
             return self.grants_as_policy(call.resource)
 
-        if service in RESOURCE_POLICIES:
-            type_, target = RESOURCE_POLICIES[service]
-            for _, body in self.each(type_):
-                if self.r(body[target]) == call.resource:
-                    return self._doc(self.r(body["policy"]))
-            # An existing stream's policy is its owner's: the statements the stack hands them (and
-            # make preflight checks they added) are what AWS will evaluate.
-            owner = self.config.get("output", {}).get("stream_policy_statements_for_owner")
-            if owner and service == "kinesis":
-                document = self._doc(self.r(owner["value"]))
-                if any(s.get("Resource") == call.resource for s in document["Statement"]):
-                    return document
-            return None
-        if call.action == "sts:AssumeRole":
+        for protected, document in self.resource_policies():
+            if call.resource == protected or (protected.startswith("arn:aws:s3:::") and call.resource.startswith(protected + "/")):
+                return document
+        # An existing stream's policy is its owner's: the statements the stack hands them (and
+        # make preflight checks they added) are what AWS will evaluate.
+        owner = self.config.get("output", {}).get("stream_policy_statements_for_owner")
+        if owner and service == "kinesis":
+            document = self.document(self.r(owner["value"]))
+            return document if any(s.get("Resource") == call.resource for s in document["Statement"]) else None
+        if service == "sts" and ":role/" in call.resource:
             found = self.find("aws_iam_role", arn=call.resource)
             if found is None:
                 return None
-            trust = self._doc(self.r(found[1]["assume_role_policy"]))
+            trust = self.document(self.r(found[1]["assume_role_policy"]))
             # A trust policy has no Resource: the role is the resource.
             return {**trust, "Statement": [{**s, "Resource": call.resource} for s in trust["Statement"]]}
         if service == "lambda":
@@ -283,13 +345,7 @@ class Stack:
                 function = self.function(self.r(body["function_name"]))
                 if function is None or self.value(function[0], "arn") != call.resource:
                     continue
-                statement: dict[str, Any] = {
-                    "Sid": self.r(body["statement_id"]), "Effect": "Allow", "Principal": {"Service": self.r(body["principal"])},
-                    "Action": self.r(body["action"]), "Resource": call.resource,
-                }
-                if "source_arn" in body:
-                    statement["Condition"] = {"ArnLike": {"AWS:SourceArn": self.r(body["source_arn"])}}
-                statements.append(statement)
+                statements.append(self.permission_statement(body, call.resource))
             return {"Version": "2012-10-17", "Statement": statements} if statements else None
         return None
 
@@ -302,7 +358,10 @@ def _kms_key_of(stack: Stack, address: str, argument: str) -> Optional[str]:
     return value if isinstance(value, str) and value.startswith("arn:aws:kms:") else None
 
 
-def expected_calls(stack: Stack) -> list[Call]:
+def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
+    """The calls the running system makes. `strict` (make policy-check): a call request_context.TABLE
+    has no row for is an error; otherwise (the access review) it is left out here, and the policy
+    statement that grants it is reviewed as written."""
     calls: list[Call] = []
     s = stack.name
 
@@ -313,7 +372,12 @@ def expected_calls(stack: Stack) -> list[Call]:
         context = dict(context or {})
         if context or not as_role:
             via = context.get("kms:ViaService", "").split(".")[0]
-            context = context_for("role" if as_role else caller, action, context, via)
+            try:
+                context = context_for("role" if as_role else caller, action, context, via)
+            except NotInTable:
+                if strict:
+                    raise
+                return
         calls.append(Call(s, caller, action, resource, "Allowed", what, context, (caller,) if as_role else (), tuple(scoped)))
 
     def queue_send(role: str, queue_arn: str, what: str) -> None:
@@ -518,10 +582,14 @@ def request_of(call: Call, stack: Stack) -> dict[str, Any]:
     }
 
 
+class EngineError(RuntimeError):
+    """The engine could not run (no Node.js, the evaluator failed): nothing was decided."""
+
+
 def evaluate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     node = shutil.which("node")
     if node is None:
-        raise RuntimeError("node is not on PATH: make policy-check needs Node.js")
+        raise EngineError("node is not on PATH: the IAM engine (make policy-check, make access-review) needs Node.js")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(requests, handle)
     try:
@@ -529,7 +597,7 @@ def evaluate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     finally:
         Path(handle.name).unlink()
     if result.returncode != 0:
-        raise RuntimeError(f"the evaluator failed: {result.stderr[-3000:]}")
+        raise EngineError(f"the IAM engine failed: {result.stderr[-3000:]}")
     return json.loads(result.stdout)
 
 
