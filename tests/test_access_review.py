@@ -99,7 +99,7 @@ def test_split_plans_review_like_the_single_plan(outputs: dict[str, Path]) -> No
     # GIVEN the same three readers as one plan and as a producer plan and three account plans
     single, split = snapshot(load_side(outputs["three"])), snapshot(load_side(outputs["three-split"]))
     # THEN the same access, entry for entry (the handoff's values wired between the plans)
-    assert len(single.access) == 85
+    assert len(single.access) == 91
     assert single.access == split.access and single.unknown == split.unknown == set()
 
 
@@ -171,9 +171,9 @@ def test_a_bucket_is_owned_by_the_account_whose_provider_creates_it(cli_outdir: 
 
 def test_the_markdown_puts_added_access_first_one_table_per_resource(outputs: dict[str, Path]) -> None:
     text = _review(outputs["two"], outputs["three"]).markdown()
-    assert text.startswith("## Access review\n\n28 added, 0 removed, 0 unknown.\n")
+    assert text.startswith("## Access review\n\n30 added, 0 removed, 0 unknown.\n")
     assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | granted by | via |\n|---|---|---|---|---|\n" in text
-    assert text.count("### ") == 10  # nine resources (X-Ray's "*" among them) and the enhanced fan-out table
+    assert text.count("### ") == 11  # ten resources (X-Ray's "*" and the log group's streams among them) and the enhanced fan-out table
 
 
 def test_an_empty_state_is_nothing_yet(outputs: dict[str, Path], tmp_path: Path) -> None:
@@ -238,3 +238,135 @@ def test_a_plan_is_read_with_its_variables_and_only_what_it_creates(cli_outdir: 
     (tmp_path / "plan.json").write_text(json.dumps(_plan_of(config, "999999999999", "888888888888", leave_out="aws_kinesis_resource_policy")))
     # THEN the role in the other account cannot read the stream: its own policy is not enough
     assert [a for a in _review(tmp_path / "empty.json", tmp_path / "plan.json").added if a.resource == stream] == []
+
+
+def _edited(stack_dir: Path, target: Path, edit: Any) -> Path:
+    """A copy of a synthesized stack with `edit(config)` applied, as a reviewer's hand edit would be."""
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    edit(config)
+    target.mkdir(parents=True)
+    (target / "cdk.tf.json").write_text(json.dumps(config))
+    return target
+
+
+def _edit_policy(config: dict[str, Any], type_: str, name_part: str, change: Any, argument: str = "policy") -> None:
+    ((name, body),) = [(n, b) for n, b in config["resource"][type_].items() if name_part in n]
+    document = json.loads(body[argument])
+    change(document["Statement"])
+    body[argument] = json.dumps(document)
+
+
+CORE_READER = "arn:aws:iam::222222222222:role/xacct-stream-consumer-role"
+CORE_STREAM = "arn:aws:kinesis:eu-west-1:111111111111:stream/xacct-shared-stream"
+
+
+def test_a_stream_policy_grant_to_the_readers_role_is_its_access_whatever_its_own_policy_says(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the core stack's stream policy giving the consumer account's reader role kinesis:PutRecord
+    # (its own policy, in the plan, grants only reads)
+    before = cli_outdir / "stacks" / "xacct-kinesis-efo"
+    after = _edited(before, tmp_path / "after", lambda c: _edit_policy(
+        c, "aws_kinesis_resource_policy", "stream-policy", lambda statements: statements[0]["Action"].append("kinesis:PutRecord")))
+    # WHEN reviewed
+    result = _cli("--before", str(before), "--after", str(after), "--format", "json")
+    # THEN the role may put records: the stream's policy grants it, and its account controls the rest
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] == [{"principal": CORE_READER, "action": "kinesis:PutRecord", "resource": CORE_STREAM, "account": "111111111111",
+                                "granted_by": "resource policy"}]
+    assert (report["removed"], report["changed"], report["findings"]) == ([], [], [])
+
+
+def test_a_second_role_of_the_consumer_account_in_the_stream_policy_gets_every_action_listed(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the API stack's stream policy naming the authorizer's role too, a role the plan creates in
+    # the consumer account whose own policy has no stream action
+    authorizer = "arn:aws:iam::222222222222:role/xacct-ingest-authorizer-role"
+    before = cli_outdir / "stacks" / "xacct-api-ingest"
+
+    def add_role(statements: list[dict[str, Any]]) -> None:
+        statements[0]["Principal"]["AWS"] = [statements[0]["Principal"]["AWS"], "${aws_iam_role.authorizer-function_role_7D477A61.arn}"]
+
+    after = _edited(before, tmp_path / "after", lambda c: _edit_policy(c, "aws_kinesis_resource_policy", "stream-policy", add_role))
+    # WHEN reviewed
+    result = _review(before, after)
+    # THEN every action the statement names is the authorizer role's, granted by the stream's policy
+    stream = "arn:aws:kinesis:eu-west-1:111111111111:stream/xacct-ingest-events"
+    assert [(a.principal, a.action, a.resource, a.granted_by) for a in result.added] == [
+        (authorizer, action, stream, "resource policy") for action in READS]
+    assert result.findings == [] and result.identity_only_added == []
+
+
+def test_a_lambda_permission_for_anyone_is_a_finding_not_a_crash(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the core stack with a Lambda permission letting "*" invoke the consumer function
+    before = cli_outdir / "stacks" / "xacct-kinesis-efo"
+
+    def permission(config: dict[str, Any]) -> None:
+        (function,) = config["resource"]["aws_lambda_function"]
+        config["resource"]["aws_lambda_permission"] = {"anyone": {
+            "function_name": f"${{aws_lambda_function.{function}.function_name}}", "principal": "*",
+            "action": "lambda:InvokeFunction", "statement_id": "Anyone", "provider": "aws.consumer"}}
+
+    after = _edited(before, tmp_path / "after", permission)
+    # WHEN reviewed
+    result = _cli("--before", str(before), "--after", str(after), "--format", "json")
+    # THEN exit 1 with the finding (it stopped with "no row for * lambda:InvokeFunction", exit 2)
+    assert result.returncode == 1, result.stderr
+    function_arn = "arn:aws:lambda:eu-west-1:222222222222:function:xacct-stream-consumer"
+    assert json.loads(result.stdout)["findings"] == [{"rule": "wildcard principal", "principal": "*", "action": "lambda:InvokeFunction",
+                                                      "resource": function_arn, "account": "222222222222", "granted_by": "resource policy"}]
+
+
+def test_a_condition_the_review_cannot_establish_is_not_decided_and_fails(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN a stream policy statement for another account's role, conditioned on its source IP
+    before = cli_outdir / "stacks" / "xacct-kinesis-efo"
+    statement = {"Sid": "ByIp", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:role/analyst"}, "Action": "kinesis:GetRecords",
+                 "Resource": CORE_STREAM.replace("111111111111", "${var.producer_account_id}").replace("eu-west-1", "${var.region}"),
+                 "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}
+    after = _edited(before, tmp_path / "after", lambda c: _edit_policy(
+        c, "aws_kinesis_resource_policy", "stream-policy", lambda statements: statements.append(statement)))
+    # WHEN reviewed
+    result = _review(before, after)
+    # THEN listed as unknown, saying why, and a finding: never silently dropped as denied
+    assert [(a.principal, a.action, a.granted_by) for a in result.unknown] == [
+        ("arn:aws:iam::222222222222:role/analyst", "kinesis:GetRecords",
+         "decided by condition keys this review cannot establish for arn:aws:iam::222222222222:role/analyst: aws:SourceIp")]
+    assert [f.rule for f in result.findings] == ["not decided by the review"]
+
+
+def test_dropping_the_readers_own_policy_changes_what_grants_its_access(cli_outdir: Path, tmp_path: Path) -> None:
+    # GIVEN the reader role's own stream-read statement dropped: the stream's policy still names it
+    before = cli_outdir / "stacks" / "xacct-kinesis-efo"
+    after = _edited(before, tmp_path / "after", lambda c: _edit_policy(
+        c, "aws_iam_role_policy", "stream-read-policy", lambda statements: statements.pop(0)))
+    # WHEN reviewed
+    result = _review(before, after)
+    # THEN the reads are still the role's (its account may give them back any time), now granted by the resource policy alone
+    assert [(b.action, b.granted_by, a.granted_by) for b, a in result.changed] == [(action, "both", "resource policy") for action in READS]
+    assert (result.added, result.removed, result.findings) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"\xff\xfe not text", "cannot read it (UnicodeDecodeError", id="binary"),
+        pytest.param(b"{not json", "not JSON (", id="not-json"),
+        pytest.param(b"[1, 2]", "not a plan, a state or a stack", id="a-list"),
+        pytest.param(b'{"format": "something else"}', "not a plan, a state or a stack (no resource_changes", id="other-json"),
+    ],
+)
+def test_input_that_is_no_plan_state_or_stack_is_one_line_exit_2(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "side.json").write_bytes(content)
+    (tmp_path / "empty.json").write_text("")
+    result = _cli("--before", str(tmp_path / "empty.json"), "--after", str(tmp_path / "side.json"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {tmp_path / 'side.json'}: {message}"), result.stderr
+
+
+def test_a_policy_that_is_not_json_is_one_line_exit_2_naming_the_stack(cli_outdir: Path, tmp_path: Path) -> None:
+    def broken(config: dict[str, Any]) -> None:
+        (name,) = [n for n in config["resource"]["aws_kinesis_resource_policy"] if "stream-policy" in n]
+        config["resource"]["aws_kinesis_resource_policy"][name]["policy"] = '{"Statement": [ broken'
+
+    after = _edited(cli_outdir / "stacks" / "xacct-kinesis-efo", tmp_path / "after", broken)
+    result = _cli("--before", str(after), "--after", str(after))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {after}: a policy is not JSON ("), result.stderr

@@ -57,7 +57,6 @@ from xacct_ops.request_context import TABLE, NotInTable, condition_keys
 # Condition keys a role's request can carry (IAM sets the principal keys; the service a KMS call goes
 # through sets kms:ViaService and the encryption context; sts:ExternalId is the caller's own).
 ROLE_KEYS_PREFIXES = ("aws:Principal", "kms:CallerAccount", "kms:ViaService", "kms:EncryptionContext:", "sts:ExternalId")
-LEFT_OUT_SERVICES = ("logs",)
 # Attributes Terraform computes at apply that no name determines (a key's id, an EFO consumer's
 # creation time, a secret's suffix, a table stream's label, an API's id): in a plan, an entry naming
 # the resolver's stand-in for one is unknown until apply. (A role's ARN follows from its name.)
@@ -453,7 +452,7 @@ def _statement_candidates(stack: Stack, resource: str, statement: dict[str, Any]
 def _candidates(stack: Stack) -> tuple[list[Candidate], list[Access]]:
     """The calls to decide, and the Allow statements too broad to decide (NotAction, NotPrincipal,
     NotResource). The calls the running system makes come first: their context is AWS's, sourced."""
-    candidates = [Candidate(call) for call in expected_calls(stack, strict=False)]
+    candidates = [Candidate(call) for call in expected_calls(stack, strict=False) if not call.example]
     broad: list[Access] = []
     statements: list[tuple[str, dict[str, Any], str]] = []
     for resource, document, kind in _policies(stack):
@@ -598,8 +597,6 @@ def _prepare(stacks: list[Stack]) -> _Prepared:
         seen: set[tuple[str, ...]] = set()
         for candidate in candidates:
             call = candidate.call
-            if call.resource.split(":")[2:3] == list(LEFT_OUT_SERVICES) or call.action.startswith("logs:"):
-                continue
             key = (call.caller, call.action, call.resource, call.context.get("kms:ViaService", ""), candidate.written)
             if key in seen:
                 continue
@@ -777,8 +774,8 @@ def review(before: Snapshot, after: Snapshot) -> Review:
     added = sorted(after.access - before.access)
     removed = sorted(before.access - after.access - after.unknown)
     unknown = sorted(after.unknown - before.unknown - before.access)
-    earlier = {a: a for a in before.access}
-    changed = sorted((earlier[a], a) for a in after.access & before.access if earlier[a].granted_by != a.granted_by)
+    earlier, later = {a: a for a in before.access}, {a: a for a in after.access}
+    changed = sorted((earlier[a], later[a]) for a in set(later) & set(earlier) if earlier[a].granted_by != later[a].granted_by)
     identity_added = sorted(after.identity_only - before.identity_only)
     identity_removed = sorted(before.identity_only - after.identity_only - after.unknown)
     return Review(added, removed, unknown, findings([*added, *unknown, *identity_added], after.accounts | before.accounts),

@@ -53,6 +53,9 @@ class Call:
     # a role using its own account's key for anything is allowed by design, a grant to a service or
     # to another account must hold only for what the service sends).
     scoped: tuple[str, ...] = ()
+    # The resource is one made-up instance of many the system writes (a log stream, an object): the
+    # access review lists the grant as its policy writes it instead.
+    example: bool = False
 
     @property
     def account(self) -> str:
@@ -188,6 +191,8 @@ RESOURCE_POLICIES = {
     "aws_secretsmanager_secret_policy": "secret_arn",
     "aws_s3_bucket_policy": "bucket",
 }
+# The output holding the statements an existing stream's owner adds to its policy (accounts_stack).
+OWNER_STATEMENTS_OUTPUT = "stream_policy_statements_for_owner"
 SQS_URL = re.compile(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(\d{12})/([^/]+)")
 
 
@@ -197,13 +202,21 @@ class Stack:
         self.name = name
         self.r = resolver or Resolver(config, state)
         self.config = config
+        # Lookups asked again and again (every call's policies): the configuration is read-only
+        # once a stack is built, and its references resolve the same way each time.
+        self._values: dict[tuple[str, str], Any] = {}
+        self._identity: dict[str, list[dict[str, Any]]] = {}
+        self._resource: dict[tuple[str, str], Optional[dict[str, Any]]] = {}
 
     def each(self, type_: str) -> Iterable[tuple[str, dict[str, Any]]]:
         for name, body in self.config.get("resource", {}).get(type_, {}).items():
             yield f"{type_}.{name}", body
 
     def value(self, address: str, attribute: str) -> Any:
-        return self.r.expression(f"{address}.{attribute}")
+        key = (address, attribute)
+        if key not in self._values:
+            self._values[key] = self.r.expression(f"{address}.{attribute}")
+        return self._values[key]
 
     def function(self, name_or_arn: str) -> Optional[tuple[str, dict[str, Any]]]:
         return self.find("aws_lambda_function", function_name=name_or_arn) or self.find("aws_lambda_function", arn=name_or_arn)
@@ -221,12 +234,14 @@ class Stack:
     def identity_policies(self, role_arn: str) -> list[dict[str, Any]]:
         """The inline policies this configuration gives a role: matched by the role's name and
         account, so a policy the plan attaches to a role it does not create counts too."""
-        role_name = role_arn.rsplit("/", 1)[-1]
-        return [
-            {"name": self.r(body["name"]), "policy": self.document(self.r(body["policy"]))}
-            for _, body in self.each("aws_iam_role_policy")
-            if self.r(body["role"]) == role_name and self.account_of_role(role_arn) == self.r.account_of(body)
-        ]
+        if role_arn not in self._identity:
+            role_name = role_arn.rsplit("/", 1)[-1]
+            self._identity[role_arn] = [
+                {"name": self.r(body["name"]), "policy": self.document(self.r(body["policy"]))}
+                for _, body in self.each("aws_iam_role_policy")
+                if self.r(body["role"]) == role_name and self.account_of_role(role_arn) == self.r.account_of(body)
+            ]
+        return self._identity[role_arn]
 
     def declares(self, principal: str) -> bool:
         """Whether the configuration holds the principal's identity side: a role it creates or
@@ -305,17 +320,44 @@ class Stack:
     def resource_policies(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(the ARN of the resource it protects, the document) for each resource policy of the
         configuration that is a resource of its own (RESOURCE_POLICIES)."""
-        for type_, argument in RESOURCE_POLICIES.items():
+        for type_ in RESOURCE_POLICIES:
             for _, body in self.each(type_):
-                target = self.r(body[argument])
-                url = SQS_URL.fullmatch(target) if isinstance(target, str) else None
-                if url:
-                    target = f"arn:aws:sqs:{url.group(1)}:{url.group(2)}:{url.group(3)}"
-                elif type_ == "aws_s3_bucket_policy" and isinstance(target, str) and not target.startswith("arn:"):
-                    target = f"arn:aws:s3:::{target}"
-                yield target, self.document(self.r(body["policy"]))
+                yield self.protected_by(type_, body), self.document(self.r(body["policy"]))
+        # An existing stream's policy is its owner's: the statements the stack hands them (and make
+        # preflight checks they added) are what AWS will evaluate, on the stream the stack reads.
+        owner = self.config.get("output", {}).get(OWNER_STATEMENTS_OUTPUT)
+        if owner:
+            document = self.document(self.r(owner["value"]))
+            for stream in self.streams_read_not_created():
+                yield stream, document
+
+    def streams_read_not_created(self) -> list[str]:
+        """The streams this configuration's EFO consumers and mappings read that it does not create."""
+        created = {self.value(address, "arn") for address, _ in self.each("aws_kinesis_stream")}
+        read = [self.r(body.get("stream_arn")) for _, body in self.each("aws_kinesis_stream_consumer")]
+        read += [str(self.r(body.get("event_source_arn"))).split("/consumer/")[0] for _, body in self.each("aws_lambda_event_source_mapping")]
+        return [arn for arn in dict.fromkeys(read) if isinstance(arn, str) and ":kinesis:" in arn and arn not in created]
+
+    def protected_by(self, type_: str, body: dict[str, Any]) -> Any:
+        """The ARN of the resource a resource policy (RESOURCE_POLICIES) protects."""
+        target = self.r(body[RESOURCE_POLICIES[type_]])
+        url = SQS_URL.fullmatch(target) if isinstance(target, str) else None
+        if url:
+            return f"arn:aws:sqs:{url.group(1)}:{url.group(2)}:{url.group(3)}"
+        if type_ == "aws_s3_bucket_policy" and isinstance(target, str) and not target.startswith("arn:"):
+            return f"arn:aws:s3:::{target}"
+        return target
 
     def resource_policy(self, call: Call) -> Optional[dict[str, Any]]:
+        """The resource-side policy AWS evaluates for the call: a key's policy (or the grants on a
+        key the configuration does not manage), a resource policy, a role's trust, a function's
+        permissions."""
+        key = (call.action.split(":")[0].lower(), call.resource)
+        if key not in self._resource:
+            self._resource[key] = self._resource_policy(call)
+        return self._resource[key]
+
+    def _resource_policy(self, call: Call) -> Optional[dict[str, Any]]:
         service = call.action.split(":")[0].lower()
         if service == "kms":
             for _, body in self.each("aws_kms_key_policy"):
@@ -326,12 +368,6 @@ class Stack:
         for protected, document in self.resource_policies():
             if call.resource == protected or (protected.startswith("arn:aws:s3:::") and call.resource.startswith(protected + "/")):
                 return document
-        # An existing stream's policy is its owner's: the statements the stack hands them (and
-        # make preflight checks they added) are what AWS will evaluate.
-        owner = self.config.get("output", {}).get("stream_policy_statements_for_owner")
-        if owner and service == "kinesis":
-            document = self.document(self.r(owner["value"]))
-            return document if any(s.get("Resource") == call.resource for s in document["Statement"]) else None
         if service == "sts" and ":role/" in call.resource:
             found = self.find("aws_iam_role", arn=call.resource)
             if found is None:
@@ -366,7 +402,7 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
     s = stack.name
 
     def add(caller: str, action: str, resource: str, what: str, context: Optional[dict[str, str]] = None, as_role: bool = True,
-            scoped: Iterable[str] = ()) -> None:
+            scoped: Iterable[str] = (), example: bool = False) -> None:
         # The context comes only from what request_context.TABLE says the call carries (with its source);
         # a role's call with no context keys is an ordinary API call of its own.
         context = dict(context or {})
@@ -378,7 +414,7 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
                 if strict:
                     raise
                 return
-        calls.append(Call(s, caller, action, resource, "Allowed", what, context, (caller,) if as_role else (), tuple(scoped)))
+        calls.append(Call(s, caller, action, resource, "Allowed", what, context, (caller,) if as_role else (), tuple(scoped), example))
 
     def queue_send(role: str, queue_arn: str, what: str) -> None:
         add(role, "sqs:SendMessage", queue_arn, what)
@@ -410,7 +446,7 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
         if group:
             group_arn = stack.value(group[0], "arn")
             for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-                add(role, action, f"{group_arn}:log-stream:2026/01/01/[$LATEST]0123", f"{label} writes its logs")
+                add(role, action, f"{group_arn}:log-stream:2026/01/01/[$LATEST]0123", f"{label} writes its logs", example=True)
             key = _kms_key_of(stack, group[0], "kms_key_id")
             if key:
                 add(f"logs.{REGION}.amazonaws.com", "kms:GenerateDataKey", key, f"CloudWatch Logs encrypts {group_name}",
@@ -519,7 +555,7 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
         add("firehose.amazonaws.com", "sts:AssumeRole", role, "Firehose assumes its delivery role",
             {"sts:ExternalId": Stack.account_of_role(role)}, as_role=False, scoped=("sts:ExternalId",))
         for action in ("s3:PutObject", "s3:AbortMultipartUpload"):
-            add(role, action, f"{bucket}/{s3['prefix']}2026/01/01/00/part-0001.gz", "Firehose writes an object")
+            add(role, action, f"{bucket}/{s3['prefix']}2026/01/01/00/part-0001.gz", "Firehose writes an object", example=True)
         for action in ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"):
             add(role, action, bucket, "Firehose checks the bucket")
         key = s3.get("kms_key_arn")

@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from xacct_ops.iam_model import OWNER_STATEMENTS_OUTPUT
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import load_stacks
 from xacct_streaming.settings.errors import ConfigError
@@ -249,7 +250,6 @@ def ses_identity_checks(config: dict[str, Any], sessions: dict[str, boto3.Sessio
 
 
 # The output a stack has when the stream's owner must add its readers' statements (accounts_stack.stream_outputs).
-OWNER_STATEMENTS_OUTPUT = "stream_policy_statements_for_owner"
 OWNER_STATEMENTS_FILE = "owner-stream-policy.json"
 _ROLE_ARN_REFERENCE = re.compile(r"\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}")
 
