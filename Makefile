@@ -49,7 +49,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler bench-review access-review clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler bench-review access-review review-edits clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -138,9 +138,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-access-review: venv node_modules/.installed ## who gains and loses access: BEFORE, AFTER = a stack directory, a plan's or a state's terraform show -json (CONFIG_JSON: a plan's cdk.tf.json); FORMAT=json; exit 1 on a finding
-	@test -n "$(BEFORE)" -a -n "$(AFTER)" || { echo "BEFORE=<stack dir, plan or state JSON> AFTER=<the same> are required" >&2; exit 2; }
+access-review: venv node_modules/.installed ## who gains and loses access: BEFORE, AFTER = a stack directory, a plan's or a state's terraform show -json (CONFIG_JSON: a plan's cdk.tf.json); LIVE=1: STACK's live policies (TFVARS' deploy roles) against its synthesized configuration; FORMAT=json; exit 1 on a finding
+ifdef LIVE
+	@test -f $(STACK_DIR)/cdk.tf.json || { echo "$(STACK_DIR) missing: run 'make synth' (STACK=$(ONE_STACK))" >&2; exit 2; }
+	@PYTHONPATH=constructs $(PY) -m xacct_ops.access_review --live --stack-dir $(STACK_DIR) --tfvars $(TFVARS) $(if $(FORMAT),--format $(FORMAT)) $(if $(REVIEW_OUT),--output $(REVIEW_OUT))
+else
+	@test -n "$(BEFORE)" -a -n "$(AFTER)" || { echo "BEFORE=<stack dir, plan or state JSON> AFTER=<the same> are required (or LIVE=1 STACK=<stack>)" >&2; exit 2; }
 	@PYTHONPATH=constructs $(PY) -m xacct_ops.access_review --before $(BEFORE) --after $(AFTER) $(if $(CONFIG_JSON),--config $(CONFIG_JSON)) $(if $(FORMAT),--format $(FORMAT)) $(if $(REVIEW_OUT),--output $(REVIEW_OUT))
+endif
+
+review-edits: synth node_modules/.installed ## the access review against every edit of every policy of the synthesized stacks (an action, a principal of each kind, a dropped statement, a widened resource): edits and how many it saw
+	$(PY) tests/harness/review_edits.py --stacks-dir $(OUTDIR)/stacks
 
 policy-check: synth node_modules/.installed ## every data-plane call of every stack, allowed and denied, by an independent IAM engine; table in $(REPORTS)/policy-check.md
 	$(PY) tests/harness/policy_check.py --stacks-dir $(OUTDIR)/stacks --reports $(REPORTS)

@@ -239,11 +239,11 @@ def _plan_stack(path: Path, document: dict[str, Any], config_path: Path) -> Stac
     config = {**config, "resource": {type_: {name: body for name, body in group.items() if f"{type_}.{name}" in known}
                                      for type_, group in config.get("resource", {}).items()}}
     accounts = {**_stand_in_accounts(config), **_accounts_of(document, variables)}
-    resolver = _PlanResolver(config, known, accounts=accounts, variables=variables)
+    resolver = PlanResolver(config, known, accounts=accounts, variables=variables)
     return Stack(config_path.parent.name, config, resolver=resolver)
 
 
-class _PlanResolver(Resolver):
+class PlanResolver(Resolver):
     """Known values from the plan; for a value computed at apply, the stand-in, remembered."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -739,8 +739,8 @@ class Review:
                       f"per GB on a provisioned stream, {PRICES['ON_DEMAND']['retrieval_gb']} per GB on demand; {HOURS_PER_MONTH} hours a month."]
         return lines
 
-    def markdown(self) -> str:
-        lines = ["## Access review", ""]
+    def markdown(self, title: str = "Access review") -> str:
+        lines = [f"## {title}", ""]
         if self.empty:
             lines.append("No access change.")
         else:
@@ -792,17 +792,62 @@ def _snapshot_of(path: Path, config: Optional[Path]) -> Snapshot:
         raise ReviewError(f"{path}: {error}") from None
 
 
+def _live_review(stack_dir: Path, tfvars_path: Path, endpoint: Optional[str]) -> tuple[Review, list[str]]:
+    """The live policies of the stack in `stack_dir`, read with the tfvars' deploy roles, against its
+    configuration (live_policies.py); and a line per policy read or not there."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from xacct_ops import live_policies, preflight
+    from xacct_streaming.settings.errors import ConfigError
+
+    config = _read_json(stack_dir / "cdk.tf.json", "give --stack-dir a synthesized stack directory (make synth)")
+    if not isinstance(config, dict) or not isinstance(config.get("resource"), dict):
+        raise ReviewError(f"{stack_dir / 'cdk.tf.json'}: not a synthesized stack (no resource object)")
+    try:
+        aliases = preflight.stack_aliases(config)
+        tfvars = preflight.read_tfvars(tfvars_path, aliases)
+        accounts = preflight.accounts(tfvars, aliases)
+    except (ConfigError, OSError, ValueError) as error:
+        raise ReviewError(f"{tfvars_path}: {error}") from None
+    sessions = {}
+    for alias, (role, _) in accounts.items():
+        try:
+            sessions[alias] = preflight.assumed(boto3.Session(region_name=tfvars["region"]), role, tfvars["region"], endpoint, f"xacct-access-review-{alias}")
+        except (ClientError, BotoCoreError) as error:
+            raise ReviewError(f"{tfvars_path}: cannot assume {role} for account {alias}: {error}") from None
+    try:
+        side = live_policies.read_live(stack_dir.name, config, {a: account for a, (_, account) in accounts.items()}, tfvars,
+                                       live_policies.session_client(sessions, endpoint))
+    except live_policies.LiveError as error:
+        raise ReviewError(f"{stack_dir}: {error}") from None
+    lines = [f"read: {line}" for line in side.read] + [f"not there: {line}" for line in side.absent]
+    return live_policies.review_live(side), lines
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, required=True, help="synthesized stack directory, or terraform show -json of a plan or state")
-    parser.add_argument("--after", type=Path, required=True, help="the same kinds of input as --before")
+    parser.add_argument("--before", type=Path, help="synthesized stack directory, or terraform show -json of a plan or state")
+    parser.add_argument("--after", type=Path, help="the same kinds of input as --before")
     parser.add_argument("--config", type=Path, default=None, help="the cdk.tf.json of a plan given as --after (default: next to the plan)")
+    parser.add_argument("--live", action="store_true", help="the live policies (read with the deploy roles) against --stack-dir's configuration")
+    parser.add_argument("--stack-dir", type=Path, default=None, help="with --live: the synthesized stack (cdktf.out/stacks/<stack>)")
+    parser.add_argument("--tfvars", type=Path, default=Path("terraform.tfvars"), help="with --live: the accounts and deploy roles")
+    parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
     parser.add_argument("--format", choices=("md", "json"), default="md")
     parser.add_argument("--output", type=Path, default=None, help="also write the report here")
     parser.add_argument("--debug", action="store_true", help="an internal error's traceback")
     args = parser.parse_args(argv)
+    if args.live and args.stack_dir is None:
+        parser.error("--live needs --stack-dir")
+    if not args.live and (args.before is None or args.after is None):
+        parser.error("--before and --after are required (or --live --stack-dir)")
+    read: list[str] = []
     try:
-        result = review(_snapshot_of(args.before, args.config), _snapshot_of(args.after, args.config))
+        if args.live:
+            result, read = _live_review(args.stack_dir, args.tfvars, args.endpoint_url)
+        else:
+            result = review(_snapshot_of(args.before, args.config), _snapshot_of(args.after, args.config))
     except (ReviewError, iam_data.NoIamData, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -811,7 +856,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             traceback.print_exc()
         print(f"error: internal error of the access review, please report it (--debug shows where): {type(error).__name__}: {error}", file=sys.stderr)
         return 70
-    text = json.dumps(result.as_json(), indent=2) + "\n" if args.format == "json" else result.markdown()
+    if args.format == "json":
+        text = json.dumps({**result.as_json(), **({"live_policies": read} if args.live else {})}, indent=2) + "\n"
+    else:
+        text = result.markdown(title="Access review: live policies against the plan" if args.live else "Access review")
+        if args.live:
+            text += "\nLive policies (`removed`: what the apply would take away):\n\n" + "\n".join(f"- {line}" for line in read) + "\n"
     sys.stdout.write(text)
     if args.output:
         args.output.write_text(text)

@@ -120,6 +120,8 @@ class Resolver:
         if text.startswith("var."):
             value: Any = self.variables
             for part in text[4:].split("."):  # var.stream_share.event_source_arns.analytics
+                if not isinstance(value, dict) or part not in value:
+                    return f"<{text}>"  # a variable with no value given: unresolved, never guessed
                 value = value[part]
             return value
         if text == "data.aws_partition.partition.partition":
@@ -639,7 +641,8 @@ def evaluate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # moto's EFO consumer ARNs end at the consumer name; AWS's carry the creation time (":<epoch>"), and
 # the engine validates ARNs against AWS's formats. Given one everywhere in the state, they stay equal.
-MOTO_CONSUMER_ARN = re.compile(r'(arn:aws:kinesis:[a-z0-9-]+:\d{12}:stream/[^/"\\]+/consumer/[^:/"\\]+)(?!:\d)')
+# The name is taken whole (not a shorter prefix of it before a timestamp): an ARN that has one is left as it is.
+MOTO_CONSUMER_ARN = re.compile(r'(arn:aws:kinesis:[a-z0-9-]+:\d{12}:stream/[^/"\\]+/consumer/[^:/"\\]+)(?![^:/"\\]|:\d)')
 
 
 def load_state(path: Path) -> dict[str, dict[str, Any]]:

@@ -12,6 +12,9 @@ configured region. Then, in each account:
 - API Gateway's CloudWatch role is set where the stack has an API and does not manage that
   account-wide setting; SES has a verified identity where the stack has a configuration set (SES
   sends nothing, and so notifies nothing, from an unverified one);
+- the policies the plan writes, as they are live (read with the deploy roles), reviewed against the
+  plan: access the apply would take away fails the check, listed (a statement added by hand since the
+  last apply, which the apply removes: `make access-review LIVE=1` shows the whole review);
 - sharing an existing stream (settings, `--config`): that the stream is there and encrypted with the
   key the settings name; and, since the plan does not write the owner's stream policy (unless
   `take_over_policy`), that the policy holds the statements this stack's readers need. Those are
@@ -34,7 +37,9 @@ from typing import Any, Callable, Optional
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_ops.iam_model import OWNER_STATEMENTS_OUTPUT
+from xacct_ops import live_policies
+from xacct_ops.iam_data import NoIamData
+from xacct_ops.iam_model import OWNER_STATEMENTS_OUTPUT, EngineError
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import load_stacks
 from xacct_streaming.settings.errors import ConfigError
@@ -392,6 +397,27 @@ def api_account_checks(config: dict[str, Any], sessions: dict[str, boto3.Session
     return results
 
 
+def live_policy_check(name: str, config: dict[str, Any], tfvars: dict[str, Any], sessions: dict[str, boto3.Session], identities: dict[str, str],
+                      endpoint: Optional[str]) -> Result:
+    """The policies the plan will write, as they are live now, reviewed against the plan: access the
+    apply would take away (a statement added by hand since the last apply: the console's stream sharing
+    editor, a put-resource-policy) fails the check, listed (live_policies.py)."""
+    check = "live policies: the apply removes no access they grant"
+    try:
+        side = live_policies.read_live(name, config, identities, tfvars, live_policies.session_client(sessions, endpoint))
+        result = live_policies.review_live(side)
+    except (live_policies.LiveError, EngineError, NoIamData) as error:
+        return Result(check, False, f"cannot review them: {error}")
+    read = f"{len(side.read)} read, {len(side.absent)} not there yet"
+    taken = [*result.removed, *result.identity_only_removed]
+    if not taken:
+        return Result(check, True, read)
+    listed = "; ".join(f"{a.principal} {a.action} on {a.resource} ({a.granted_by})" for a in taken[:10]) + (" ..." if len(taken) > 10 else "")
+    return Result(check, False, f"{read}; the apply would remove {len(taken)} grant(s) the live policies hold: {listed}. Added by hand? "
+                                "Put them in the settings (or the stack's own policy) to keep them; removed on purpose by this change? "
+                                "Then this is expected (make access-review LIVE=1 STACK=... shows the whole review)")
+
+
 def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base: Optional[boto3.Session] = None, endpoint: Optional[str] = None,
         stack_dir: Optional[Path] = None) -> list[Result]:
     """Every check of one stack: `config` its cdk.tf.json, `props` its settings (for an existing stream);
@@ -433,6 +459,7 @@ def run(tfvars: dict[str, Any], config: dict[str, Any], props: Any = None, base:
         results.extend(concurrency_checks(config, sessions, endpoint))
         results.extend(api_account_checks(config, sessions, endpoint))
         results.extend(ses_identity_checks(config, sessions, endpoint))
+        results.append(live_policy_check(stack_dir.name if stack_dir is not None else "stack", config, tfvars, sessions, identities, endpoint))
     return results
 
 

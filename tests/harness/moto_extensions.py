@@ -44,6 +44,9 @@ calls, does not invoke functions without Docker, and does not deliver records th
     concurrency quota is moto's own model of it (`MOTO_LAMBDA_CONCURRENCY_QUOTA`, default 1000, as
     for a settled account; a new account can have 10), and what its functions reserve is taken from
     it, as AWS documents `UnreservedConcurrentExecutions`.
+11. Kinesis `DescribeStreamConsumer` on a stream that does not exist: moto failed with an internal
+    error; AWS answers `ResourceNotFoundException` (the live access review looks consumers up before
+    the first apply).
 """
 
 from __future__ import annotations
@@ -107,6 +110,15 @@ def _get_resource_policy(self: KinesisBackend, resource_arn: str) -> str:
     if stream_name_of(resource_arn) not in self.streams:
         raise StreamNotFoundError(resource_arn, self.account_id)
     return self.resource_policies.get(resource_arn, "{}")
+
+
+def _wrap_describe_stream_consumer(original: Any) -> Any:
+    def describe_stream_consumer(self: KinesisBackend, stream_arn: str, consumer_name: str, consumer_arn: str) -> Any:
+        if stream_arn and self._find_stream_by_arn(stream_arn) is None:
+            raise StreamNotFoundError(stream_arn, self.account_id)
+        return original(self, stream_arn, consumer_name, consumer_arn)
+
+    return describe_stream_consumer
 
 
 def _delete_resource_policy(self: KinesisBackend, resource_arn: str) -> None:
@@ -370,6 +382,7 @@ def install() -> None:
         return
     KinesisBackend.get_resource_policy = _get_resource_policy  # type: ignore[method-assign]
     KinesisBackend.delete_resource_policy = _delete_resource_policy  # type: ignore[method-assign]
+    KinesisBackend.describe_stream_consumer = _wrap_describe_stream_consumer(KinesisBackend.describe_stream_consumer)  # type: ignore[method-assign]
     LambdaBackend.create_event_source_mapping = _wrap_create_event_source_mapping(  # type: ignore[method-assign]
         LambdaBackend.create_event_source_mapping
     )
