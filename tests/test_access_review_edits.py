@@ -36,6 +36,8 @@ def test_every_edit_of_every_policy_is_seen(outcomes: list[review_edits.Outcome]
     assert set(kinds) == set(review_edits.KINDS) and min(kinds.values()) >= 20, kinds
     # AND the review saw each one: an added, removed, changed, unknown or identity-only entry, or a finding
     assert [f"{o.edit.stack}: {o.edit.where}: {o.edit.kind} {o.edit.detail}" for o in outcomes if not o.seen] == []
+    # AND docs/cli-and-atlantis.md says how many
+    assert f"<!-- edits -->{len(outcomes):,} edits, all seen<!-- /edits -->" in (ROOT / "docs" / "cli-and-atlantis.md").read_text()
 
 
 def test_a_principal_the_stacks_do_not_declare_or_anyone_is_a_finding(outcomes: list[review_edits.Outcome]) -> None:

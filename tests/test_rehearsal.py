@@ -175,11 +175,16 @@ def test_fanout_rehearsal_every_reader_gets_every_record_and_a_consumer_goes_cle
     details = {step["step"]: step["detail"] for step in result["steps"]}
     assert list(details) == [
         "override + init", "plan -out", "apply", "verify every account", "policy check on applied ARNs", "records through every reader",
-        "replan: no changes", "remove a consumer", "replan after the removal: no changes", "teardown: unprotect + destroy", "verify nothing left",
+        "replan: no changes", "a hand-made grant: live review", "remove a consumer", "replan after the removal: no changes",
+        "teardown: unprotect + destroy", "verify nothing left",
     ]
     assert details["apply"].startswith("Apply complete! Resources: 83 added")
     assert details["policy check on applied ARNs"] == "78 allowed and 223 denied as expected"
     assert details["records through every reader"] == "4 readers in 4 accounts each got 118 records, 2 parked"
+    # a statement added by hand to the live stream policy before the second apply: the live access review of
+    # the configuration about to be applied reports it as access that apply removes (and search's, removed on purpose)
+    assert details["a hand-made grant: live review"] == (
+        "19 live policies read; the apply removes the 2 hand-made grants and 6 of fanout-rehearsal-search-role")
     # removing search (its account kept one apply as retired): its 20 resources go, the stream's and
     # the key's policies are updated, nothing else changes
     assert details["remove a consumer"] == "20 destroyed, 2 shared policies updated, nothing else"

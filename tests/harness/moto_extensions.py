@@ -4,7 +4,8 @@ Installed into the moto server the rehearsal runs in-process (`install()`), neve
 
 1. `GetResourcePolicy` / `DeleteResourcePolicy` on an enhanced fan-out consumer ARN
    (`.../stream/<stream>/consumer/<name>[:<timestamp>]`): moto looked the ARN's last segment
-   up as a stream name and failed. Now the stream and consumer are resolved like any ARN.
+   up as a stream name and failed. Now the stream and consumer are resolved like any ARN, and a
+   consumer's ARN as AWS writes it (with its creation time, which moto's lack) finds its policy.
 2. `CreateEventSourceMapping` on an EFO consumer ARN, or on a stream in another account: moto
    only accepts a stream of the function's own account. Now it accepts both, and applies what
    AWS documents for cross-account access: the stream's resource policy must allow the
@@ -53,6 +54,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from moto.awslambda import urls as lambda_urls
@@ -109,7 +111,8 @@ def _policy_grants(policy_text: str | None, role_arn: str, needed: set[str]) -> 
 def _get_resource_policy(self: KinesisBackend, resource_arn: str) -> str:
     if stream_name_of(resource_arn) not in self.streams:
         raise StreamNotFoundError(resource_arn, self.account_id)
-    return self.resource_policies.get(resource_arn, "{}")
+    # moto's consumer ARNs lack AWS's creation time: the ARN as AWS writes it names the same consumer.
+    return self.resource_policies.get(resource_arn) or self.resource_policies.get(re.sub(r"(/consumer/[^:/]+):\d+$", r"\1", resource_arn), "{}")
 
 
 def _wrap_describe_stream_consumer(original: Any) -> Any:

@@ -789,6 +789,38 @@ def verify_fanout_empty(endpoint: str, out: dict[str, Any], config: dict[str, An
         check(session(endpoint, account).client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"] == [], f"a table left in {account}")
 
 
+# What someone adds by hand between two applies (the console's "data stream sharing" editor replaces the
+# stream's whole policy with the one it shows, plus this).
+HAND_PRINCIPAL = "arn:aws:iam::{account}:role/analyst-by-hand"
+
+
+def hand_made_grant_is_reported(stack_dir: Path, env: dict[str, str], endpoint: str, out: dict[str, Any], smaller: Path) -> str:
+    """A statement added by hand to the live stream policy between two applies is reported by the live
+    access review of the configuration about to be applied (`access_review --live`, with the tfvars'
+    deploy roles), as access that apply removes, before it runs."""
+    consumer_account = next(a for a in consumer_accounts(json.loads((stack_dir / "cdk.tf.json").read_text())).values())
+    principal = HAND_PRINCIPAL.format(account=consumer_account)
+    kinesis = session(endpoint, PRODUCER).client("kinesis", endpoint_url=endpoint)
+    policy = json.loads(kinesis.get_resource_policy(ResourceARN=out["stream_arn"])["Policy"])
+    policy["Statement"].append({"Sid": "AddedByHand", "Effect": "Allow", "Principal": {"AWS": principal},
+                                "Action": ["kinesis:DescribeStreamSummary", "kinesis:GetRecords"], "Resource": out["stream_arn"]})
+    kinesis.put_resource_policy(ResourceARN=out["stream_arn"], Policy=json.dumps(policy))
+    review_env = {**env, "PYTHONPATH": str(ROOT / "constructs"), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}
+    result = subprocess.run([sys.executable, "-m", "xacct_ops.access_review", "--live", "--stack-dir", str(smaller), "--tfvars",
+                             str(stack_dir / "rehearsal.tfvars"), "--endpoint-url", endpoint, "--format", "json"],
+                            cwd=ROOT, env=review_env, capture_output=True, text=True, timeout=300)
+    check(result.returncode == 0, f"live access review exited {result.returncode}: {result.stderr[-3000:]}{result.stdout[-2000:]}")
+    report = json.loads(result.stdout)
+    by_hand = sorted(row["action"] for row in report["removed"] if row["principal"] == principal)
+    check(by_hand == ["kinesis:DescribeStreamSummary", "kinesis:GetRecords"] and all(
+        row["resource"] == out["stream_arn"] for row in report["removed"] if row["principal"] == principal), f"hand-made grant: {report['removed']}")
+    check(report["added"] == [] and report["findings"] == [], f"the live review adds access: {report['added']} {report['findings']}")
+    others = {row["principal"].rsplit("/", 1)[-1] for row in report["removed"] if row["principal"] != principal}
+    read = sum(line.startswith("read: ") for line in report["live_policies"])
+    return (f"{read} live policies read; the apply removes the 2 hand-made grants and "
+            f"{sum(row['principal'] != principal for row in report['removed'])} of {', '.join(sorted(others))}")
+
+
 def remove_one_consumer(stack_dir: Path, env: dict[str, str], config: dict[str, Any], smaller: Path) -> str:
     """Plans the configuration without one consumer against the applied state: the plan must touch
     that consumer's resources (destroyed) and the shared policies (updated in place), nothing else;
@@ -908,6 +940,7 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
                 step("records through every reader", lambda: exercise_fanout(endpoint, out, config))
                 step("replan: no changes", lambda: _replan(stack_dir, env))
                 if then is not None:
+                    step("a hand-made grant: live review", lambda: hand_made_grant_is_reported(stack_dir, env, endpoint, out, then))
                     step("remove a consumer", lambda: remove_one_consumer(stack_dir, env, config, then))
                     config = json.loads((stack_dir / "cdk.tf.json").read_text())
                     step("replan after the removal: no changes", lambda: _replan(stack_dir, env))
