@@ -36,7 +36,9 @@ def review_seconds(stack_dir: Path, empty: Path) -> tuple[float, dict[str, int]]
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"the review failed: {result.stderr[-2000:]}")
-    return elapsed, {key: len(value) for key, value in json.loads(result.stdout).items()}
+    report = json.loads(result.stdout)
+    report.update({f"identity_only_{k}": v for k, v in report.pop("identity_only", {}).items()})
+    return elapsed, {key: len(value) for key, value in report.items() if key != "prices"}
 
 
 def main(argv: list[str] | None = None) -> int:
