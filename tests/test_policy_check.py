@@ -56,6 +56,10 @@ def test_make_policy_check_decides_every_call_as_expected(make_policy_check: tup
         assert denied >= allowed, stack
         assert f"{stack}: {allowed} allowed and {denied} denied as expected, 0 wrong" in result.stdout
     assert all(not row["errors"] for row in rows), [row["errors"] for row in rows if row["errors"]][:3]
+    # AND docs/security.md's table says the same (it once kept a stale count)
+    security = (ROOT / "docs" / "security.md").read_text()
+    for stack, (allowed, denied) in COUNTS.items():
+        assert f"| `{stack}` | {allowed} | {denied} | 0 |" in security, stack
 
 
 def test_cross_account_reads_are_allowed_by_both_sides_and_denied_to_everyone_else(make_policy_check: tuple[Any, list[dict[str, Any]]]) -> None:
