@@ -328,7 +328,7 @@ def test_a_condition_the_review_cannot_establish_is_not_decided_and_fails(cli_ou
     # THEN listed as unknown, saying why, and a finding: never silently dropped as denied
     assert [(a.principal, a.action, a.granted_by) for a in result.unknown] == [
         ("arn:aws:iam::222222222222:role/analyst", "kinesis:GetRecords",
-         "decided by condition keys this review cannot establish for arn:aws:iam::222222222222:role/analyst: aws:SourceIp")]
+         "not decided: it depends on condition keys this review cannot establish for arn:aws:iam::222222222222:role/analyst: aws:SourceIp")]
     assert [f.rule for f in result.findings] == ["not decided by the review"]
 
 

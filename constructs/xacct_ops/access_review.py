@@ -73,6 +73,7 @@ NOT_DERIVABLE = {
 # other account holds: it controls its principal's identity policies, outside this plan.
 BY_IDENTITY, BY_RESOURCE, BY_BOTH = "identity policy", "resource policy", "both"
 KNOWN_AFTER_APPLY = "known after apply"
+NOT_DECIDED = "not decided"  # how an unknown entry's reason starts when nothing here can decide it (a finding)
 
 
 @dataclass(frozen=True, order=True)
@@ -535,16 +536,17 @@ def _decide(candidate: Candidate, answer: dict[str, Any], declared: bool, accoun
     side decides: the other account controls its principal's identity policies, outside this plan;
     a grant of only the identity side is listed apart."""
     call = candidate.call
+    # The evaluator reports each validation error as its message and as the engine's JSON of it: the messages.
     errors = [e for e in answer.get("errors") or [] if not e.startswith("{")]
     if any("no.resource.types" in e for e in errors):
         return None  # the action does not apply to this resource (a bucket action on its objects): IAM ignores the pair
     if errors:
-        return "unknown", f"not decided by the engine: {'; '.join(errors)[:200]}"
+        return "unknown", f"{NOT_DECIDED} by the engine: {'; '.join(errors)[:200]}"
     if "ExplicitlyDenied" in (answer["result"], answer.get("identity"), answer.get("resource")):
         return None
     by_identity = declared and answer.get("identity") == "Allowed"
     by_resource = answer.get("resource") == GRANTED
-    undecided = ("unknown", f"decided by condition keys this review cannot establish for {call.caller}: {', '.join(candidate.undecided)}")
+    undecided = ("unknown", f"{NOT_DECIDED}: it depends on condition keys this review cannot establish for {call.caller}: {', '.join(candidate.undecided)}")
     caller = _caller_account(call)
     if not declared:
         if by_resource or answer.get("resource") == GRANTED_TO_ACCOUNT:
@@ -605,7 +607,7 @@ def _prepare(stacks: list[Stack]) -> _Prepared:
             if unresolved:
                 # A reference this review cannot resolve: listed as unknown, never dropped.
                 result.unknown.add(Access(call.resource, call.caller, call.action, "", resource_account(stack, call), candidate.written,
-                                          f"not decided: no value for {', '.join(unresolved)}"))
+                                          f"{NOT_DECIDED}: no value for {', '.join(unresolved)}"))
                 continue
             prepared.pending.append((candidate, stack, _request(side, stack, call, known_actions)))
     return prepared
@@ -690,7 +692,7 @@ def findings(added: Iterable[Access], accounts: set[str]) -> list[Finding]:
             out.append(Finding("wildcard resource", access))
         if principal_account and principal_account not in accounts:
             out.append(Finding("principal outside the declared accounts", access))
-        if access.granted_by.startswith("not decided") or access.granted_by.startswith("decided by condition keys"):
+        if access.granted_by.startswith(NOT_DECIDED):
             out.append(Finding("not decided by the review", access))
     return out
 

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_ops.access_review import PlanResolver, Review, review, snapshot
+from xacct_ops.access_review import PlanResolver, Review, review, snapshots
 from xacct_ops.iam_model import MOTO_CONSUMER_ARN, RESOURCE_POLICIES, Stack
 
 
@@ -166,7 +166,7 @@ def read_live(name: str, config: dict[str, Any], accounts: dict[str, str], varia
     known = known_values(config, bare, client)
     planned = Stack(name, config, resolver=PlanResolver(config, known, accounts=aliases, variables=variables))
     live_config = copy.deepcopy(config)
-    side = LiveSide(planned, planned)
+    read, absent = [], []
     for type_, argument in DOCUMENTS.items():
         for resource_name, body in config.get("resource", {}).get(type_, {}).items():
             address = f"{type_}.{resource_name}"
@@ -180,21 +180,22 @@ def read_live(name: str, config: dict[str, Any], accounts: dict[str, str], varia
             except BotoCoreError as error:
                 raise LiveError(f"{address}: cannot read its live policy in account {_alias(body)}: {error}") from None
             if document is None:
-                side.absent.append(f"{address}: {target}")
+                absent.append(f"{address}: {target}")
                 if type_ == "aws_iam_role":
                     live_config["resource"][type_][resource_name][argument] = json.dumps({"Version": "2012-10-17", "Statement": []})
                 else:
                     del live_config["resource"][type_][resource_name]
                 continue
-            side.read.append(f"{address}: {target}")
+            read.append(f"{address}: {target}")
             live_config["resource"][type_][resource_name][argument] = MOTO_CONSUMER_ARN.sub(r"\1:1767225600", document)
-    side.live = Stack(name, live_config, resolver=PlanResolver(live_config, known, accounts=aliases, variables=variables))
-    return side
+    live = Stack(name, live_config, resolver=PlanResolver(live_config, known, accounts=aliases, variables=variables))
+    return LiveSide(live, planned, read, absent)
 
 
 def review_live(side: LiveSide) -> Review:
     """The live policies against the plan: `removed` is what the apply would take away."""
-    return review(snapshot([side.live]), snapshot([side.planned]))
+    live, planned = snapshots([[side.live], [side.planned]])
+    return review(live, planned)
 
 
 def session_client(sessions: dict[str, Any], endpoint: Optional[str] = None) -> Client:
