@@ -1,10 +1,17 @@
 """Basic-auth Lambda authorizer (REQUEST type) with the credentials held in Secrets Manager.
 
 The secret is a JSON object {"username": ..., "password": ...}, read once and kept for
-`SECRET_CACHE_SECONDS` (rotation shows up within that time). Both the user name and the password
-are compared in constant time (`hmac.compare_digest`), and both always, so the time taken does
-not tell which one was wrong. Nothing from the Authorization header or the secret is ever
-logged: the log line says allowed or denied, and why in general terms.
+`SECRET_CACHE_SECONDS`. A rotation (a new version: AWSCURRENT moves to it, the old one becomes
+AWSPREVIOUS) must not lock callers out while a warm authorizer still holds the old version:
+- credentials that do not match a cached secret older than `SECRET_REFRESH_SECONDS` make it read the
+  secret again at once (so at most one extra read per that many seconds, whatever a caller sends);
+- for `PREVIOUS_PASSWORD_GRACE_SECONDS` after the current version was created, the AWSPREVIOUS
+  password is still let in (callers switch over), then refused (0: never).
+So a rotated-out password is refused at most max(grace, cache) after the rotation (defaults 300 s
+and 60 s), and at once after the grace window on an authorizer that has seen the new one.
+Both the user name and the password are compared in constant time (`hmac.compare_digest`), and both
+always, so the time taken does not tell which one was wrong. Nothing from the Authorization header or
+the secret is ever logged: the log line says allowed or denied, and why in general terms.
 
 Answers, as API Gateway expects: an IAM policy allowing `execute-api:Invoke` on exactly the
 called method for good credentials; a Deny policy (403) for wrong ones; `Unauthorized` (401)
@@ -26,8 +33,10 @@ from xacct_consumer.config import EnvReader
 
 # A secret's name or ARN (GetSecretValue takes either).
 SECRET_ID = re.compile(r"(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[a-zA-Z0-9/_+=.@-]{1,512}")
-CACHE_SECONDS = re.compile(r"\d{1,4}")
-DEFAULT_CACHE_SECONDS = 300
+SECONDS = re.compile(r"\d{1,5}")
+DEFAULT_CACHE_SECONDS = 60
+DEFAULT_REFRESH_SECONDS = 5
+DEFAULT_PREVIOUS_GRACE_SECONDS = 300
 
 
 class Unauthorized(Exception):
@@ -41,18 +50,46 @@ class Unauthorized(Exception):
 class AuthorizerSettings:
     secret_id: str
     cache_seconds: int = DEFAULT_CACHE_SECONDS
+    refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+    previous_grace_seconds: int = DEFAULT_PREVIOUS_GRACE_SECONDS
     log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AuthorizerSettings":
         read = EnvReader(env)
-        cache = read.optional("SECRET_CACHE_SECONDS", CACHE_SECONDS, "a number of seconds (0-9999)")
-        log_level = env.get("LOG_LEVEL", "INFO") or "INFO"
+
+        def seconds(variable: str, default: int) -> int:
+            value = read.optional(variable, SECONDS, "a number of seconds (0-99999)")
+            return int(value) if value is not None else default
+
         return cls(
             secret_id=read.required("SECRET_ID", SECRET_ID, "a Secrets Manager secret name or ARN"),
-            cache_seconds=int(cache) if cache is not None else DEFAULT_CACHE_SECONDS,
-            log_level=log_level,
+            cache_seconds=seconds("SECRET_CACHE_SECONDS", DEFAULT_CACHE_SECONDS),
+            refresh_seconds=seconds("SECRET_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
+            previous_grace_seconds=seconds("PREVIOUS_PASSWORD_GRACE_SECONDS", DEFAULT_PREVIOUS_GRACE_SECONDS),
+            log_level=env.get("LOG_LEVEL", "INFO") or "INFO",
         )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: bytes
+    password: bytes
+    version_id: str
+    created: float  # when this version was created (epoch seconds): the rotation's time for AWSCURRENT
+
+    @classmethod
+    def of(cls, answer: Mapping[str, Any]) -> "Credentials":
+        secret = json.loads(answer["SecretString"])
+        created = answer.get("CreatedDate")
+        return cls(secret["username"].encode("utf-8"), secret["password"].encode("utf-8"), str(answer.get("VersionId", "")),
+                   created.timestamp() if hasattr(created, "timestamp") else float("-inf"))
+
+    def matches(self, given: tuple[bytes, bytes]) -> bool:
+        # Both comparisons always run: the time taken must not tell which one failed.
+        user_ok = hmac.compare_digest(given[0], self.user)
+        password_ok = hmac.compare_digest(given[1], self.password)
+        return bool(user_ok & password_ok)
 
 
 def policy(principal: str, effect: str, method_arn: str) -> dict[str, Any]:
@@ -85,17 +122,30 @@ def basic_credentials(headers: Mapping[str, Any] | None) -> Optional[tuple[bytes
 class Authorizer:
     settings: AuthorizerSettings
     secrets: Any  # a Secrets Manager client
-    monotonic: Callable[[], float] = time.monotonic
-    _cached: Optional[tuple[bytes, bytes]] = field(default=None, repr=False)
+    monotonic: Callable[[], float] = time.monotonic  # the cache's clock
+    clock: Callable[[], float] = time.time  # wall time, to compare with a version's creation
+    _current: Optional[Credentials] = field(default=None, repr=False)
     _fetched_at: float = field(default=float("-inf"), repr=False)
+    _previous: Optional[tuple[str, Optional[Credentials]]] = field(default=None, repr=False)  # (of which current version, AWSPREVIOUS)
 
-    def _expected(self) -> tuple[bytes, bytes]:
+    def _read_current(self, force: bool = False) -> Credentials:
         now = self.monotonic()
-        if self._cached is None or now - self._fetched_at >= self.settings.cache_seconds:
-            secret = json.loads(self.secrets.get_secret_value(SecretId=self.settings.secret_id)["SecretString"])
-            self._cached = (secret["username"].encode("utf-8"), secret["password"].encode("utf-8"))
+        if force or self._current is None or now - self._fetched_at >= self.settings.cache_seconds:
+            self._current = Credentials.of(self.secrets.get_secret_value(SecretId=self.settings.secret_id))
             self._fetched_at = now
-        return self._cached
+        return self._current
+
+    def _read_previous(self, current: Credentials) -> Optional[Credentials]:
+        """AWSPREVIOUS, read once for each current version (none before a first rotation)."""
+        if self._previous is None or self._previous[0] != current.version_id:
+            try:
+                previous: Optional[Credentials] = Credentials.of(self.secrets.get_secret_value(SecretId=self.settings.secret_id, VersionStage="AWSPREVIOUS"))
+            except Exception as error:  # noqa: BLE001 - only "no such version" means none; anything else is raised
+                if getattr(error, "response", {}).get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise
+                previous = None
+            self._previous = (current.version_id, previous)
+        return self._previous[1]
 
     def authorize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         method_arn = event["methodArn"]
@@ -103,13 +153,21 @@ class Authorizer:
         if given is None:
             log("denied", "no basic credentials", event)
             raise Unauthorized()
-        user, password = self._expected()
-        # Both comparisons always run: the time taken must not tell which one failed.
-        user_ok = hmac.compare_digest(given[0], user)
-        password_ok = hmac.compare_digest(given[1], password)
-        if user_ok & password_ok:
+        current = self._read_current()
+        if current.matches(given):
             log("allowed", "credentials match", event)
-            return policy(user.decode("utf-8"), "Allow", method_arn)
+            return policy(current.user.decode("utf-8"), "Allow", method_arn)
+        # A rotation since the secret was cached: read it again, at most once every refresh_seconds.
+        if self.monotonic() - self._fetched_at >= self.settings.refresh_seconds:
+            current = self._read_current(force=True)
+            if current.matches(given):
+                log("allowed", "credentials match the secret read again", event)
+                return policy(current.user.decode("utf-8"), "Allow", method_arn)
+        if self.clock() - current.created < self.settings.previous_grace_seconds:
+            previous = self._read_previous(current)
+            if previous is not None and previous.matches(given):
+                log("allowed", "credentials match the previous password, within the grace window after a rotation", event)
+                return policy(previous.user.decode("utf-8"), "Allow", method_arn)
         log("denied", "credentials do not match", event)
         return policy("anonymous", "Deny", method_arn)
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
     from cdktf_cdktf_provider_aws.lambda_event_source_mapping import LambdaEventSourceMappingDestinationConfig
     from cdktf_cdktf_provider_aws.lambda_event_source_mapping import LambdaEventSourceMappingDestinationConfigOnFailure
+    from cdktf_cdktf_provider_aws.lambda_event_source_mapping import LambdaEventSourceMappingMetricsConfig
+    from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
     from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
     from cdktf_cdktf_provider_aws.lambda_function import LambdaFunctionDeadLetterConfig
     from cdktf_cdktf_provider_aws.lambda_function import LambdaFunctionEnvironment
@@ -111,6 +113,8 @@ else:
     LambdaEventSourceMapping = symbol("lambda_event_source_mapping", "LambdaEventSourceMapping")
     LambdaEventSourceMappingDestinationConfig = symbol("lambda_event_source_mapping", "LambdaEventSourceMappingDestinationConfig")
     LambdaEventSourceMappingDestinationConfigOnFailure = symbol("lambda_event_source_mapping", "LambdaEventSourceMappingDestinationConfigOnFailure")
+    LambdaEventSourceMappingMetricsConfig = symbol("lambda_event_source_mapping", "LambdaEventSourceMappingMetricsConfig")
+    CloudwatchDashboard = symbol("cloudwatch_dashboard", "CloudwatchDashboard")
     LambdaFunction = symbol("lambda_function", "LambdaFunction")
     LambdaFunctionDeadLetterConfig = symbol("lambda_function", "LambdaFunctionDeadLetterConfig")
     LambdaFunctionEnvironment = symbol("lambda_function", "LambdaFunctionEnvironment")

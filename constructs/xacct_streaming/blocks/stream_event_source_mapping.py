@@ -11,6 +11,7 @@ from xacct_streaming.blocks.aws import (
     LambdaEventSourceMapping,
     LambdaEventSourceMappingDestinationConfig,
     LambdaEventSourceMappingDestinationConfigOnFailure,
+    LambdaEventSourceMappingMetricsConfig,
 )
 from xacct_streaming.blocks.grant import Grant, dependables
 from xacct_streaming.settings.props import EventSourceMappingProps
@@ -60,5 +61,7 @@ class StreamEventSourceMapping(Construct):
                     destination_arn=on_failure_destination_arn
                 )
             ),
+            # Kinesis and DynamoDB sources accept only EventCount (Lambda API, EventSourceMappingMetricsConfig).
+            metrics_config=LambdaEventSourceMappingMetricsConfig(metrics=["EventCount"]) if props.event_count_metrics else None,
             depends_on=dependables(self.grants),
         )

@@ -19,6 +19,7 @@ from xacct_streaming.settings.props import (
     ConsumerFunctionProps,
     EventSourceMappingProps,
     SharedStreamProps,
+    UNRESERVED,
     SinkProps,
     _KMS_ALIAS,
     on_demand_concurrency_warnings,
@@ -43,6 +44,9 @@ class IngestApiProps:
     password_length: int = defaults.API_PASSWORD_LENGTH
     # Terraform writes a fresh password when this changes (and only then): rotate by raising it.
     password_version: int = 1
+    # After a rotation the authorizer still lets the previous password in for this long (callers switch
+    # over); 0: refused as soon as an authorizer holds the new secret (within its 60 s cache).
+    previous_password_grace_seconds: int = defaults.API_PREVIOUS_PASSWORD_GRACE_SECONDS
     throttling_rate_limit: int = defaults.API_THROTTLE_RATE
     throttling_burst_limit: int = defaults.API_THROTTLE_BURST
     access_log_retention_days: int = defaults.LOG_RETENTION_DAYS
@@ -61,6 +65,7 @@ class IngestApiProps:
         require_match("api.secret_name", self.secret_name, r"[a-zA-Z0-9/_+=.@-]{1,512}", "a Secrets Manager name (1-512 of a-z A-Z 0-9 / _ + = . @ -)")
         require_int("api.password_length", self.password_length, 24, 128)
         require_int("api.password_version", self.password_version, 1, 2**31 - 1)
+        require_int("api.previous_password_grace_seconds", self.previous_password_grace_seconds, 0, 86_400)
         require_int("api.throttling_rate_limit", self.throttling_rate_limit, 1, 10_000)
         require_int("api.throttling_burst_limit", self.throttling_burst_limit, 1, 5_000)
         require_one_of("api.access_log_retention_days", self.access_log_retention_days, LOG_RETENTION_DAYS)
@@ -74,7 +79,23 @@ def _authorizer() -> ConsumerFunctionProps:
         key_alias=defaults.API_AUTHORIZER_KEY_ALIAS,
         memory_size_mb=defaults.AUTHORIZER_MEMORY_MB,
         timeout_seconds=defaults.AUTHORIZER_TIMEOUT_SECONDS,
+        # Every request waits for it: a reservation below the stage's burst turns requests into errors
+        # (authorizer_concurrency_warnings); unreserved, the API's own throttling bounds it.
+        reserved_concurrency=UNRESERVED,
     )
+
+
+def authorizer_concurrency_warnings(stack_name: str, api: IngestApiProps, authorizer: ConsumerFunctionProps) -> list[str]:
+    """API Gateway calls the authorizer for every request (no result cache here) and retries no
+    invocation Lambda refuses (Lambda Developer Guide, "Handling errors with an API Gateway API"): a
+    reservation below what the stage lets through at once (its burst, or its rate) fails requests."""
+    reserved = authorizer.reserved_concurrency
+    needed = max(api.throttling_burst_limit, api.throttling_rate_limit)
+    if reserved == UNRESERVED or reserved >= needed:
+        return []
+    return [f"{stack_name}: authorizer.reserved_concurrency = {reserved} is below api.throttling_burst_limit = {api.throttling_burst_limit} "
+            f"(api.throttling_rate_limit = {api.throttling_rate_limit}): a burst the stage lets through would find the authorizer throttled "
+            f"and get errors; reserve at least {needed}, set -1 (unreserved), or lower the API's limits"]
 
 @dataclass(frozen=True, kw_only=True)
 class ApiIngestStackProps:
@@ -112,4 +133,5 @@ class ApiIngestStackProps:
 
     @property
     def warnings(self) -> list[str]:
-        return on_demand_concurrency_warnings(self.stack_name, self.stream, self.function, self.mapping)
+        return (on_demand_concurrency_warnings(self.stack_name, self.stream, self.function, self.mapping)
+                + authorizer_concurrency_warnings(self.stack_name, self.api, self.authorizer))

@@ -31,12 +31,16 @@ QUEUE_MESSAGE_RETENTION_SECONDS = 1_209_600
 SINK_TABLE_NAME = "xacct-stream-sink"
 SINK_DELETION_PROTECTION = True
 
-# Alarms in the consumer account. Solutions Constructs alarm at 12 h of iterator age; a
-# cross-account consumer should be paged long before the producer's retention is at risk.
-ITERATOR_AGE_ALARM_SECONDS = 600
+# Alarms, in the account of what they watch. Iterator age: half the source's retention unless set
+# (AlarmProps.iterator_age_seconds): CloudWatch's recommended Kinesis alarms warn that "if an iterator's
+# age passes 50% of the retention period ... there is risk for data loss due to record expiration"
+# (CloudWatch User Guide, "Best practice alarm recommendations"). A DynamoDB stream keeps 24 hours.
+DYNAMODB_STREAM_RETENTION_HOURS = 24
 ERRORS_ALARM_THRESHOLD = 1
 THROTTLES_ALARM_THRESHOLD = 1
 QUEUE_MESSAGES_ALARM_THRESHOLD = 1
+READ_THROUGHPUT_EXCEEDED_ALARM_THRESHOLD = 1
+API_5XX_ALARM_THRESHOLD = 1
 ALARM_PERIOD_SECONDS = 300
 ALARM_EVALUATION_PERIODS = 1
 METRICS_NAMESPACE = "XacctStreaming"
@@ -129,6 +133,9 @@ API_SECRET_NAME = "xacct-ingest/basic-auth"
 API_PASSWORD_LENGTH = 32
 API_THROTTLE_RATE = 100
 API_THROTTLE_BURST = 200
+API_PREVIOUS_PASSWORD_GRACE_SECONDS = 300
+# How long a warm authorizer trusts the secret it read (a password it does not match reads it again sooner).
+API_SECRET_CACHE_SECONDS = 60
 API_KEY_ALIAS = "alias/xacct-ingest-api"
 API_AUTHORIZER_FUNCTION_NAME = "xacct-ingest-authorizer"
 API_AUTHORIZER_KEY_ALIAS = "alias/xacct-ingest-authorizer"

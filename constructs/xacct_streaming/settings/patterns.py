@@ -53,6 +53,13 @@ KEY_ARN = (
     r"(?P<resource>key/[0-9a-f-]{36}|alias/[a-zA-Z0-9/_-]{1,250})"
 )
 AWS_MANAGED_KINESIS_KEY = "alias/aws/kinesis"
+# Alarm notification endpoints (SNS Subscribe: an SQS queue's or a Lambda function's ARN, an https URL, an address).
+SNS_TOPIC_ARN = rf"arn:(?P<partition>{PARTITION}):sns:(?P<region>{REGION}):(?P<account>{ACCOUNT_ID}):(?P<name>[a-zA-Z0-9_-]{{1,256}})"
+SQS_QUEUE_ARN = rf"arn:(?P<partition>{PARTITION}):sqs:(?P<region>{REGION}):(?P<account>{ACCOUNT_ID}):(?P<name>[a-zA-Z0-9_-]{{1,80}})"
+FUNCTION_ARN = (rf"arn:(?P<partition>{PARTITION}):lambda:(?P<region>{REGION}):(?P<account>{ACCOUNT_ID}):function:"
+                r"(?P<name>[a-zA-Z0-9_-]{1,64})(?::[a-zA-Z0-9$_-]{1,128})?")
+HTTPS_URL = r"https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?"
+EMAIL_ADDRESS = r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+"
 ECR_IMAGE = (
     rf"{ACCOUNT_ID}\.dkr\.ecr\.{REGION}\.amazonaws\.com(\.cn)?"
     r"/[a-z0-9]+(?:[._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"

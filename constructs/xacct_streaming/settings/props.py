@@ -15,7 +15,12 @@ from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.naming import derive_names
 from xacct_streaming.settings.patterns import (
     AWS_MANAGED_KINESIS_KEY,
+    EMAIL_ADDRESS,
+    FUNCTION_ARN,
     FUNCTION_NAME as _FUNCTION_NAME,
+    HTTPS_URL,
+    SNS_TOPIC_ARN as SNS_TOPIC_ARN_PATTERN,
+    SQS_QUEUE_ARN,
     KEY_ARN as KEY_ARN_PATTERN,
     KINESIS_NAME as _KINESIS_NAME,
     KMS_ALIAS as _KMS_ALIAS,
@@ -262,6 +267,9 @@ class EventSourceMappingProps:
     maximum_record_age_seconds: int = defaults.MAXIMUM_RECORD_AGE_SECONDS
     parallelization_factor: int = defaults.PARALLELIZATION_FACTOR
     enabled: bool = True
+    # Lambda's event counts of the mapping (polled, filtered, invoked, failed, dropped, sent on failure):
+    # CloudWatch metrics, billed as custom metrics. Off: no metrics_config.
+    event_count_metrics: bool = True
 
     def __post_init__(self) -> None:
         require_one_of("mapping.starting_position", self.starting_position, STARTING_POSITIONS)
@@ -274,6 +282,7 @@ class EventSourceMappingProps:
                                  "as long as the source holds the record")
         require_int("mapping.parallelization_factor", self.parallelization_factor, 1, 10)
         require_bool("mapping.enabled", self.enabled)
+        require_bool("mapping.event_count_metrics", self.event_count_metrics)
 
 
 def require_concurrency_for_shards(
@@ -366,26 +375,113 @@ class SinkProps:
         return self.role_arn is None
 
 
+# Where alarm notifications can go (SNS subscription protocols) and how each endpoint is written.
+ALARM_ENDPOINTS = {
+    "email": (EMAIL_ADDRESS, "an email address (SNS mails a confirmation link first)"),
+    "https": (HTTPS_URL, "an https:// URL (SNS posts a confirmation request first)"),
+    "sqs": (SQS_QUEUE_ARN, "an SQS queue ARN in the account the subscription names"),
+    "lambda": (FUNCTION_ARN, "a Lambda function ARN in the account the subscription names"),
+}
+# A stack account's name: producer, consumer, or a fan-out account (consumers' `account`).
+ACCOUNT_NAME = r"[a-z][a-z0-9_]{0,31}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSubscription:
+    """Who hears an account's alarms: an SNS subscription of its alarm topic. `account` names the stack
+    account whose topic it subscribes to; an email or https endpoint without one subscribes to every
+    topic of the stack, a queue or function (which lives in one account) needs its account named."""
+
+    protocol: str
+    endpoint: str
+    account: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        require_one_of("alarms.subscriptions.protocol", self.protocol, tuple(ALARM_ENDPOINTS))
+        pattern, text = ALARM_ENDPOINTS[self.protocol]
+        require_match(f"alarms.subscriptions.endpoint ({self.protocol})", self.endpoint, pattern, text)
+        if self.account is not None:
+            require_match("alarms.subscriptions.account", self.account, ACCOUNT_NAME, "a stack account's name: producer, consumer or a fan-out account")
+        elif self.protocol in ("sqs", "lambda"):
+            raise ConfigError("alarms.subscriptions.account", None, f"the name of the stack account whose alarm topic the {self.protocol} endpoint subscribes to "
+                                                                      "(the endpoint must be in that account)")
+
+    @property
+    def endpoint_account(self) -> Optional[str]:
+        """The account id an ARN endpoint names (a queue's, a function's)."""
+        return self.endpoint.split(":")[4] if self.protocol in ("sqs", "lambda") else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class AlarmProps:
-    """CloudWatch alarms on the consumer, optionally notifying an encrypted SNS topic."""
+    """CloudWatch alarms on the consumer, each notifying an encrypted SNS topic of its account (one a
+    stack and account, with its own key), its subscribers, and a dashboard."""
 
-    iterator_age_threshold_seconds: int = defaults.ITERATOR_AGE_ALARM_SECONDS
+    # None: half the stream's retention (the time left to fix a reader before records expire).
+    iterator_age_threshold_seconds: Optional[int] = None
     errors_threshold: int = defaults.ERRORS_ALARM_THRESHOLD
     throttles_threshold: int = defaults.THROTTLES_ALARM_THRESHOLD
     queue_messages_threshold: int = defaults.QUEUE_MESSAGES_ALARM_THRESHOLD
+    read_throughput_exceeded_threshold: int = defaults.READ_THROUGHPUT_EXCEEDED_ALARM_THRESHOLD
+    api_5xx_threshold: int = defaults.API_5XX_ALARM_THRESHOLD
     period_seconds: int = defaults.ALARM_PERIOD_SECONDS
     evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
-    notification_topic: bool = False
+    # Off: the alarms notify nobody (their state shows only in the console).
+    notification_topic: bool = True
+    subscriptions: tuple[AlarmSubscription, ...] = ()
+    # A stack account's name -> an SNS topic ARN in that account its alarms notify instead of one of the stack's.
+    existing_topic_arns: Mapping[str, str] = field(default_factory=dict)
+    dashboard: bool = True
 
     def __post_init__(self) -> None:
-        require_int("alarms.iterator_age_threshold_seconds", self.iterator_age_threshold_seconds, 60, 604_800)
+        if self.iterator_age_threshold_seconds is not None:
+            require_int("alarms.iterator_age_threshold_seconds", self.iterator_age_threshold_seconds, 60, 31_536_000)
         require_int("alarms.errors_threshold", self.errors_threshold, 1, 100_000)
         require_int("alarms.throttles_threshold", self.throttles_threshold, 1, 100_000)
         require_int("alarms.queue_messages_threshold", self.queue_messages_threshold, 1, 1_000_000)
+        require_int("alarms.read_throughput_exceeded_threshold", self.read_throughput_exceeded_threshold, 1, 1_000_000)
+        require_int("alarms.api_5xx_threshold", self.api_5xx_threshold, 1, 1_000_000)
         require_one_of("alarms.period_seconds", self.period_seconds, ALARM_PERIODS)
         require_int("alarms.evaluation_periods", self.evaluation_periods, 1, 100)
         require_bool("alarms.notification_topic", self.notification_topic)
+        require_bool("alarms.dashboard", self.dashboard)
+        subscriptions_text = "a list of tables { protocol = \"email\" | \"https\" | \"sqs\" | \"lambda\", endpoint = ..., account = ... }"
+        if not isinstance(self.subscriptions, (list, tuple)) or len(self.subscriptions) > 20:
+            raise ConfigError("alarms.subscriptions", self.subscriptions, subscriptions_text + " (at most 20)")
+        parsed = []
+        for entry in self.subscriptions:
+            if isinstance(entry, AlarmSubscription):
+                parsed.append(entry)
+                continue
+            if not isinstance(entry, Mapping) or set(entry) - {"protocol", "endpoint", "account"} or not {"protocol", "endpoint"} <= set(entry):
+                raise ConfigError("alarms.subscriptions", entry, subscriptions_text)
+            parsed.append(AlarmSubscription(**entry))
+        if len({(s.protocol, s.endpoint, s.account) for s in parsed}) != len(parsed):
+            raise ConfigError("alarms.subscriptions", self.subscriptions, "distinct subscriptions (one is listed twice)")
+        object.__setattr__(self, "subscriptions", tuple(parsed))
+        topics_text = "a table of stack account names (producer, consumer or a fan-out account) to SNS topic ARNs in those accounts"
+        if not isinstance(self.existing_topic_arns, Mapping):
+            raise ConfigError("alarms.existing_topic_arns", self.existing_topic_arns, topics_text)
+        for account, arn in self.existing_topic_arns.items():
+            require_match("alarms.existing_topic_arns", account, ACCOUNT_NAME, topics_text)
+            parse_arn(f"alarms.existing_topic_arns.{account}", arn, SNS_TOPIC_ARN_PATTERN, "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
+        if self.existing_topic_arns and not self.notification_topic:
+            raise ConfigError("alarms.existing_topic_arns", dict(self.existing_topic_arns), "no value when alarms.notification_topic is false")
+        if self.subscriptions and not self.notification_topic:
+            raise ConfigError("alarms.subscriptions", self.subscriptions, "no value when alarms.notification_topic is false")
+
+    def iterator_age_seconds(self, retention_hours: int) -> int:
+        """The iterator-age threshold: the setting, or half the source's retention."""
+        return self.iterator_age_threshold_seconds if self.iterator_age_threshold_seconds is not None else retention_hours * 3600 // 2
+
+
+def require_iterator_age_within(alarms: AlarmProps, retention_hours: int, retention_field: str) -> None:
+    """An iterator-age alarm at or past the source's retention fires only when records already expired."""
+    threshold = alarms.iterator_age_threshold_seconds
+    if threshold is not None and threshold >= retention_hours * 3600:
+        raise ConfigError("alarms.iterator_age_threshold_seconds", threshold,
+                          f"less than {retention_hours * 3600} ({retention_field} {retention_hours} h: records older than that are gone, "
+                          "so the alarm would fire too late)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,7 +35,8 @@ class ApiIngestStack(TwoAccountStack):
             alarms=props.alarms,
             builtin_handler=defaults.AUTHORIZER_HANDLER,
             description=f"Basic-auth authorizer of API {props.api.api_name}",
-            sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": "300"},
+            sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": str(defaults.API_SECRET_CACHE_SECONDS),
+                              "PREVIOUS_PASSWORD_GRACE_SECONDS": str(props.api.previous_password_grace_seconds)},
             # API Gateway waits for its answer: no asynchronous retries, no mapping, no queues.
             queues=False,
         )
