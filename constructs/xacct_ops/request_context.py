@@ -55,13 +55,33 @@ class ServiceRequest:
         )
 
 
-def _kms_via(service: str, what: str, context: tuple[str, ...], source: Source, note: str = "") -> ServiceRequest:
-    return ServiceRequest(
-        caller="role", via=service, what=what, note=note,
-        actions=("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
-        sends=("kms:ViaService", *ALWAYS_FOR_KMS, *(f"kms:EncryptionContext:{key}" for key in context)),
-        sources=(Source(KMS_CONDITIONS, "kms:ViaService ... the request comes from a specified AWS service"), source),
+# kms:EncryptionContext:<key> applies to these operations only (KMS Developer Guide, "AWS KMS condition
+# keys", kms:EncryptionContext: "API operations: CreateGrant Encrypt Decrypt GenerateDataKey ... ReEncrypt
+# RetireGrant"): DescribeKey carries none, whoever calls it.
+NO_ENCRYPTION_CONTEXT = Source(KMS_CONDITIONS, "kms:EncryptionContext ... API operations: CreateGrant Encrypt Decrypt GenerateDataKey "
+                                               "GenerateDataKeyPair ... ReEncrypt RetireGrant (not DescribeKey)")
+
+
+def _kms_via(service: str, what: str, context: tuple[str, ...], source: Source, note: str = "") -> tuple[ServiceRequest, ...]:
+    via = Source(KMS_CONDITIONS, "kms:ViaService ... the request comes from a specified AWS service")
+    return (
+        ServiceRequest(
+            caller="role", via=service, what=what, note=note,
+            actions=("kms:Decrypt", "kms:GenerateDataKey"),
+            sends=("kms:ViaService", *ALWAYS_FOR_KMS, *(f"kms:EncryptionContext:{key}" for key in context)),
+            sources=(via, source),
+        ),
+        ServiceRequest(
+            caller="role", via=service, what=f"{what} (the key's description: no encryption context)",
+            actions=("kms:DescribeKey",), sends=("kms:ViaService", *ALWAYS_FOR_KMS), sources=(via, NO_ENCRYPTION_CONTEXT),
+        ),
     )
+
+
+SNS_TOPIC_CONTEXT = Source(
+    "https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic.html",
+    '"kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:{{your_region}}:{{customer-account-id}}:{{your_sns_topic_name}}"',
+)
 
 
 TABLE: tuple[ServiceRequest, ...] = (
@@ -108,7 +128,7 @@ TABLE: tuple[ServiceRequest, ...] = (
     ),
     ServiceRequest(
         caller="logs.{region}.amazonaws.com",
-        actions=("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"),
+        actions=("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"),
         what="CloudWatch Logs encrypts and decrypts a log group's events", sends=("kms:EncryptionContext:aws:logs:arn",),
         sources=(Source(
             "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
@@ -130,7 +150,7 @@ TABLE: tuple[ServiceRequest, ...] = (
         note="SES's own page shows this statement with no condition; whether source keys reach KMS here is not documented",
         sources=(
             Source("https://docs.aws.amazon.com/ses/latest/dg/configure-sns-notifications.html", '"Sid": "AllowSESToUseKMSKey" ... "Principal": {"Service": "ses.amazonaws.com"} (no Condition)'),
-            Source("https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html", '"kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:your_region:your_account:your_sns_topic_name"'),
+            SNS_TOPIC_CONTEXT,
         ),
     ),
     ServiceRequest(
@@ -140,30 +160,41 @@ TABLE: tuple[ServiceRequest, ...] = (
         note="AWS's statement for this has no condition; source keys on it are recommended by SNS but nowhere confirmed",
         sources=(
             Source("https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns", '"Sid": "Allow_CloudWatch_for_CMK", "Principal": {"Service": "cloudwatch.amazonaws.com"} (no Condition)'),
-            Source("https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html", '"kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:your_region:your_account:your_sns_topic_name"'),
+            SNS_TOPIC_CONTEXT,
         ),
     ),
-    _kms_via("kinesis", "a role reads or writes a stream encrypted with a customer-managed key", ("aws:kinesis:arn",), Source(
+    ServiceRequest(
+        caller="cloudwatch.amazonaws.com", actions=("SNS:Publish", "sns:Publish"),
+        what="CloudWatch publishes an alarm's state change to the topic of its alarm action", sends=("aws:SourceArn", "aws:SourceAccount"),
+        note="aws:SourceArn is the alarm's ARN",
+        sources=(Source(
+            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html",
+            "The value of aws:SourceArn must be the ARN of the alarm that is sending notifications. ... "
+            '"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-2:111122223333:alarm:*"}, "StringEquals": {"aws:SourceAccount": "111122223333"}',
+        ),),
+    ),
+    *_kms_via("kinesis", "a role reads or writes a stream encrypted with a customer-managed key", ("aws:kinesis:arn",), Source(
         "https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html",
         "Kinesis Data Streams uses the stream ARN as the encryption context in all AWS KMS calls.",
     )),
-    _kms_via("dynamodb", "a role reads or writes a table or its stream encrypted with a customer-managed key", ("aws:dynamodb:tableName", "aws:dynamodb:subscriberId"), Source(
+    *_kms_via("dynamodb", "a role reads or writes a table or its stream encrypted with a customer-managed key", ("aws:dynamodb:tableName", "aws:dynamodb:subscriberId"), Source(
         "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html",
         "In its requests to AWS KMS, DynamoDB uses an encryption context with two key-value pairs.",
     )),
-    _kms_via("sqs", "a role sends to a queue encrypted with a customer-managed key (also Lambda's on-failure destinations, as the function's role)", (), Source(
+    *_kms_via("sqs", "a role sends to a queue encrypted with a customer-managed key (also Lambda's on-failure destinations, as the function's role)", (), Source(
         "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html",
         "Add a policy with the required permissions to your function's execution role",
-    ), note="no AWS page found for SQS's encryption context: no policy here conditions on it"),
-    _kms_via("lambda", "Lambda decrypts a function's environment with its customer-managed key", ("aws:lambda:FunctionArn",), Source(
+    ), note="SQS documents no encryption context for its KMS calls (SQS Developer Guide, key management; checked 2026-12-06): "
+            "no policy here conditions on one"),
+    *_kms_via("lambda", "Lambda decrypts a function's environment with its customer-managed key", ("aws:lambda:FunctionArn",), Source(
         "https://docs.aws.amazon.com/lambda/latest/dg/encrypt-zip-package.html",
         '"kms:EncryptionContext:aws:lambda:FunctionArn"',
     )),
-    _kms_via("secretsmanager", "a role reads a secret encrypted with a customer-managed key", ("SecretARN", "SecretVersionId"), Source(
+    *_kms_via("secretsmanager", "a role reads a secret encrypted with a customer-managed key", ("SecretARN", "SecretVersionId"), Source(
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html",
         "Secrets Manager uses an encryption context with two name-value pairs that identify the secret and its version",
     )),
-    _kms_via("s3", "S3 encrypts an object with a bucket's customer-managed key and an S3 Bucket Key", ("aws:s3:arn",), Source(
+    *_kms_via("s3", "S3 encrypts an object with a bucket's customer-managed key and an S3 Bucket Key", ("aws:s3:arn",), Source(
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html",
         "the encryption context will be the bucket Amazon Resource Name (ARN) and not the object ARN",
     ), note="aws:s3:arn is the bucket's ARN"),

@@ -14,7 +14,8 @@ from typing import Any, Optional
 from cdktf import TerraformProvider
 from constructs import Construct
 
-from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, alarm_topic_arn, cloudwatch_key_grant
+from xacct_streaming.blocks.alarm_topic import AlarmTopic
+from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms
 from xacct_streaming.blocks.stream_consumer_function import StreamConsumerFunction
 from xacct_streaming.blocks.synchronous_function import SynchronousFunction
 from xacct_streaming.settings import defaults
@@ -27,10 +28,18 @@ class AccountContext:
     partition: str
     region: str
     account_id: str
+    # The account's name in the stack's settings (producer, consumer, a fan-out account): which alarm
+    # subscriptions (`[alarms] subscriptions`, `account = ...`) are this account's.
+    name: str = ""
 
     @property
     def root_arn(self) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    @property
+    def arn_prefix(self) -> str:
+        """`arn:<partition>:{service}:<region>:<account>`: ARNs a policy names before the resource exists."""
+        return f"arn:{self.partition}:{{service}}:{self.region}:{self.account_id}"
 
     def role_arn(self, name: str) -> str:
         """The ARN a role named `name` has (or will have) here: for a role whose ARN is needed before it
@@ -41,8 +50,7 @@ class AccountContext:
         return f"arn:{self.partition}:logs:{self.region}:{self.account_id}:log-group:{name}"
 
     def function(
-        self, scope: Construct, id_: str, *, props: ConsumerFunctionProps, alarms: AlarmProps, sink: Optional[SinkProps] = None,
-        queues: bool = True, **options: Any,
+        self, scope: Construct, id_: str, *, props: ConsumerFunctionProps, sink: Optional[SinkProps] = None, queues: bool = True, **options: Any,
     ) -> Any:
         """A function in this account, with the dead-letter and on-failure queues a mapping or an
         asynchronous caller needs (`queues`: a StreamConsumerFunction) or without (a SynchronousFunction,
@@ -60,14 +68,32 @@ class AccountContext:
             partition=self.partition,
             account_id=self.account_id,
             metrics_namespace=defaults.METRICS_NAMESPACE,
-            key_grants=[
-                cloudwatch_key_grant(alarm_topic_arn(self.partition, self.region, self.account_id, props.function_name))
-            ] if alarms.notification_topic else [],
             **options,
         )
 
-    def alarms(self, scope: Construct, id_: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True) -> ConsumerAlarms:
-        """Iterator age (if a mapping drives it), errors, throttles and the queues `function` has."""
+    def alarm_topic(self, scope: Construct, id_: str, *, name: str, props: AlarmProps, key_deletion_window_days: int = defaults.KEY_DELETION_WINDOW_DAYS) -> AlarmTopic:
+        """The encrypted topic this account's alarms notify, with the subscriptions of `props` that are
+        this account's (those naming it, and the email and https ones naming no account)."""
+        return AlarmTopic(
+            scope,
+            id_,
+            provider=self.provider,
+            name=name,
+            key_alias=f"alias/{name}",
+            key_deletion_window_days=key_deletion_window_days,
+            owner_root_arn=self.root_arn,
+            arn_prefix=self.arn_prefix,
+            account_id=self.account_id,
+            subscriptions=[s for s in props.subscriptions if s.account in (None, self.name)],
+        )
+
+    def alarms(self, scope: Construct, id_: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True, *,
+               topic_arn: Optional[str] = None, retention_hours: int = defaults.STREAM_RETENTION_HOURS) -> ConsumerAlarms:
+        """Iterator age (if a mapping drives it: `reads_stream`, at half `retention_hours` unless set),
+        errors, throttles and the queues `function` has, notifying `topic_arn`; none given (and
+        `props.notification_topic` on), a topic of their own, `<function>-alarms`."""
+        if topic_arn is None and props.notification_topic:
+            topic_arn = self.alarm_topic(scope, f"{id_}-topic", name=f"{function.props.function_name}-alarms", props=props).arn
         queues = isinstance(function, StreamConsumerFunction)
         return ConsumerAlarms(
             scope,
@@ -77,6 +103,6 @@ class AccountContext:
             function_name=function.props.function_name,
             dead_letter_queue_name=function.props.dead_letter_queue_name if queues else None,
             on_failure_queue_name=function.props.on_failure_queue_name if queues else None,
-            key_arn=function.key.arn,
-            reads_stream=reads_stream,
+            topic_arn=topic_arn,
+            iterator_age_seconds=props.iterator_age_seconds(retention_hours) if reads_stream else None,
         )

@@ -89,10 +89,11 @@ def _one_or_many(values: Sequence[str]) -> Any:
     return values[0] if len(values) == 1 else list(values)
 
 
-# Actions CloudWatch Logs needs on a key that encrypts a log group.
+# Actions CloudWatch Logs needs on a key that encrypts a log group. Not kms:DescribeKey: the grant is
+# conditioned on the log group's encryption context, which DescribeKey never carries (KMS Developer
+# Guide, "AWS KMS condition keys"), so it was never allowed by it.
 LOGS_KEY_ACTIONS = (
     "kms:Decrypt",
-    "kms:DescribeKey",
     "kms:Encrypt",
     "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext",

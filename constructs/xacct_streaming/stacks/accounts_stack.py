@@ -10,15 +10,17 @@ which accounts there are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from cdktf import Fn, LocalBackend, S3Backend, S3BackendAssumeRoleConfig, TerraformOutput, TerraformProvider, TerraformStack, Token
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition
 from xacct_streaming.blocks.account_context import AccountContext
-from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms
+from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, metric_alarm
+from xacct_streaming.blocks.stack_dashboard import StackDashboard, Watched
 from xacct_streaming.blocks.policy import policy_document
+from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.props import AlarmProps, BackendProps
 from xacct_streaming.stacks.stack_variables import StackVariables, VariableSpec
 from xacct_streaming.blocks.stream_consumer_function import StreamConsumerFunction
@@ -62,6 +64,8 @@ class AccountsStack(TerraformStack):
         first = next(iter(self.providers.values()))
         self.partition = DataAwsPartition(self, "partition", provider=first).partition
         self.region = self.variables["region"]
+        self._alarm_topics: dict[str, str] = {}  # account -> the topic its alarms notify
+        self._monitored: dict[str, Watched] = {}  # account -> what its dashboard shows
 
     def require_existing_stream_location(self, existing: Any, consumer_variables: Sequence[str]) -> None:
         """The tfvars must put the producer where an existing stream is: in its region (a mapping
@@ -82,8 +86,8 @@ class AccountsStack(TerraformStack):
         return self.providers[side]
 
     def context(self, side: str) -> AccountContext:
-        """`side`'s account as the constructs need it (provider, partition, region, account id)."""
-        return AccountContext(self.providers[side], self.partition, self.region, self.accounts[side].account_id)
+        """`side`'s account as the constructs need it (provider, partition, region, account id, name)."""
+        return AccountContext(self.providers[side], self.partition, self.region, self.accounts[side].account_id, side)
 
     def account_id(self, side: str) -> str:
         return self.accounts[side].account_id
@@ -102,9 +106,108 @@ class AccountsStack(TerraformStack):
         """A function in `side`'s account (AccountContext.function)."""
         return self.context(side).function(self, id_, **options)
 
-    def watch(self, id_: str, side: str, function: SynchronousFunction, props: AlarmProps, reads_stream: bool = True) -> ConsumerAlarms:
-        """Alarms of `function` in `side`'s account (AccountContext.alarms)."""
-        return self.context(side).alarms(self, id_, function, props, reads_stream)
+    # ---- monitoring: every alarm notifies its account's topic; a dashboard per account ----------------
+
+    def alarm_topic_arn(self, side: str, props: AlarmProps) -> Optional[str]:
+        """The topic `side`'s alarms notify: the stack's own there (made on first use, `<stack>-alarms`),
+        or the existing one the settings name for that account; None when alarms notify nobody."""
+        if not props.notification_topic:
+            return None
+        if side not in self._alarm_topics:
+            existing = props.existing_topic_arns.get(side)
+            if existing is not None:
+                region = existing.split(":")[3]
+                self.variables.require("region", f'${{var.region == "{region}"}}',
+                                       f"region must be {region}, the region of alarms.existing_topic_arns.{side} ({existing}): an alarm notifies a topic of its own region.")
+                self._alarm_topics[side] = existing
+            else:
+                self._alarm_topics[side] = self.context(side).alarm_topic(self, f"{side}-alarm-topic", name=f"{self.stack_name}-alarms", props=props).arn
+            for subscription in props.subscriptions:
+                if subscription.account == side and subscription.endpoint_account is not None:
+                    self._require_account_id(side, subscription.endpoint_account,
+                                             f"alarms.subscriptions: {subscription.endpoint} must be in the {side} account, whose alarm topic it subscribes to.")
+        return self._alarm_topics[side]
+
+    def _require_account_id(self, side: str, account_id: str, message: str) -> None:
+        """A plan-time rule: `side`'s account id (a variable) is `account_id`."""
+        expression = str(self.accounts[side].account_id)
+        variable = expression.removeprefix("${var.").split(".")[0].split("}")[0]
+        self.variables.require(variable, f'${{{expression[2:-1]} == "{account_id}"}}', f"{message} ({expression[2:-1]} must be {account_id})")
+
+    def _watched(self, side: str) -> Watched:
+        return self._monitored.setdefault(side, Watched())
+
+    def watch(self, id_: str, side: str, function: SynchronousFunction, props: AlarmProps, *, retention_hours: Optional[int] = None,
+              mapping: Any = None, mapping_uuid: Optional[str] = None, event_counts: bool = False) -> ConsumerAlarms:
+        """Alarms of `function` in `side`'s account (AccountContext.alarms) on its account's topic, and its
+        place on the account's dashboard. `retention_hours`: its source's, for a function a mapping drives
+        (the iterator age alarm); `mapping` (StreamEventSourceMapping, or its `mapping_uuid`) and
+        `event_counts` (its metrics_config is on): the mapping's event counts on the dashboard."""
+        mapping_uuid = mapping.mapping.uuid if mapping is not None else mapping_uuid
+        alarms = self.context(side).alarms(self, id_, function, props, reads_stream=retention_hours is not None,
+                                           topic_arn=self.alarm_topic_arn(side, props), retention_hours=retention_hours or 0)
+        watched = self._watched(side)
+        name = function.props.function_name
+        watched.functions.append(name)
+        watched.readers += [name] if retention_hours is not None else []
+        watched.mappings += [(name, mapping_uuid)] if mapping_uuid is not None and event_counts else []
+        if isinstance(function, StreamConsumerFunction):
+            watched.queues += [function.props.dead_letter_queue_name, function.props.on_failure_queue_name]
+        watched.alarms += alarms.all
+        watched.alarm_names += alarms.names
+        return alarms
+
+    def watch_stream_reads(self, id_: str, side: str, stream_name: str, props: AlarmProps) -> Any:
+        """Reads throttled on a stream its polling readers share (2 MB/s and 5 GetRecords calls a second
+        per shard between them): ReadProvisionedThroughputExceeded, in the stream's account."""
+        self._watched(side).streams.append(stream_name)
+        return self._metric_alarm(id_, side, props, name=f"{stream_name}-reads-throttled", namespace="AWS/Kinesis",
+                                  metric="ReadProvisionedThroughputExceeded", dimensions={"StreamName": stream_name}, statistic="Sum",
+                                  threshold=props.read_throughput_exceeded_threshold,
+                                  description=f"GetRecords calls on {stream_name} are throttled: its polling readers fall behind")
+
+    def watch_api(self, id_: str, side: str, api_name: str, stage: str, props: AlarmProps) -> Any:
+        """5XX answers of an API stage (an authorizer or integration failing, throttled or misconfigured)."""
+        self._watched(side).apis.append((api_name, stage))
+        return self._metric_alarm(id_, side, props, name=f"{api_name}-{stage}-5xx", namespace="AWS/ApiGateway", metric="5XXError",
+                                  dimensions={"ApiName": api_name, "Stage": stage}, statistic="Sum", threshold=props.api_5xx_threshold,
+                                  description=f"API {api_name} ({stage}) answers 5XX: its authorizer or its integration fails")
+
+    def _metric_alarm(self, id_: str, side: str, props: AlarmProps, *, name: str, namespace: str, metric: str, dimensions: Mapping[str, str],
+                      statistic: str, threshold: int, description: str) -> Any:
+        alarm = metric_alarm(self, id_, provider=self.providers[side], props=props, name=name, description=description, namespace=namespace,
+                             metric=metric, dimensions=dimensions, statistic=statistic, threshold=threshold,
+                             comparison="GreaterThanOrEqualToThreshold", topic_arn=self.alarm_topic_arn(side, props))
+        self._watched(side).alarms.append(alarm)
+        self._watched(side).alarm_names.append(name)
+        return alarm
+
+    def finish_monitoring(self, props: AlarmProps) -> dict[str, tuple[Any, str]]:
+        """After every alarm: the settings' accounts checked against those that have alarms, a dashboard
+        per account (`props.dashboard`), and the outputs: each account's alarm topic, every alarm's name,
+        each dashboard's name."""
+        alarmed = sorted(self._monitored)
+        for subscription in props.subscriptions if props.notification_topic else ():
+            if subscription.account is not None and subscription.account not in alarmed:
+                raise ConfigError("alarms.subscriptions.account", subscription.account, f"an account of {self.stack_name} that has alarms: {', '.join(alarmed)}")
+        for account in props.existing_topic_arns:
+            if account not in alarmed:
+                raise ConfigError(f"alarms.existing_topic_arns.{account}", props.existing_topic_arns[account],
+                                  f"an entry for an account of {self.stack_name} that has alarms: {', '.join(alarmed)}")
+        dashboards = {}
+        if props.dashboard:
+            for side in alarmed:
+                StackDashboard(self, f"{side}-dashboard", provider=self.providers[side], name=self.stack_name, region=self.region,
+                               watched=self._monitored[side], event_counts=True)
+                dashboards[side] = self.stack_name
+        outputs: dict[str, tuple[Any, str]] = {
+            "alarm_names": (sorted(n for w in self._monitored.values() for n in w.alarm_names), "Name of every alarm of this stack."),
+        }
+        if self._alarm_topics:
+            outputs["alarm_topic_arns"] = (dict(self._alarm_topics), "SNS topic each account's alarms notify (encrypted, its subscribers), by account.")
+        if dashboards:
+            outputs["dashboard_names"] = (dashboards, "CloudWatch dashboard of this stack, by account.")
+        return outputs
 
     def _configure_backend(self, backend: BackendProps) -> None:
         if backend.kind == "s3":
@@ -191,8 +294,3 @@ class AccountsStack(TerraformStack):
             outputs[f"{lead}on_failure_queue_arn"] = (function.on_failure_queue_arn, f"ARN of {what}'s on-failure queue.")
         return outputs
 
-    @staticmethod
-    def alarm_outputs(alarms: ConsumerAlarms, prefix: str = "") -> dict[str, tuple[Any, str]]:
-        if alarms.topic is None:
-            return {}
-        return {f"{prefix}_alarm_topic_arn" if prefix else "alarm_topic_arn": (alarms.topic.arn, "Encrypted SNS topic the alarms notify.")}

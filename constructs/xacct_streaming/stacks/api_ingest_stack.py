@@ -26,13 +26,12 @@ class ApiIngestStack(TwoAccountStack):
         super().__init__(scope, props.stack_name, props.backend, props.tags)
         self.props = props
         self.consumer = self.function(
-            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
+            "consumer-function", CONSUMER, props=props.function, sink=props.sink
         )
         self.authorizer = self.function(
             "authorizer-function",
             CONSUMER,
             props=props.authorizer,
-            alarms=props.alarms,
             builtin_handler=defaults.AUTHORIZER_HANDLER,
             description=f"Basic-auth authorizer of API {props.api.api_name}",
             sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": str(defaults.API_SECRET_CACHE_SECONDS),
@@ -97,8 +96,11 @@ class ApiIngestStack(TwoAccountStack):
             sink_table=props.sink,
         )
         self.sink_table, self.mapping = self.wiring.sink_table, self.wiring.mapping
-        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
-        self.authorizer_alarms = self.watch("authorizer-alarms", CONSUMER, self.authorizer, props.alarms, reads_stream=False)
+        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms, retention_hours=props.stream.retention_period_hours,
+                                 mapping=self.mapping, event_counts=props.mapping.event_count_metrics)
+        # The authorizer's errors and throttles fail requests: its own alarms, and the stage's 5XX.
+        self.authorizer_alarms = self.watch("authorizer-alarms", CONSUMER, self.authorizer, props.alarms)
+        self.api_alarm = self.watch_api("api-alarms", CONSUMER, props.api.api_name, props.api.stage_name, props.alarms)
         self._build_outputs()
 
     def _build_outputs(self) -> None:
@@ -116,6 +118,5 @@ class ApiIngestStack(TwoAccountStack):
             "event_source_mapping_uuid": (self.mapping.mapping.uuid, "UUID of the event source mapping on the EFO consumer."),
             "sink_table_name": (self.sink_table.table.name, "DynamoDB table each event lands in (consumer account)."),
             "sink_table_arn": (self.sink_table.table.arn, "ARN of the sink table."),
-            **self.alarm_outputs(self.alarms),
-            **self.alarm_outputs(self.authorizer_alarms, "authorizer"),
+            **self.finish_monitoring(self.props.alarms),
         })

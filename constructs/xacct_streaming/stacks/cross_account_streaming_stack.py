@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from xacct_streaming.settings import defaults
 from xacct_streaming.settings.kinesis_efo import StackProps
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
@@ -26,7 +27,7 @@ class CrossAccountStreamingStack(TwoAccountStack):
             self.require_existing_stream_location(props.existing_stream, consumer_variables=("consumer_account_id",))
 
         self.consumer = self.function(
-            "consumer-function", CONSUMER, props=props.function, sink=props.sink, alarms=props.alarms
+            "consumer-function", CONSUMER, props=props.function, sink=props.sink
         )
         if props.existing_stream is not None:
             self.shared = SharedStream.from_existing(
@@ -49,7 +50,10 @@ class CrossAccountStreamingStack(TwoAccountStack):
             sink_table=props.sink,
         )
         self.sink_table, self.mapping = self.wiring.sink_table, self.wiring.mapping
-        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
+        # An existing stream's retention is its owner's: 24 hours, Kinesis's default and least, unless the threshold is set.
+        retention = props.stream.retention_period_hours if props.existing_stream is None else defaults.STREAM_RETENTION_HOURS
+        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms, retention_hours=retention, mapping=self.mapping,
+                                 event_counts=props.mapping.event_count_metrics)
         self._build_outputs()
 
     def _build_outputs(self) -> None:
@@ -57,7 +61,7 @@ class CrossAccountStreamingStack(TwoAccountStack):
             **self.stream_outputs(self.shared),
             **self.function_outputs(self.consumer, "the consumer function", CONSUMER),
             "event_source_mapping_uuid": (self.mapping.mapping.uuid, "UUID of the event source mapping on the EFO consumer."),
-            **self.alarm_outputs(self.alarms),
+            **self.finish_monitoring(self.props.alarms),
         }
         if self.sink_table is not None:
             outputs["sink_table_name"] = (self.sink_table.table.name, "DynamoDB table the consumer writes each record to (consumer account).")

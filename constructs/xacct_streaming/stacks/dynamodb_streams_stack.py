@@ -28,7 +28,6 @@ class DynamoDBStreamsStack(TwoAccountStack):
             CONSUMER,
             props=props.function,
             sink=props.sink,
-            alarms=props.alarms,
             builtin_handler=defaults.CHANGES_HANDLER,
             description="Forwards the changes of a DynamoDB table in another account to a change-log table",
             sink_environment={"TABLE_NAME": props.sink.table_name},
@@ -58,7 +57,8 @@ class DynamoDBStreamsStack(TwoAccountStack):
             sink=[self.consumer.grant_table_write(self.change_log.table.arn)],
         )
         self.mapping = self.wiring.mapping
-        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms)
+        self.alarms = self.watch("alarms", CONSUMER, self.consumer, props.alarms, retention_hours=defaults.DYNAMODB_STREAM_RETENTION_HOURS,
+                                 mapping=self.mapping, event_counts=props.mapping.event_count_metrics)
         self._build_outputs()
 
     def _build_outputs(self) -> None:
@@ -72,5 +72,5 @@ class DynamoDBStreamsStack(TwoAccountStack):
             "event_source_mapping_uuid": (self.mapping.mapping.uuid, "UUID of the event source mapping on the stream."),
             "change_log_table_name": (self.change_log.table.name, "Table the function writes each change to (consumer account)."),
             "change_log_table_arn": (self.change_log.table.arn, "ARN of the change-log table."),
-            **self.alarm_outputs(self.alarms),
+            **self.finish_monitoring(self.props.alarms),
         })

@@ -33,7 +33,7 @@ class FanoutAccountStack(AccountsStack):
         super().__init__(scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_ACCOUNT_SPECS, accounts=account)
         self.plan, self.props = plan, plan.fanout
         self._require_share(plan)
-        self.consumers = FanoutConsumers(self, plan.fanout.alarms)
+        self.consumers = FanoutConsumers(self, plan.fanout, counted=True)
         for consumer in plan.consumers:
             self.consumers.add(consumer, self._read)
             self.consumers.mappings[consumer.name].mapping.add_override("count", SHARED)
@@ -84,4 +84,5 @@ class FanoutAccountStack(AccountsStack):
                 "UUID of each consumer's event source mapping (null until stream_share is set).",
             ),
             "consumer_sink_table_names": ({n: t.table.name for n, t in self.consumers.sink_tables.items()}, "DynamoDB table each consumer writes to, in this account."),
+            **self.finish_monitoring(self.plan.fanout.alarms),
         })

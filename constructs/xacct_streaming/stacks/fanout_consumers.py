@@ -15,6 +15,7 @@ from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader
 from xacct_streaming.blocks.sink_table import SinkTable
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.blocks.stream_event_source_mapping import StreamEventSourceMapping
+from xacct_streaming.settings import defaults
 from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutStackProps
 from xacct_streaming.settings.props import AlarmProps
 from xacct_streaming.stacks.accounts_stack import PRODUCER, AccountsStack
@@ -40,9 +41,14 @@ def share_stream(stack: AccountsStack, props: FanoutStackProps) -> SharedStream:
 class FanoutConsumers:
     """Each consumer's function, sink table, mapping and alarms in its account, by consumer name."""
 
-    def __init__(self, stack: AccountsStack, alarms: AlarmProps) -> None:
+    def __init__(self, stack: AccountsStack, fanout: FanoutStackProps, counted: bool = False) -> None:
+        """`fanout`: the FanoutStackProps (alarms, the stream's retention); `counted`: the mappings get a
+        count (a split account plan's, before the stream is shared)."""
         self._stack = stack
-        self._alarms = alarms
+        self._alarms: AlarmProps = fanout.alarms
+        # An existing stream's retention is its owner's: 24 hours, Kinesis's default and least.
+        self._retention_hours = fanout.stream.retention_period_hours if fanout.existing_stream is None else defaults.STREAM_RETENTION_HOURS
+        self._counted = counted
         self.functions: dict[str, Any] = {}
         self.readers: dict[str, StreamReader] = {}
         self.sink_tables: dict[str, SinkTable] = {}
@@ -62,7 +68,7 @@ class FanoutConsumers:
     def add(self, consumer: FanoutConsumerProps, read: ReadStrategy) -> None:
         assert consumer.function is not None and consumer.sink is not None
         stack, name, account = self._stack, consumer.name, consumer.account
-        function = stack.function(f"{name}-function", account, props=consumer.function, sink=consumer.sink, alarms=self._alarms)
+        function = stack.function(f"{name}-function", account, props=consumer.function, sink=consumer.sink)
         event_source_arn, source = read(consumer, function)
         wiring = StreamConsumer(
             stack,
@@ -77,8 +83,18 @@ class FanoutConsumers:
         if wiring.sink_table is not None:
             self.sink_tables[name] = wiring.sink_table
         self.mappings[name] = wiring.mapping
-        self.alarms[name] = stack.watch(f"{name}-alarms", account, function, self._alarms)
+        mapping = wiring.mapping.mapping
+        # A counted mapping (a split account plan's) is referred to as the one instance it may have.
+        uuid = f'${{try({mapping.terraform_resource_type}.{mapping.friendly_unique_id}[0].uuid, "")}}' if self._counted else mapping.uuid
+        self.alarms[name] = stack.watch(f"{name}-alarms", account, function, self._alarms, retention_hours=self._retention_hours,
+                                        mapping_uuid=uuid, event_counts=consumer.mapping.event_count_metrics)
         self.functions[name] = function
+
+    def watch_stream_reads(self, fanout: FanoutStackProps) -> None:
+        """In the plan that has the stream: its polling readers share its read throughput (an alarm on it)."""
+        if fanout.polling_readers:
+            name = fanout.existing_stream.stream_name if fanout.existing_stream is not None else fanout.stream.stream_name
+            self._stack.watch_stream_reads("stream-read-alarms", PRODUCER, name, fanout.alarms)
 
     def outputs(self, shared: SharedStream) -> dict[str, tuple[Any, str]]:
         """The outputs of a plan that has the stream and readers (the single plan, the producer plan)."""

@@ -30,7 +30,7 @@ class FanoutProducerStack(AccountsStack):
         self.plan, self.props = plan, plan.fanout
         self._require_reader_roles(plan.remote_consumers)
         self.shared = share_stream(self, plan.fanout)
-        self.consumers = FanoutConsumers(self, plan.fanout.alarms)
+        self.consumers = FanoutConsumers(self, plan.fanout)
         read = self.consumers.reading(self.shared)
         for consumer in plan.consumers:
             self.consumers.add(consumer, read)
@@ -43,6 +43,7 @@ class FanoutProducerStack(AccountsStack):
                 consumer_name=consumer.consumer_name,
                 reader_account_id=None,  # in an account plan of its own
             )
+        self.consumers.watch_stream_reads(plan.fanout)
         self._build_outputs()
 
     def _require_reader_roles(self, remote: tuple[FanoutConsumerProps, ...]) -> None:
@@ -63,7 +64,7 @@ class FanoutProducerStack(AccountsStack):
         )
 
     def _build_outputs(self) -> None:
-        self.add_outputs(self.consumers.outputs(self.shared))
+        self.add_outputs({**self.consumers.outputs(self.shared), **self.finish_monitoring(self.plan.fanout.alarms)})
         by_account: dict[str, dict[str, Any]] = {}
         for consumer in self.plan.remote_consumers:
             by_account.setdefault(consumer.account, {})[consumer.name] = self.consumers.readers[consumer.name].event_source_arn

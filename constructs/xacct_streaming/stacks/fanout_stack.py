@@ -45,11 +45,12 @@ class FanoutStack(AccountsStack):
         self.props = props
         self._require_every_account(props.accounts)
         self.shared = share_stream(self, props)
-        self.consumers = FanoutConsumers(self, props.alarms)
+        self.consumers = FanoutConsumers(self, props)
         read = self.consumers.reading(self.shared)
         for consumer in props.consumers:
             self.consumers.add(consumer, read)
-        self.add_outputs(self.consumers.outputs(self.shared))
+        self.consumers.watch_stream_reads(props)
+        self.add_outputs({**self.consumers.outputs(self.shared), **self.finish_monitoring(props.alarms)})
 
     def _require_every_account(self, names: list[str]) -> None:
         listed = json.dumps(names)

@@ -49,7 +49,6 @@ class ReplicationStack(TwoAccountStack):
             PRODUCER,
             props=props.writer,
             sink=SinkProps(table_name=replica.table_name),
-            alarms=props.alarms,
             description="Writes each Kinesis record into the replica table of the analytics account",
             sink_role_arn=replica_writer_role_arn,
             sink_environment={
@@ -117,7 +116,6 @@ class ReplicationStack(TwoAccountStack):
             CONSUMER,
             props=props.flattener,
             sink=SinkProps(table_name=replica.table_name),
-            alarms=props.alarms,
             builtin_handler=defaults.CHANGES_HANDLER,
             description="Flattens the replica table's changes to plain JSON and puts them to Firehose",
             sink_environment={"DELIVERY_STREAM_NAME": props.delivery.delivery_stream_name},
@@ -142,8 +140,13 @@ class ReplicationStack(TwoAccountStack):
             mapping_id="flattener-mapping",
         )
         self.flattener_mapping = self.flattener_wiring.mapping
-        self.writer_alarms = self.watch("writer-alarms", PRODUCER, self.writer, props.alarms)
-        self.flattener_alarms = self.watch("flattener-alarms", CONSUMER, self.flattener, props.alarms)
+        self.writer_alarms = self.watch("writer-alarms", PRODUCER, self.writer, props.alarms, retention_hours=props.stream.retention_period_hours,
+                                        mapping=self.writer_mapping, event_counts=props.writer_mapping.event_count_metrics)
+        # The writer polls the stream: its reads share the stream's read throughput.
+        self.stream_read_alarm = self.watch_stream_reads("stream-read-alarms", PRODUCER, props.stream.stream_name, props.alarms)
+        self.flattener_alarms = self.watch("flattener-alarms", CONSUMER, self.flattener, props.alarms,
+                                           retention_hours=defaults.DYNAMODB_STREAM_RETENTION_HOURS, mapping=self.flattener_mapping,
+                                           event_counts=props.flattener_mapping.event_count_metrics)
         self._build_outputs()
 
     def _build_outputs(self) -> None:
@@ -162,6 +165,5 @@ class ReplicationStack(TwoAccountStack):
             "delivery_bucket_name": (delivery.bucket.bucket, "S3 bucket Firehose writes to (consumer account)."),
             "delivery_bucket_arn": (delivery.bucket.arn, "ARN of the delivery bucket."),
             "data_kms_key_arn": (delivery.key.arn, "ARN of the analytics data key: replica table, Firehose, bucket, error logs."),
-            **self.alarm_outputs(self.writer_alarms, "writer"),
-            **self.alarm_outputs(self.flattener_alarms, "flattener"),
+            **self.finish_monitoring(self.props.alarms),
         })

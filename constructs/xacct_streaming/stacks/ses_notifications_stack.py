@@ -55,7 +55,6 @@ class SesNotificationsStack(TwoAccountStack):
             "forwarder-function",
             CONSUMER,
             props=props.forwarder,
-            alarms=props.alarms,
             builtin_handler=defaults.NOTIFICATIONS_HANDLER,
             description="Forwards SES notifications from SNS into a Kinesis stream of another account",
             sink_role_arn=writer_role_arn,
@@ -128,7 +127,7 @@ class SesNotificationsStack(TwoAccountStack):
                 *dependables([self.forwarder.runtime_grant, self.stream_writer_role.write_grant, self.stream.key.account_grant]),
             ],
         )
-        self.alarms = self.watch("alarms", CONSUMER, self.forwarder, props.alarms, reads_stream=False)
+        self.alarms = self.watch("alarms", CONSUMER, self.forwarder, props.alarms)
         self._build_outputs()
 
     def _build_outputs(self) -> None:
@@ -140,5 +139,5 @@ class SesNotificationsStack(TwoAccountStack):
             "notification_topic_arn": (notifications.topic.arn, "Encrypted SNS topic SES publishes the events to (consumer account)."),
             "topic_kms_key_arn": (notifications.key.arn, "ARN of the topic's customer-managed key (consumer account)."),
             **self.function_outputs(self.forwarder, "the forwarder function", CONSUMER),
-            **self.alarm_outputs(self.alarms),
+            **self.finish_monitoring(self.props.alarms),
         })
