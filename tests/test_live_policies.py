@@ -83,6 +83,9 @@ class FakeAws:
     def dynamodb_describe_table(self, TableName: str) -> Any:
         return {"Table": {"TableArn": f"arn:aws:dynamodb:eu-west-1:{CONSUMER}:table/{TableName}"}}
 
+    def sns_get_topic_attributes(self, TopicArn: str) -> Any:
+        return {"Attributes": {"Policy": self.document("aws_sns_topic_policy", lambda s, b: s.r(b["arn"]) == TopicArn)}}
+
     def iam_get_role(self, RoleName: str) -> Any:
         return {"Role": {"AssumeRolePolicyDocument": json.loads(self.document("aws_iam_role", lambda s, b: s.r(b["name"]) == RoleName, "assume_role_policy"))}}
 
@@ -108,8 +111,8 @@ def test_live_policies_as_applied_are_no_change(core: dict[str, Any]) -> None:
     side = live_policies.read_live("xacct-kinesis-efo", core, ACCOUNTS, VARIABLES, FakeAws(core))
     # THEN the live side resolves like the plan: no change, every policy read
     assert live_policies.review_live(side).empty
-    assert len(side.read) == len(core["resource"]["aws_kinesis_resource_policy"]) + len(core["resource"]["aws_kms_key_policy"]) + len(
-        core["resource"]["aws_iam_role"]) + len(core["resource"]["aws_iam_role_policy"]) and side.absent == []
+    assert len(side.read) == sum(len(core["resource"][t]) for t in (
+        "aws_kinesis_resource_policy", "aws_kms_key_policy", "aws_sns_topic_policy", "aws_iam_role", "aws_iam_role_policy")) and side.absent == []
 
 
 def test_a_statement_added_by_hand_is_what_the_apply_would_remove(core: dict[str, Any]) -> None:
@@ -140,7 +143,7 @@ def test_a_policy_not_there_yet_is_what_the_apply_would_add(core: dict[str, Any]
 
 
 def test_a_policy_that_cannot_be_read_stops_the_review_naming_it(core: dict[str, Any]) -> None:
-    with pytest.raises(live_policies.LiveError, match=r"aws_kms_key_policy\.consumer-function_key_policy_[0-9A-F]+: cannot read its live policy in account consumer: .*AccessDenied"):
+    with pytest.raises(live_policies.LiveError, match=r"aws_kms_key_policy\.consumer-alarm-topic_key_policy_[0-9A-F]+: cannot read its live policy in account consumer: .*AccessDenied"):
         live_policies.read_live("xacct-kinesis-efo", core, ACCOUNTS, VARIABLES, FakeAws(core, fail=("kms", "get_key_policy")))
 
 

@@ -104,14 +104,23 @@ def test_firehose_and_external_id_calls(make_policy_check: tuple[Any, list[dict[
     assert externals == {"": "Allowed", " [without the external id]": "Denied", " [with a wrong external id]": "Denied"}
 
 
-def test_cloudwatch_may_use_the_alarm_topic_key_only_for_its_topic(library_outdir: Path) -> None:
-    # GIVEN the variant with an encrypted alarm topic
+def test_cloudwatch_may_publish_each_alarm_and_use_the_topic_key_only_for_its_topic(library_outdir: Path) -> None:
+    # GIVEN a stack's encrypted alarm topic (the provisioned variant: five alarms on the consumer)
     rows = _rows(_config(library_outdir, PROVISIONED_STACK), PROVISIONED_STACK)
     cloudwatch = [r for r in rows if r["caller"] == "cloudwatch.amazonaws.com"]
-    # THEN each alarm's publication may use the key, with exactly the context SNS sends (the topic ARN)
     allowed = [r for r in cloudwatch if r["expected"] == "Allowed"]
-    assert {r["got"] for r in allowed} == {"Allowed"} and len(allowed) == 10  # 5 alarms x GenerateDataKey, Decrypt
-    assert {tuple(r["context"]) for r in allowed} == {("kms:EncryptionContext:aws:sns:topicArn",)}
+    assert {r["got"] for r in allowed} == {"Allowed"}
+    # THEN each alarm may publish, as CloudWatch with the alarm as its source (the topic policy: this account's alarms)
+    publish = [r for r in allowed if r["action"] == "sns:Publish"]
+    assert len(publish) == 5 and {tuple(sorted(r["context"])) for r in publish} == {("aws:SourceAccount", "aws:SourceArn")}
+    assert {r["context"]["aws:SourceArn"].split(":alarm:")[1] for r in publish} == {
+        f"xacct-provisioned-stream-consumer-{suffix}" for suffix in ("iterator-age", "errors", "throttles", "dead-letter-messages", "on-failure-messages")}
+    # AND an alarm of another account may not
+    other_account = [r for r in cloudwatch if r["what"].endswith("[for another source account]")]
+    assert len(other_account) == 5 and {r["got"] for r in other_account} == {"Denied"}
+    # AND SNS may use the key for each publication, with exactly the context it sends (the topic ARN)
+    kms = [r for r in allowed if r["action"].startswith("kms:")]
+    assert len(kms) == 10 and {tuple(r["context"]) for r in kms} == {("kms:EncryptionContext:aws:sns:topicArn",)}  # 5 alarms x GenerateDataKey, Decrypt
     # AND not for another topic's messages (a confused deputy: another account's topic on this key)
     other_topic = [r for r in cloudwatch if r["what"].endswith("[another encryption context]")]
     assert len(other_topic) == 10 and {r["got"] for r in other_topic} == {"Denied"}

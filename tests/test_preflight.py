@@ -50,8 +50,8 @@ def test_everything_free_passes(aws_env: None, tmp_path: Path, stacks: Path, cap
     assert ("PASS  consumer: Lambda concurrency leaves 100 unreserved: the stack reserves 10 of 1000 unreserved "
             "(account quota 1000), leaving 990") in out
     # AND nothing is deployed yet: every policy the plan writes is not there, so the apply removes nothing
-    assert "PASS  live policies: the apply removes no access they grant: 0 read, 8 not there yet" in out
-    assert out[-1] == "preflight checks: 22 ok, 0 failing"
+    assert "PASS  live policies: the apply removes no access they grant: 0 read, 10 not there yet" in out
+    assert out[-1] == "preflight checks: 24 ok, 0 failing"
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -125,7 +125,7 @@ def test_taken_names_fail_in_the_right_account(aws_env: None, tmp_path: Path, st
     assert "FAIL  name free: producer: stream xacct-shared-stream: already exists" in out
     assert "FAIL  name free: consumer: queue xacct-stream-consumer-dlq: already exists" in out
     assert "PASS  name free: consumer: function xacct-stream-consumer: free" in out
-    assert out[-1] == "preflight checks: 20 ok, 2 failing"
+    assert out[-1] == "preflight checks: 22 ok, 2 failing"
 
 
 def test_a_statement_added_by_hand_to_the_live_stream_policy_fails_naming_what_the_apply_removes(
@@ -142,7 +142,7 @@ def test_a_statement_added_by_hand_to_the_live_stream_policy_fails_naming_what_t
     out = capsys.readouterr().out.splitlines()
     # THEN the live check fails, naming the grant the apply would take away
     (line,) = [line for line in out if "live policies" in line]
-    assert line.startswith("FAIL  live policies: the apply removes no access they grant: 1 read, 7 not there yet; the apply would remove "
+    assert line.startswith("FAIL  live policies: the apply removes no access they grant: 1 read, 9 not there yet; the apply would remove "
                            f"1 grant(s) the live policies hold: arn:aws:iam::222222222222:role/analyst kinesis:GetRecords on {stream} (resource policy). "
                            "Added by hand?"), line
 

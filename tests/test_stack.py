@@ -222,7 +222,7 @@ def test_role_runtime_policy_is_scoped_to_exact_arns(synth: Synth) -> None:
 
 def test_no_wildcard_action_or_principal_anywhere(synth: Synth) -> None:
     statements = list(_walk_statements(synth.config))
-    assert len(statements) == 15  # trust 1, runtime 4, stream read 3, table write 1, two key policies 2+2, two resource policies
+    assert len(statements) == 18  # trust 1, runtime 4, stream read 3, table write 1, three key policies 2+2+2, two resource policies, the alarm topic
     for where, statement in statements:
         for action in _as_list(statement["Action"]):
             if statement.get("Sid") == "KeyOwnerAccount":
@@ -376,8 +376,19 @@ def test_output_points_at_its_resource_and_is_described(synth: Synth, name: str)
     assert output["description"].endswith(".")
 
 
+# Outputs that are maps or lists: by account, or every alarm.
+MONITORING_OUTPUTS = ("alarm_names", "alarm_topic_arns", "dashboard_names")
+
+
 def test_no_other_outputs(synth: Synth) -> None:
-    assert sorted(synth.config["output"]) == sorted(OUTPUTS)
+    assert sorted(synth.config["output"]) == sorted([*OUTPUTS, *MONITORING_OUTPUTS])
+
+
+def test_monitoring_outputs_name_each_accounts_topic_dashboard_and_every_alarm(synth: Synth) -> None:
+    outputs = synth.config["output"]
+    assert outputs["alarm_topic_arns"]["value"] == {"consumer": synth.ref("aws_sns_topic", "", "arn")}
+    assert outputs["dashboard_names"]["value"] == {"consumer": "xacct-kinesis-efo"}
+    assert outputs["alarm_names"]["value"] == sorted(f"xacct-stream-consumer-{suffix}" for suffix in ALARMS)
 
 
 def test_local_backend_is_relative_and_outside_the_output(synth: Synth) -> None:
@@ -423,7 +434,8 @@ def test_role_may_only_batch_write_the_sink_table(synth: Synth) -> None:
 
 
 ALARMS = {
-    "iterator-age": ("AWS/Lambda", "IteratorAge", "Maximum", 600_000, "GreaterThanThreshold", {"FunctionName": "xacct-stream-consumer"}),
+    # half the stream's 24 hours: the records left before the oldest expire
+    "iterator-age": ("AWS/Lambda", "IteratorAge", "Maximum", 43_200_000, "GreaterThanThreshold", {"FunctionName": "xacct-stream-consumer"}),
     "errors": ("AWS/Lambda", "Errors", "Sum", 1, "GreaterThanOrEqualToThreshold", {"FunctionName": "xacct-stream-consumer"}),
     "throttles": ("AWS/Lambda", "Throttles", "Sum", 1, "GreaterThanOrEqualToThreshold", {"FunctionName": "xacct-stream-consumer"}),
     "dead-letter-messages": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1, "GreaterThanOrEqualToThreshold", {"QueueName": "xacct-stream-consumer-dlq"}),
@@ -440,7 +452,9 @@ def test_alarm(synth: Synth, suffix: str) -> None:
     assert (alarm["threshold"], alarm["comparison_operator"], alarm["dimensions"]) == (threshold, comparison, dimensions)
     assert (alarm["period"], alarm["evaluation_periods"], alarm["treat_missing_data"]) == (300, 1, "notBreaching")
     assert alarm["provider"] == "aws.consumer"
-    assert "alarm_actions" not in alarm  # no topic unless asked for
+    # someone hears it: the consumer account's alarm topic, when it fires and when it is OK again
+    topic = synth.ref("aws_sns_topic", "", "arn")
+    assert (alarm["alarm_actions"], alarm["ok_actions"]) == ([topic], [topic])
 
 
 def test_sink_in_another_account_assumes_exactly_that_role(provisioned: Synth) -> None:
@@ -459,30 +473,41 @@ def test_sink_in_another_account_assumes_exactly_that_role(provisioned: Synth) -
     assert "sink_table_name" not in provisioned.config["output"]
 
 
-def test_alarm_topic_is_encrypted_and_cloudwatch_may_use_the_key(provisioned: Synth) -> None:
-    _, topic = provisioned.only("aws_sns_topic")
-    key_arn = provisioned.ref("aws_kms_key", "consumer-function/key/key", "arn")
-    # (the variant's names are derived from its stack name: xacct-stream-consumer -> xacct-provisioned-stream-consumer)
-    assert (topic["name"], topic["kms_master_key_id"]) == ("xacct-provisioned-stream-consumer-alarms", key_arn)
-    topic_arn = provisioned.ref("aws_sns_topic", "", "arn")
-    for alarm in provisioned.resources("aws_cloudwatch_metric_alarm").values():
-        assert alarm["alarm_actions"] == [topic_arn] and alarm["ok_actions"] == [topic_arn]
-    _, iterator_age = provisioned.only("aws_cloudwatch_metric_alarm", "alarms/iterator-age")
-    assert iterator_age["threshold"] == 120_000
-    _, key_policy = provisioned.only("aws_kms_key_policy", "consumer-function/key/policy")
-    grant = json.loads(key_policy["policy"])["Statement"][-1]
-    assert grant == {
+def test_alarm_topic_is_encrypted_with_its_own_key_and_only_this_accounts_alarms_may_publish(synth: Synth) -> None:
+    _, topic = synth.only("aws_sns_topic")
+    key_arn = synth.ref("aws_kms_key", "consumer-alarm-topic/key/key", "arn")
+    assert (topic["name"], topic["kms_master_key_id"], topic["provider"]) == ("xacct-kinesis-efo-alarms", key_arn, "aws.consumer")
+    _, alias = synth.only("aws_kms_alias", "consumer-alarm-topic/key/alias")
+    assert alias["name"] == "alias/xacct-kinesis-efo-alarms"
+    topic_arn = "arn:${data.aws_partition.partition.partition}:sns:${var.region}:${var.consumer_account_id}:xacct-kinesis-efo-alarms"
+    _, key_policy = synth.only("aws_kms_key_policy", "consumer-alarm-topic/key/policy")
+    owner, cloudwatch = json.loads(key_policy["policy"])["Statement"]
+    assert owner["Sid"] == "KeyOwnerAccount"
+    assert cloudwatch == {
         "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
         "Effect": "Allow",
         "Principal": {"Service": "cloudwatch.amazonaws.com"},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": "*",
-        # only for this alarm topic's messages: SNS's encryption context (CloudWatch documents no source keys to KMS)
-        "Condition": {
-            "StringEquals": {
-                "kms:EncryptionContext:aws:sns:topicArn":
-                    "arn:${data.aws_partition.partition.partition}:sns:${var.region}:${var.consumer_account_id}:xacct-provisioned-stream-consumer-alarms"
-            },
-        },
+        # only for this topic's messages: the encryption context SNS sets (SNS's encryption guide)
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
     }
-    assert provisioned.config["output"]["alarm_topic_arn"]["value"] == topic_arn
+    _, topic_policy = synth.only("aws_sns_topic_policy")
+    assert json.loads(topic_policy["policy"])["Statement"] == [{
+        "Sid": "CloudWatchAlarmsOfThisAccountPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "SNS:Publish",
+        "Resource": synth.ref("aws_sns_topic", "", "arn"),
+        # CloudWatch's confused-deputy guidance: the alarm as source, in this account
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
+            "ArnLike": {"aws:SourceArn": "arn:${data.aws_partition.partition.partition}:cloudwatch:${var.region}:${var.consumer_account_id}:alarm:*"},
+        },
+    }]
+    assert synth.resources("aws_sns_topic_subscription") == {}  # no subscriber unless the settings name one
+
+
+def test_a_set_iterator_age_threshold_is_used_as_it_is(provisioned: Synth) -> None:
+    _, iterator_age = provisioned.only("aws_cloudwatch_metric_alarm", "alarms/iterator-age")
+    assert iterator_age["threshold"] == 120_000

@@ -175,6 +175,9 @@ class Resolver:
             return {"arn": f"arn:aws:firehose:{REGION}:{acct}:deliverystream/{name}", "name": name}.get(attribute)
         if type_ == "aws_api_gateway_rest_api":
             return {"id": "a1b2c3d4e5", "execution_arn": f"arn:aws:execute-api:{REGION}:{acct}:a1b2c3d4e5", "root_resource_id": "r00t"}.get(attribute)
+        if type_ == "aws_cloudwatch_metric_alarm":
+            alarm = arg("alarm_name")
+            return {"arn": f"arn:aws:cloudwatch:{REGION}:{acct}:alarm:{alarm}", "alarm_name": alarm, "id": alarm}.get(attribute)
         if type_ == "aws_ses_configuration_set":
             return {"arn": f"arn:aws:ses:{REGION}:{acct}:configuration-set/{name}", "name": name, "id": name}.get(attribute)
         if attribute == "name" and name:
@@ -571,15 +574,21 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
         if group:
             add(role, "logs:PutLogEvents", f"{stack.value(group[0], 'arn')}:log-stream:{logging.get('log_stream_name')}", "Firehose logs a delivery error")
 
-    for _, alarm in stack.each("aws_cloudwatch_metric_alarm"):
-        for topic_arn in stack.r(alarm.get("alarm_actions") or [])[:1]:
+    for address, alarm in stack.each("aws_cloudwatch_metric_alarm"):
+        name = stack.r(alarm["alarm_name"])
+        for topic_arn in dict.fromkeys(stack.r([*(alarm.get("alarm_actions") or []), *(alarm.get("ok_actions") or [])])):
+            # CloudWatch publishes as itself, with the alarm as source (request_context.TABLE). Every alarm of
+            # the account may use its topic: the variant that must fail is another account's.
+            context = {"aws:SourceArn": stack.value(address, "arn"), "aws:SourceAccount": stack.r.account_of(alarm)}
+            add("cloudwatch.amazonaws.com", "sns:Publish", topic_arn, f"CloudWatch publishes alarm {name}'s state changes", context,
+                as_role=False, scoped=("aws:SourceAccount",))
             topic = stack.find("aws_sns_topic", arn=topic_arn)
             key = _kms_key_of(stack, topic[0], "kms_master_key_id") if topic else None
             if not key:
                 continue
             context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-                add("cloudwatch.amazonaws.com", action, key, f"CloudWatch publishes alarm {stack.r(alarm['alarm_name'])} to the encrypted topic",
+                add("cloudwatch.amazonaws.com", action, key, f"CloudWatch publishes alarm {name} to the encrypted topic",
                     context, as_role=False, scoped=tuple(context))
 
     for _, integration in stack.each("aws_api_gateway_integration"):

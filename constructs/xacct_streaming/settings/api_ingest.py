@@ -26,6 +26,7 @@ from xacct_streaming.settings.props import (
     _KMS_ALIAS_TEXT,
     require_concurrency_for_shards,
     require_distinct_aliases,
+    require_iterator_age_within,
     function_props,
 )
 
@@ -121,6 +122,7 @@ class ApiIngestStackProps:
 
     def __post_init__(self) -> None:
         check_stack(self)
+        require_iterator_age_within(self.alarms, self.stream.retention_period_hours, "stream.retention_period_hours")
         require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.authorizer.function_name == self.function.function_name:
             raise ConfigError("authorizer.function_name", self.authorizer.function_name, "a name different from function.function_name")

@@ -22,6 +22,7 @@ from xacct_streaming.settings.props import (
     _KMS_ALIAS_TEXT,
     function_props,
     STREAM_VIEW_TYPES,
+    require_iterator_age_within,
 )
 from xacct_streaming.settings.patterns import (
     ATTRIBUTE_NAME as _ATTRIBUTE,
@@ -73,5 +74,6 @@ class DynamoDBStreamsStackProps:
 
     def __post_init__(self) -> None:
         check_stack(self)
+        require_iterator_age_within(self.alarms, defaults.DYNAMODB_STREAM_RETENTION_HOURS, "a DynamoDB stream's retention")
         if not self.sink.creates_table:
             raise ConfigError("sink.role_arn", self.sink.role_arn, "no value: this stack keeps its change log in the consumer account")

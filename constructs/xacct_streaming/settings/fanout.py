@@ -27,6 +27,7 @@ from xacct_streaming.settings.props import (
     SinkProps,
     on_demand_concurrency_warnings,
     require_concurrency_for_shards,
+    require_iterator_age_within,
 )
 from xacct_streaming.settings.validation import require_match, require_one_of
 
@@ -118,6 +119,10 @@ class FanoutStackProps:
         check_stack(self)
         if self.existing_stream is not None and self.stream != FanoutStackProps.__dataclass_fields__["stream"].default_factory():  # type: ignore[misc]
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
+        if self.existing_stream is None:
+            require_iterator_age_within(self.alarms, self.stream.retention_period_hours, "stream.retention_period_hours")
+        else:
+            require_iterator_age_within(self.alarms, defaults.STREAM_RETENTION_HOURS, "an existing stream's least retention")
         if not isinstance(self.consumers, (list, tuple)) or not self.consumers:
             raise ConfigError("consumers", self.consumers, "at least one [[consumers]] table")
         if not isinstance(self.retired_accounts, (list, tuple)):

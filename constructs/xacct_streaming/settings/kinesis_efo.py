@@ -23,6 +23,7 @@ from xacct_streaming.settings.props import (
     SinkProps,
     on_demand_concurrency_warnings,
     require_concurrency_for_shards,
+    require_iterator_age_within,
 )
 
 
@@ -46,6 +47,10 @@ class StackProps:
         if self.existing_stream is not None and self.stream != SharedStreamProps():
             raise ConfigError("stream", self.stream, "no [stream] settings with [existing_stream] (one or the other)")
         check_stack(self, skip=("stream",) if self.existing_stream is not None else ())
+        if self.existing_stream is None:
+            require_iterator_age_within(self.alarms, self.stream.retention_period_hours, "stream.retention_period_hours")
+        else:
+            require_iterator_age_within(self.alarms, defaults.STREAM_RETENTION_HOURS, "an existing stream's least retention")
         if self.existing_stream is None:
             require_concurrency_for_shards(self.stream, self.function, self.mapping)
         if self.existing_stream is None and self.stream.key_alias == self.function.key_alias:

@@ -25,6 +25,7 @@ from xacct_streaming.settings.props import (
     require_concurrency_for_shards,
     require_distinct_aliases,
     function_props,
+    require_iterator_age_within,
 )
 from xacct_streaming.settings.patterns import (
     IAM_ROLE_NAME,
@@ -114,6 +115,9 @@ class ReplicationStackProps:
 
     def __post_init__(self) -> None:
         check_stack(self)
+        # One threshold for the writer (the stream) and the flattener (the replica table's stream, 24 hours).
+        require_iterator_age_within(self.alarms, min(self.stream.retention_period_hours, defaults.DYNAMODB_STREAM_RETENTION_HOURS),
+                                    "the shorter of stream.retention_period_hours and the replica table stream's")
         # Both functions and the two keys live in the consumer account: names must not collide.
         require_concurrency_for_shards(self.stream, self.writer, self.writer_mapping, "writer", "writer_mapping")
         if self.flattener.function_name == self.writer.function_name:
