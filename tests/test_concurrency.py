@@ -54,3 +54,30 @@ def test_no_warning_when_unreserved_or_covering_a_new_on_demand_stream(reserved:
     from xacct_streaming.settings.config import props_from_mapping
 
     assert props_from_mapping({"function": {"reserved_concurrency": reserved}}).warnings == []
+
+
+def test_an_authorizer_reserving_less_than_the_stages_burst_is_warned_about_naming_both() -> None:
+    from xacct_streaming.settings.config import props_from_mapping
+
+    # GIVEN the API's authorizer reserving 50 under the stage's default limits (100 a second, bursts of 200)
+    props = props_from_mapping({"kind": "xacct-api-ingest", "authorizer": {"reserved_concurrency": 50}})
+    # THEN one warning naming both settings and what to reserve (API Gateway retries no refused invocation)
+    assert props.warnings == [
+        "xacct-api-ingest: authorizer.reserved_concurrency = 50 is below api.throttling_burst_limit = 200 (api.throttling_rate_limit = 100): "
+        "a burst the stage lets through would find the authorizer throttled and get errors; reserve at least 200, set -1 (unreserved), "
+        "or lower the API's limits"
+    ]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({}, id="default-unreserved"),
+        pytest.param({"authorizer": {"reserved_concurrency": 200}}, id="covers-the-burst"),
+        pytest.param({"authorizer": {"reserved_concurrency": 20}, "api": {"throttling_rate_limit": 10, "throttling_burst_limit": 20}}, id="lower-limits"),
+    ],
+)
+def test_no_authorizer_warning_when_it_can_take_what_the_stage_lets_through(settings: dict[str, object]) -> None:
+    from xacct_streaming.settings.config import props_from_mapping
+
+    assert props_from_mapping({"kind": "xacct-api-ingest", **settings}).warnings == []

@@ -46,7 +46,7 @@ def test_readme_is_one_screen_with_the_two_commands_and_the_core_picture() -> No
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= 200
     assert "\nmake          #" in readme and "\nmake test     #" in readme
-    assert "<!-- generated:diagram:xacct-kinesis-efo -->\n```mermaid\nflowchart LR\n" in readme
+    assert "<!-- generated:data-flow:xacct-kinesis-efo -->\n```mermaid\nflowchart LR\n" in readme
     assert not re.search(r"_[0-9A-F]{8}\b", readme), "hashed Terraform names in the README"
 
 

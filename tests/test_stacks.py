@@ -294,10 +294,10 @@ def test_ses_publishes_to_an_encrypted_topic_the_forwarder_subscribes_to(ses_syn
     _, destination = synth.only("aws_ses_event_destination")
     assert destination["sns_destination"] == {"topic_arn": synth.ref("aws_sns_topic", "notifications/topic", "arn")}
     assert destination["matching_types"] == ["send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure"]
-    assert synth.address("aws_sns_topic_policy") in destination["depends_on"]
+    assert synth.address("aws_sns_topic_policy", "notifications/topic-policy") in destination["depends_on"]
     _, topic = synth.only("aws_sns_topic", "notifications/topic")
     assert topic["kms_master_key_id"] == synth.ref("aws_kms_key", "notifications/key/key", "arn")
-    publish = _statement(synth, "aws_sns_topic_policy", "", "SesConfigurationSetPublishes")
+    publish = _statement(synth, "aws_sns_topic_policy", "notifications/topic-policy", "SesConfigurationSetPublishes")
     assert publish["Principal"] == {"Service": "ses.amazonaws.com"} and publish["Action"] == "SNS:Publish"
     assert publish["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "${var.consumer_account_id}"},
@@ -414,6 +414,8 @@ def test_api_logging_role_when_asked_for_lists_log_groups_on_star(api_logging_sy
     synth = api_logging_synth
     _, account = synth.only("aws_api_gateway_account")
     assert account["cloudwatch_role_arn"] == synth.ref("aws_iam_role", "api/logging-role", "arn")
+    # a destroy puts the account's setting back rather than leaving it on the role it deletes
+    assert account["reset_on_delete"] is True
     write = _statement(synth, "aws_iam_role_policy", "api/logging-role-policy", "WriteAccessLogs")
     group_arn = synth.ref("aws_cloudwatch_log_group", "api/access-logs", "arn")
     assert write["Action"] == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]

@@ -38,17 +38,30 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def graph(config: dict[str, Any]) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, str]]]:
-    """Nodes {address: {label, account}} and edges [(from, to, "ref"|"after")]."""
+MONITORING_TYPES = ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_dashboard")
+
+
+def is_monitoring(type_: str, path: str) -> bool:
+    """An alarm, a dashboard, or a part of an account's alarm topic (its key, policy, subscriptions)."""
+    return type_ in MONITORING_TYPES or path.split("/", 1)[0].endswith("-alarm-topic")
+
+
+def graph(config: dict[str, Any], data_flow_only: bool = False) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, str]]]:
+    """Nodes {address: {label, account}} and edges [(from, to, "ref"|"after")]; `data_flow_only`:
+    without the monitoring (alarms, their topics, dashboards)."""
     nodes: dict[str, dict[str, str]] = {}
     for type_, resources in sorted(config.get("resource", {}).items()):
         for name, body in sorted(resources.items()):
             path = body.get("//", {}).get("metadata", {}).get("path", name).split("/", 1)[-1]
+            if data_flow_only and is_monitoring(type_, path):
+                continue
             nodes[f"{type_}.{name}"] = {"label": f"{type_.removeprefix('aws_')}<br/>{path}", "account": body.get("provider", "aws")}
     edges: set[tuple[str, str, str]] = set()
     for type_, resources in config.get("resource", {}).items():
         for name, body in resources.items():
             source = f"{type_}.{name}"
+            if source not in nodes:
+                continue
             for text in _strings({k: v for k, v in body.items() if k != "depends_on"}):
                 for ref_type, ref_name in REFERENCE.findall(text):
                     target = f"{ref_type}.{ref_name}"
@@ -80,8 +93,8 @@ def _readable_ids(nodes: dict[str, dict[str, str]]) -> dict[str, str]:
     return ids
 
 
-def mermaid(config: dict[str, Any]) -> str:
-    nodes, edges = graph(config)
+def mermaid(config: dict[str, Any], data_flow_only: bool = False) -> str:
+    nodes, edges = graph(config, data_flow_only)
     ids = _readable_ids(nodes)
     titles = account_titles(config)
     lines = ["flowchart LR"]

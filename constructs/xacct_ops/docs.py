@@ -5,6 +5,7 @@ outside those markers is written by hand. NAME is one of:
 
     stacks                  the stack kinds (catalog.KINDS): name, source document, summary, page
     diagram:<stack>         the Mermaid diagram of a synthesized stack (xacct_ops.diagram)
+    data-flow:<stack>       the same without its monitoring (alarms, their topics, dashboards)
     resources:<stack>       its resources per account, by type
     variables:<stack>       its Terraform variables: type, description, every validation message
     outputs:<stack>         its Terraform outputs and their descriptions
@@ -62,6 +63,7 @@ def _code(value: Any) -> str:
 def stack_blocks(name: str, config: dict[str, Any]) -> dict[str, str]:
     return {
         f"diagram:{name}": "```mermaid\n" + diagram.mermaid(config) + "```\n",
+        f"data-flow:{name}": "```mermaid\n" + diagram.mermaid(config, data_flow_only=True) + "```\n",
         f"resources:{name}": _resources(config),
         f"variables:{name}": _variables(config),
         f"outputs:{name}": _outputs(config),

@@ -269,8 +269,10 @@ class BasicAuthStreamApi(Construct):
                 ]
             ),
         )
+        # reset_on_delete: a destroy puts the account's setting back (hashicorp/aws 5.75.1 added it; 6.0
+        # always resets); without it the account would keep pointing at the role this stack deletes.
         return ApiGatewayAccount(
-            self, "account-settings", provider=self._provider, cloudwatch_role_arn=role.arn, depends_on=[policy]
+            self, "account-settings", provider=self._provider, cloudwatch_role_arn=role.arn, reset_on_delete=True, depends_on=[policy]
         )
 
     def _build_authorizer(self, authorizer: SynchronousFunction) -> ApiGatewayAuthorizer:

@@ -37,6 +37,8 @@ class Account:
     name: str
     account_id: str
     deploy_role_arn: str
+    # The account id as a Terraform expression (`var.producer_account_id`), for plan-time rules on it.
+    id_expression: str = ""
 
 
 class AccountsStack(TerraformStack):
@@ -130,9 +132,8 @@ class AccountsStack(TerraformStack):
 
     def _require_account_id(self, side: str, account_id: str, message: str) -> None:
         """A plan-time rule: `side`'s account id (a variable) is `account_id`."""
-        expression = str(self.accounts[side].account_id)
-        variable = expression.removeprefix("${var.").split(".")[0].split("}")[0]
-        self.variables.require(variable, f'${{{expression[2:-1]} == "{account_id}"}}', f"{message} ({expression[2:-1]} must be {account_id})")
+        expression = self.accounts[side].id_expression
+        self.variables.require(expression.split(".")[1], f'${{{expression} == "{account_id}"}}', f"{message} ({expression} must be {account_id})")
 
     def _watched(self, side: str) -> Watched:
         return self._monitored.setdefault(side, Watched())

@@ -28,7 +28,7 @@ SHARED = '${var.stream_share.stream_arn == "" ? 0 : 1}'
 class FanoutAccountStack(AccountsStack):
     def __init__(self, scope: Construct, plan: FanoutPlanProps) -> None:
         def account(variables: StackVariables) -> list[Account]:
-            return [Account(plan.account, variables["consumer_account_id"], variables["consumer_deploy_role_arn"])]
+            return [Account(plan.account, variables["consumer_account_id"], variables["consumer_deploy_role_arn"], "var.consumer_account_id")]
 
         super().__init__(scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_ACCOUNT_SPECS, accounts=account)
         self.plan, self.props = plan, plan.fanout

@@ -21,7 +21,7 @@ from xacct_streaming.stacks.stack_variables import FANOUT_PRODUCER_SPECS, StackV
 
 
 def _producer(variables: StackVariables) -> list[Account]:
-    return [Account(PRODUCER, variables["producer_account_id"], variables["producer_deploy_role_arn"])]
+    return [Account(PRODUCER, variables["producer_account_id"], variables["producer_deploy_role_arn"], "var.producer_account_id")]
 
 
 class FanoutProducerStack(AccountsStack):

@@ -28,11 +28,12 @@ from xacct_streaming.stacks.stack_variables import FANOUT_SPECS, StackVariables
 
 def _accounts(names: list[str]) -> Any:
     def build(variables: StackVariables) -> list[Account]:
-        producer = Account(PRODUCER, variables["producer_account_id"], variables["producer_deploy_role_arn"])
+        producer = Account(PRODUCER, variables["producer_account_id"], variables["producer_deploy_role_arn"], "var.producer_account_id")
         return [producer] + [
             # Attribute access, not ["name"]: the expression also goes inside JSON policy documents,
             # where quotes would be escaped. Account names are identifiers (settings.fanout.ACCOUNT_NAME).
-            Account(name, f"${{var.consumer_accounts.{name}.account_id}}", f"${{var.consumer_accounts.{name}.deploy_role_arn}}")
+            Account(name, f"${{var.consumer_accounts.{name}.account_id}}", f"${{var.consumer_accounts.{name}.deploy_role_arn}}",
+                    f"var.consumer_accounts.{name}.account_id")
             for name in names
         ]
 

@@ -17,7 +17,7 @@ __all__ = ["CONSUMER", "PRODUCER", "TwoAccountStack"]
 
 
 def _two_accounts(variables: StackVariables) -> list[Account]:
-    return [Account(side, variables[f"{side}_account_id"], variables[f"{side}_deploy_role_arn"]) for side in (PRODUCER, CONSUMER)]
+    return [Account(side, variables[f"{side}_account_id"], variables[f"{side}_deploy_role_arn"], f"var.{side}_account_id") for side in (PRODUCER, CONSUMER)]
 
 
 class TwoAccountStack(AccountsStack):
