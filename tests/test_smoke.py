@@ -86,10 +86,17 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     tfvars = tmp_path / "terraform.tfvars"
     tfvars.write_text((ROOT / "terraform.tfvars.example").read_text())
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps(OUTPUTS))
+    alarms = ["xacct-stream-consumer-errors", "xacct-stream-consumer-iterator-age"]
+    outputs.write_text(json.dumps({**OUTPUTS, "alarm_names": {"value": {"consumer": alarms}}}))
     with mock_aws():
         producer, consumer = assumed_session("111111111111"), assumed_session("222222222222")
         producer.client("kinesis").create_stream(StreamName="xacct-shared-stream", ShardCount=1)
+        # the stack's alarms, one of them firing
+        cloudwatch = consumer.client("cloudwatch")
+        for name in alarms:
+            cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum", Period=300, EvaluationPeriods=1,
+                                        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+        cloudwatch.set_alarm_state(AlarmName="xacct-stream-consumer-errors", StateValue="ALARM", StateReason="test")
         create_table(consumer.client("dynamodb"))
         queue = consumer.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
         runtime = Runtime(
@@ -99,14 +106,17 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
         with Workers(*([(_mapping, producer, runtime)] if consumer_running else [])):
             status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if consumer_running else "2"])
     out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    # THEN after the flow's verdict, the state of each of the stack's alarms, read in its account (printed, not judged)
+    assert lines[-3:] == ["alarms (state now):", "  consumer: xacct-stream-consumer-errors: ALARM", "  consumer: xacct-stream-consumer-iterator-age: OK"]
+    verdict = lines[-4]  # earlier lines: the consumer's metrics
     if consumer_running:
         assert status == 0, out
-        last = out.out.strip().splitlines()[-1]  # earlier lines: the consumer's metrics
-        assert last.startswith("PASS  end-to-end latency ") and last.endswith("(stream xacct-shared-stream -> table xacct-sink)")
+        assert verdict.startswith("PASS  end-to-end latency ") and verdict.endswith("(stream xacct-shared-stream -> table xacct-sink)")
         assert "waiting for it in xacct-sink" in out.err
     else:
         assert status == 1
-        assert out.out.strip() == "FAIL  nothing reached the end (stream xacct-shared-stream -> table xacct-sink) within 2 s"
+        assert verdict == "FAIL  nothing reached the end (stream xacct-shared-stream -> table xacct-sink) within 2 s"
         assert "waiting for it in xacct-sink" in out.err and " s / 2 s" in out.err
 
 

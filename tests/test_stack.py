@@ -388,7 +388,7 @@ def test_monitoring_outputs_name_each_accounts_topic_dashboard_and_every_alarm(s
     outputs = synth.config["output"]
     assert outputs["alarm_topic_arns"]["value"] == {"consumer": synth.ref("aws_sns_topic", "", "arn")}
     assert outputs["dashboard_names"]["value"] == {"consumer": "xacct-kinesis-efo"}
-    assert outputs["alarm_names"]["value"] == sorted(f"xacct-stream-consumer-{suffix}" for suffix in ALARMS)
+    assert outputs["alarm_names"]["value"] == {"consumer": sorted(f"xacct-stream-consumer-{suffix}" for suffix in ALARMS)}
 
 
 def test_local_backend_is_relative_and_outside_the_output(synth: Synth) -> None:

@@ -18,8 +18,9 @@ The flow is chosen by the stack's outputs (the first that fits, in this order):
 - stream -> sink table (xacct-kinesis-efo): puts a record and polls the sink table for the item under
   the keys the consumer derives from the shard and sequence number Kinesis returns.
 Polling is bounded, with a progress line; then the latency of each stop and of the whole is
-printed. Exit status 1 when something did not arrive in time or AWS refused a call (its message
-printed), 2 for unusable input.
+printed, and the state of every alarm of the stack (the `alarm_names` output, read in each account).
+Exit status 1 when something did not arrive in time or AWS refused a call (its message printed), 2
+for unusable input; an alarm's state is printed, not judged.
 
     python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--outputs ...] [--timeout S] [--sender A]
 """
@@ -348,6 +349,34 @@ def choose(outputs: dict[str, Any], source: str) -> FlowSpec:
     return flow
 
 
+def account_id_of(tfvars: dict[str, Any], side: str) -> Optional[str]:
+    """The id of a stack account named in outputs (producer, consumer, a fan-out account)."""
+    if tfvars.get(f"{side}_account_id"):
+        return str(tfvars[f"{side}_account_id"])
+    entry = (tfvars.get("consumer_accounts") or {}).get(side)
+    return str(entry["account_id"]) if entry else None
+
+
+def alarm_states(smoke: Smoke) -> list[str]:
+    """Each alarm's state, by account (the `alarm_names` output), read with that account's deploy role:
+    after a smoke run, whether anything is in ALARM."""
+    lines = []
+    for side, names in sorted((smoke.outputs.get("alarm_names") or {}).items()):
+        account = account_id_of(smoke.tfvars, side)
+        if account is None:
+            lines.append(f"  {side}: no account id in the tfvars: alarms not read")
+            continue
+        try:
+            cloudwatch = smoke.session(account).client("cloudwatch", endpoint_url=smoke.endpoint)
+            found = {a["AlarmName"]: a["StateValue"] for start in range(0, len(names), 100)
+                     for a in cloudwatch.describe_alarms(AlarmNames=names[start:start + 100])["MetricAlarms"]}
+        except (ClientError, BotoCoreError, SmokeError) as error:
+            lines.append(f"  {side}: alarms not read: {error}")
+            continue
+        lines += [f"  {side}: {name}: {found.get(name, 'not found')}" for name in names]
+    return lines
+
+
 def report(flow: FlowSpec, smoke: Smoke, reached: dict[str, Optional[float]]) -> int:
     path = flow.path.format(**smoke.outputs)
     if len(reached) > 1:
@@ -409,7 +438,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (ClientError, BotoCoreError) as error:  # a role not assumable, a resource not there...
         print(f"FAIL  AWS: {error}")
         return 1
-    return report(flow, smoke, reached)
+    status = report(flow, smoke, reached)
+    states = alarm_states(smoke)
+    if states:
+        print("alarms (state now):")
+        print("\n".join(states))
+    return status
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ class AccountsStack(TerraformStack):
                                watched=self._monitored[side], event_counts=True)
                 dashboards[side] = self.stack_name
         outputs: dict[str, tuple[Any, str]] = {
-            "alarm_names": (sorted(n for w in self._monitored.values() for n in w.alarm_names), "Name of every alarm of this stack."),
+            "alarm_names": ({side: sorted(w.alarm_names) for side, w in sorted(self._monitored.items())}, "Name of every alarm of this stack, by account."),
         }
         if self._alarm_topics:
             outputs["alarm_topic_arns"] = (dict(self._alarm_topics), "SNS topic each account's alarms notify (encrypted, its subscribers), by account.")
