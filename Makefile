@@ -113,9 +113,9 @@ plan: $(TF_RC) ## terraform plan of STACK with $(TFVARS) into $(STACK_DIR)/tfpla
 	terraform -chdir=$(STACK_DIR) init -input=false && \
 	terraform -chdir=$(STACK_DIR) plan -input=false -var-file=$(abspath $(TFVARS)) -out=tfplan
 
-deploy: $(TF_RC) ## terraform apply of the plan `make plan` saved (what was reviewed is what is applied)
+deploy: venv $(TF_RC) ## terraform apply of the plan `make plan` saved (what was reviewed is what is applied); once more when a resource policy refused a role seconds old (Invalid principal) and nothing else failed
 	@test -f $(STACK_DIR)/tfplan || { echo "no saved plan in $(STACK_DIR): run 'make plan' first" >&2; exit 1; }
-	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) terraform -chdir=$(STACK_DIR) apply -input=false tfplan
+	TF_CLI_CONFIG_FILE=$(abspath $(TF_RC)) PYTHONPATH=constructs $(PY) -m xacct_ops.deploy --stack-dir $(STACK_DIR) --tfvars $(abspath $(TFVARS))
 
 smoke: $(TF_RC) ## after a deploy of STACK (a split fan-out: its plans' names): one change end to end, each stop's latency printed (TIMEOUT=seconds, SENDER=SES address)
 	for stack in $(SMOKE_STACKS); do \

@@ -44,6 +44,8 @@ POLICY_COUNTS = {
     REPLICATION_STACK: (75, 161),
     SES_STACK: (30, 64),
 }
+# Resources each stack's first plan creates (the rehearsals, the Atlantis pull request, the cdktf CLI).
+PLANNED_CREATES = {API_STACK: 67, DDB_STACK: 29, DEFAULT_STACK: 31, REPLICATION_STACK: 67, SES_STACK: 35}
 SINK_ROLE_ARN = "arn:aws:iam::333333333333:role/xacct-sink-writer"
 # The S3 backend's state account: its role and the key that encrypts the state.
 STATE_ROLE_ARN = "arn:aws:iam::999999999999:role/terraform-state"

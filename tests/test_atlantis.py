@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ALL_STACKS, ROOT, Background
+from conftest import ALL_STACKS, PLANNED_CREATES, ROOT, Background
 from xacct_ops.atlantis import AtlantisConfigError, _own_code, projects
 from xacct_streaming.settings.config import load_stacks
 
@@ -26,7 +26,7 @@ region = "eu-west-1"
 role_arn = "arn:aws:iam::999999999999:role/terraform-state"
 kms_key_id = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 """
-CREATES = {"xacct-api-ingest": 60, "xacct-dynamodb-streams": 23, "xacct-kinesis-efo": 25, "xacct-kinesis-replication": 54, "xacct-ses-notifications": 29}
+CREATES = PLANNED_CREATES
 
 
 def test_atlantis_yaml_is_generated_from_the_current_stacks() -> None:

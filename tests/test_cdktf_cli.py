@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, Background
+from conftest import DEFAULT_STACK, PLANNED_CREATES, ROOT, Background
 from xacct_streaming.synthesis.node_runtime import SUPPORTED_MAJORS
 
 PACKAGE = json.loads((ROOT / "package.json").read_text())
@@ -48,7 +48,7 @@ def test_the_cli_cycle_against_moto(terraform_jobs: Background) -> None:
     assert steps["synth --stack"]["stacks"] == steps["synth five stacks"]["stacks"]
     # the variables came from the root terraform.tfvars, no --var-file given
     assert "Plan: 25 to add, 0 to change, 0 to destroy." in steps["diff"]["output"]
-    assert "Apply complete! Resources: 25 added, 0 changed, 0 destroyed." in steps["deploy"]["output"]
+    assert f"Apply complete! Resources: {PLANNED_CREATES[DEFAULT_STACK]} added, 0 changed, 0 destroyed." in steps["deploy"]["output"]
     assert "No changes. Your infrastructure matches the configuration." in steps["diff after deploy"]["output"]
     assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in steps["deploy --teardown"]["output"]
-    assert "Destroy complete! Resources: 25 destroyed." in steps["destroy"]["output"]
+    assert f"Destroy complete! Resources: {PLANNED_CREATES[DEFAULT_STACK]} destroyed." in steps["destroy"]["output"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALL_STACKS, DEFAULT_STACK, ROOT, Background, rehearsal_job
+from conftest import ALL_STACKS, DEFAULT_STACK, PLANNED_CREATES, ROOT, Background, rehearsal_job
 from test_terraform import _validate
 from xacct_streaming.synthesis.synth import HclExportError, clean_hcl, hcl_string, unquote_references
 
@@ -81,11 +81,6 @@ def test_hcl_export_validates_without_warnings(hcl_outdir: Path, terraform_env: 
     assert '"warning_count": 0' in result.stdout, result.stdout
 
 
-# Resource changes of each stack's first plan (the rehearsal's counts, data sources aside).
-PLANNED_CREATES = {
-    "xacct-api-ingest": 60, "xacct-dynamodb-streams": 23, "xacct-kinesis-efo": 25,
-    "xacct-kinesis-replication": 54, "xacct-ses-notifications": 29,
-}
 
 
 @pytest.mark.terraform

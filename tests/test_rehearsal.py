@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import FANOUT_REHEARSAL, SPLIT_REHEARSAL, API_STACK, DDB_STACK, DEFAULT_STACK, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, Background, assumed_session, rehearsal_job
+from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, FANOUT_REHEARSAL, PLANNED_CREATES, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, SPLIT_REHEARSAL, Background, assumed_session, rehearsal_job
 
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
@@ -109,21 +109,22 @@ def test_rehearsal_apply_verify_replan_destroy(terraform_jobs: "Background") -> 
         "override + init", "plan -out", "HCL export plans the same", "apply", "verify both accounts", "policy check on applied ARNs", "records through the handler",
         "replan: no changes", "teardown: unprotect + destroy", "verify nothing left",
     ]
-    assert details["apply"].startswith("Apply complete! Resources: 25 added")
-    assert details["HCL export plans the same"] == "25 resource changes and the outputs identical in both"
+    created = PLANNED_CREATES[DEFAULT_STACK]
+    assert details["apply"].startswith(f"Apply complete! Resources: {created} added")
+    assert details["HCL export plans the same"] == f"{created} resource changes and the outputs identical in both"
     # every call of make policy-check, with the ARNs moto handed out, decided by the IAM engine
     assert details["policy check on applied ARNs"] == "{} allowed and {} denied as expected".format(*POLICY_COUNTS[DEFAULT_STACK])
     assert details["records through the handler"] == "294 written, 6 parked"
     assert details["replan: no changes"] == "No changes."
-    assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 25 destroyed."
+    assert details["teardown: unprotect + destroy"] == f"Destroy complete! Resources: {created} destroyed."
 
 
 SEED_REHEARSALS = [
-    pytest.param(DDB_STACK, 23, "55 changes in the change log", id="seed-003-dynamodb-streams"),
-    pytest.param(REPLICATION_STACK, 54, "196 replicated, 4 parked, 196 lines in S3", id="seed-001-replication"),
-    pytest.param(SES_STACK, 29, "120 notifications of 40 emails on 4 shards", id="seed-004-ses-notifications"),
+    pytest.param(DDB_STACK, PLANNED_CREATES[DDB_STACK], "55 changes in the change log", id="seed-003-dynamodb-streams"),
+    pytest.param(REPLICATION_STACK, PLANNED_CREATES[REPLICATION_STACK], "196 replicated, 4 parked, 196 lines in S3", id="seed-001-replication"),
+    pytest.param(SES_STACK, PLANNED_CREATES[SES_STACK], "120 notifications of 40 emails on 4 shards", id="seed-004-ses-notifications"),
     pytest.param(
-        API_STACK, 60, "authorizer allow/deny ok, 100 events put as the API role, 95 written, 5 parked", id="seed-002-api-ingest"
+        API_STACK, PLANNED_CREATES[API_STACK], "authorizer allow/deny ok, 100 events put as the API role, 95 written, 5 parked", id="seed-002-api-ingest"
     ),
 ]
 
@@ -141,7 +142,8 @@ def test_stack_rehearsal(terraform_jobs: "Background", stack: str, resources: in
     if stack == API_STACK:
         # the documented rotation: only the secret version replaced, a fresh password nowhere in plan or state
         assert details["rotate the password + replan"] == (
-            "only the secret version replaced; new password Allow, old Deny; neither in plan or state; replan empty"
+            "only the secret version replaced; warm authorizer: new password Allow at once, old Allow for the 300 s grace, then Deny; "
+            "neither in plan or state; replan empty"
         )
         # an in-place edit of the API plans a new deployment (the stage would serve the old one otherwise)
         assert details["edit redeploys"] == "template edit: integration updated, deployment replaced"
@@ -175,21 +177,25 @@ def test_fanout_rehearsal_every_reader_gets_every_record_and_a_consumer_goes_cle
     details = {step["step"]: step["detail"] for step in result["steps"]}
     assert list(details) == [
         "override + init", "plan -out", "apply", "verify every account", "policy check on applied ARNs", "records through every reader",
-        "replan: no changes", "a hand-made grant: live review", "remove a consumer", "replan after the removal: no changes",
+        "a reader falls behind: alarm to queue", "replan: no changes", "a hand-made grant: live review", "remove a consumer", "replan after the removal: no changes",
         "teardown: unprotect + destroy", "verify nothing left",
     ]
-    assert details["apply"].startswith("Apply complete! Resources: 83 added")
-    assert details["policy check on applied ARNs"] == "78 allowed and 223 denied as expected"
+    assert details["apply"].startswith("Apply complete! Resources: 109 added")
+    assert details["policy check on applied ARNs"] == "141 allowed and 349 denied as expected"
     assert details["records through every reader"] == "4 readers in 4 accounts each got 118 records, 2 parked"
     # a statement added by hand to the live stream policy before the second apply: the live access review of
     # the configuration about to be applied reports it as access that apply removes (and search's, removed on purpose)
     assert details["a hand-made grant: live review"] == (
-        "19 live policies read; the apply removes the 2 hand-made grants and 6 of fanout-rehearsal-search-role")
+        "25 live policies read; the apply removes the 2 hand-made grants and 6 of fanout-rehearsal-search-role")
+    # a reader stops while records wait: its iterator-age alarm's notifications (ALARM, then OK) reach the operator's
+    # queue in its account through that account's alarm topic (moto evaluates no metric: the state is set as the lag would)
+    assert details["a reader falls behind: alarm to queue"] == (
+        "fanout-rehearsal-analytics-iterator-age: ALARM then OK reached ops-alarms through fanout-rehearsal-alarms")
     # removing search (its account kept one apply as retired): its 20 resources go, the stream's and
     # the key's policies are updated, nothing else changes
-    assert details["remove a consumer"] == "20 destroyed, 2 shared policies updated, nothing else"
+    assert details["remove a consumer"] == "26 destroyed, 2 shared policies updated, nothing else"
     assert details["replan after the removal: no changes"] == "No changes."
-    assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 63 destroyed."
+    assert details["teardown: unprotect + destroy"] == "Destroy complete! Resources: 83 destroyed."
 
 
 @pytest.mark.terraform
@@ -202,12 +208,12 @@ def test_split_fanout_rehearsal_hands_values_over_in_order_and_every_reader_gets
     details = {step["step"]: step["detail"] for step in result["steps"]}
     assert result["stacks"] == ["split-rehearsal-producer", "split-rehearsal-analytics", "split-rehearsal-billing"]
     # THEN the account plans first create roles and functions but no read policy and no mapping
-    assert details["accounts: roles, functions"] == "2 plans: 48 to add, 0 to change, 0 to destroy"
+    assert details["accounts: roles, functions"] == "2 plans: 60 to add, 0 to change, 0 to destroy"
     assert details["handoff: readers"] == "3 reader roles to the producer plan"
-    assert details["producer: stream, policies"] == "1 plans: 27 to add, 0 to change, 0 to destroy"
+    assert details["producer: stream, policies"] == "1 plans: 34 to add, 0 to change, 0 to destroy"
     assert details["handoff: share"] == "stream_share to analytics, billing"
     # a read policy and a mapping per cross-account reader, nothing else changes
     assert details["accounts: read policies, mappings"] == "2 plans: 6 to add, 0 to change, 0 to destroy"
     assert details["records through every reader"] == "4 readers in 3 accounts each got 118 records, 2 parked"
     assert details["replan every plan: no changes"] == "No changes."
-    assert details["destroy: accounts, then producer"] == "81 destroyed in 3 plans"
+    assert details["destroy: accounts, then producer"] == "100 destroyed in 3 plans"

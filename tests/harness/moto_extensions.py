@@ -48,6 +48,9 @@ calls, does not invoke functions without Docker, and does not deliver records th
 11. Kinesis `DescribeStreamConsumer` on a stream that does not exist: moto failed with an internal
     error; AWS answers `ResourceNotFoundException` (the live access review looks consumers up before
     the first apply).
+12. CloudWatch `SetAlarmState` performs the alarm's actions for the new state, as AWS documents for
+    testing notifications; moto only recorded the state. (moto evaluates no metric, so an alarm changes
+    state here only when set; the rehearsal sets one as a reader's falling behind would.)
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ import re
 from typing import Any
 
 from moto.awslambda import urls as lambda_urls
+from moto.cloudwatch.models import CloudWatchBackend
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError as RESTError
@@ -68,6 +72,7 @@ from moto.kinesis.models import KinesisBackend, kinesis_backends
 from moto.kinesis.responses import KinesisResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.ses.models import SESBackend
+from moto.sns.models import sns_backends
 from moto.ses.responses import EmailResponse
 
 STREAM_READ_ACTIONS = {
@@ -122,6 +127,32 @@ def _wrap_describe_stream_consumer(original: Any) -> Any:
         return original(self, stream_arn, consumer_name, consumer_arn)
 
     return describe_stream_consumer
+
+
+def _wrap_set_alarm_state(original: Any) -> Any:
+    """SetAlarmState performs the actions of the state it sets, when it differs from the alarm's, as
+    AWS documents: "When the updated state differs from the previous value, the action configured for
+    the appropriate state is invoked" (CloudWatch API Reference, SetAlarmState). An SNS action gets the
+    JSON CloudWatch publishes (AlarmName, NewStateValue, ...), in the alarm's own account and region."""
+    def set_alarm_state(self: CloudWatchBackend, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+        alarm = self.alarms.get(alarm_name)
+        old = alarm.state_value if alarm is not None else None
+        original(self, alarm_name, reason, reason_data, state_value)
+        if alarm is None or old == state_value or not alarm.actions_enabled:
+            return
+        actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions, "INSUFFICIENT_DATA": alarm.insufficient_data_actions}[state_value]
+        message = json.dumps({
+            "AlarmName": alarm.name, "AlarmDescription": alarm.description, "AWSAccountId": self.account_id,
+            "NewStateValue": state_value, "NewStateReason": reason, "StateChangeTime": alarm.state_updated_timestamp.isoformat(),
+            "Region": self.region_name, "AlarmArn": alarm.alarm_arn, "OldStateValue": old,
+            "Trigger": {"MetricName": alarm.metric_name, "Namespace": alarm.namespace, "Threshold": alarm.threshold},
+        })
+        for action in actions:
+            if action.startswith("arn:aws:sns:"):
+                account, region = action.split(":")[4], action.split(":")[3]
+                sns_backends[account][region].publish(message, arn=action, subject=f'{state_value}: "{alarm.name}" in {region}'[:100])
+
+    return set_alarm_state
 
 
 def _delete_resource_policy(self: KinesisBackend, resource_arn: str) -> None:
@@ -386,6 +417,7 @@ def install() -> None:
     KinesisBackend.get_resource_policy = _get_resource_policy  # type: ignore[method-assign]
     KinesisBackend.delete_resource_policy = _delete_resource_policy  # type: ignore[method-assign]
     KinesisBackend.describe_stream_consumer = _wrap_describe_stream_consumer(KinesisBackend.describe_stream_consumer)  # type: ignore[method-assign]
+    CloudWatchBackend.set_alarm_state = _wrap_set_alarm_state(CloudWatchBackend.set_alarm_state)  # type: ignore[method-assign]
     LambdaBackend.create_event_source_mapping = _wrap_create_event_source_mapping(  # type: ignore[method-assign]
         LambdaBackend.create_event_source_mapping
     )

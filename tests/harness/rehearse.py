@@ -687,6 +687,20 @@ def rotate_the_password(stack_dir: Path, env: dict[str, str], config: dict[str, 
     check("secret_string" not in version and "secret_string_wo" in version, f"the secret is not written write-only: {sorted(version)}")
     secrets = session(endpoint, CONSUMER).client("secretsmanager", endpoint_url=endpoint)
     before = json.loads(secrets.get_secret_value(SecretId=out["basic_auth_secret_arn"])["SecretString"])
+    # A warm authorizer, as Lambda keeps one, with the settings the stack gives it: it has read the secret
+    # before the rotation. Its clocks are the test's: the cache's (monotonic) and the wall's (the grace window).
+    (function,) = [f for f in config["resource"]["aws_lambda_function"].values() if "SECRET_ID" in f["environment"]["variables"]]
+    settings = AuthorizerSettings.from_env({**function["environment"]["variables"], "SECRET_ID": out["basic_auth_secret_arn"]})
+    cache, offset = [0.0], [0.0]
+    authorizer = Authorizer(settings, secrets, monotonic=lambda: cache[0], clock=lambda: time.time() + offset[0])
+    method_arn = f"arn:aws:execute-api:{REGION}:{CONSUMER}:{out['api_id']}/prod/POST/submit/e-1"
+
+    def decide(password: str) -> str:
+        header = "Basic " + base64.b64encode(f"{before['username']}:{password}".encode()).decode()
+        with contextlib.redirect_stdout(io.StringIO()):
+            return authorizer.authorize({"methodArn": method_arn, "headers": {"Authorization": header}})["policyDocument"]["Statement"][0]["Effect"]
+
+    check(decide(before["password"]) == "Allow", "the warm authorizer does not take the password before the rotation")
     override = {"resource": {"aws_secretsmanager_secret_version": {name: {"secret_string_wo_version": version["secret_string_wo_version"] + 1}}}}
     (stack_dir / "rotation_override.tf.json").write_text(json.dumps(override))
     terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=rotation.tfplan")
@@ -700,17 +714,16 @@ def rotate_the_password(stack_dir: Path, env: dict[str, str], config: dict[str, 
     state = terraform(stack_dir, env, "show", "-json").stdout
     for password in (before["password"], after["password"]):
         check(json.dumps(password)[1:-1] not in plan and json.dumps(password)[1:-1] not in state, "a password is in the plan or the state")
-    authorizer = Authorizer(AuthorizerSettings(secret_id=out["basic_auth_secret_arn"]), secrets)
-    method_arn = f"arn:aws:execute-api:{REGION}:{CONSUMER}:{out['api_id']}/prod/POST/submit/e-1"
-
-    def decide(password: str) -> str:
-        header = "Basic " + base64.b64encode(f"{after['username']}:{password}".encode()).decode()
-        with contextlib.redirect_stdout(io.StringIO()):
-            return authorizer.authorize({"methodArn": method_arn, "headers": {"Authorization": header}})["policyDocument"]["Statement"][0]["Effect"]
-
-    check((decide(after["password"]), decide(before["password"])) == ("Allow", "Deny"), "after the rotation the authorizer does not take exactly the new password")
+    # Seconds after the rotation (its cache still holds the old secret for most of a minute): the new password
+    # is let in at once, the old one for the grace window after the rotation, then refused.
+    cache[0] = settings.refresh_seconds + 1.0
+    check(decide(after["password"]) == "Allow", "the warm authorizer does not take the new password at once")
+    check(decide(before["password"]) == "Allow", "the old password is refused within the grace window")
+    offset[0] = settings.previous_grace_seconds + 1.0
+    check((decide(before["password"]), decide(after["password"])) == ("Deny", "Allow"), "after the grace window the authorizer does not take exactly the new password")
     _replan(stack_dir, env)
-    return "only the secret version replaced; new password Allow, old Deny; neither in plan or state; replan empty"
+    return (f"only the secret version replaced; warm authorizer: new password Allow at once, old Allow for the {settings.previous_grace_seconds} s grace, "
+            "then Deny; neither in plan or state; replan empty")
 
 
 def _fanout_readers(config: dict[str, Any]) -> dict[str, str]:
@@ -779,6 +792,43 @@ def exercise_fanout(endpoint: str, out: dict[str, Any], config: dict[str, Any], 
         parked = int(sqs.get_queue_attributes(QueueUrl=env["DEAD_LETTER_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
         check((written, parked) == (count - len(poison), len(poison)), f"{name}: table {written} / queue {parked}")
     return f"{len(readers)} readers in {len(set(readers.values()))} accounts each got {count - len(poison)} records, {len(poison)} parked"
+
+
+def subscriber_queues(endpoint: str, config: dict[str, Any]) -> None:
+    """The SQS queues the stack's alarm topics are subscribed to: an operator's, there before the apply."""
+    for body in config["resource"].get("aws_sns_topic_subscription", {}).values():
+        if body["protocol"] == "sqs":
+            _, _, _, region, account, name = body["endpoint"].split(":")
+            session(endpoint, account).client("sqs", endpoint_url=endpoint).create_queue(QueueName=name)
+
+
+def falling_behind_reaches_the_subscriber(endpoint: str, out: dict[str, Any], config: dict[str, Any]) -> str:
+    """A reader stops while records wait: its iterator-age alarm fires and the notification reaches the
+    operator's queue through the account's encrypted alarm topic, then OK when it is back. moto evaluates
+    no metric: the alarm's state is set as the lag would set it (SetAlarmState performs the actions, as on
+    AWS); that CloudWatch may publish to the topic and use its key is make policy-check's."""
+    (subscription,) = [b for b in config["resource"]["aws_sns_topic_subscription"].values() if b["protocol"] == "sqs"]
+    account_name = next(a for a, arn in out["alarm_topic_arns"].items() if f":{subscription['endpoint'].split(':')[4]}:" in arn)
+    account = subscription["endpoint"].split(":")[4]
+    kinesis = session(endpoint, PRODUCER).client("kinesis", endpoint_url=endpoint)
+    _put_all(kinesis, out["stream_name"], [{"Data": json.dumps({"n": i, "kind": "waiting"}).encode(), "PartitionKey": f"w-{i}"} for i in range(10)])
+    (alarm,) = [n for n in out["alarm_names"][account_name] if n.endswith("-iterator-age")]
+    cloudwatch = session(endpoint, account).client("cloudwatch", endpoint_url=endpoint)
+    (described,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    topic = out["alarm_topic_arns"][account_name]
+    check(described["AlarmActions"] == [topic] and described["OKActions"] == [topic], f"{alarm}'s actions: {described}")
+    sqs = session(endpoint, account).client("sqs", endpoint_url=endpoint)
+    queue = sqs.get_queue_url(QueueName=subscription["endpoint"].split(":")[5])["QueueUrl"]
+    states = []
+    for state in ("ALARM", "OK"):
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=f"rehearsal: {account_name}'s reader {'stopped' if state == 'ALARM' else 'caught up'}")
+        (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        envelope = json.loads(message["Body"])
+        notification = json.loads(envelope["Message"])
+        check((envelope["TopicArn"], notification["AlarmName"], notification["NewStateValue"]) == (topic, alarm, state), f"notification: {envelope}")
+        states.append(state)
+    return f"{alarm}: {' then '.join(states)} reached {subscription['endpoint'].split(':')[5]} through {topic.rsplit(':', 1)[1]}"
 
 
 def verify_fanout_empty(endpoint: str, out: dict[str, Any], config: dict[str, Any]) -> None:
@@ -928,7 +978,8 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
         env = mirror_config(scratch)
         with moto_server() as endpoint:
             print(f"moto on {endpoint}; scratch {scratch}", flush=True)
-            step("override + init", lambda: (write_override(stack_dir, endpoint), terraform(stack_dir, env, "init", "-input=false"))[1] and None)
+            step("override + init", lambda: (write_override(stack_dir, endpoint), subscriber_queues(endpoint, config),
+                                             terraform(stack_dir, env, "init", "-input=false"))[2] and None)
             step("plan -out", lambda: _plan_line(terraform(stack_dir, env, "plan", "-input=false", "-var-file=rehearsal.tfvars", "-out=tfplan").stdout))
             if hcl_twin is not None:
                 step("HCL export plans the same", lambda: hcl_plans_the_same(stack_dir, env, config, endpoint, hcl_twin, found.setdefault("hcl", {})))
@@ -938,6 +989,7 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
                 step("verify every account", lambda: verify_fanout(endpoint, out, config))
                 step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
                 step("records through every reader", lambda: exercise_fanout(endpoint, out, config))
+                step("a reader falls behind: alarm to queue", lambda: falling_behind_reaches_the_subscriber(endpoint, out, config))
                 step("replan: no changes", lambda: _replan(stack_dir, env))
                 if then is not None:
                     step("a hand-made grant: live review", lambda: hand_made_grant_is_reported(stack_dir, env, endpoint, out, then))
