@@ -33,7 +33,7 @@ consumer_account = AccountContext(consumer, "aws", "eu-west-1", "222222222222")
 props = xs.StackProps(stack_name="team-reader", existing_stream=xs.ExistingStreamProps(
     stream_arn="arn:aws:kinesis:eu-west-1:111111111111:stream/orders",
     key_arn="arn:aws:kms:eu-west-1:111111111111:key/0f3b1c2d-1111-2222-3333-444455556666"))
-function = consumer_account.function(stack, "reader-function", props=props.function, alarms=props.alarms, sink=props.sink)
+function = consumer_account.function(stack, "reader-function", props=props.function, sink=props.sink)
 shared = xs.SharedStream.from_existing(stack, "orders", provider=producer, existing=props.existing_stream,
                                        owner_root_arn=producer_account.root_arn, region="eu-west-1")
 reader = shared.grant_read("team", function.role_arn, consumer_name="team-reader", reader_account_id=consumer_account.account_id)
@@ -66,7 +66,11 @@ def test_a_consumer_in_a_users_own_stack_next_to_their_own_resources(tmp_path: P
     assert policy["resource_arn"].startswith("${aws_kinesis_stream_consumer.")
     (grant,) = resources["aws_kms_grant"].values()
     assert grant["constraints"] == [{"encryption_context_equals": {"aws:kinesis:arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}}]
+    # AND its alarms notify an encrypted topic of their own (none passed to .alarms)
+    (topic,) = resources["aws_sns_topic"].values()
+    assert (topic["name"], topic["provider"]) == ("team-reader-stream-consumer-alarms", "aws.consumer")
     assert len(resources["aws_cloudwatch_metric_alarm"]) == 5
+    assert {tuple(a["alarm_actions"]) for a in resources["aws_cloudwatch_metric_alarm"].values()} == {(f"${{aws_sns_topic.{next(iter(resources['aws_sns_topic']))}.arn}}",)}
 
 
 def test_a_users_own_resource_goes_through_the_safety_nets(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ _EXPORTS = {
     "EventSourceMappingProps": "xacct_streaming.settings.props",
     "SinkProps": "xacct_streaming.settings.props",
     "AlarmProps": "xacct_streaming.settings.props",
+    "AlarmSubscription": "xacct_streaming.settings.props",
     "BackendProps": "xacct_streaming.settings.props",
     "DynamoDBStreamsStackProps": "xacct_streaming.settings.dynamodb_streams",
     "ReplicationStackProps": "xacct_streaming.settings.replication",
@@ -53,6 +54,8 @@ _EXPORTS = {
     "SinkTable": "xacct_streaming.blocks.sink_table",
     "CustomerManagedKey": "xacct_streaming.blocks.customer_managed_key",
     "ConsumerAlarms": "xacct_streaming.blocks.consumer_alarms",
+    "AlarmTopic": "xacct_streaming.blocks.alarm_topic",
+    "StackDashboard": "xacct_streaming.blocks.stack_dashboard",
     # stacks
     "TwoAccountStack": "xacct_streaming.stacks.two_account_stack",
     "CrossAccountStreamingStack": "xacct_streaming.stacks.cross_account_streaming_stack",
