@@ -32,7 +32,7 @@ DEFAULT_WAIT_SECONDS = 20
 
 NEXT_STEPS = """next steps:
 - "Invalid principal" on a resource policy (a role seconds old): make deploy retries once by itself; if it failed
-  again, wait a minute, then make plan and make deploy (docs/operations.md, "A first apply refused with Invalid principal").
+  again, wait a minute, then make plan and make deploy (docs/operations.md, "The first apply across accounts").
 - anything else: read the error above; fix, then make plan and make deploy. What was applied stays in the state."""
 
 
