@@ -99,7 +99,7 @@ def test_split_plans_review_like_the_single_plan(outputs: dict[str, Path]) -> No
     # GIVEN the same three readers as one plan and as a producer plan and three account plans
     single, split = snapshot(load_side(outputs["three"])), snapshot(load_side(outputs["three-split"]))
     # THEN the same access, entry for entry (the handoff's values wired between the plans)
-    assert len(single.access) == 91
+    assert len(single.access) == 100
     assert single.access == split.access and single.unknown == split.unknown == set()
 
 
@@ -171,9 +171,9 @@ def test_a_bucket_is_owned_by_the_account_whose_provider_creates_it(cli_outdir: 
 
 def test_the_markdown_puts_added_access_first_one_table_per_resource(outputs: dict[str, Path]) -> None:
     text = _review(outputs["two"], outputs["three"]).markdown()
-    assert text.startswith("## Access review\n\n30 added, 0 removed, 0 unknown.\n")
+    assert text.startswith("## Access review\n\n33 added, 0 removed, 0 unknown.\n")
     assert f"### `{STREAM}` (account 111111111111)\n\n| change | principal | action | granted by | via |\n|---|---|---|---|---|\n" in text
-    assert text.count("### ") == 11  # ten resources (X-Ray's "*" and the log group's streams among them) and the enhanced fan-out table
+    assert text.count("### ") == 13  # twelve resources (X-Ray's "*", the log group's streams, the new account's alarm topic and its key among them) and the enhanced fan-out table
 
 
 def test_an_empty_state_is_nothing_yet(outputs: dict[str, Path], tmp_path: Path) -> None:

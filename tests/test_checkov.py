@@ -92,7 +92,7 @@ def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdi
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = SUMMARY.search(result.stdout)
     assert summary is not None, result.stdout
-    assert tuple(map(int, summary.groups())) == (417, 0, 24)
+    assert tuple(map(int, summary.groups())) == (460, 0, 25)
     # AND every exemption printed names its check, the one resource and why
     assert "exempt  CKV_AWS_116  aws_lambda_function authorizer-function/function in xacct-api-ingest: Dead-letter queue on the API's authorizer" in result.stdout
     assert sum(line.startswith("exempt  CKV_AWS_117  aws_lambda_function ") for line in result.stdout.splitlines()) == 7  # every function
@@ -172,7 +172,7 @@ def test_make_scan_passes_on_the_variant_with_alarm_topic_and_cross_account_sink
     result = run_make("scan", OUTDIR=library_outdir, REPORTS=tmp_path / "reports", VERBOSE=1)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = SUMMARY.search(result.stdout)
-    assert summary is not None and tuple(map(int, summary.groups())) == (564, 0, 28), result.stdout
+    assert summary is not None and tuple(map(int, summary.groups())) == (635, 0, 29), result.stdout
     # the VPC function passes CKV_AWS_117 itself; only the functions outside a VPC are exempted
     assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-provisioned" not in result.stdout
     assert "exempt  CKV_AWS_117  aws_lambda_function consumer-function/function in xacct-kinesis-efo" in result.stdout
@@ -187,7 +187,7 @@ def test_make_scan_is_quiet_and_skipped_when_nothing_changed(cli_outdir: Path, t
     # THEN no exemption is listed, only counted, with where to find them
     assert first.returncode == 0, first.stdout[-2000:]
     assert "exempt  " not in first.stdout
-    assert "Exempted checks: 24 (each with its justification: make scan VERBOSE=1, or the SARIF report)" in first.stdout
+    assert "Exempted checks: 25 (each with its justification: make scan VERBOSE=1, or the SARIF report)" in first.stdout
     # WHEN nothing changed THEN the scan is skipped
     second = run_make("scan", OUTDIR=outdir, REPORTS=reports)
     assert second.returncode == 0 and "scan: nothing changed since the last passing scan" in second.stdout
@@ -195,4 +195,4 @@ def test_make_scan_is_quiet_and_skipped_when_nothing_changed(cli_outdir: Path, t
     config = outdir / "stacks" / "xacct-kinesis-efo" / "cdk.tf.json"
     config.write_text(config.read_text().replace('"retention_period": 24', '"retention_period": 48'))
     third = run_make("scan", OUTDIR=outdir, REPORTS=reports)
-    assert third.returncode == 0 and "terraform_json scan results: Passed checks: 417" in third.stdout
+    assert third.returncode == 0 and "terraform_json scan results: Passed checks: 460" in third.stdout

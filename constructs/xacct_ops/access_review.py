@@ -623,7 +623,7 @@ def _finish(prepared: _Prepared, answers: list[dict[str, Any]]) -> Snapshot:
             continue
         where, granted_by = decided
         via = call.context.get("kms:ViaService", "").split(".")[0]
-        entry = Access(call.resource, call.caller, call.action, via, account, candidate.written, granted_by)
+        entry = Access(call.resource, call.caller, iam_data.canonical(call.action), via, account, candidate.written, granted_by)
         stand_ins = getattr(stack.r, "stand_ins", {})  # a plan's only
         named = [s for s in stand_ins if s in f"{call.resource} {call.caller}"]
         if named:

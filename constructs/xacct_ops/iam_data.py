@@ -43,6 +43,14 @@ def exists(action: str) -> bool:
     return name.lower() in _service("actions", service)
 
 
+def canonical(action: str) -> str:
+    """An action as AWS's reference writes it (`SNS:publish` -> `sns:Publish`): IAM compares actions
+    without regard to case, so one access is one entry however a policy spells it."""
+    service, name = _split(action)
+    body = _service("actions", service).get(name.lower())
+    return f"{service}:{body['name']}" if body else action
+
+
 def actions(service: str) -> list[str]:
     """Every action of a service, as `service:Name`, sorted."""
     return sorted(f"{service.lower()}:{body['name']}" for body in _service("actions", service).values())

@@ -58,6 +58,8 @@ _INGEST_API = "BasicAuthStreamApi's stage (xacct-api-ingest)"
 EXEMPTIONS: tuple[Exemption, ...] = (
     Exemption("CKV_AWS_117", "aws_lambda_function", "*", "Lambda in a VPC, for functions that did not opt in (function.subnet_ids): they only call AWS APIs; a VPC would add NAT gateways or endpoints and no isolation.", _not_in_a_vpc),
     Exemption("CKV_AWS_272", "aws_lambda_function", "*", "Code signing: the package is built from this repository by the pipeline that deploys it; no signer profile exists yet."),
+    Exemption("CKV_AWS_115", "aws_lambda_function", "authorizer-function/function", "Function-level concurrency limit on the API's authorizer (unreserved by default): API Gateway calls it for every request, so a reservation below the stage's burst fails requests; the stage's throttling (rate and burst) bounds it instead.",
+              lambda body: "reserved_concurrent_executions" not in body),
     Exemption("CKV_AWS_116", "aws_lambda_function", "authorizer-function/function", "Dead-letter queue on the API's authorizer: API Gateway calls it synchronously and waits, so there is no asynchronous invocation to retry or park."),
     Exemption("CKV_AWS_18", "aws_s3_bucket", "delivery/bucket", f"Access logging of {_ARCHIVE_BUCKET}: needs a second, log bucket per account; CloudTrail data events are the audit trail."),
     Exemption("CKV_AWS_144", "aws_s3_bucket", "delivery/bucket", f"Cross-region replication of {_ARCHIVE_BUCKET}: the archive is rebuilt from the replica table (point-in-time recovery on); a second region is a cost decision."),
@@ -67,7 +69,7 @@ EXEMPTIONS: tuple[Exemption, ...] = (
     Exemption("CKV2_AWS_51", "aws_api_gateway_stage", "api/stage", f"Client certificate on {_INGEST_API}: the integration is an AWS service call signed with a role, not an HTTP backend."),
     Exemption("CKV2_AWS_4", "aws_api_gateway_stage", "api/stage", f"Execution logging level on {_INGEST_API}: execution logs would hold request bodies; JSON access logs are on."),
     Exemption("CKV2_AWS_29", "aws_api_gateway_stage", "api/stage", f"WAF on {_INGEST_API}: a web ACL is an account-level cost and ownership decision; stage throttling and basic auth are on."),
-    Exemption("CKV2_AWS_57", "aws_secretsmanager_secret", "api/secret", "Automatic rotation of the ingest API's basic-auth secret: the password is shared with callers, so rotating it needs them updated too (operators rotate by raising api.password_version, a reviewed plan that writes a fresh password; the authorizer picks it up within its cache time)."),
+    Exemption("CKV2_AWS_57", "aws_secretsmanager_secret", "api/secret", "Automatic rotation of the ingest API's basic-auth secret: the password is shared with callers, so rotating it needs them updated too (operators rotate by raising api.password_version, a reviewed plan that writes a fresh password; the authorizer takes it at once and the old one for a grace window)."),
 )
 
 

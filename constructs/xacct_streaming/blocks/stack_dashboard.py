@@ -46,8 +46,12 @@ class StackDashboard(Construct):
         widgets.append({"type": "alarm", "properties": {"title": "Alarms", "alarms": [a.arn for a in watched.alarms]}})
         for index, widget in enumerate(widgets):
             widget.update({"x": (index % 2) * 12, "y": (index // 2) * 6, "width": 12, "height": 6})
-        self.dashboard = CloudwatchDashboard(self, "dashboard", provider=provider, dashboard_name=name,
-                                             dashboard_body=json.dumps({"widgets": widgets}))
+        body = json.dumps({"widgets": widgets})
+        # A Terraform expression in the body (a counted mapping's `${try(...[0].uuid, "")}`) must keep its
+        # quotes as they are: Terraform reads it inside the JSON string cdktf writes, which escapes them once.
+        for _, uuid in watched.mappings:
+            body = body.replace(json.dumps(uuid)[1:-1], uuid)
+        self.dashboard = CloudwatchDashboard(self, "dashboard", provider=provider, dashboard_name=name, dashboard_body=body)
 
     @staticmethod
     def _graphs(watched: Watched, event_counts: bool) -> list[tuple[str, str, list[list[str]]]]:

@@ -66,6 +66,9 @@ class AccountsStack(TerraformStack):
         first = next(iter(self.providers.values()))
         self.partition = DataAwsPartition(self, "partition", provider=first).partition
         self.region = self.variables["region"]
+        # The name of the stack's alarm topics and dashboards (a split fan-out's plans: the fan-out's, so
+        # each account's are named as in a single plan).
+        self.monitoring_name = stack_name
         self._alarm_topics: dict[str, str] = {}  # account -> the topic its alarms notify
         self._monitored: dict[str, Watched] = {}  # account -> what its dashboard shows
 
@@ -123,7 +126,7 @@ class AccountsStack(TerraformStack):
                                        f"region must be {region}, the region of alarms.existing_topic_arns.{side} ({existing}): an alarm notifies a topic of its own region.")
                 self._alarm_topics[side] = existing
             else:
-                self._alarm_topics[side] = self.context(side).alarm_topic(self, f"{side}-alarm-topic", name=f"{self.stack_name}-alarms", props=props).arn
+                self._alarm_topics[side] = self.context(side).alarm_topic(self, f"{side}-alarm-topic", name=f"{self.monitoring_name}-alarms", props=props).arn
             for subscription in props.subscriptions:
                 if subscription.account == side and subscription.endpoint_account is not None:
                     self._require_account_id(side, subscription.endpoint_account,
@@ -198,9 +201,9 @@ class AccountsStack(TerraformStack):
         dashboards = {}
         if props.dashboard:
             for side in alarmed:
-                StackDashboard(self, f"{side}-dashboard", provider=self.providers[side], name=self.stack_name, region=self.region,
+                StackDashboard(self, f"{side}-dashboard", provider=self.providers[side], name=self.monitoring_name, region=self.region,
                                watched=self._monitored[side], event_counts=True)
-                dashboards[side] = self.stack_name
+                dashboards[side] = self.monitoring_name
         outputs: dict[str, tuple[Any, str]] = {
             "alarm_names": ({side: sorted(w.alarm_names) for side, w in sorted(self._monitored.items())}, "Name of every alarm of this stack, by account."),
         }

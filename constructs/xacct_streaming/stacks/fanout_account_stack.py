@@ -32,6 +32,7 @@ class FanoutAccountStack(AccountsStack):
 
         super().__init__(scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_ACCOUNT_SPECS, accounts=account)
         self.plan, self.props = plan, plan.fanout
+        self.monitoring_name = plan.fanout.stack_name
         self._require_share(plan)
         self.consumers = FanoutConsumers(self, plan.fanout, counted=True)
         for consumer in plan.consumers:

@@ -28,6 +28,7 @@ class FanoutProducerStack(AccountsStack):
     def __init__(self, scope: Construct, plan: FanoutPlanProps) -> None:
         super().__init__(scope, plan.stack_name, plan.backend, plan.tags, specs=FANOUT_PRODUCER_SPECS, accounts=_producer)
         self.plan, self.props = plan, plan.fanout
+        self.monitoring_name = plan.fanout.stack_name
         self._require_reader_roles(plan.remote_consumers)
         self.shared = share_stream(self, plan.fanout)
         self.consumers = FanoutConsumers(self, plan.fanout)
