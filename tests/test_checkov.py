@@ -100,7 +100,7 @@ def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdi
     suite = ET.parse(reports / "checkov.junit.xml").getroot()
     cases = list(suite.iter("testcase"))
     skipped = [case.find("skipped") for case in cases if case.find("skipped") is not None]
-    assert (len(cases), len(skipped), sum(case.find("failure") is not None for case in cases)) == (441, 24, 0)
+    assert (len(cases), len(skipped), sum(case.find("failure") is not None for case in cases)) == (485, 25, 0)
     assert all(s.get("message") for s in skipped)
     names = [case.get("name", "") for case in cases]
     for check in CUSTOM:
@@ -109,7 +109,7 @@ def test_make_scan_passes_on_the_synthesized_stacks_and_writes_reports(cli_outdi
     assert sum("[CKV_XACCT_1]" in n for n in names) == 4
     sarif = json.loads((reports / "checkov.sarif").read_text())
     results = sarif["runs"][0]["results"]
-    assert sarif["version"] == "2.1.0" and len(results) == 24
+    assert sarif["version"] == "2.1.0" and len(results) == 25
     assert all(r["suppressions"][0]["kind"] == "external" and r["suppressions"][0]["justification"] for r in results)
 
 

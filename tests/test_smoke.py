@@ -61,6 +61,11 @@ class Workers:
             thread.join(5)
 
 
+def _last_line(stdout: str) -> str:
+    """Smoke's last line: the consumer's worker thread prints its metrics (one JSON object a line) whenever it runs."""
+    return [line for line in stdout.strip().splitlines() if not line.startswith('{"_aws"')][-1]
+
+
 def _files(tmp_path: Path, outputs: dict[str, Any], tfvars: str = "") -> list[str]:
     """The tfvars (the example's, plus `tfvars`) and outputs files, as make smoke's arguments."""
     (tmp_path / "terraform.tfvars").write_text((ROOT / "terraform.tfvars.example").read_text() + tfvars)
@@ -175,7 +180,7 @@ def test_smoke_of_a_shared_table_stream(aws_env: None, tmp_path: Path, capsys: p
     assert "waiting for its change in orders-changes" in out.err
     if forwarder_running:
         assert status == 0, out
-        last = out.out.strip().splitlines()[-1]
+        last = _last_line(out.out)
         assert last.startswith("PASS  end-to-end latency ") and last.endswith("(table orders -> change log orders-changes)")
     else:
         assert status == 1
@@ -228,11 +233,11 @@ def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: p
     assert stops[0].endswith(" s") and "not reached" not in stops[0]
     if flattener_running:
         assert status == 0, out
-        assert out.out.strip().splitlines()[-1].endswith(path)
+        assert _last_line(out.out).endswith(path)
     else:
         assert status == 1
         assert stops[1] == f"  bucket {bucket}: not reached"
-        assert out.out.strip().splitlines()[-1] == f"FAIL  nothing reached the end {path} within 8 s"
+        assert _last_line(out.out) == f"FAIL  nothing reached the end {path} within 8 s"
 
 
 # ---- the SES stack: an email through the configuration set -> SNS -> forwarder -> the other account's stream ----
@@ -291,7 +296,7 @@ def test_smoke_of_ses_notifications(aws_env: None, tmp_path: Path, capsys: pytes
     out = capsys.readouterr()
     # THEN its event is found in the shard its message id keys, or the run says why nothing was sent
     assert status == expected_status, out
-    assert out.out.strip().splitlines()[-1].startswith(expected_last)
+    assert _last_line(out.out).startswith(expected_last)
     if expected_status == 0:
         assert out.out.strip().endswith("(SES xacct-mail -> stream xacct-ses-events)")
         assert [(m.source, m.destinations["ToAddresses"]) for m in sent] == [(sender or identity, ["success@simulator.amazonses.com"])]
@@ -358,7 +363,7 @@ def test_smoke_of_a_fanout(aws_env: None, tmp_path: Path, capsys: pytest.Capture
     assert "waiting for it in 3 sink tables" in out.err
     if billing_running:
         assert status == 0, out
-        assert out.out.strip().splitlines()[-1].endswith("(stream xacct-shared-stream -> every consumer's sink table)")
+        assert _last_line(out.out).endswith("(stream xacct-shared-stream -> every consumer's sink table)")
     else:
         assert status == 1
         assert stops[2] == "  billing: table fan-billing-sink: not reached"
@@ -460,7 +465,7 @@ def test_smoke_of_the_api(aws_env: None, tmp_path: Path, capsys: pytest.CaptureF
     out = capsys.readouterr()
     # THEN the event went through the API and the stream into the sink table, or the API's refusal is shown
     assert status == expected_status, out
-    last = out.out.strip().splitlines()[-1]
+    last = _last_line(out.out)
     assert last.startswith(expected_last.format(port=port))
     if expected_status == 0:
         assert last.endswith("(API a1b2c3 -> stream xacct-shared-stream -> table xacct-sink)")
