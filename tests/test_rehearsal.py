@@ -213,7 +213,8 @@ def test_split_fanout_rehearsal_hands_values_over_in_order_and_every_reader_gets
     assert details["producer: stream, policies"] == "1 plans: 34 to add, 0 to change, 0 to destroy"
     assert details["handoff: share"] == "stream_share to analytics, billing"
     # a read policy and a mapping per cross-account reader, nothing else changes
-    assert details["accounts: read policies, mappings"] == "2 plans: 6 to add, 0 to change, 0 to destroy"
+    # (and each account's dashboard, which now shows its mappings' event counts)
+    assert details["accounts: read policies, mappings"] == "2 plans: 6 to add, 2 to change, 0 to destroy"
     assert details["records through every reader"] == "4 readers in 3 accounts each got 118 records, 2 parked"
     assert details["replan every plan: no changes"] == "No changes."
     assert details["destroy: accounts, then producer"] == "100 destroyed in 3 plans"

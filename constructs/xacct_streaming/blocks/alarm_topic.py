@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from cdktf import TerraformProvider
 from constructs import Construct
@@ -47,8 +47,8 @@ class AlarmTopic(Construct):
     key lets `cloudwatch.amazonaws.com` use it, only for this topic's messages (the encryption context
     SNS sets); the topic policy lets CloudWatch publish for this account's alarms only. Subscriptions:
     email and https endpoints confirm by themselves (SNS sends them a confirmation first); an SQS queue
-    or a Lambda function must be in this account: the function gets the permission SNS needs, the
-    queue's owner adds the statement `queue_policy_statement` gives (its policy is theirs).
+    or a Lambda function must be in this account: the function gets the permission SNS needs; the
+    queue's policy is its owner's, who lets sns.amazonaws.com send for this topic (docs/operations.md).
     """
 
     def __init__(
@@ -117,13 +117,3 @@ class AlarmTopic(Construct):
             endpoint=subscription.endpoint,
             depends_on=depends_on,
         )
-
-    def queue_policy_statement(self, queue_arn: str) -> Optional[dict[str, object]]:
-        """The statement an SQS subscriber's queue policy needs (SNS sends as sns.amazonaws.com, for this topic only)."""
-        return Statement(
-            sid="AlarmTopicDelivers",
-            principals={"Service": ["sns.amazonaws.com"]},
-            actions=["sqs:SendMessage"],
-            resources=[queue_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": self.topic.arn}},
-        ).render()

@@ -23,15 +23,12 @@ class Watched:
 
     functions: list[str] = field(default_factory=list)
     readers: list[str] = field(default_factory=list)  # functions an event source mapping drives (iterator age)
-    mappings: list[tuple[str, str]] = field(default_factory=list)  # (label, UUID)
+    mappings: list[tuple[str, str]] = field(default_factory=list)  # (label, UUID) of those reporting event counts
     queues: list[str] = field(default_factory=list)
     streams: list[str] = field(default_factory=list)  # streams whose polling readers may be throttled
     apis: list[tuple[str, str]] = field(default_factory=list)  # (API name, stage)
     alarms: list[Any] = field(default_factory=list)  # CloudwatchMetricAlarm
     alarm_names: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.functions or self.streams or self.apis)
 
 
 class StackDashboard(Construct):
@@ -39,10 +36,9 @@ class StackDashboard(Construct):
     and throttles of each function, queue depth, the streams' read throttling, the API's 5XX, and the
     state of every alarm, in the account's region."""
 
-    def __init__(self, scope: Construct, id_: str, *, provider: TerraformProvider, name: str, region: str, watched: Watched,
-                 event_counts: bool) -> None:
+    def __init__(self, scope: Construct, id_: str, *, provider: TerraformProvider, name: str, region: str, watched: Watched) -> None:
         super().__init__(scope, id_)
-        widgets = [self._metrics(title, stat, lines, region) for title, stat, lines in self._graphs(watched, event_counts) if lines]
+        widgets = [self._metrics(title, stat, lines, region) for title, stat, lines in self._graphs(watched) if lines]
         widgets.append({"type": "alarm", "properties": {"title": "Alarms", "alarms": [a.arn for a in watched.alarms]}})
         for index, widget in enumerate(widgets):
             widget.update({"x": (index % 2) * 12, "y": (index // 2) * 6, "width": 12, "height": 6})
@@ -54,13 +50,12 @@ class StackDashboard(Construct):
         self.dashboard = CloudwatchDashboard(self, "dashboard", provider=provider, dashboard_name=name, dashboard_body=body)
 
     @staticmethod
-    def _graphs(watched: Watched, event_counts: bool) -> list[tuple[str, str, list[list[str]]]]:
+    def _graphs(watched: Watched) -> list[tuple[str, str, list[list[str]]]]:
         return [
             ("Iterator age (ms): how far behind its source each reader is", "Maximum",
              [["AWS/Lambda", "IteratorAge", "FunctionName", f] for f in watched.readers]),
             ("Mapping event counts", "Sum",
-             [["AWS/Lambda", metric, "EventSourceMappingUUID", uuid] for _, uuid in watched.mappings for metric in MAPPING_EVENT_COUNTS]
-             if event_counts else []),
+             [["AWS/Lambda", metric, "EventSourceMappingUUID", uuid] for _, uuid in watched.mappings for metric in MAPPING_EVENT_COUNTS]),
             ("Errors and throttles", "Sum",
              [["AWS/Lambda", metric, "FunctionName", f] for f in watched.functions for metric in ("Errors", "Throttles")]),
             ("Messages waiting (dead-letter and on-failure queues)", "Maximum",

@@ -20,6 +20,7 @@ from xacct_streaming.blocks.account_context import AccountContext
 from xacct_streaming.blocks.consumer_alarms import ConsumerAlarms, metric_alarm
 from xacct_streaming.blocks.stack_dashboard import StackDashboard, Watched
 from xacct_streaming.blocks.policy import policy_document
+from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.props import AlarmProps, BackendProps
 from xacct_streaming.stacks.stack_variables import StackVariables, VariableSpec
@@ -149,7 +150,8 @@ class AccountsStack(TerraformStack):
         `event_counts` (its metrics_config is on): the mapping's event counts on the dashboard."""
         mapping_uuid = mapping.mapping.uuid if mapping is not None else mapping_uuid
         alarms = self.context(side).alarms(self, id_, function, props, reads_stream=retention_hours is not None,
-                                           topic_arn=self.alarm_topic_arn(side, props), retention_hours=retention_hours or 0)
+                                           topic_arn=self.alarm_topic_arn(side, props),
+                                           retention_hours=retention_hours or defaults.STREAM_RETENTION_HOURS)
         watched = self._watched(side)
         name = function.props.function_name
         watched.functions.append(name)
@@ -202,7 +204,7 @@ class AccountsStack(TerraformStack):
         if props.dashboard:
             for side in alarmed:
                 StackDashboard(self, f"{side}-dashboard", provider=self.providers[side], name=self.monitoring_name, region=self.region,
-                               watched=self._monitored[side], event_counts=True)
+                               watched=self._monitored[side])
                 dashboards[side] = self.monitoring_name
         outputs: dict[str, tuple[Any, str]] = {
             "alarm_names": ({side: sorted(w.alarm_names) for side, w in sorted(self._monitored.items())}, "Name of every alarm of this stack, by account."),
