@@ -10,7 +10,7 @@ from typing import Any, Optional
 import boto3
 from botocore.config import Config
 
-from xacct_consumer.config import load_at_cold_start
+from xacct_contracts import load_at_cold_start
 from xacct_ingest.authorizer import Authorizer, AuthorizerSettings, Unauthorized
 
 SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(AuthorizerSettings.from_env, os.environ)

@@ -1,7 +1,7 @@
 """Lambda entry point `changes_handler.lambda_handler`, for a DynamoDB stream (any account).
 
-Forwards each change, flattened to plain JSON, to a change-log table (TABLE_NAME) or a Firehose
-stream (DELIVERY_STREAM_NAME); see xacct_changes/. Settings are checked at cold start as in
+Forwards each change, flattened to plain JSON, to a change-log table or a Firehose
+stream (xacct_contracts.ChangeSettings: exactly one); see xacct_changes/. Settings are checked at cold start as in
 handler.py: a bad variable is logged once, naming it, and every invocation then fails, so Lambda
 keeps the records instead of acknowledging them.
 """
@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from xacct_changes.config import ChangeSettings
 from xacct_changes.runtime import ChangeRuntime
-from xacct_consumer.config import load_at_cold_start
+from xacct_contracts import load_at_cold_start
 
 SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(ChangeSettings.from_env, os.environ)
 

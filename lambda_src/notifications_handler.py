@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from xacct_consumer.config import load_at_cold_start
+from xacct_contracts import load_at_cold_start
 from xacct_notifications.forwarder import Forwarder, ForwarderSettings
 
 SETTINGS, CONFIGURATION_ERROR = load_at_cold_start(ForwarderSettings.from_env, os.environ)

@@ -85,9 +85,9 @@ def test_a_builtin_archive_holds_its_handler_and_what_it_imports_only(cli_outdir
     # GIVEN the API stack's two functions
     stack_dir = cli_outdir / "stacks" / "xacct-api-ingest"
     functions = _functions(json.loads((stack_dir / "cdk.tf.json").read_text()))
-    # THEN the authorizer carries its module and the one config module it imports, not the consumer's runtime
+    # THEN the authorizer carries its module and the runtime contracts it imports, not the consumer's runtime
     assert sorted(_zip_names(stack_dir, functions["xacct-api-ingest/authorizer-function/function"])) == [
-        "authorizer_handler.py", "xacct_consumer/__init__.py", "xacct_consumer/config.py", "xacct_ingest/__init__.py", "xacct_ingest/authorizer.py",
+        "authorizer_handler.py", "xacct_contracts.py", "xacct_ingest/__init__.py", "xacct_ingest/authorizer.py",
     ]
     consumer = _zip_names(stack_dir, functions["xacct-api-ingest/consumer-function/function"])
     assert "handler.py" in consumer and "xacct_consumer/kpl.py" in consumer

@@ -199,6 +199,25 @@ def checkov_skips_block() -> str:
     return _table(("exempted check", "only for (type, construct path)", "justification"), rows)
 
 
+def runtime_contracts_block() -> str:
+    """Each built-in runtime's environment, from its contract (lambda_src/xacct_contracts.py)."""
+    import dataclasses
+
+    from xacct_streaming.settings.runtime_contracts import contracts
+
+    rows = []
+    for handler, contract in contracts.HANDLERS.items():
+        for f in dataclasses.fields(contract):
+            if "variable" not in f.metadata:
+                continue
+            meta = f.metadata
+            set_by = "Lambda" if meta["set_by_lambda"] else "the stack"
+            default = "" if f.default is dataclasses.MISSING or f.default in ("", None) else f"`{f.default}`"
+            rows.append((f"`{handler}`", f"`{meta['variable']}`", f"`{contract.__name__}.{f.name}`", set_by,
+                         "yes" if f.name in contract.REQUIRED else "no", meta["what"], default))
+    return _table(("handler", "variable", "field", "set by", "required", "must be", "default"), rows)
+
+
 def bench_synth_block(result: dict[str, Any]) -> str:
     m, s = result["machine"], result["summary"]
     rows = [
@@ -315,7 +334,8 @@ def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
     from xacct_streaming.settings.catalog import KINDS
 
     blocks: dict[str, str] = {"stacks": stacks_block(), "make-targets": make_targets_block(root / "Makefile"),
-                              "checkov-skips": checkov_skips_block(), "request-context": request_context.markdown_table()}
+                              "checkov-skips": checkov_skips_block(), "request-context": request_context.markdown_table(),
+                              "runtime-contracts": runtime_contracts_block()}
     for stack_dir in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
         blocks.update(stack_blocks(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text())))
     blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})

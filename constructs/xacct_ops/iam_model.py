@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from xacct_ops.request_context import NotInTable, context_for
+from xacct_streaming.settings.runtime_contracts import settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATOR = Path(__file__).with_name("iam_evaluate.cjs")
@@ -430,18 +431,6 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
                 add(role, action, key, f"{what}: the queue's key via SQS",
                     {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role)})
 
-    def table_write(role: str, table_name: str, table_account: str, what: str) -> None:
-        table_arn = f"arn:aws:dynamodb:{REGION}:{table_account}:table/{table_name}"
-        add(role, "dynamodb:BatchWriteItem", table_arn, what)
-        found = stack.find("aws_dynamodb_table", arn=table_arn)
-        sse = stack.r(found[1].get("server_side_encryption", {})) if found else {}
-        key = sse.get("kms_key_arn") if isinstance(sse, dict) else None
-        if key:
-            add(role, "kms:GenerateDataKey", key, f"{what}: the table's key via DynamoDB",
-                {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role),
-                 "kms:EncryptionContext:aws:dynamodb:tableName": table_name},
-                scoped=() if key.split(":")[4] == Stack.account_of_role(role) and not role.endswith("writer") else ("kms:ViaService",))
-
     for address, fn in stack.each("aws_lambda_function"):
         role = stack.r(fn["role"])
         label = stack.value(address, "function_name")
@@ -463,32 +452,8 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
         dlq = stack.r(fn.get("dead_letter_config", {}).get("target_arn")) if fn.get("dead_letter_config") else None
         if dlq:
             queue_send(role, dlq, f"{label} parks a record in its dead-letter queue")
-        if "SINK_ROLE_ARN" in env and stack.find("aws_iam_role", arn=env["SINK_ROLE_ARN"]) is None:
-            pass  # a sink role in an account this configuration does not manage: its policies are not here to evaluate
-        elif "SINK_ROLE_ARN" in env:
-            sink_role = env["SINK_ROLE_ARN"]
-            add(role, "sts:AssumeRole", sink_role, f"{label} assumes the sink role with the external id",
-                {"sts:ExternalId": env.get("SINK_EXTERNAL_ID", "")}, scoped=("sts:ExternalId",))
-            table_write(sink_role, env["TABLE_NAME"], Stack.account_of_role(sink_role), f"{label} writes through the sink role")
-        elif "TABLE_NAME" in env:
-            table_write(role, env["TABLE_NAME"], Stack.account_of_role(role), f"{label} writes its sink table")
-        if "STREAM_ROLE_ARN" in env:
-            writer = env["STREAM_ROLE_ARN"]
-            add(role, "sts:AssumeRole", writer, f"{label} assumes the stream writer role")
-            stream_writes(stack, add, writer, env["STREAM_ARN"], f"{label} puts records through the writer role")
-        if "DELIVERY_STREAM_NAME" in env:
-            delivery = f"arn:aws:firehose:{REGION}:{Stack.account_of_role(role)}:deliverystream/{env['DELIVERY_STREAM_NAME']}"
-            add(role, "firehose:PutRecordBatch", delivery, f"{label} delivers changes to Firehose")
-        if "SECRET_ID" in env:
-            secret = stack.find("aws_secretsmanager_secret", name=env["SECRET_ID"])
-            if secret:
-                secret_arn = stack.value(secret[0], "arn")
-                add(role, "secretsmanager:GetSecretValue", secret_arn, f"{label} reads the basic-auth secret")
-                key = _kms_key_of(stack, secret[0], "kms_key_id")
-                if key:
-                    add(role, "kms:Decrypt", key, f"{label} decrypts the secret via Secrets Manager",
-                        {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com", "kms:EncryptionContext:SecretARN": secret_arn},
-                        scoped=("kms:ViaService",))
+        # What the runtime calls, as its contract declares (lambda_src/xacct_contracts.py).
+        runtime_calls(stack, add, role, label, settings_for(stack.r(fn.get("handler", ""))).from_env(env, check=False).calls())
 
     for _, mapping in stack.each("aws_lambda_event_source_mapping"):
         function = stack.function(stack.r(mapping["function_name"]))
@@ -603,6 +568,58 @@ def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
         add("apigateway.amazonaws.com", "sts:AssumeRole", role, "API Gateway assumes the integration role", {}, as_role=False)
         stream_writes(stack, add, role, stream.group(1), "API Gateway puts a request into the stream", actions=("kinesis:PutRecord",))
     return calls
+
+
+def runtime_calls(stack: Stack, add: Any, role: str, label: str, calls: list[Any]) -> None:
+    """A function's runtime calls (RuntimeCall) as the requests AWS sees, with the KMS calls each
+    service makes for it. A call made as a role this configuration does not create is left out: that
+    role's policies are another account's, not here to evaluate (an assume of it too)."""
+    unmanaged = {c.target for c in calls if c.kind == "role" and stack.find("aws_iam_role", arn=c.target) is None}
+    for call in calls:
+        caller = call.as_role or role
+        what = f"{label} {call.what}"
+        if caller in unmanaged or (call.kind == "role" and call.target in unmanaged):
+            continue
+        if call.kind == "role":
+            add(role, "sts:AssumeRole", call.target, what, dict(call.context), scoped=tuple(call.context))
+        elif call.kind == "table":
+            table_write(stack, add, caller, call.target, what)
+        elif call.kind == "stream":
+            stream_writes(stack, add, caller, call.target, what, call.actions)
+        elif call.kind == "delivery_stream":
+            for action in call.actions:
+                add(caller, action, f"arn:aws:firehose:{REGION}:{Stack.account_of_role(caller)}:deliverystream/{call.target}", what)
+        elif call.kind == "secret":
+            secret_read(stack, add, caller, call.target, call.actions, what, label)
+        else:
+            raise ValueError(f"{label}: a runtime call of kind {call.kind!r} the IAM model does not know (xacct_contracts.RuntimeCall)")
+
+
+def table_write(stack: Stack, add: Any, role: str, table_name: str, what: str) -> None:
+    table_arn = f"arn:aws:dynamodb:{REGION}:{Stack.account_of_role(role)}:table/{table_name}"
+    add(role, "dynamodb:BatchWriteItem", table_arn, what)
+    found = stack.find("aws_dynamodb_table", arn=table_arn)
+    sse = stack.r(found[1].get("server_side_encryption", {})) if found else {}
+    key = sse.get("kms_key_arn") if isinstance(sse, dict) else None
+    if key:
+        add(role, "kms:GenerateDataKey", key, f"{what}: the table's key via DynamoDB",
+            {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com", "kms:CallerAccount": Stack.account_of_role(role),
+             "kms:EncryptionContext:aws:dynamodb:tableName": table_name},
+            scoped=() if key.split(":")[4] == Stack.account_of_role(role) and not role.endswith("writer") else ("kms:ViaService",))
+
+
+def secret_read(stack: Stack, add: Any, role: str, secret_id: str, actions: tuple[str, ...], what: str, label: str) -> None:
+    secret = stack.find("aws_secretsmanager_secret", name=secret_id)
+    if not secret:
+        return
+    secret_arn = stack.value(secret[0], "arn")
+    for action in actions:
+        add(role, action, secret_arn, what)
+    key = _kms_key_of(stack, secret[0], "kms_key_id")
+    if key:
+        add(role, "kms:Decrypt", key, f"{label} decrypts the secret via Secrets Manager",
+            {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com", "kms:EncryptionContext:SecretARN": secret_arn},
+            scoped=("kms:ViaService",))
 
 
 def stream_writes(stack: Stack, add: Any, role: str, stream_arn: str, what: str, actions: tuple[str, ...] = ("kinesis:PutRecord", "kinesis:PutRecords")) -> None:

@@ -1,11 +1,11 @@
 """Basic-auth Lambda authorizer (REQUEST type) with the credentials held in Secrets Manager.
 
 The secret is a JSON object {"username": ..., "password": ...}, read once and kept for
-`SECRET_CACHE_SECONDS`. A rotation (a new version: AWSCURRENT moves to it, the old one becomes
+`cache_seconds` (settings: xacct_contracts.AuthorizerSettings). A rotation (a new version: AWSCURRENT moves to it, the old one becomes
 AWSPREVIOUS) must not lock callers out while a warm authorizer still holds the old version:
-- credentials that do not match a cached secret older than `SECRET_REFRESH_SECONDS` make it read the
+- credentials that do not match a cached secret older than `refresh_seconds` make it read the
   secret again at once (so at most one extra read per that many seconds, whatever a caller sends);
-- for `PREVIOUS_PASSWORD_GRACE_SECONDS` after the current version was created, the AWSPREVIOUS
+- for `previous_grace_seconds` after the current version was created, the AWSPREVIOUS
   password is still let in (callers switch over), then refused (0: never).
 So a rotated-out password is refused at most max(grace, cache) after the rotation (defaults 300 s
 and 60 s), and at once after the grace window on an authorizer that has seen the new one.
@@ -24,19 +24,11 @@ import base64
 import binascii
 import hmac
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from xacct_consumer.config import EnvReader
-
-# A secret's name or ARN (GetSecretValue takes either).
-SECRET_ID = re.compile(r"(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[a-zA-Z0-9/_+=.@-]{1,512}")
-SECONDS = re.compile(r"\d{1,5}")
-DEFAULT_CACHE_SECONDS = 60
-DEFAULT_REFRESH_SECONDS = 5
-DEFAULT_PREVIOUS_GRACE_SECONDS = 300
+from xacct_contracts import AuthorizerSettings
 
 
 class Unauthorized(Exception):
@@ -44,31 +36,6 @@ class Unauthorized(Exception):
 
     def __init__(self) -> None:
         super().__init__("Unauthorized")
-
-
-@dataclass(frozen=True)
-class AuthorizerSettings:
-    secret_id: str
-    cache_seconds: int = DEFAULT_CACHE_SECONDS
-    refresh_seconds: int = DEFAULT_REFRESH_SECONDS
-    previous_grace_seconds: int = DEFAULT_PREVIOUS_GRACE_SECONDS
-    log_level: str = "INFO"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "AuthorizerSettings":
-        read = EnvReader(env)
-
-        def seconds(variable: str, default: int) -> int:
-            value = read.optional(variable, SECONDS, "a number of seconds (0-99999)")
-            return int(value) if value is not None else default
-
-        return cls(
-            secret_id=read.required("SECRET_ID", SECRET_ID, "a Secrets Manager secret name or ARN"),
-            cache_seconds=seconds("SECRET_CACHE_SECONDS", DEFAULT_CACHE_SECONDS),
-            refresh_seconds=seconds("SECRET_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
-            previous_grace_seconds=seconds("PREVIOUS_PASSWORD_GRACE_SECONDS", DEFAULT_PREVIOUS_GRACE_SECONDS),
-            log_level=env.get("LOG_LEVEL", "INFO") or "INFO",
-        )
 
 
 @dataclass(frozen=True)

@@ -15,40 +15,18 @@ queue after its asynchronous retries).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import boto3
 
-from xacct_consumer.config import ROLE_ARN, ConfigurationError, EnvReader
+from xacct_contracts import ForwarderSettings
 from xacct_consumer.credentials import assumed_role_session
 from xacct_consumer.delivery import Clock, put_kinesis_records, send_messages
 from xacct_consumer.runtime import CLIENT_CONFIG, DEFAULT_REMAINING_SECONDS, SAFETY_SECONDS
 from xacct_consumer.telemetry import batch_line, emit
 
-STREAM_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream/[a-zA-Z0-9_.-]{1,128}")
 MAX_PARTITION_KEY = 256
-
-
-@dataclass(frozen=True)
-class ForwarderSettings:
-    stream_arn: str
-    stream_role_arn: str
-    dead_letter_queue_url: str
-    region: str
-    log_level: str = "INFO"
-    metrics_namespace: str = "XacctStreaming"
-    function_name: str = "local"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "ForwarderSettings":
-        read = EnvReader(env)
-        common = read.common()
-        stream_arn = read.required("STREAM_ARN", STREAM_ARN, "a Kinesis stream ARN")
-        if stream_arn.split(":")[3] != common["region"]:
-            raise ConfigurationError("STREAM_ARN", f"{stream_arn!r} is not in AWS_REGION {common['region']}")
-        return cls(stream_arn=stream_arn, stream_role_arn=read.required("STREAM_ROLE_ARN", ROLE_ARN, "an IAM role ARN"), **common)
 
 
 def partition_key(message: str, sns_message_id: str) -> str:

@@ -9,6 +9,7 @@ from typing import Optional
 from xacct_streaming.blocks.aws import LambdaFunctionDeadLetterConfig, SqsQueue
 from xacct_streaming.blocks.policy import Statement
 from xacct_streaming.blocks.synchronous_function import HANDLER, SynchronousFunction
+from xacct_streaming.settings.runtime_contracts import QueuedRuntimeSettings
 
 __all__ = ["HANDLER", "StreamConsumerFunction"]
 
@@ -61,4 +62,4 @@ class StreamConsumerFunction(SynchronousFunction):
         return LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue_arn)
 
     def _queue_environment(self) -> dict[str, str]:
-        return {"DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.url}
+        return QueuedRuntimeSettings.environment(dead_letter_queue_url=self.dead_letter_queue.url)

@@ -36,6 +36,7 @@ from xacct_streaming.blocks.policy import (
     policy_document,
 )
 from xacct_streaming.settings.props import UNRESERVED, ConsumerFunctionProps, SinkProps
+from xacct_streaming.settings.runtime_contracts import ConsumerSettings, RuntimeSettings
 from xacct_streaming.blocks.shared_stream import SharedStream, StreamReader, kinesis_service
 from xacct_streaming.settings.validation import require_environment
 
@@ -83,9 +84,9 @@ class SynchronousFunction(Construct):
         sink_environment: Optional[Mapping[str, str]] = None,
         sink_role_arn: Optional[str] = None,
     ) -> None:
-        """`sink`: the table the Kinesis runtime writes to (TABLE_NAME, SINK_* variables), or None for a
+        """`sink`: the table the Kinesis runtime writes to (ConsumerSettings' sink fields), or None for a
         function with no sink of that kind; `sink_environment` replaces those variables for another
-        handler; `sink_role_arn` is the role to write through when it is created in the same plan (a
+        handler (its contract's `environment(...)`); `sink_role_arn` is the role to write through when it is created in the same plan (a
         reference, which SinkProps cannot validate), else `sink.role_arn`."""
         super().__init__(scope, id_)
         self._provider = provider
@@ -259,14 +260,14 @@ class SynchronousFunction(Construct):
         )
 
     def _environment(self) -> dict[str, str]:
-        """What lambda_src/xacct_consumer/config.py reads at cold start, then the user's own."""
-        variables = {**self._queue_environment(), "LOG_LEVEL": self.props.log_level, "METRICS_NAMESPACE": self._metrics_namespace}
+        """What the runtime reads at cold start (its contract in lambda_src/xacct_contracts.py), then the user's own."""
+        variables = {**self._queue_environment(), **RuntimeSettings.environment(log_level=self.props.log_level, metrics_namespace=self._metrics_namespace)}
         if self._sink_environment is not None:
             variables = {**self._sink_environment, **variables}
         elif self.sink is not None:
-            variables["TABLE_NAME"] = self.sink.table_name
-            optional = {"SINK_ROLE_ARN": self.sink_role_arn, "SINK_REGION": self.sink.region, "SINK_EXTERNAL_ID": self.sink.external_id}
-            variables.update({name: value for name, value in optional.items() if value is not None})
+            variables.update(ConsumerSettings.environment(
+                table_name=self.sink.table_name, sink_role_arn=self.sink_role_arn, sink_region=self.sink.region, sink_external_id=self.sink.external_id,
+            ))
         # The stack's wiring wins: a user's variable of the same name is a mistake, said at synth.
         require_environment("function.environment", self.props.environment, taken=list(variables))
         return {**variables, **self.props.environment}

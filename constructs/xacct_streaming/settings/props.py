@@ -187,7 +187,7 @@ class ConsumerFunctionProps:
     image_uri: Optional[str] = None
     # None: the built-in runtime's handler (required with source_dir or zip_file).
     handler: Optional[str] = None
-    # Added to the variables the stack sets for its wiring (TABLE_NAME, ...), never over them.
+    # Added to the variables the stack sets for its wiring (its runtime contract, lambda_src/xacct_contracts.py), never over them.
     environment: Mapping[str, str] = field(default_factory=dict)
     layers: tuple[str, ...] = ()
     # What of source_dir is packaged: everything but hidden files and directories (".env", ".git*",

@@ -16,6 +16,7 @@ from xacct_streaming.blocks.aws import IamRole
 from xacct_streaming.blocks.basic_auth_stream_api import BasicAuthStreamApi
 from xacct_streaming.blocks.policy import Statement, trust_policy
 from xacct_streaming.settings.api_ingest import ApiIngestStackProps
+from xacct_streaming.settings.runtime_contracts import AuthorizerSettings
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
@@ -34,8 +35,8 @@ class ApiIngestStack(TwoAccountStack):
             props=props.authorizer,
             builtin_handler=defaults.AUTHORIZER_HANDLER,
             description=f"Basic-auth authorizer of API {props.api.api_name}",
-            sink_environment={"SECRET_ID": props.api.secret_name, "SECRET_CACHE_SECONDS": str(defaults.API_SECRET_CACHE_SECONDS),
-                              "PREVIOUS_PASSWORD_GRACE_SECONDS": str(props.api.previous_password_grace_seconds)},
+            sink_environment=AuthorizerSettings.environment(secret_id=props.api.secret_name, cache_seconds=defaults.API_SECRET_CACHE_SECONDS,
+                                                            previous_grace_seconds=props.api.previous_password_grace_seconds),
             # API Gateway waits for its answer: no asynchronous retries, no mapping, no queues.
             queues=False,
         )

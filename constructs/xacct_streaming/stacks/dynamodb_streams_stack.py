@@ -13,6 +13,7 @@ from constructs import Construct
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.dynamodb_streams import DynamoDBStreamsStackProps
+from xacct_streaming.settings.runtime_contracts import ChangeSettings
 from xacct_streaming.blocks.shared_table_stream import SharedTableStream
 from xacct_streaming.blocks.sink_table import SinkTable
 from xacct_streaming.blocks.stream_consumer import StreamConsumer
@@ -30,7 +31,7 @@ class DynamoDBStreamsStack(TwoAccountStack):
             sink=props.sink,
             builtin_handler=defaults.CHANGES_HANDLER,
             description="Forwards the changes of a DynamoDB table in another account to a change-log table",
-            sink_environment={"TABLE_NAME": props.sink.table_name},
+            sink_environment=ChangeSettings.environment(table_name=props.sink.table_name),
         )
         self.shared = SharedTableStream(
             self,

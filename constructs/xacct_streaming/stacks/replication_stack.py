@@ -19,6 +19,7 @@ from xacct_streaming.blocks.cross_account_writer_role import CrossAccountWriterR
 from xacct_streaming.blocks.policy import TABLE_KEY_USE_ACTIONS, Statement, dynamodb_service
 from xacct_streaming.settings.props import SinkProps
 from xacct_streaming.settings.replication import ReplicationStackProps
+from xacct_streaming.settings.runtime_contracts import ChangeSettings, ConsumerSettings
 from xacct_streaming.blocks.s3_delivery_stream import S3DeliveryStream
 from xacct_streaming.blocks.shared_stream import SharedStream
 from xacct_streaming.blocks.sink_table import SinkTable
@@ -51,12 +52,9 @@ class ReplicationStack(TwoAccountStack):
             sink=SinkProps(table_name=replica.table_name),
             description="Writes each Kinesis record into the replica table of the analytics account",
             sink_role_arn=replica_writer_role_arn,
-            sink_environment={
-                "TABLE_NAME": replica.table_name,
-                "SINK_ROLE_ARN": replica_writer_role_arn,
-                "SINK_EXTERNAL_ID": replica.external_id,
-                "SINK_REGION": self.region,
-            },
+            sink_environment=ConsumerSettings.environment(
+                table_name=replica.table_name, sink_role_arn=replica_writer_role_arn, sink_external_id=replica.external_id, sink_region=self.region,
+            ),
         )
         stream_read = self.writer.grant_stream_read(self.stream)
 
@@ -118,7 +116,7 @@ class ReplicationStack(TwoAccountStack):
             sink=SinkProps(table_name=replica.table_name),
             builtin_handler=defaults.CHANGES_HANDLER,
             description="Flattens the replica table's changes to plain JSON and puts them to Firehose",
-            sink_environment={"DELIVERY_STREAM_NAME": props.delivery.delivery_stream_name},
+            sink_environment=ChangeSettings.environment(delivery_stream_name=props.delivery.delivery_stream_name),
         )
         self.flattener_wiring = StreamConsumer(
             self,

@@ -24,6 +24,7 @@ from xacct_streaming.blocks.grant import dependables
 from xacct_streaming.blocks.cross_account_writer_role import CrossAccountWriterRole
 from xacct_streaming.blocks.policy import Statement
 from xacct_streaming.settings.ses_notifications import SesNotificationsStackProps
+from xacct_streaming.settings.runtime_contracts import ForwarderSettings
 from xacct_streaming.blocks.ses_notification_topic import SesNotificationTopic
 from xacct_streaming.blocks.shared_stream import SharedStream, kinesis_service
 from xacct_streaming.stacks.two_account_stack import CONSUMER, PRODUCER, TwoAccountStack
@@ -58,7 +59,7 @@ class SesNotificationsStack(TwoAccountStack):
             builtin_handler=defaults.NOTIFICATIONS_HANDLER,
             description="Forwards SES notifications from SNS into a Kinesis stream of another account",
             sink_role_arn=writer_role_arn,
-            sink_environment={"STREAM_ARN": self.stream.stream.arn, "STREAM_ROLE_ARN": writer_role_arn},
+            sink_environment=ForwarderSettings.environment(stream_arn=self.stream.stream.arn, stream_role_arn=writer_role_arn),
         )
         self.stream_writer_role = CrossAccountWriterRole(
             self,
