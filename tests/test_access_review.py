@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from conftest import ROOT, run_main
-from xacct_ops.access_review import Access, load_side, review, snapshot, stable_account_id
+from xacct_ops.iam.resolver import stable_account_id
+from xacct_ops.iam.sources import load_side
+from xacct_ops.review.access import Access
+from xacct_ops.review.decide import snapshot
+from xacct_ops.review.diff import review
 
 pytestmark = pytest.mark.slow  # five synths: make test
 

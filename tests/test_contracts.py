@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import tokenize
-from pathlib import Path
+import re
 
 import pytest
 
@@ -30,7 +30,7 @@ def test_every_variable_is_named_once_across_the_contracts_and_in_no_other_sourc
         for token in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
             if token.type == tokenize.STRING:
                 for name in names:
-                    if __import__("re").search(rf"(?<![A-Z_]){name}(?![A-Z_])", token.string):
+                    if re.search(rf"(?<![A-Z_]){name}(?![A-Z_])", token.string):
                         written.setdefault(name, []).append(f"{path.relative_to(ROOT)}:{token.start[0]}")
     # THEN none is written anywhere but in its contract (AWS_REGION and the function name: Lambda's own)
     assert written == {}

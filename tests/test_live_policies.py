@@ -1,4 +1,4 @@
-"""The live policies of a deployed stack against its plan (xacct_ops/live_policies.py): what an apply
+"""The live policies of a deployed stack against its plan (xacct_ops/review/live.py): what an apply
 would remove of what someone added by hand. Here with a stand-in for AWS that serves what the apply
 wrote; `make rehearse` does it against moto after a real apply (the fan-out rehearsal)."""
 
@@ -11,9 +11,9 @@ from typing import Any, Callable
 import pytest
 from botocore.exceptions import ClientError
 
-from xacct_ops import live_policies
-from xacct_ops.access_review import PlanResolver
-from xacct_ops.iam_model import Stack
+from xacct_ops.iam.resolver import PlanResolver
+from xacct_ops.iam.stack import Stack
+from xacct_ops.review import live as live_policies
 
 PRODUCER, CONSUMER = "123456789012", "210987654321"
 ACCOUNTS = {"producer": PRODUCER, "consumer": CONSUMER}
@@ -156,6 +156,6 @@ def test_a_policy_that_cannot_be_read_stops_the_review_naming_it(core: dict[str,
 )
 def test_a_consumer_arn_with_its_creation_time_is_read_as_it_is(written: str, read: str) -> None:
     # a real consumer ARN once lost the last letter of its name to the moto fix-up: "...-consume:1767225600r:1767225600"
-    from xacct_ops.iam_model import MOTO_CONSUMER_ARN
+    from xacct_ops.iam.sources import MOTO_CONSUMER_ARN
 
     assert MOTO_CONSUMER_ARN.sub(r"\1:1767225600", json.dumps({"arn": written})) == json.dumps({"arn": read})

@@ -1,4 +1,4 @@
-"""The table of what AWS sends (xacct_ops.request_context): every synthesized policy conditions a call
+"""The table of what AWS sends (xacct_ops.iam.request_context): every synthesized policy conditions a call
 only on keys that call carries, and the policy check cannot supply a key the table does not list."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from xacct_ops.request_context import TABLE, NotInTable, context_for, markdown_table, unsent_condition_keys
+from xacct_ops.iam.request_context import TABLE, NotInTable, context_for, markdown_table, unsent_condition_keys
 
 
 def _config(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -40,8 +40,8 @@ COMMON = (
     # What the scan step runs: its configuration and the custom checks.
     ".checkov.yaml", "constructs/xacct_ops/scan.py", "constructs/xacct_checks/**/*.py",
     # What the access review runs: the review, the IAM model and its engine, what AWS sends.
-    "constructs/xacct_ops/access_review.py", "constructs/xacct_ops/iam_model.py", "constructs/xacct_ops/iam_evaluate.cjs",
-    "constructs/xacct_ops/request_context.py", "package-lock.json",
+    "constructs/xacct_ops/access_review.py", "constructs/xacct_ops/review/*.py", "constructs/xacct_ops/iam/*.py",
+    "constructs/xacct_ops/iam/evaluate.cjs", "package-lock.json",
 )
 # Modules every synthesis runs, whatever the stack.
 SYNTHESIS_MODULES = ("xacct_streaming.synthesis.synth", "xacct_streaming.settings.config")

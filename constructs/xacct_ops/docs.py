@@ -12,7 +12,7 @@ outside those markers is written by hand. NAME is one of:
     settings:<kind>         the settings file's tables for that kind: key, default, what is allowed
     make-targets            the Makefile's targets (their `## ` comments)
     checkov-skips           the checkov exemptions, each for one resource, and their justification (xacct_ops.scan)
-    request-context         what AWS sends with each call a service makes for the stacks, with sources (xacct_ops.request_context)
+    request-context         what AWS sends with each call a service makes for the stacks, with sources (xacct_ops.iam.request_context)
     bench-synth, bench-handler, bench-plan(-readme)  the latest benchmark results (bench/results/*.json)
 
     python -m xacct_ops.docs --stacks-dir cdktf.out/stacks            # rewrite the parts
@@ -32,7 +32,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from xacct_ops import diagram, request_context
+from xacct_ops import diagram
+from xacct_ops.iam import request_context
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = ("README.md", "docs/*.md", "docs/stacks/*.md")

@@ -37,9 +37,10 @@ from typing import Any, Callable, Optional
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_ops import live_policies
-from xacct_ops.iam_data import NoIamData
-from xacct_ops.iam_model import OWNER_STATEMENTS_OUTPUT, EngineError
+from xacct_ops.iam.data import NoIamData
+from xacct_ops.iam.engine import EngineError
+from xacct_ops.iam.stack import OWNER_STATEMENTS_OUTPUT
+from xacct_ops.review import live as live_policies
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import load_stacks
 from xacct_streaming.settings.errors import ConfigError
@@ -401,7 +402,7 @@ def live_policy_check(name: str, config: dict[str, Any], tfvars: dict[str, Any],
                       endpoint: Optional[str]) -> Result:
     """The policies the plan will write, as they are live now, reviewed against the plan: access the
     apply would take away (a statement added by hand since the last apply: the console's stream sharing
-    editor, a put-resource-policy) fails the check, listed (live_policies.py)."""
+    editor, a put-resource-policy) fails the check, listed (xacct_ops/review/live.py)."""
     check = "live policies: the apply removes no access they grant"
     try:
         side = live_policies.read_live(name, config, identities, tfvars, live_policies.session_client(sessions, endpoint))

@@ -40,21 +40,15 @@ from typing import Any, Optional
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "constructs"))
 
-from xacct_ops.iam_model import (  # noqa: E402  (the model, shared with make access-review)
-    ACCOUNTS,
-    FANOUT_ACCOUNT_IDS,
-    OTHER_REGION,
-    REGION,
-    THIRD_ACCOUNT,
-    Call,
-    Stack,
-    evaluate,
-    expected_calls,
-    load_state,
-    request_of,
-)
+# The model, shared with make access-review (xacct_ops.iam).
+from xacct_ops.iam.calls import expected_calls  # noqa: E402
+from xacct_ops.iam.engine import evaluate, request_of  # noqa: E402
+from xacct_ops.iam.policy import Call  # noqa: E402
+from xacct_ops.iam.resolver import ACCOUNTS, OTHER_REGION, REGION, THIRD_ACCOUNT, stable_account_id  # noqa: E402
+from xacct_ops.iam.sources import load_state  # noqa: E402
+from xacct_ops.iam.stack import Stack  # noqa: E402
 
-__all__ = ["ACCOUNTS", "FANOUT_ACCOUNT_IDS", "Stack", "check_stack", "load_state", "summarize"]
+__all__ = ["ACCOUNTS", "Stack", "check_stack", "load_state", "stable_account_id", "summarize"]
 
 
 # ---- what must be denied ---------------------------------------------------------------------

@@ -129,14 +129,15 @@ def mirror_config(workdir: Path) -> dict[str, str]:
     return env
 
 
-# A fan-out stack's consumer accounts get these ids, in the order its providers are declared.
-from policy_check import FANOUT_ACCOUNT_IDS  # noqa: E402  (the same ids the policy check resolves)
+# A fan-out stack's consumer accounts get the ids the policy check and the access review stand in
+# for them (xacct_ops.iam.resolver): each from its name alone.
+from policy_check import stable_account_id  # noqa: E402
 
 
 def consumer_accounts(config: dict[str, Any]) -> dict[str, str]:
     """Logical account name -> id, for a fan-out stack (its providers other than the producer's)."""
     aliases = [p["alias"] for p in config["provider"]["aws"] if p["alias"] != "producer"]
-    return dict(zip(aliases, FANOUT_ACCOUNT_IDS)) if "consumer_accounts" in config.get("variable", {}) else {}
+    return {alias: stable_account_id(alias) for alias in aliases} if "consumer_accounts" in config.get("variable", {}) else {}
 
 
 def write_override(stack_dir: Path, endpoint: str, config: dict[str, Any] | None = None) -> None:
@@ -1060,7 +1061,7 @@ def rehearse_split(producer_src: Path, account_srcs: list[Path], keep: bool = Fa
         configs = {d: json.loads((d / "cdk.tf.json").read_text()) for d in [producer, *accounts]}
         # Each account plan's one provider alias, and its moto account id (in the order given).
         aliases = [configs[d]["provider"]["aws"][0]["alias"] for d in accounts]
-        ids = dict(zip(accounts, FANOUT_ACCOUNT_IDS))
+        ids = {d: stable_account_id(alias) for d, alias in zip(accounts, aliases)}
         env = mirror_config(scratch)
 
         def output(stack_dir: Path, name: str) -> Any:

@@ -27,9 +27,12 @@ from typing import Any, Callable, Iterator, Optional
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "constructs"))
 
-from xacct_ops import iam_data  # noqa: E402
-from xacct_ops.access_review import Review, Snapshot, load_side, review, snapshots  # noqa: E402
-from xacct_ops.iam_model import OWNER_STATEMENTS_OUTPUT as OWNER_OUTPUT, Stack  # noqa: E402
+from xacct_ops.iam import data as iam_data  # noqa: E402
+from xacct_ops.iam.sources import load_side  # noqa: E402
+from xacct_ops.iam.stack import OWNER_STATEMENTS_OUTPUT as OWNER_OUTPUT, Stack  # noqa: E402
+from xacct_ops.review.access import Snapshot  # noqa: E402
+from xacct_ops.review.decide import snapshots  # noqa: E402
+from xacct_ops.review.diff import Review, review  # noqa: E402
 
 # Principals an edit adds: a role of the account named, not in any configuration.
 PROBE_ROLE = "edit-probe"

@@ -19,7 +19,7 @@ CLOUDWATCH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 def cloudwatch_key_grant(topic_arn: str) -> Statement:
     """Key-policy statement letting CloudWatch use the key only for messages of this alarm topic.
     SNS makes the KMS call with the topic's ARN as encryption context (`aws:sns:topicArn`); whether
-    CloudWatch's `aws:SourceAccount`/`aws:SourceArn` reach KMS is documented nowhere (xacct_ops.request_context)."""
+    CloudWatch's `aws:SourceAccount`/`aws:SourceArn` reach KMS is documented nowhere (xacct_ops.iam.request_context)."""
     return Statement(
         sid="CloudWatchAlarmsPublishToEncryptedTopic",
         principals={"Service": ["cloudwatch.amazonaws.com"]},

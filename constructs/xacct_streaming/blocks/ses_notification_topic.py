@@ -36,7 +36,7 @@ class SesNotificationTopic(Construct):
     The topic is encrypted with its own customer-managed key. SES may publish to the topic only for
     this configuration set (`aws:SourceAccount`, `aws:SourceArn`, which SES documents sending), and
     use the key only for this topic's messages (the encryption context SNS sets, `aws:sns:topicArn`;
-    SES documents no source keys reaching KMS: xacct_ops.request_context). Subscribers are added by
+    SES documents no source keys reaching KMS: xacct_ops.iam.request_context). Subscribers are added by
     the stack (`self.topic`).
     """
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[2] / "node_modules" / "@cloud-copilot" / "iam-data" / "data"
+DATA = Path(__file__).resolve().parents[3] / "node_modules" / "@cloud-copilot" / "iam-data" / "data"
 
 
 class NoIamData(RuntimeError):

@@ -3,7 +3,7 @@
 // resource policies, KMS key policies, cross-account rules, every condition operator), for
 // `make policy-check` (tests/harness/policy_check.py writes the requests, reads the answers).
 //
-//   node tests/harness/iam_evaluate.cjs requests.json > answers.json
+//   node constructs/xacct_ops/iam/evaluate.cjs requests.json > answers.json
 //
 // requests.json: [{principal, action, resource, resourceAccount, context, identityPolicies: [{name, policy}],
 //                  resourcePolicy}] ; answers.json: [{result, identity, resource, allowedBy, deniedBy, errors}]

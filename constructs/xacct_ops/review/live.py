@@ -30,8 +30,11 @@ from typing import Any, Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct_ops.access_review import PlanResolver, Review, review, snapshots
-from xacct_ops.iam_model import MOTO_CONSUMER_ARN, RESOURCE_POLICIES, Stack
+from xacct_ops.iam.resolver import CONSUMER_CREATED, PlanResolver
+from xacct_ops.iam.sources import MOTO_CONSUMER_ARN
+from xacct_ops.iam.stack import RESOURCE_POLICIES, Stack
+from xacct_ops.review.decide import snapshots
+from xacct_ops.review.diff import Review, review
 
 
 class LiveError(Exception):
@@ -95,7 +98,7 @@ def known_values(config: dict[str, Any], plan: Stack, client: Client) -> dict[st
     for name, body in resources.get("aws_kinesis_stream_consumer", {}).items():
         def consumer_of(body: dict[str, Any] = body) -> dict[str, Any]:
             found = client(_alias(body), "kinesis").describe_stream_consumer(StreamARN=plan.r(body["stream_arn"]), ConsumerName=plan.r(body["name"]))
-            arn = MOTO_CONSUMER_ARN.sub(r"\1:1767225600", found["ConsumerDescription"]["ConsumerARN"])
+            arn = MOTO_CONSUMER_ARN.sub(rf"\1:{CONSUMER_CREATED}", found["ConsumerDescription"]["ConsumerARN"])
             return {"arn": arn, "id": arn}
         lookup(f"aws_kinesis_stream_consumer.{name}", _alias(body), consumer_of)
     for name, body in resources.get("aws_dynamodb_table", {}).items():
@@ -187,7 +190,7 @@ def read_live(name: str, config: dict[str, Any], accounts: dict[str, str], varia
                     del live_config["resource"][type_][resource_name]
                 continue
             read.append(f"{address}: {target}")
-            live_config["resource"][type_][resource_name][argument] = MOTO_CONSUMER_ARN.sub(r"\1:1767225600", document)
+            live_config["resource"][type_][resource_name][argument] = MOTO_CONSUMER_ARN.sub(rf"\1:{CONSUMER_CREATED}", document)
     live = Stack(name, live_config, resolver=PlanResolver(live_config, known, accounts=aliases, variables=variables))
     return LiveSide(live, planned, read, absent)
 
