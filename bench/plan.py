@@ -71,11 +71,11 @@ def prepare(work: Path, endpoint: str) -> dict[str, tuple[Path, int]]:
     for name, (stack_dir, _) in cases.items():
         rehearse.write_override(stack_dir, endpoint)
         if name == "split_producer":
-            rehearse._split_tfvars(stack_dir, None)
+            rehearse.split_tfvars(stack_dir, None)
             roles = {f"team{i:02d}": f"arn:aws:iam::{rehearse.stable_account_id(f'team{i:02d}')}:role/bench-fanout-team{i:02d}-role" for i in range(SPLIT_OF)}
             (stack_dir / "split-handoff.auto.tfvars.json").write_text(json.dumps({"reader_role_arns": roles}))
         elif name == "split_account":
-            rehearse._split_tfvars(stack_dir, rehearse.stable_account_id("team00"))
+            rehearse.split_tfvars(stack_dir, rehearse.stable_account_id("team00"))
             stream = f"arn:aws:kinesis:{rehearse.REGION}:{rehearse.PRODUCER}:stream/bench-fanout"
             share = {"stream_arn": stream, "key_arn": f"arn:aws:kms:{rehearse.REGION}:{rehearse.PRODUCER}:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
                      "event_source_arns": {"team00": f"{stream}/consumer/bench-fanout-team00:1700000000"}}

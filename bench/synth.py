@@ -70,7 +70,7 @@ def noop_make_synth(outdir: Path) -> float:
 def fanout_settings(path: Path, consumers: int, split: bool = False) -> Path:
     """A fan-out of `consumers` readers, each in an account of its own, through EFO (`split`: a plan per account)."""
     tables = "".join(f'[[consumers]]\nname = "team{i:02d}"\naccount = "team{i:02d}"\n' for i in range(consumers))
-    path.write_text(f'kind = "xacct-kinesis-fanout"\nstack_name = "bench-fanout"\n' + ("split = true\n" if split else "") + tables)
+    path.write_text('kind = "xacct-kinesis-fanout"\nstack_name = "bench-fanout"\n' + ("split = true\n" if split else "") + tables)
     return path
 
 

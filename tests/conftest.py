@@ -182,61 +182,61 @@ def _synthesize_library_variants(target: Path) -> None:
         synthesize(stacks, outdir=outdir, keep_other_stacks=True)
 
 
-def _load(outdir: Path, stack: str) -> Synth:
+def load_synth(outdir: Path, stack: str) -> Synth:
     stack_dir = outdir / "stacks" / stack
     return Synth(stack_dir, json.loads((stack_dir / "cdk.tf.json").read_text()))
 
 
 @pytest.fixture(scope="session")
 def synth(cli_outdir: Path) -> Synth:
-    return _load(cli_outdir, DEFAULT_STACK)
+    return load_synth(cli_outdir, DEFAULT_STACK)
 
 
 @pytest.fixture(scope="session")
 def ddb_synth(cli_outdir: Path) -> Synth:
-    return _load(cli_outdir, DDB_STACK)
+    return load_synth(cli_outdir, DDB_STACK)
 
 
 @pytest.fixture(scope="session")
 def replication_synth(cli_outdir: Path) -> Synth:
-    return _load(cli_outdir, REPLICATION_STACK)
+    return load_synth(cli_outdir, REPLICATION_STACK)
 
 
 @pytest.fixture(scope="session")
 def ses_synth(cli_outdir: Path) -> Synth:
-    return _load(cli_outdir, SES_STACK)
+    return load_synth(cli_outdir, SES_STACK)
 
 
 @pytest.fixture(scope="session")
 def api_synth(cli_outdir: Path) -> Synth:
-    return _load(cli_outdir, API_STACK)
+    return load_synth(cli_outdir, API_STACK)
 
 
 @pytest.fixture(scope="session")
 def provisioned(library_outdir: Path) -> Synth:
-    return _load(library_outdir, PROVISIONED_STACK)
+    return load_synth(library_outdir, PROVISIONED_STACK)
 
 
 @pytest.fixture(scope="session")
 def existing_synth(library_outdir: Path) -> Synth:
-    return _load(library_outdir, EXISTING_STACK)
+    return load_synth(library_outdir, EXISTING_STACK)
 
 
 @pytest.fixture(scope="session")
 def fanout_synth(library_outdir: Path) -> Synth:
-    return _load(library_outdir, FANOUT_STACK)
+    return load_synth(library_outdir, FANOUT_STACK)
 
 
 @pytest.fixture(scope="session")
 def split_synths(library_outdir: Path) -> dict[str, Synth]:
     """The split fan-out's plans by account: producer, analytics, billing."""
-    return {name.removeprefix(f"{SPLIT_STACK}-"): _load(library_outdir, name) for name in SPLIT_PLANS}
+    return {name.removeprefix(f"{SPLIT_STACK}-"): load_synth(library_outdir, name) for name in SPLIT_PLANS}
 
 
 @pytest.fixture(scope="session")
 def api_logging_synth(library_outdir: Path) -> Synth:
     """The API stack with manage_account_logging_role = true."""
-    return _load(library_outdir, API_LOGGING_STACK)
+    return load_synth(library_outdir, API_LOGGING_STACK)
 
 
 def terraform_mirror() -> Path | None:

@@ -67,3 +67,38 @@ def test_no_stack_orders_a_mapping_by_hand(path: Path) -> None:
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
     assert [k.arg for c in calls for k in c.keywords if k.arg == "after"] == []
     assert [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == "StreamEventSourceMapping"] == []
+
+
+OPS_PACKAGES = [ROOT / "constructs" / "xacct_ops" / name for name in ("iam", "review")]
+
+
+@pytest.mark.parametrize("package", OPS_PACKAGES, ids=lambda p: p.name)
+def test_the_iam_model_and_the_review_are_small_modules(package: Path) -> None:
+    # GIVEN the operator tools' IAM model and access review, split by concern
+    sizes = {p.name: len(p.read_text().splitlines()) for p in package.glob("*.py")}
+    # THEN none is over about 300 lines (the request-context table is data with its sources)
+    assert {name: n for name, n in sizes.items() if n > 330} == {}
+    assert len(sizes) >= 7
+
+
+def _private_uses(path: Path) -> list[str]:
+    """`from x import _name` and `module._name` of another module: private members used across modules."""
+    tree = ast.parse(path.read_text())
+    imported_modules = {alias.asname or alias.name.split(".")[-1] for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                        for alias in node.names}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("xacct_", "conftest")):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if isinstance(node.value, ast.Name) and node.value.id in imported_modules:
+                found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("root", ["constructs/xacct_ops", "constructs/xacct_streaming", "constructs/xacct_checks", "tests", "bench"])
+def test_no_module_uses_another_modules_private_members(root: str) -> None:
+    # GIVEN every module of the library, the operator tools and the tests (harnesses included)
+    found = {str(p.relative_to(ROOT)): uses for p in sorted((ROOT / root).rglob("*.py")) if "__pycache__" not in p.parts and (uses := _private_uses(p))}
+    # THEN none reaches into another module's private names
+    assert found == {}

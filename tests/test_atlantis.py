@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import ALL_STACKS, PLANNED_CREATES, ROOT, Background
-from xacct_ops.atlantis import AtlantisConfigError, _own_code, projects
+from xacct_ops.atlantis import AtlantisConfigError, own_code, projects
 from xacct_streaming.settings.config import load_stacks
 
 WORKFLOW = yaml.safe_load((ROOT / "atlantis.yaml").read_text())
@@ -44,7 +44,7 @@ def test_one_project_per_stack_with_its_own_workflow_and_output() -> None:
         assert (project["dir"], project["workflow"]) == (".", name)
         steps = WORKFLOW["workflows"][name]
         assert [s["run"] for s in steps["plan"]["steps"]][0] == f"make synth CONFIG=environments/staging.toml STACK={stack} OUTDIR=atlantis.out/{name}"
-        assert f'-var-file="$PWD/environments/staging.tfvars" -out="$PLANFILE"' in steps["plan"]["steps"][-1]["run"]
+        assert '-var-file="$PWD/environments/staging.tfvars" -out="$PLANFILE"' in steps["plan"]["steps"][-1]["run"]
         assert [s["run"] for s in steps["policy_check"]["steps"]][1:] == [
             f'make scan-plan OUTDIR=atlantis.out/{name} STACK={stack} PLAN="$SHOWFILE"',
             f"terraform -chdir=atlantis.out/{name}/stacks/{stack} state pull > atlantis.out/{name}/state-before.json",
@@ -153,4 +153,4 @@ def test_a_stacks_own_function_code_is_among_what_it_depends_on() -> None:
     # GIVEN the settings of a stack running the team's own handler (README: an existing stream)
     (props,) = load_stacks(str(ROOT / "examples" / "existing-stream.toml"))
     # THEN its source directory is what an edit there would change
-    assert list(_own_code(props)) == [ROOT / "examples" / "orders_reader"]
+    assert list(own_code(props)) == [ROOT / "examples" / "orders_reader"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SPLIT_STACK, STATE_KEY_ARN, STATE_ROLE_ARN, Synth, _load, run_main
+from conftest import SPLIT_STACK, STATE_KEY_ARN, STATE_ROLE_ARN, Synth, run_main
 from xacct_ops import handoff
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import props_from_mapping

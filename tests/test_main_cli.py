@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALL_STACKS, DDB_STACK, DEFAULT_STACK, ROOT, run_main
+from conftest import ALL_STACKS, DDB_STACK, DEFAULT_STACK, ROOT, Synth, run_main
 
 # What the cdktf CLI sets for the app it runs (its synth-stack.js), and nothing else does.
 CDKTF_CLI_ENV = {"CDKTF_CONTEXT_JSON": "{}", "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true"}
@@ -377,7 +377,7 @@ def test_teardown_writes_an_override_that_unprotects_tables_and_empties_buckets(
     assert not (outdir / "stacks" / DEFAULT_STACK / "teardown_override.tf.json").exists()
 
 
-def test_teardown_deletes_the_api_secret_without_a_recovery_window(api_synth: "Synth") -> None:
+def test_teardown_deletes_the_api_secret_without_a_recovery_window(api_synth: Synth) -> None:
     # GIVEN the API stack, whose basic-auth secret would keep its name taken for 7 days after a destroy
     from xacct_streaming.synthesis.teardown import teardown_override
 

@@ -549,7 +549,7 @@ def test_make_smoke_of_a_split_fanout_through_terraform_outputs(aws_env: None, t
     (tmp_path / "terraform.tfvars").write_text((ROOT / "terraform.tfvars.example").read_text() + FANOUT_TFVARS)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
+    endpoint = "http://{}:{}".format(*server.get_host_and_port())
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     try:
         # moto's state lives in this process: start from none

@@ -75,7 +75,7 @@ def _module_files(root: Path, module: str) -> list[str]:
     return [_relative(path, root) for _, path in builtin_module_files(root / "constructs", f"{module}.x")]
 
 
-def _own_code(props: Any) -> Iterator[Path]:
+def own_code(props: Any) -> Iterator[Path]:
     """The user's function code the settings point at (source directories, prebuilt zips)."""
     if dataclasses.is_dataclass(props) and not isinstance(props, type):
         for field in dataclasses.fields(props):
@@ -83,10 +83,10 @@ def _own_code(props: Any) -> Iterator[Path]:
             if field.name in ("source_dir", "zip_file") and isinstance(value, str):
                 yield Path(value)
             else:
-                yield from _own_code(value)
+                yield from own_code(value)
     elif isinstance(props, (list, tuple)):
         for item in props:
-            yield from _own_code(item)
+            yield from own_code(item)
 
 
 def _runtime_files(root: Path, config: dict[str, Any]) -> list[str]:
@@ -136,7 +136,7 @@ def projects(root: Path = ROOT) -> list[Project]:
                 for module in (stack_module, *SYNTHESIS_MODULES):
                     files.update(_module_files(root, module))
                 files.update(_runtime_files(root, config))
-                files.update(f"{_relative(path, root)}/**" if path.is_dir() else _relative(path, root) for path in _own_code(props))
+                files.update(f"{_relative(path, root)}/**" if path.is_dir() else _relative(path, root) for path in own_code(props))
                 found.append(Project(environment, props.stack_name, tuple(sorted(files))))
     if not found:
         raise AtlantisConfigError(f"no environment in {ENVIRONMENTS}/ (a <env>.toml with its stacks and a <env>.tfvars)")

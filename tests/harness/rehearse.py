@@ -1020,7 +1020,7 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
     return timings
 
 
-def _split_tfvars(stack_dir: Path, account_id: str | None) -> None:
+def split_tfvars(stack_dir: Path, account_id: str | None) -> None:
     """A split fan-out plan's tfvars: the producer plan's (account_id None) or one account plan's."""
     side = (f'producer_account_id = "{PRODUCER}"\nproducer_deploy_role_arn = "arn:aws:iam::{PRODUCER}:role/deploy"\n' if account_id is None
             else f'consumer_account_id = "{account_id}"\nconsumer_deploy_role_arn = "arn:aws:iam::{account_id}:role/deploy"\n')
@@ -1076,7 +1076,7 @@ def rehearse_split(producer_src: Path, account_srcs: list[Path], keep: bool = Fa
 
             def prepare(stack_dir: Path) -> str:
                 write_override(stack_dir, endpoint)
-                _split_tfvars(stack_dir, ids.get(stack_dir))
+                split_tfvars(stack_dir, ids.get(stack_dir))
                 terraform(stack_dir, env, "init", "-input=false")
                 return ""
 

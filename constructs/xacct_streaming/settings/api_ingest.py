@@ -12,6 +12,7 @@ from typing import Mapping
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.naming import check_stack
+from xacct_streaming.settings.patterns import KMS_ALIAS as _KMS_ALIAS, KMS_ALIAS_TEXT as _KMS_ALIAS_TEXT
 from xacct_streaming.settings.props import (
     LOG_RETENTION_DAYS,
     AlarmProps,
@@ -21,9 +22,7 @@ from xacct_streaming.settings.props import (
     SharedStreamProps,
     UNRESERVED,
     SinkProps,
-    _KMS_ALIAS,
     on_demand_concurrency_warnings,
-    _KMS_ALIAS_TEXT,
     require_concurrency_for_shards,
     require_distinct_aliases,
     require_iterator_age_within,

@@ -18,13 +18,13 @@ from xacct_streaming.settings.props import (
     ConsumerFunctionProps,
     EventSourceMappingProps,
     SinkProps,
-    _KMS_ALIAS,
-    _KMS_ALIAS_TEXT,
     function_props,
     STREAM_VIEW_TYPES,
     require_iterator_age_within,
 )
 from xacct_streaming.settings.patterns import (
+    KMS_ALIAS as _KMS_ALIAS,
+    KMS_ALIAS_TEXT as _KMS_ALIAS_TEXT,
     ATTRIBUTE_NAME as _ATTRIBUTE,
     TABLE_NAME as _TABLE_NAME,
     TABLE_NAME_TEXT as _TABLE_NAME_TEXT,

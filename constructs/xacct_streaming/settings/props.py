@@ -12,7 +12,6 @@ from typing import Any, Mapping, Optional
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.naming import derive_names
 from xacct_streaming.settings.patterns import (
     AWS_MANAGED_KINESIS_KEY,
     EMAIL_ADDRESS,
@@ -28,8 +27,6 @@ from xacct_streaming.settings.patterns import (
     LAYER_ARN as _LAYER_ARN,
     ROLE_ARN as ROLE_ARN_PATTERN,
     SECURITY_GROUP_ID as _SECURITY_GROUP_ID,
-    STACK_NAME as _STACK_NAME,
-    STACK_NAME_TEXT as _STACK_NAME_TEXT,
     STREAM_ARN as STREAM_ARN_PATTERN,
     SUBNET_ID as _SUBNET_ID,
 )

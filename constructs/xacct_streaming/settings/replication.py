@@ -19,15 +19,15 @@ from xacct_streaming.settings.props import (
     ConsumerFunctionProps,
     EventSourceMappingProps,
     SharedStreamProps,
-    _KMS_ALIAS,
     on_demand_concurrency_warnings,
-    _KMS_ALIAS_TEXT,
     require_concurrency_for_shards,
     require_distinct_aliases,
     function_props,
     require_iterator_age_within,
 )
 from xacct_streaming.settings.patterns import (
+    KMS_ALIAS as _KMS_ALIAS,
+    KMS_ALIAS_TEXT as _KMS_ALIAS_TEXT,
     IAM_ROLE_NAME,
     TABLE_NAME as _TABLE_NAME,
     TABLE_NAME_TEXT as _TABLE_NAME_TEXT,

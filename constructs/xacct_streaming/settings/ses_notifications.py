@@ -17,11 +17,11 @@ from xacct_streaming.settings.props import (
     BackendProps,
     ConsumerFunctionProps,
     SharedStreamProps,
-    _KMS_ALIAS,
-    _KMS_ALIAS_TEXT,
     function_props,
 )
 from xacct_streaming.settings.patterns import (
+    KMS_ALIAS as _KMS_ALIAS,
+    KMS_ALIAS_TEXT as _KMS_ALIAS_TEXT,
     IAM_ROLE_NAME,
 )
 from xacct_streaming.settings.validation import require_int, require_match, require_one_of
