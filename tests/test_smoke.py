@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import shutil
 import threading
 import urllib.request
 import uuid
@@ -66,11 +67,11 @@ def _last_line(stdout: str) -> str:
     return [line for line in stdout.strip().splitlines() if not line.startswith('{"_aws"')][-1]
 
 
-def _files(tmp_path: Path, outputs: dict[str, Any], tfvars: str = "") -> list[str]:
-    """The tfvars (the example's, plus `tfvars`) and outputs files, as make smoke's arguments."""
+def _files(tmp_path: Path, outputs: dict[str, Any], tfvars: str = "", *, kind: str) -> list[str]:
+    """The tfvars (the example's, plus `tfvars`) and outputs files of a stack of `kind`, as make smoke's arguments."""
     (tmp_path / "terraform.tfvars").write_text((ROOT / "terraform.tfvars.example").read_text() + tfvars)
     (tmp_path / "outputs.json").write_text(json.dumps({name: {"value": value} for name, value in outputs.items()}))
-    return ["--tfvars", str(tmp_path / "terraform.tfvars"), "--outputs", str(tmp_path / "outputs.json")]
+    return ["--tfvars", str(tmp_path / "terraform.tfvars"), "--outputs", str(tmp_path / "outputs.json"), "--kind", kind]
 
 
 def _sink_runtime(session: boto3.Session, table: str, queue_name: str = "dlq") -> Runtime:
@@ -109,7 +110,7 @@ def test_smoke(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
             consumer.client("dynamodb"), consumer.client("sqs"),
         )
         with Workers(*([(_mapping, producer, runtime)] if consumer_running else [])):
-            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if consumer_running else "2"])
+            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--kind", "xacct-kinesis-efo", "--timeout", "20" if consumer_running else "2"])
     out = capsys.readouterr()
     lines = out.out.strip().splitlines()
     # THEN after the flow's verdict, the state of each of the stack's alarms, read in its account (printed, not judged)
@@ -130,8 +131,8 @@ def test_outputs_without_a_sink_table(tmp_path: Path, capsys: pytest.CaptureFixt
     tfvars.write_text((ROOT / "terraform.tfvars.example").read_text())
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"stream_name": {"value": "s"}}))
-    assert smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs)]) == 2
-    assert "sink_table_name" in capsys.readouterr().err
+    assert smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--kind", "xacct-kinesis-efo"]) == 2
+    assert "missing: sink_table_name" in capsys.readouterr().err
 
 
 def _change_mapping(stop: threading.Event, producer: boto3.Session, stream_arn: str, runtime: Any) -> None:
@@ -174,7 +175,7 @@ def test_smoke_of_a_shared_table_stream(aws_env: None, tmp_path: Path, capsys: p
         runtime = ChangeRuntime(ChangeSettings(dead_letter_queue_url=queue, region="eu-west-1", table_name="orders-changes"),
                                 consumer.client("dynamodb"), consumer.client("sqs"))
         with Workers(*([(_change_mapping, producer, table["LatestStreamArn"], runtime)] if forwarder_running else [])):
-            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--timeout", "20" if forwarder_running else "2"])
+            status = smoke.main(["--tfvars", str(tfvars), "--outputs", str(outputs), "--kind", "xacct-dynamodb-streams", "--timeout", "20" if forwarder_running else "2"])
     out = capsys.readouterr()
     # THEN the item's change arrived under its keys, or the wait ends with what did not arrive
     assert "waiting for its change in orders-changes" in out.err
@@ -218,7 +219,7 @@ def test_smoke_of_the_replication_chain(aws_env: None, tmp_path: Path, capsys: p
         flattener = ChangeRuntime(ChangeSettings(dead_letter_queue_url=queue, region="eu-west-1", delivery_stream_name="xacct-changes"),
                                   consumer.client("firehose"), consumer.client("sqs"))
         replica_stream = consumer.client("dynamodb").describe_table(TableName="xacct-replica")["Table"]["LatestStreamArn"]
-        args = _files(tmp_path, REPLICATION_OUTPUTS)
+        args = _files(tmp_path, REPLICATION_OUTPUTS, kind="xacct-kinesis-replication")
         # WHEN the writer runs, and the flattener too or not
         workers = [(_mapping, producer, writer), *([(_change_mapping, consumer, replica_stream, flattener)] if flattener_running else [])]
         with Workers(*workers):
@@ -291,7 +292,7 @@ def test_smoke_of_ses_notifications(aws_env: None, tmp_path: Path, capsys: pytes
                                                 region="eu-west-1"), producer.client("kinesis"), ses_account.client("sqs"))
         # WHEN make smoke sends one email
         with Workers((_ses_events, forwarder)):
-            status = smoke.main([*_files(tmp_path, SES_OUTPUTS), "--timeout", "20", *(["--sender", sender] if sender else [])])
+            status = smoke.main([*_files(tmp_path, SES_OUTPUTS, kind="xacct-ses-notifications"), "--timeout", "20", *(["--sender", sender] if sender else [])])
         sent = ses_backends_messages()
     out = capsys.readouterr()
     # THEN its event is found in the shard its message id keys, or the run says why nothing was sent
@@ -335,7 +336,7 @@ def _fanout_outputs(split: bool) -> list[dict[str, Any]]:
 
 
 def _outputs_args(tmp_path: Path, plans: list[dict[str, Any]], tfvars: str) -> list[str]:
-    args = _files(tmp_path, plans[0], tfvars)
+    args = _files(tmp_path, plans[0], tfvars, kind="xacct-kinesis-fanout")
     for i, outputs in enumerate(plans[1:]):
         (tmp_path / f"outputs-{i}.json").write_text(json.dumps({name: {"value": value} for name, value in outputs.items()}))
         args += ["--outputs", str(tmp_path / f"outputs-{i}.json")]
@@ -398,7 +399,7 @@ def test_fanout_consumer_in_an_account_the_tfvars_do_not_name(aws_env: None, tmp
     outputs = {"stream_name": "s", "consumer_sink_table_names": {"x": "t"}, "consumer_role_arns": {"x": "arn:aws:iam::999999999999:role/r"}}
     with mock_aws():
         assumed_session("111111111111").client("kinesis").create_stream(StreamName="s", ShardCount=1)
-        status = smoke.main([*_files(tmp_path, outputs, FANOUT_TFVARS), "--timeout", "2"])
+        status = smoke.main([*_files(tmp_path, outputs, FANOUT_TFVARS, kind="xacct-kinesis-fanout"), "--timeout", "2"])
     assert status == 1
     assert capsys.readouterr().out.strip() == "FAIL  account 999999999999 (from the outputs) is not in the tfvars: no deploy role to read it with"
 
@@ -459,7 +460,7 @@ def test_smoke_of_the_api(aws_env: None, tmp_path: Path, capsys: pytest.CaptureF
                    "stream_name": "xacct-shared-stream", "sink_table_name": "xacct-sink"}
         try:
             with Workers((_mapping, producer, _sink_runtime(consumer, "xacct-sink"))):
-                status = smoke.main([*_files(tmp_path, outputs), "--timeout", "20"])
+                status = smoke.main([*_files(tmp_path, outputs, kind="xacct-api-ingest"), "--timeout", "20"])
         finally:
             server.shutdown()
     out = capsys.readouterr()
@@ -481,26 +482,40 @@ def test_smoke_of_the_api(aws_env: None, tmp_path: Path, capsys: pytest.CaptureF
      ("fanout_synth", smoke.stream_to_every_sink), ("ddb_synth", smoke.table_to_change_log)],
     ids=["core", "existing-stream", "api", "replication", "ses", "fanout", "dynamodb-streams"],
 )
-def test_every_stack_has_its_flow(request: pytest.FixtureRequest, fixture: str, expected: Any) -> None:
-    # GIVEN a synthesized stack's outputs, WHEN smoke chooses a flow by their names, THEN it is that stack's
-    outputs = {name: "x" for name in request.getfixturevalue(fixture).config["output"]}
-    assert smoke.choose(outputs, "outputs.json").run is expected
+def test_every_stack_has_its_flow(request: pytest.FixtureRequest, tmp_path: Path, fixture: str, expected: Any) -> None:
+    # GIVEN a synthesized stack's outputs.json in its directory (where make smoke writes it)
+    synth = request.getfixturevalue(fixture)
+    outputs = _outputs_in_stack_dir(tmp_path, synth, {name: {"value": "x"} for name in synth.config["output"]})
+    # WHEN smoke looks up the stack's kind in the manifest, THEN it runs that kind's flow, whose outputs the stack has
+    kind, flow = smoke.flow_of_kind([outputs], None)
+    smoke.check_outputs(flow, smoke.read_outputs([outputs]), str(outputs))
+    assert flow.run is expected and kind == json.loads((synth.stack_dir.parent.parent / "manifest.json").read_text())["stacks"][synth.stack_dir.name]["kind"]
+
+
+def _outputs_in_stack_dir(tmp_path: Path, synth: Any, outputs: dict[str, Any]) -> Path:
+    """`outputs` as make smoke writes them, in a copy of the stack's directory next to its output's manifest."""
+    (tmp_path / "stacks" / synth.stack_dir.name).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(synth.stack_dir.parent.parent / "manifest.json", tmp_path / "manifest.json")
+    path = tmp_path / "stacks" / synth.stack_dir.name / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return path
 
 
 def test_a_split_fanouts_plans_together_have_the_fanout_flow(tmp_path: Path, split_synths: dict[str, Any]) -> None:
     # GIVEN each split plan's output names (values: one map per plan, keyed by the plan)
-    paths = []
-    for i, (stack, synth) in enumerate(sorted(split_synths.items())):
-        paths.append(tmp_path / f"{i}.json")
-        paths[-1].write_text(json.dumps({name: {"value": {stack: "x"}} for name in synth.config["output"]}))
-    # WHEN read together, THEN the fan-out flow runs; no account plan alone has the stream
-    assert smoke.choose(smoke.read_outputs(paths), "outputs").run is smoke.stream_to_every_sink
+    paths = [_outputs_in_stack_dir(tmp_path, synth, {name: {"value": {stack: "x"}} for name in synth.config["output"]})
+             for stack, synth in sorted(split_synths.items())]
+    # WHEN read together, THEN the fan-out flow runs with what they give together
+    kind, flow = smoke.flow_of_kind(paths, None)
+    smoke.check_outputs(flow, smoke.read_outputs(paths), "outputs")
+    assert (kind, flow.run) == ("xacct-kinesis-fanout", smoke.stream_to_every_sink)
+    # no account plan alone has the stream
     assert [stack for stack, synth in split_synths.items() if "stream_name" in synth.config["output"]] == [next(s for s in split_synths if "producer" in s)]
 
 
 @pytest.mark.parametrize("timeout", ["0", "-5"], ids=["zero", "negative"])
 def test_a_timeout_that_cannot_wait_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], timeout: str) -> None:
-    args = _files(tmp_path, {"stream_name": "s", "sink_table_name": "t"})
+    args = _files(tmp_path, {"stream_name": "s", "sink_table_name": "t"}, kind="xacct-kinesis-efo")
     assert smoke.main([*args, "--timeout", timeout]) == 2
     assert capsys.readouterr().err.strip() == f"error: --timeout: '{float(timeout)}' is not allowed; expected a number of seconds above 0"
 
@@ -519,7 +534,7 @@ def test_where_firehose_delivers(prefix: str, sent: float, now: float, expected:
 
 def test_an_aws_refusal_fails_the_run_with_its_message(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN outputs naming a stream that is not there (deployed elsewhere, or already destroyed)
-    args = _files(tmp_path, {"stream_name": "gone", "sink_table_name": "t"})
+    args = _files(tmp_path, {"stream_name": "gone", "sink_table_name": "t"}, kind="xacct-kinesis-efo")
     # WHEN smoke puts its record, THEN it fails with AWS's words, no traceback
     with mock_aws():
         assert smoke.main([*args, "--timeout", "2"]) == 1
@@ -546,6 +561,9 @@ def test_make_smoke_of_a_split_fanout_through_terraform_outputs(aws_env: None, t
     producer_plan, analytics_plan = _fanout_outputs(True)[:2]
     _plan_state(out / "stacks" / "fan-producer", producer_plan)
     _plan_state(out / "stacks" / "fan-analytics", analytics_plan)
+    # and their output's manifest, where smoke looks up the stacks' kind
+    kind = {"kind": "xacct-kinesis-fanout", "smoke_flow": "stream_to_every_sink", "rehearsal": "fanout"}
+    (out / "manifest.json").write_text(json.dumps({"stacks": {"fan-producer": {**kind, "part": "producer"}, "fan-analytics": {**kind, "part": "analytics"}}}))
     (tmp_path / "terraform.tfvars").write_text((ROOT / "terraform.tfvars.example").read_text() + FANOUT_TFVARS)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -571,3 +589,26 @@ def test_make_smoke_of_a_split_fanout_through_terraform_outputs(aws_env: None, t
     else:
         assert result.returncode != 0
         assert lines[-1] == "FAIL  nothing reached the end (stream xacct-shared-stream -> every consumer's sink table) within 2 s"
+
+
+def test_outputs_of_a_stack_whose_kind_nothing_records_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN outputs outside a synthesized output (no manifest to look the kind up in) and no --kind
+    args = [arg for arg in _files(tmp_path, {"stream_name": "s", "sink_table_name": "t"}, kind="x")[:4]]
+    # WHEN smoke runs, THEN it names what it needs before any AWS call, and never guesses from the outputs
+    assert smoke.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --outputs: '{tmp_path / 'outputs.json'}' is not allowed; expected outputs.json in a stack directory whose kind the manifest records, or --kind")
+
+
+def test_an_unknown_kind_is_refused_with_the_kinds_there_are(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert smoke.main(_files(tmp_path, {"stream_name": "s"}, kind="xacct-kinesis-efx")) == 2
+    assert capsys.readouterr().err.strip().startswith("error: --kind: 'xacct-kinesis-efx' is not allowed; expected one of xacct-kinesis-efo, ")
+
+
+def test_a_dry_run_names_the_flow_and_calls_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a replication stack's outputs (no AWS at all: a call would fail without credentials)
+    args = _files(tmp_path, {"stream_name": "s", "replica_table_name": "r", "delivery_bucket_name": "b", "delivery_stream_name": "d"},
+                  kind="xacct-kinesis-replication")
+    # WHEN / THEN
+    assert smoke.main([*args, "--dry-run"]) == 0
+    assert capsys.readouterr().out == "DRY   xacct-kinesis-replication: stream_to_replica_to_bucket (stream s -> replica table r -> bucket b); accounts producer, consumer\n"

@@ -1,28 +1,31 @@
 """`make smoke`: after a deploy, one change end to end through the stack, with its latency.
 
-The flow is chosen by the stack's outputs (the first that fits, in this order):
-- API -> stream -> sink table (xacct-api-ingest): POSTs a uniquely tagged event to the API with the
-  basic-auth secret's credentials (read with the consumer deploy role) and polls the sink table for
-  the item the consumer writes under the shard and sequence number the API answered with;
-- stream -> replica table -> bucket (xacct-kinesis-replication): puts a record into the stream, polls
-  the replica table for the writer's item, then the delivery bucket for the flattened change
-  (Firehose buffers: the default wait adds the delivery stream's buffering interval);
-- SES -> stream (xacct-ses-notifications): sends one email through the configuration set, from SENDER
+The flow is the stack's kind's (catalog.StackKind.smoke_flow, recorded in the output's manifest.json
+next to the stack directory holding the outputs, or `--kind`):
+- api_to_table (xacct-api-ingest): POSTs a uniquely tagged event to the API with the basic-auth
+  secret's credentials (read with the consumer deploy role) and polls the sink table for the item the
+  consumer writes under the shard and sequence number the API answered with;
+- stream_to_replica_to_bucket (xacct-kinesis-replication): puts a record into the stream, polls the
+  replica table for the writer's item, then the delivery bucket for the flattened change (Firehose
+  buffers: the default wait adds the delivery stream's buffering interval);
+- ses_to_stream (xacct-ses-notifications): sends one email through the configuration set, from SENDER
   (default: the SES account's verified identity) to SES's mailbox simulator, and reads the shard the
   email's message id keys, from just before the send, for its event;
-- stream -> every consumer's sink table (xacct-kinesis-fanout): puts a record and polls each
-  consumer's table in its own account (found by the account of the consumer's role); in split mode
-  with the outputs of the producer plan and of each account plan together;
-- shared table -> change log (xacct-dynamodb-streams): writes a uniquely keyed item into the shared
-  table and polls the consumer's change log for that item's change;
-- stream -> sink table (xacct-kinesis-efo): puts a record and polls the sink table for the item under
-  the keys the consumer derives from the shard and sequence number Kinesis returns.
+- stream_to_every_sink (xacct-kinesis-fanout): puts a record and polls each consumer's table in its own
+  account (found by the account of the consumer's role); in split mode with the outputs of the producer
+  plan and of each account plan together;
+- table_to_change_log (xacct-dynamodb-streams): writes a uniquely keyed item into the shared table and
+  polls the consumer's change log for that item's change;
+- stream_to_table (xacct-kinesis-efo): puts a record and polls the sink table for the item under the
+  keys the consumer derives from the shard and sequence number Kinesis returns.
 Polling is bounded, with a progress line; then the latency of each stop and of the whole is
 printed, and the state of every alarm of the stack (the `alarm_names` output, read in each account).
 Exit status 1 when something did not arrive in time or AWS refused a call (its message printed), 2
-for unusable input; an alarm's state is printed, not judged.
+for unusable input (outputs the flow needs missing, no kind); an alarm's state is printed, not judged.
+`--dry-run` names the flow and its path and calls nothing.
 
-    python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs outputs.json [--outputs ...] [--timeout S] [--sender A]
+    python -m xacct_ops.smoke --tfvars terraform.tfvars --outputs cdktf.out/stacks/S/outputs.json [--outputs ...] [--kind K]
+        [--timeout S] [--sender A] [--dry-run]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from xacct_consumer.records import item_keys
+from xacct_ops import manifest
 from xacct_ops.preflight import assumed, read_tfvars, verified_identities
 from xacct_streaming.settings.errors import ConfigError
 
@@ -323,30 +327,56 @@ def table_to_change_log(smoke: Smoke) -> dict[str, Optional[float]]:
 
 @dataclass(frozen=True)
 class FlowSpec:
-    needs: tuple[str, ...]  # outputs the flow reads; the first flow whose outputs are all there runs
+    needs: tuple[str, ...]  # outputs the flow reads
     run: Flow
     path: str  # what it goes through, formatted with the outputs
     accounts: tuple[str, ...] = ("producer", "consumer")  # tfvars accounts it needs
 
 
-FLOWS: tuple[FlowSpec, ...] = (
-    FlowSpec(("api_invoke_url", "basic_auth_secret_arn", "sink_table_name"), api_to_table, "API {api_id} -> stream {stream_name} -> table {sink_table_name}"),
-    FlowSpec(("stream_name", "replica_table_name", "delivery_bucket_name", "delivery_stream_name"), stream_to_replica_to_bucket,
-             "stream {stream_name} -> replica table {replica_table_name} -> bucket {delivery_bucket_name}"),
-    FlowSpec(("ses_configuration_set_name", "stream_name"), ses_to_stream, "SES {ses_configuration_set_name} -> stream {stream_name}"),
-    FlowSpec(("stream_name", "consumer_sink_table_names", "consumer_role_arns"), stream_to_every_sink,
-             "stream {stream_name} -> every consumer's sink table", accounts=("producer",)),
-    FlowSpec(("table_name", "change_log_table_name"), table_to_change_log, "table {table_name} -> change log {change_log_table_name}"),
-    FlowSpec(("stream_name", "sink_table_name"), stream_to_table, "stream {stream_name} -> table {sink_table_name}"),
-)
+# The flows by name, as a stack kind names its own (catalog.StackKind.smoke_flow).
+FLOWS: dict[str, FlowSpec] = {
+    "api_to_table": FlowSpec(("api_invoke_url", "basic_auth_secret_arn", "sink_table_name"), api_to_table,
+                             "API {api_id} -> stream {stream_name} -> table {sink_table_name}"),
+    "stream_to_replica_to_bucket": FlowSpec(("stream_name", "replica_table_name", "delivery_bucket_name", "delivery_stream_name"),
+                                            stream_to_replica_to_bucket,
+                                            "stream {stream_name} -> replica table {replica_table_name} -> bucket {delivery_bucket_name}"),
+    "ses_to_stream": FlowSpec(("ses_configuration_set_name", "stream_name"), ses_to_stream, "SES {ses_configuration_set_name} -> stream {stream_name}"),
+    "stream_to_every_sink": FlowSpec(("stream_name", "consumer_sink_table_names", "consumer_role_arns"), stream_to_every_sink,
+                                     "stream {stream_name} -> every consumer's sink table", accounts=("producer",)),
+    "table_to_change_log": FlowSpec(("table_name", "change_log_table_name"), table_to_change_log, "table {table_name} -> change log {change_log_table_name}"),
+    "stream_to_table": FlowSpec(("stream_name", "sink_table_name"), stream_to_table, "stream {stream_name} -> table {sink_table_name}"),
+}
 
 
-def choose(outputs: dict[str, Any], source: str) -> FlowSpec:
-    flow = next((flow for flow in FLOWS if all(name in outputs for name in flow.needs)), None)
-    if flow is None:
-        needed = "; ".join(" and ".join(flow.needs) for flow in FLOWS)
-        raise ConfigError(source, ", ".join(sorted(outputs)) or "no outputs", f"the outputs of a stack a smoke flow covers ({needed})")
-    return flow
+def flow_of_kind(paths: list[Path], kind: Optional[str]) -> tuple[str, FlowSpec]:
+    """(the kind, its flow): `kind` given (a name in catalog.KINDS), else the one the manifest records
+    for the stacks whose outputs these are (every one of the same kind)."""
+    from xacct_streaming.settings.catalog import KINDS
+
+    if kind is not None:
+        if kind not in KINDS:
+            raise ConfigError("--kind", kind, "one of " + ", ".join(KINDS))
+        name = KINDS[kind].smoke_flow
+    else:
+        found = set()
+        for path in paths:
+            try:
+                found.add((entry := manifest.kind_entry(path.parent))["kind"])
+            except manifest.NoKindError as error:
+                raise ConfigError("--outputs", str(path), f"outputs.json in a stack directory whose kind the manifest records, or --kind ({error})") from None
+            name = entry["smoke_flow"]
+        if len(found) != 1:
+            raise ConfigError("--outputs", ", ".join(map(str, paths)), f"the outputs of stacks of one kind, not of {', '.join(sorted(found))}")
+        (kind,) = found
+    if name not in FLOWS:
+        raise ConfigError("smoke_flow", name or "(none)", f"the smoke flow of stack kind {kind!r}: one of " + ", ".join(FLOWS))
+    return kind, FLOWS[name]
+
+
+def check_outputs(flow: FlowSpec, outputs: dict[str, Any], source: str) -> None:
+    missing = [name for name in flow.needs if name not in outputs]
+    if missing:
+        raise ConfigError(source, ", ".join(sorted(outputs)) or "no outputs", f"the outputs the flow reads ({', '.join(flow.needs)}); missing: {', '.join(missing)}")
 
 
 def account_id_of(tfvars: dict[str, Any], side: str) -> Optional[str]:
@@ -417,13 +447,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--timeout", type=float, default=None,
                         help=f"seconds to wait (default {DEFAULT_TIMEOUT:.0f}, plus the buffering interval where Firehose buffers)")
     parser.add_argument("--sender", default=None, help="SES stacks: the verified address to send from (default: the verified identity)")
+    parser.add_argument("--kind", default=None, help="the stack kind (default: the one manifest.json records for the stack whose outputs.json it is)")
+    parser.add_argument("--dry-run", action="store_true", help="name the flow and its path; call nothing")
     parser.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)  # tests: a local AWS
     args = parser.parse_args(argv)
     try:
         if args.timeout is not None and args.timeout <= 0:
             raise ConfigError("--timeout", str(args.timeout), "a number of seconds above 0")
+        kind, flow = flow_of_kind(args.outputs, args.kind)
         outputs = read_outputs(args.outputs)
-        flow = choose(outputs, ", ".join(map(str, args.outputs)))
+        check_outputs(flow, outputs, ", ".join(map(str, args.outputs)))
+        if args.dry_run:
+            print(f"DRY   {kind}: {flow.run.__name__} ({flow.path.format(**outputs)}); accounts {', '.join(flow.accounts)}")
+            return 0
         tfvars = read_tfvars(args.tfvars, list(flow.accounts))
     except (ConfigError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "constructs"))
 
 # The model, shared with make access-review (xacct_ops.iam).
-from xacct_ops.iam.calls import expected_calls  # noqa: E402
+from xacct_ops import manifest  # noqa: E402
+from xacct_ops.iam.calls import calls_by_type, expected_calls  # noqa: E402
 from xacct_ops.iam.engine import evaluate, request_of  # noqa: E402
 from xacct_ops.iam.policy import Call  # noqa: E402
 from xacct_ops.iam.resolver import ACCOUNTS, OTHER_REGION, REGION, THIRD_ACCOUNT, stable_account_id  # noqa: E402
@@ -125,6 +126,18 @@ def check_stack(stack: Stack) -> list[dict[str, Any]]:
     return rows
 
 
+def missing_calls(stack_dir: Path, stack: Stack) -> list[str]:
+    """A line for each resource type whose calls the stack's kind expects (catalog.StackKind.calls, as
+    manifest.json records them) and the model found none of: the check would pass without deciding them."""
+    try:
+        entry = manifest.kind_entry(stack_dir)
+    except manifest.NoKindError as error:
+        return [f"NOTE   {error}: its calls are checked, no kind's expectations"]
+    found = calls_by_type(stack)
+    return [f"MISSING  {stack.name}: kind {entry['kind']} expects calls of {type_} (catalog.StackKind.calls); the IAM model found none"
+            for type_ in entry.get("calls", []) if not found.get(type_)]
+
+
 def write_reports(rows: list[dict[str, Any]], reports: Path) -> None:
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "policy-check.json").write_text(json.dumps(rows, indent=2))
@@ -156,10 +169,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"nothing synthesized in {args.stacks_dir}: run 'make synth' first", file=sys.stderr)
         return 2
     rows: list[dict[str, Any]] = []
+    missing: list[str] = []
     for stack_dir in stack_dirs:
         state = load_state(Path(states[stack_dir.name])) if stack_dir.name in states else None
-        rows += check_stack(Stack(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text()), state))
+        stack = Stack(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text()), state)
+        missing += missing_calls(stack_dir, stack)
+        rows += check_stack(stack)
     write_reports(rows, args.reports)
+    for line in missing:
+        print(line)
     for row in rows:
         if not row["ok"]:
             print(f"WRONG  {row['stack']}: {row['caller']} {row['action']} {row['resource']} {row['context'] or ''}: expected {row['expected']}, "
@@ -167,7 +185,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for stack, counts in summarize(rows).items():
         print(f"{stack}: {counts['allowed']} allowed and {counts['denied']} denied as expected, {counts['wrong']} wrong")
     print(f"report: {args.reports / 'policy-check.md'}")
-    return 0 if all(row["ok"] for row in rows) else 1
+    return 0 if all(row["ok"] for row in rows) and not missing else 1
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@
    second override, as an operator would before tearing down), then `terraform destroy`, both
    without another refresh (the replan just did one); both accounts are checked empty.
 
-Each kind of stack has its own checks and traffic (`scenario_for`): the core stack, seed 003's
-DynamoDB stream read from another account, seed 001's replication pipeline.
+Each kind of stack has its own checks and traffic (`SCENARIOS`, by the name its kind gives and the
+output's manifest.json records: `--list` shows them): the core stack, seed 003's DynamoDB stream read
+from another account, seed 001's replication pipeline, the SES forwarder, the API, the fan-out.
 
 Prints a line per step with its duration; exits non-zero on the first failed step. Several stack
 directories are rehearsed side by side, one child process (and moto server) each; `--json-out`
@@ -44,6 +45,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -55,6 +57,7 @@ import boto3  # noqa: E402
 import moto_extensions  # noqa: E402
 import dynamodb_events  # noqa: E402
 from kinesis_events import from_get_records  # noqa: E402
+from xacct_ops import manifest  # noqa: E402
 from xacct_streaming.synthesis.teardown import OVERRIDE_FILE as TEARDOWN_OVERRIDE, teardown_override  # noqa: E402
 
 REGION = "eu-west-1"
@@ -913,18 +916,37 @@ def policy_check_on_applied_arns(stack_dir: Path, env: dict[str, str], config: d
     return f"{counts['allowed']} allowed and {counts['denied']} denied as expected"
 
 
-def scenario_for(config: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """(verify, exercise, verify empty) for the kind of stack `config` is."""
-    resources = config["resource"]
-    if "aws_api_gateway_rest_api" in resources:
-        return verify_api_ingest, exercise_api_ingest, verify_api_ingest_empty
-    if "aws_ses_configuration_set" in resources:
-        return verify_ses_notifications, exercise_ses_notifications, verify_ses_notifications_empty
-    if "aws_kinesis_firehose_delivery_stream" in resources:
-        return verify_replication, exercise_replication, verify_replication_empty
-    if "aws_dynamodb_resource_policy" in resources:
-        return verify_dynamodb_streams, exercise_dynamodb_streams, verify_dynamodb_streams_empty
-    return verify_deployment, exercise_handler, verify_empty
+@dataclass(frozen=True)
+class Scenario:
+    """A stack kind's checks and traffic: verify both accounts, put records through, verify nothing is
+    left after the destroy; `rotates`: the API's password rotation and redeploy replace the plain replan."""
+
+    verify: Callable[..., Any]
+    exercise: Callable[..., Any]
+    empty: Callable[..., Any]
+    rotates: bool = False
+
+
+# By name, as a stack kind names its own (catalog.StackKind.rehearsal, recorded in manifest.json).
+# The fan-out's (every account, the alarm to a queue, a consumer removed) is `rehearse`'s own branch.
+FANOUT = "fanout"
+SCENARIOS: dict[str, Scenario | None] = {
+    "kinesis_consumer": Scenario(verify_deployment, exercise_handler, verify_empty),
+    "dynamodb_streams": Scenario(verify_dynamodb_streams, exercise_dynamodb_streams, verify_dynamodb_streams_empty),
+    "replication": Scenario(verify_replication, exercise_replication, verify_replication_empty),
+    "ses_notifications": Scenario(verify_ses_notifications, exercise_ses_notifications, verify_ses_notifications_empty),
+    "api_ingest": Scenario(verify_api_ingest, exercise_api_ingest, verify_api_ingest_empty, rotates=True),
+    FANOUT: None,
+}
+
+
+def scenario_of(stack_dir: Path) -> tuple[str, str]:
+    """(the stack's kind, its rehearsal scenario), as the output's manifest records them."""
+    entry = manifest.kind_entry(stack_dir)
+    if entry["rehearsal"] not in SCENARIOS:
+        raise manifest.NoKindError(f"{stack_dir}: stack kind {entry['kind']!r} names rehearsal scenario {entry['rehearsal']!r}; "
+                                   f"tests/harness/rehearse.py has {', '.join(SCENARIOS)}")
+    return entry["kind"], entry["rehearsal"]
 
 
 def _stepper(timings: list[tuple[str, float, str]]) -> Callable[[str, Callable[[], str | None]], None]:
@@ -971,6 +993,7 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
     step = _stepper(timings)
     found = found if found is not None else {}
 
+    _, scenario_name = scenario_of(stack_src)
     scratch = Path(tempfile.mkdtemp(prefix="rehearsal-"))
     try:
         stack_dir = scratch / "stack"
@@ -986,7 +1009,7 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
                 step("HCL export plans the same", lambda: hcl_plans_the_same(stack_dir, env, config, endpoint, hcl_twin, found.setdefault("hcl", {})))
             step("apply", lambda: [l for l in terraform(stack_dir, env, "apply", "-input=false", "tfplan").stdout.splitlines() if l.startswith("Apply complete")][0])
             out = outputs(stack_dir, env)
-            if "consumer_accounts" in config.get("variable", {}):
+            if scenario_name == FANOUT:
                 step("verify every account", lambda: verify_fanout(endpoint, out, config))
                 step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
                 step("records through every reader", lambda: exercise_fanout(endpoint, out, config))
@@ -1000,18 +1023,19 @@ def rehearse(stack_src: Path, keep: bool = False, then: Path | None = None, hcl_
                 step("teardown: unprotect + destroy", lambda: _destroy(stack_dir, env, config))
                 step("verify nothing left", lambda: verify_fanout_empty(endpoint, out, config))
                 return timings
-            verify, exercise, empty = scenario_for(config)
-            step("verify both accounts", lambda: verify(endpoint, out))
+            scenario = SCENARIOS[scenario_name]
+            assert scenario is not None
+            step("verify both accounts", lambda: scenario.verify(endpoint, out))
             step("policy check on applied ARNs", lambda: policy_check_on_applied_arns(stack_dir, env, config, stack_src.name))
-            step("records through the handler", lambda: exercise(endpoint, out))
-            if "aws_api_gateway_deployment" in config["resource"]:
+            step("records through the handler", lambda: scenario.exercise(endpoint, out))
+            if scenario.rotates:
                 # Its plan is this stack's replan: nothing but the secret version may change.
                 step("rotate the password + replan", lambda: rotate_the_password(stack_dir, env, config, endpoint, out))
                 step("edit redeploys", lambda: edit_redeploys_the_api(stack_dir, env, config))
             else:
                 step("replan: no changes", lambda: _replan(stack_dir, env))
             step("teardown: unprotect + destroy", lambda: _destroy(stack_dir, env, config))
-            step("verify nothing left", lambda: empty(endpoint, out))
+            step("verify nothing left", lambda: scenario.empty(endpoint, out))
     finally:
         if keep:
             print(f"kept {scratch}")
@@ -1206,7 +1230,17 @@ def main() -> int:
     parser.add_argument("--split", action="store_true", help="the stack directories are one split fan-out's plans, the producer's first: rehearse them together, in the handoff order")
     parser.add_argument("--then", type=Path, help="with one fan-out stack: the same stack without one consumer, planned (only its resources and the shared policies may change) and applied after the replan")
     parser.add_argument("--hcl-twin", type=Path, help="with one stack: its HCL export (main.py --hcl), planned against the same moto before the apply; the two plans must make the same changes")
+    parser.add_argument("--list", action="store_true", help="name each stack's kind and rehearsal scenario (from manifest.json); run nothing")
     args = parser.parse_args()
+    try:
+        scenarios = [(stack_dir, *scenario_of(stack_dir)) for stack_dir in args.stack_dirs]
+    except manifest.NoKindError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.list:
+        for stack_dir, kind, scenario in scenarios:
+            print(f"{stack_dir.name}: kind {kind}, scenario {scenario}")
+        return 0
     if args.json_out is not None and len(args.stack_dirs) != 1 and not args.split:
         print("--json-out takes one stack directory", file=sys.stderr)
         return 2

@@ -283,10 +283,18 @@ BY_TYPE: dict[str, Callable[[Calls, str, dict[str, Any]], None]] = {
 }
 
 
-def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
-    """The calls the running system makes (Calls says what `strict` does)."""
-    calls = Calls(stack, strict)
+def calls_by_type(stack: Stack, strict: bool = True) -> dict[str, list[Call]]:
+    """The calls the running system makes, by the resource type that makes or wires them (Calls says
+    what `strict` does)."""
+    found = {}
     for type_, calls_of in BY_TYPE.items():
+        calls = Calls(stack, strict)
         for address, body in stack.each(type_):
             calls_of(calls, address, body)
-    return calls.found
+        found[type_] = calls.found
+    return found
+
+
+def expected_calls(stack: Stack, strict: bool = True) -> list[Call]:
+    """The calls the running system makes, in BY_TYPE's order."""
+    return [call for calls in calls_by_type(stack, strict).values() for call in calls]

@@ -10,8 +10,10 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
+from xacct_ops import manifest
 from xacct_ops.iam.resolver import CONSUMER_CREATED, PlanResolver, StateResolver, stand_in_accounts
 from xacct_ops.iam.stack import Stack
+from xacct_streaming.settings.fanout import PRODUCER_ACCOUNT as PRODUCER_PART  # a split plan's part (manifest.json)
 
 
 class SourceError(Exception):
@@ -64,7 +66,7 @@ def load_side(path: Path, config_path: Optional[Path] = None) -> list[Stack]:
         for (name, config), directory in zip(configs, dirs):
             if not isinstance(config, dict) or not isinstance(config.get("resource", {}), dict):
                 raise SourceError(f"{directory / 'cdk.tf.json'}: not a synthesized stack (no resource object)")
-        return _synthesized(configs)
+        return _synthesized(configs, {d.name: (manifest.entry(d) or {}).get("part") for d in dirs})
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
     document = read_json(path, USAGE)
@@ -73,19 +75,20 @@ def load_side(path: Path, config_path: Optional[Path] = None) -> list[Stack]:
     if "planned_values" in document or "resource_changes" in document:
         return [_plan_stack(path, document, config_path or path.parent / "cdk.tf.json")]
     if "resource" in document and isinstance(document["resource"], dict):
-        return _synthesized([(path.parent.name, document)])
+        return _synthesized([(path.parent.name, document)], {path.parent.name: (manifest.entry(path.parent) or {}).get("part")})
     if not document or "values" in document or ("resources" in document and "version" in document):
         return [_state_stack(path)]
     raise SourceError(f"{path}: not a plan, a state or a stack (no resource_changes, values, resources or resource): {USAGE}")
 
 
-def _synthesized(configs: list[tuple[str, dict[str, Any]]]) -> list[Stack]:
-    """Synthesized stacks with stand-in values. The plans of a split fan-out get what the handoff
-    would give them: the producer plan every account plan's `reader_role_arns`, each account plan its
-    entry of the producer's `stream_shares`, and each account plan its own account's id."""
+def _synthesized(configs: list[tuple[str, dict[str, Any]]], parts: dict[str, Optional[str]]) -> list[Stack]:
+    """Synthesized stacks with stand-in values. The plans of a split fan-out (the manifest records
+    each plan's account: `parts`) get what the handoff would give them: the producer plan every
+    account plan's `reader_role_arns`, each account plan its entry of the producer's `stream_shares`,
+    and each account plan its own account's id."""
     stacks = [Stack(name, config) for name, config in configs]
-    producers = [s for s in stacks if "reader_role_arns" in s.config.get("variable", {})]
-    readers = [s for s in stacks if "reader_role_arns" in s.config.get("output", {})]
+    producers = [s for s in stacks if parts.get(s.name) == PRODUCER_PART]
+    readers = [s for s in stacks if parts.get(s.name) not in (None, PRODUCER_PART)]
     if producers and readers:
         roles = {k: v for s in readers for k, v in s.r(s.config["output"]["reader_role_arns"]["value"]).items()}
         for producer in producers:

@@ -1,5 +1,11 @@
 """The stacks this app can synthesize, by kind; the kind's name is also its default stack name.
 
+A StackKind is the one place a kind is known: its props and settings tables, its stack class, its
+source document, and what the tools run on a stack of the kind: the smoke flow (xacct_ops.smoke), the
+rehearsal scenario (tests/harness/rehearse.py) and the resource types whose calls the IAM model must
+find in it (make policy-check). Synthesis records each stack's kind and those names in the output's
+manifest.json, where the tools look them up. `register` adds a kind of one's own.
+
 Imports no cdktf: choosing and validating stacks stays fast and happens before any output.
 """
 
@@ -7,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, Union
 
 from xacct_streaming.settings import defaults
 from xacct_streaming.settings.errors import ConfigError
@@ -34,17 +40,39 @@ class StackKind:
     props_type: type
     # Settings-file tables -> the props class each one builds (see config.py).
     sections: Mapping[str, type]
-    stack_class: str  # "module:Class", imported only to synthesize
+    # "module:Class" (imported only to synthesize), or the class or function itself: (scope, props) -> stack.
+    stack_class: Union[str, Callable[[Any, Any], Any]]
     source_document: str  # the file in shared/seeds/ this stack implements (docs/index.md)
     summary: str
+    # What the tools run on a stack of this kind (recorded in manifest.json): the smoke flow
+    # (xacct_ops.smoke.FLOWS), the rehearsal scenario (tests/harness/rehearse.py SCENARIOS), and the
+    # resource types whose calls make policy-check must find in it (xacct_ops.iam.calls.BY_TYPE).
+    smoke_flow: str = ""
+    rehearsal: str = ""
+    calls: tuple[str, ...] = ()
     # Synthesized with its defaults when no settings file names the kind (False: only when configured).
     by_default: bool = True
     # Props of the plans one stack of this kind may be split into (a split fan-out's parts).
     part_types: tuple[type, ...] = ()
 
     def build(self, scope: Any, props: Any) -> Any:
+        if callable(self.stack_class):
+            return self.stack_class(scope, props)
         module, name = self.stack_class.split(":")
         return getattr(importlib.import_module(module), name)(scope, props)
+
+    def manifest_entry(self, props: Any) -> dict[str, Any]:
+        """What manifest.json records for a stack of this kind (the tools read it there). A stack with
+        no consumers (a split fan-out's producer plan without consumers of its own) makes no calls of
+        its functions; a split plan records which account's it is."""
+        part = {"part": props.account} if type(props) in self.part_types else {}
+        calls = self.calls if getattr(props, "consumers", True) else ()
+        return {"kind": self.name, **part, "smoke_flow": self.smoke_flow, "rehearsal": self.rehearsal, "calls": list(calls)}
+
+
+# Resource types whose calls every stack of the built-in kinds makes: its functions', their alarms'.
+FUNCTION_CALLS = ("aws_lambda_function", "aws_cloudwatch_metric_alarm")
+MAPPED_CALLS = (*FUNCTION_CALLS, "aws_lambda_event_source_mapping")
 
 
 KINDS: dict[str, StackKind] = {
@@ -65,6 +93,9 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.stacks.cross_account_streaming_stack:CrossAccountStreamingStack",
             "000",
             "Kinesis stream shared through enhanced fan-out with a Lambda consumer in another account",
+            smoke_flow="stream_to_table",
+            rehearsal="kinesis_consumer",
+            calls=MAPPED_CALLS,
         ),
         StackKind(
             defaults.DDB_STACK_NAME,
@@ -80,6 +111,9 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.stacks.dynamodb_streams_stack:DynamoDBStreamsStack",
             "003",
             "DynamoDB table stream shared through a resource policy with a Lambda consumer in another account",
+            smoke_flow="table_to_change_log",
+            rehearsal="dynamodb_streams",
+            calls=MAPPED_CALLS,
         ),
         StackKind(
             defaults.REPLICATION_STACK_NAME,
@@ -98,6 +132,9 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.stacks.replication_stack:ReplicationStack",
             "001",
             "Kinesis -> Lambda -> DynamoDB in another account (assumed role + external id) -> Firehose -> S3",
+            smoke_flow="stream_to_replica_to_bucket",
+            rehearsal="replication",
+            calls=(*MAPPED_CALLS, "aws_kinesis_firehose_delivery_stream"),
         ),
         StackKind(
             defaults.SES_STACK_NAME,
@@ -112,6 +149,9 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.stacks.ses_notifications_stack:SesNotificationsStack",
             "004",
             "SES events -> encrypted SNS topic -> Lambda -> Kinesis stream in another account through an assumed role",
+            smoke_flow="ses_to_stream",
+            rehearsal="ses_notifications",
+            calls=(*FUNCTION_CALLS, "aws_lambda_permission", "aws_ses_event_destination"),
         ),
         StackKind(
             defaults.API_STACK_NAME,
@@ -129,6 +169,9 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.stacks.api_ingest_stack:ApiIngestStack",
             "002",
             "API Gateway (basic auth, Secrets Manager) -> Kinesis stream in another account -> Lambda -> DynamoDB",
+            smoke_flow="api_to_table",
+            rehearsal="api_ingest",
+            calls=(*MAPPED_CALLS, "aws_lambda_permission", "aws_api_gateway_integration"),
         ),
         StackKind(
             defaults.FANOUT_STACK_NAME,
@@ -143,18 +186,43 @@ KINDS: dict[str, StackKind] = {
             "xacct_streaming.stacks.fanout:build_fanout",
             "000",
             "one Kinesis stream read by N Lambda consumers in up to N accounts (EFO or polling), one plan or split",
+            smoke_flow="stream_to_every_sink",
+            rehearsal="fanout",
+            calls=MAPPED_CALLS,
             by_default=False,
             part_types=(FanoutPlanProps,),
         ),
     )
 }
+BUILT_IN = frozenset(KINDS)
 
 
 def kind_of(props: Any) -> StackKind:
+    """The kind of a stack's props: the kind of exactly that type first (a kind's props may subclass
+    another's), else the first whose props it is an instance of."""
+    for kind in KINDS.values():
+        if type(props) in (kind.props_type, *kind.part_types):
+            return kind
     for kind in KINDS.values():
         if isinstance(props, (kind.props_type, *kind.part_types)):
             return kind
     raise TypeError(f"no stack kind for {type(props).__name__}")
+
+
+def register(kind: StackKind) -> StackKind:
+    """Adds a kind of one's own (its name must be new): settings files may name it, synthesis builds
+    it, and the tools run what it names for it."""
+    if kind.name in KINDS:
+        raise ValueError(f"a stack kind named {kind.name!r} is already registered")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Takes a kind `register` added away again (a built-in kind stays)."""
+    if name in BUILT_IN:
+        raise ValueError(f"{name!r} is a built-in stack kind")
+    KINDS.pop(name, None)
 
 
 def select(configured: Sequence[Any], names: Sequence[str]) -> list[Any]:

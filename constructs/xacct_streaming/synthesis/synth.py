@@ -114,6 +114,7 @@ def synthesize(
             customize(app, built)
         app.synth()
         props_of = {stack.node.id: props for stack, props in zip(built, stacks)}
+        _record_kinds(staging / "manifest.json", props_of)
         every_stack = [child for child in app.node.children if isinstance(child, TerraformStack)]
         for stack in every_stack:
             stack_dir, config = staging / "stacks" / stack.node.id, stack.to_terraform()
@@ -134,6 +135,18 @@ def synthesize(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [outdir / "stacks" / stack.node.id for stack in every_stack]
+
+
+def _record_kinds(manifest_file: Path, props_of: dict[str, Any]) -> None:
+    """Each stack's kind in the manifest (catalog.StackKind.manifest_entry), where the tools look up
+    what to run on it; a stack of the user's own (`customize`) has none."""
+    from xacct_streaming.settings.catalog import kind_of
+
+    manifest = json.loads(manifest_file.read_text())
+    for name, entry in manifest.get("stacks", {}).items():
+        if name in props_of:
+            entry.update(kind_of(props_of[name]).manifest_entry(props_of[name]))
+    manifest_file.write_text(json.dumps(manifest, indent=2))
 
 
 # cdktf writes `provider = "aws.x"` and quoted `depends_on` and `ignore_changes` entries in HCL, forms
