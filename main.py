@@ -13,7 +13,10 @@ Run with any Python 3.11: without the pinned packages it continues in the projec
 says to run `make venv`. The cdktf CLI runs it (cdktf.json) with `CDKTF_OUTDIR` and, for
 `cdktf synth --hcl`, `SYNTH_HCL_OUTPUT`, both honoured.
 
-Exit status 2 and one line on stderr for a bad setting; the previous output is left untouched.
+Exit status 2 and one line on stderr for what a user can fix (a setting, the function code given, a
+construct used wrongly in the code building a stack); 70 and a line asking for a report for anything
+else, a bug of this package (`--debug` prints its traceback). Either way the previous output is left
+untouched.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import importlib.util
 import os
 import sys
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -46,7 +50,7 @@ sys.path.insert(0, str(ROOT / "constructs"))
 
 from xacct_streaming.settings.catalog import KINDS, kind_of, select  # noqa: E402
 from xacct_streaming.settings.config import load_stacks  # noqa: E402
-from xacct_streaming.settings.errors import ConfigError  # noqa: E402
+from xacct_streaming.settings.errors import ConfigError, ConstructError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,8 +89,22 @@ def main(argv: list[str] | None = None) -> int:
         help="synthesize only this stack (repeatable; default: every stack)",
     )
     parser.add_argument("--list", action="store_true", help="list the stacks and exit")
+    parser.add_argument("--debug", action="store_true", help="an internal error's traceback")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as error:  # a bug, not the input: never mistaken for a setting (2)
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: internal error, please report it (--debug shows where): {type(error).__name__}: {error}", file=sys.stderr)
+        return INTERNAL_ERROR
 
+
+# sysexits.h EX_SOFTWARE: an internal software error.
+INTERNAL_ERROR = 70
+
+
+def _run(args: argparse.Namespace) -> int:
     config_files = args.config or [f for f in os.environ.get("XACCT_CONFIG", "").split(os.pathsep) if f]
     names = [name for value in args.stack for name in value.split() if name]
     try:
@@ -118,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     use_supported_node(ROOT)
     try:
         written = synthesize(stacks, outdir=Path(args.outdir), hcl=args.hcl, keep_other_stacks=bool(names or config_files), teardown=args.teardown)
-    except (ConfigError, ArchiveError) as err:
+    except (ConfigError, ConstructError, ArchiveError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for stack_dir in written:

@@ -58,3 +58,39 @@ def test_the_ses_event_destination_name_fits_for_every_allowed_configuration_set
     # THEN it is within SES's limit (a set name of up to 57 characters keeps `<set>-to-sns` unchanged)
     assert (config_set["name"], destination["name"]) == (configuration_set_name, expected)
     assert SES_EVENT_DESTINATION_NAME.fullmatch(destination["name"])
+
+
+def _defaults_with_the_prefix() -> set[tuple[str, str]]:
+    """(props class, field) of every table field whose default, in some kind, holds "xacct-"."""
+    import dataclasses
+
+    from xacct_streaming.settings.catalog import KINDS
+
+    found = set()
+    for kind in KINDS.values():
+        props = kind.props_type()
+        for section in (getattr(props, f.name) for f in dataclasses.fields(props)):
+            if dataclasses.is_dataclass(section) and not isinstance(section, type):
+                found |= {(type(section).__name__, f.name) for f in dataclasses.fields(section)
+                          if isinstance(getattr(section, f.name), str) and "xacct-" in getattr(section, f.name)}
+    return found
+
+
+def test_every_default_holding_the_prefix_is_listed_as_a_name_or_as_a_value() -> None:
+    from xacct_streaming.settings.naming import NAME_FIELDS, NOT_NAMES
+
+    listed = {(cls, name) for table in (NAME_FIELDS, NOT_NAMES) for cls, names in table.items() for name in names}
+    # THEN a new table field with such a default is classified before a rename may rewrite it
+    assert _defaults_with_the_prefix() == listed
+    assert not {(c, n) for c, names in NAME_FIELDS.items() for n in names} & {(c, n) for c, names in NOT_NAMES.items() for n in names}
+
+
+def test_a_renamed_stack_derives_its_names_and_keeps_its_values() -> None:
+    from xacct_streaming.settings.replication import ReplicationStackProps
+
+    # GIVEN the replication kind under another name
+    props = ReplicationStackProps(stack_name="clicks")
+    # THEN its names follow the stack's name and the writer's external id stays the kind's
+    assert (props.replica.table_name, props.replica.writer_role_name, props.delivery.delivery_stream_name, props.stream.stream_name) == (
+        "clicks-web-analytics-replica", "clicks-replica-table-writer", "clicks-web-analytics-archive", "clicks-web-analytics")
+    assert props.replica.external_id == "xacct-kinesis-replication"

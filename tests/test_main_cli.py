@@ -446,3 +446,38 @@ def test_with_several_settings_files_an_error_names_its_file(tmp_path: Path) -> 
     # THEN the error says which file
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {bad}: mapping.batch_size: 0 is not allowed; expected an integer from 1 to 10000"
+
+
+def _main_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("xacct_main_under_test", ROOT / "main.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_a_bug_exits_70_asking_for_a_report_not_2_like_a_setting(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], debug: bool) -> None:
+    # GIVEN a bug in choosing the stacks (not anything a setting says)
+    app = _main_module()
+
+    def broken(*_: Any) -> Any:
+        raise KeyError("stream")
+
+    monkeypatch.setattr(app, "select", broken)
+    # WHEN main.py runs, THEN it exits 70 with one line asking for a report; the traceback only with --debug
+    assert app.main(["--list", *(["--debug"] if debug else [])]) == 70
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "error: internal error, please report it (--debug shows where): KeyError: 'stream'"
+    assert ("Traceback (most recent call last)" in err) is debug
+
+
+def test_a_construct_used_wrongly_is_the_users_to_fix_not_a_setting() -> None:
+    from xacct_streaming.blocks.policy import Statement
+    from xacct_streaming.settings.errors import ConfigError, ConstructError
+
+    with pytest.raises(ConstructError, match=r"policy statement Read: action 's3:\*' has a '\*'; a statement names exact actions") as raised:
+        Statement(sid="Read", actions=["s3:*"], resources=["arn:aws:s3:::b"])
+    assert not isinstance(raised.value, ConfigError)

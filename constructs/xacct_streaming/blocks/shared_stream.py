@@ -28,7 +28,7 @@ from xacct_streaming.blocks.policy import (
     Statement,
     policy_document,
 )
-from xacct_streaming.settings.errors import ConfigError
+from xacct_streaming.settings.errors import ConstructError
 from xacct_streaming.settings.props import ExistingStreamProps, SharedStreamProps
 
 
@@ -93,7 +93,7 @@ class SharedStream(Construct):
         the stream's policy and the key grant it exactly the put actions."""
         super().__init__(scope, id_)
         if (props is None) == (existing_stream is None):
-            raise ConfigError("stream", "both or neither", "props or existing_stream, exactly one")
+            raise ConstructError("SharedStream: give props or existing_stream, exactly one")
         self._provider = provider
         self._region = region
         self._owner_root_arn = owner_root_arn

@@ -1,4 +1,6 @@
-"""The one error type for bad configuration, raised before anything is written."""
+"""The errors a user can fix, raised before anything is written: a setting (ConfigError) or the code
+building a stack using a construct in a way it does not support (ConstructError). Anything else is a
+bug of this package: the command line says to report it (exit 70)."""
 
 from __future__ import annotations
 
@@ -17,3 +19,8 @@ class ConfigError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{field}: {value!r} is not allowed; expected {allowed}")
+
+
+class ConstructError(TypeError):
+    """A construct used in a way it does not support (a policy statement with a wildcard action, a
+    stream given both ways): a mistake in the code that builds the stack, which no setting causes."""

@@ -5,6 +5,10 @@ gets its own names by putting its stack name there instead (xacct-shared-stream 
 for every name it leaves at the kind's default, so two instances of a kind never collide, whether they
 come from two settings files or from `StackProps(stack_name="refunds-reader")` in a library user's app.
 A name given explicitly is kept as it is, unless it is exactly the kind's default.
+
+Only the fields that are names are derived (NAME_FIELDS): a default that merely contains "xacct-"
+(the replication's external id) is a value, kept as it is. tests/test_derived_names.py fails when a
+table gets a default holding "xacct-" that is in neither list.
 """
 
 from __future__ import annotations
@@ -17,6 +21,21 @@ from xacct_streaming.settings.patterns import STACK_NAME, STACK_NAME_TEXT
 from xacct_streaming.settings.validation import require_match, require_tags
 
 DEFAULT_NAME_PREFIX = "xacct-"
+# The fields that name an AWS resource (or a prefix of names), by the table's props class.
+NAME_FIELDS: dict[str, frozenset[str]] = {
+    "SharedStreamProps": frozenset({"stream_name", "consumer_name", "key_alias"}),
+    "ConsumerFunctionProps": frozenset({"function_name", "key_alias"}),
+    "SinkProps": frozenset({"table_name"}),
+    "SourceTableProps": frozenset({"table_name", "key_alias"}),
+    "ReplicaProps": frozenset({"table_name", "writer_role_name"}),
+    "DeliveryProps": frozenset({"delivery_stream_name", "bucket_prefix", "key_alias"}),
+    "NotificationProps": frozenset({"configuration_set_name", "topic_name", "topic_key_alias", "stream_writer_role_name"}),
+    "IngestApiProps": frozenset({"api_name", "secret_name", "key_alias"}),
+}
+# Defaults holding "xacct-" that are values, not names: kept when the stack is renamed.
+NOT_NAMES: dict[str, frozenset[str]] = {
+    "ReplicaProps": frozenset({"external_id"}),  # the writer's sts:ExternalId: a shared value, not a resource's name
+}
 
 
 def _default_stack_name(props: Any) -> Any:
@@ -47,7 +66,10 @@ def derive_names(props: Any, skip: tuple[str, ...] = ()) -> None:
             continue
         kind_default = _default_of(field)
         changes = {}
+        names = NAME_FIELDS.get(type(section).__name__, frozenset())
         for inner in dataclasses.fields(section):
+            if inner.name not in names:
+                continue
             value = getattr(section, inner.name)
             default = getattr(kind_default, inner.name) if dataclasses.is_dataclass(kind_default) else _default_of(inner)
             if isinstance(value, str) and value == default and DEFAULT_NAME_PREFIX in value:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from xacct_streaming.synthesis.name_limits import check_names
+from xacct_streaming.synthesis.node_runtime import start_kernel
 from xacct_streaming.synthesis.teardown import write_teardown_override
 
 # Terraform's working directory, and the values a split fan-out's plans hand each other (xacct_ops.handoff).
@@ -97,6 +98,7 @@ def synthesize(
     from xacct_streaming.synthesis import provider_bindings
 
     provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
+    start_kernel()  # on a supported Node, the environment left as it was
     from cdktf import App, TerraformStack
 
     from xacct_streaming.settings.catalog import kind_of
