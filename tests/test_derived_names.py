@@ -68,6 +68,10 @@ def _defaults_with_the_prefix() -> set[tuple[str, str]]:
 
     found = set()
     for kind in KINDS.values():
+        # each table's own defaults (a table a kind leaves out by default, [existing_stream], too) ...
+        for cls in kind.sections.values():
+            found |= {(cls.__name__, f.name) for f in dataclasses.fields(cls) if isinstance(f.default, str) and "xacct-" in f.default}
+        # ... and the kind's defaults for its tables
         props = kind.props_type()
         for section in (getattr(props, f.name) for f in dataclasses.fields(props)):
             if dataclasses.is_dataclass(section) and not isinstance(section, type):

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import json
+from typing import Any
 from pathlib import Path
 
 import pytest

@@ -40,6 +40,8 @@ reader = shared.grant_read("team", function.role_arn, consumer_name="team-reader
 wiring = xs.StreamConsumer(stack, "", provider=consumer, function=function, event_source_arn=reader.event_source_arn,
                            mapping=props.mapping, source=[reader.grant, function.grant_stream_read(shared, reader)], sink_table=props.sink)
 consumer_account.alarms(stack, "reader-alarms", function, props.alarms)
+{more}
+xs.validate(app)  # the safety nets of synthesize(), before anything is written
 app.synth()
 '''
 
@@ -47,8 +49,8 @@ app.synth()
 def test_a_consumer_in_a_users_own_stack_next_to_their_own_resources(tmp_path: Path) -> None:
     # GIVEN a plain TerraformStack with the user's providers and bucket, and a consumer of an existing stream
     outdir = tmp_path / "out"
-    script = APP.format(constructs=str(ROOT / "constructs"), outdir=str(outdir))
-    # WHEN it is synthesized
+    script = APP.format(constructs=str(ROOT / "constructs"), outdir=str(outdir), more="")
+    # WHEN it is validated and synthesized
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((outdir / "stacks" / "team-stack" / "cdk.tf.json").read_text())
@@ -120,3 +122,19 @@ def test_the_library_page_lists_the_public_api() -> None:
     listed = set(re.findall(r"`([A-Za-z_]+)`", table))
     # THEN they are the package's exports (the version aside), no more, no fewer
     assert listed == set(xs.__all__) - {"__version__"}
+
+
+def test_validate_refuses_a_users_own_app_whose_stacks_would_clash_before_anything_is_written(tmp_path: Path) -> None:
+    # GIVEN the same app with a second stack of the user's creating the same bucket in the same account
+    outdir = tmp_path / "out"
+    more = ('other = TerraformStack(app, "other-stack")\n'
+            'S3Bucket(other, "bucket", provider=AwsProvider(other, "consumer", alias="consumer", region="eu-west-1"), bucket="team-reports-222222222222")')
+    script = APP.format(constructs=str(ROOT / "constructs"), outdir=str(outdir), more=more)
+    # WHEN validated
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    # THEN a ConfigError names the bucket and both stacks, and nothing is written
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "xacct_streaming.settings.errors.ConfigError: stack_name: 'team-stack' is not allowed; expected AWS names no other stack of the run uses: "
+        "aws_s3_bucket 'team-reports-222222222222' (aws.consumer account) is also in stack 'other-stack'")
+    assert not list(outdir.rglob("cdk.tf.json"))

@@ -27,6 +27,9 @@ __version__ = "0.13.0"
 _EXPORTS = {
     # settings
     "ConfigError": "xacct_streaming.settings.errors",
+    "ConstructError": "xacct_streaming.settings.errors",
+    "StackKind": "xacct_streaming.settings.catalog",
+    "register_kind": "xacct_streaming.settings.catalog",
     "StackProps": "xacct_streaming.settings.kinesis_efo",
     "SharedStreamProps": "xacct_streaming.settings.props",
     "ExistingStreamProps": "xacct_streaming.settings.props",
@@ -71,6 +74,7 @@ _EXPORTS = {
     "build_fanout": "xacct_streaming.stacks.fanout",
     # synthesis
     "synthesize": "xacct_streaming.synthesis.synth",
+    "validate": "xacct_streaming.synthesis.synth",
 }
 
 __all__ = sorted([*_EXPORTS, "enable_fast_provider_loading", "__version__"])

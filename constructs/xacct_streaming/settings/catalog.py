@@ -218,6 +218,9 @@ def register(kind: StackKind) -> StackKind:
     return kind
 
 
+register_kind = register  # the public API's name for it (xacct_streaming.register_kind)
+
+
 def unregister(name: str) -> None:
     """Takes a kind `register` added away again (a built-in kind stays)."""
     if name in BUILT_IN:

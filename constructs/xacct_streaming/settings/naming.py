@@ -24,6 +24,7 @@ DEFAULT_NAME_PREFIX = "xacct-"
 # The fields that name an AWS resource (or a prefix of names), by the table's props class.
 NAME_FIELDS: dict[str, frozenset[str]] = {
     "SharedStreamProps": frozenset({"stream_name", "consumer_name", "key_alias"}),
+    "ExistingStreamProps": frozenset({"consumer_name"}),
     "ConsumerFunctionProps": frozenset({"function_name", "key_alias"}),
     "SinkProps": frozenset({"table_name"}),
     "SourceTableProps": frozenset({"table_name", "key_alias"}),

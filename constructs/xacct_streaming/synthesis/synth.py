@@ -99,7 +99,7 @@ def synthesize(
 
     provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
     start_kernel()  # on a supported Node, the environment left as it was
-    from cdktf import App, TerraformStack
+    from cdktf import App
 
     from xacct_streaming.settings.catalog import kind_of
 
@@ -114,13 +114,12 @@ def synthesize(
         built = [kind_of(props).build(app, props) for props in stacks]
         if customize is not None:
             customize(app, built)
-        app.synth()
         props_of = {stack.node.id: props for stack, props in zip(built, stacks)}
+        configs = validate(app, props_of)  # before anything is written: the previous output stays
+        app.synth()
         _record_kinds(staging / "manifest.json", props_of)
-        every_stack = [child for child in app.node.children if isinstance(child, TerraformStack)]
-        for stack in every_stack:
-            stack_dir, config = staging / "stacks" / stack.node.id, stack.to_terraform()
-            check_names(config, props_of.get(stack.node.id))  # before anything is swapped in: the previous output stays
+        for name, config in configs.items():
+            stack_dir = staging / "stacks" / name
             if hcl:
                 stack_file = stack_dir / "cdk.tf"
                 written = {key: value for key, value in config.items() if key != "ephemeral"}  # cdktf drops it
@@ -129,14 +128,30 @@ def synthesize(
             (stack_dir / "versions.tf").write_text(versions_tf(config))
             if teardown:
                 write_teardown_override(stack_dir)
-        _check_names_are_unique(staging)
-        _check_states_are_separate(staging)
         _carry_over_working_files(outdir, staging)
         _swap_in(staging, outdir, keep_other_stacks)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return [outdir / "stacks" / stack.node.id for stack in every_stack]
+    return [outdir / "stacks" / name for name in configs]
+
+
+def validate(app: Any, props_of: Optional[dict[str, Any]] = None) -> dict[str, dict[str, Any]]:
+    """The safety nets of `synthesize()` for any cdktf App, a user's own included; call it before
+    `app.synth()`. Every stack's configuration is checked: each name AWS would refuse (naming the
+    settings it derives from: `props_of`, stack id -> props, else the stack's own `props`), AWS names
+    that two stacks would both create in one account, and two stacks sharing one state. The first
+    problem is a ConfigError and nothing is written. Returns each stack's configuration by stack id."""
+    from cdktf import TerraformStack
+
+    configs: dict[str, dict[str, Any]] = {}
+    for stack in (child for child in app.node.children if isinstance(child, TerraformStack)):
+        config = stack.to_terraform()
+        check_names(config, (props_of or {}).get(stack.node.id) or getattr(stack, "props", None))
+        configs[stack.node.id] = config
+    _check_names_are_unique(configs)
+    _check_states_are_separate(configs)
+    return configs
 
 
 def _record_kinds(manifest_file: Path, props_of: dict[str, Any]) -> None:
@@ -322,15 +337,13 @@ UNIQUE_NAMES = {
 }
 
 
-def _check_names_are_unique(staging: Path) -> None:
+def _check_names_are_unique(configs: dict[str, dict[str, Any]]) -> None:
     """Two stacks of one run that would create the same named resource in the same account (the
     same provider alias of the same variables) cannot both be applied: a ConfigError naming both."""
     from xacct_streaming.settings.errors import ConfigError
 
     owners: dict[tuple[str, str, str], str] = {}
-    for config_file in sorted(staging.glob("stacks/*/cdk.tf.json")):
-        stack = config_file.parent.name
-        config = json.loads(config_file.read_text())
+    for stack, config in sorted(configs.items()):
         for type_, argument in UNIQUE_NAMES.items():
             for body in config.get("resource", {}).get(type_, {}).values():
                 value = body.get(argument)
@@ -344,15 +357,14 @@ def _check_names_are_unique(staging: Path) -> None:
                     )
 
 
-def _check_states_are_separate(staging: Path) -> None:
+def _check_states_are_separate(configs: dict[str, dict[str, Any]]) -> None:
     """Two stacks of one run with one state (the same S3 object, or local file) would overwrite each
     other's: a ConfigError naming both."""
     from xacct_streaming.settings.errors import ConfigError
 
     owners: dict[tuple[str, ...], str] = {}
-    for config_file in sorted(staging.glob("stacks/*/cdk.tf.json")):
-        stack = config_file.parent.name
-        backend = json.loads(config_file.read_text()).get("terraform", {}).get("backend", {})
+    for stack, config in sorted(configs.items()):
+        backend = config.get("terraform", {}).get("backend", {})
         for kind, settings in backend.items():
             where = (kind, settings.get("bucket", ""), settings.get("key") or settings.get("path", ""))
             if owners.setdefault(where, stack) != stack:
