@@ -424,6 +424,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the controller (or the only process) starts the log afresh
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
+    # Property tests: fewer examples in the edit loop (make check), the full count in make test and on.
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("check", max_examples=12)
+    hypothesis_settings.register_profile("full", max_examples=40)
+    hypothesis_settings.load_profile("check" if tier == "check" else "full")
 
 
 def in_tier(tier: str, item: pytest.Item) -> bool:

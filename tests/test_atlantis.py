@@ -29,6 +29,7 @@ kms_key_id = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-123
 CREATES = PLANNED_CREATES
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_atlantis_yaml_is_generated_from_the_current_stacks() -> None:
     # GIVEN / WHEN the generator compares what it would write with the committed file
     result = subprocess.run([sys.executable, "-m", "xacct_ops.atlantis", "--check"], cwd=ROOT, capture_output=True, text=True,

@@ -187,6 +187,7 @@ def test_removing_a_consumer_changes_only_its_resources_and_the_shared_policies(
     assert configs["three"]["provider"]["aws"] == [p for p in configs["four"]["provider"]["aws"] if p["alias"] != "billing"]
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_consumers_running_the_same_code_share_one_archive(fanout_synth: Synth, tmp_path: Path) -> None:
     # GIVEN the example's three consumers on the built-in runtime
     functions = fanout_synth.resources("aws_lambda_function")

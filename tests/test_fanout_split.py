@@ -276,6 +276,7 @@ def test_handoff_cli_names_a_directory_that_is_not_a_plan(plan_dirs: dict[str, P
     assert (result.returncode, result.stderr.strip()) == (2, f"error: {plan_dirs['billing']}: not the producer plan of a split fan-out (it has no reader_role_arns variable)")
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_a_new_synth_keeps_the_handed_over_values(tmp_path: Path) -> None:
     # GIVEN a split fan-out synthesized, and a handoff file in one plan
     settings = tmp_path / "split.toml"

@@ -94,6 +94,7 @@ def test_a_builtin_archive_holds_its_handler_and_what_it_imports_only(cli_outdir
     assert not any(name.startswith(("xacct_ingest", "xacct_changes", "xacct_notifications")) or name == "authorizer_handler.py" for name in consumer)
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_own_source_directory_with_vendored_requirements(tmp_path: Path, build_cache: Path) -> None:
     # GIVEN a user's directory with its handler, a package of its own and a requirement from a local wheel
     src = tmp_path / "orders_reader"

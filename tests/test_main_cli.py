@@ -120,6 +120,7 @@ def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_make_synth_is_a_no_op_when_nothing_changed(tmp_path: Path) -> None:
     from conftest import run_make
 
@@ -170,6 +171,7 @@ table_name = "{function}-sink"
 """
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_stack_option_replaces_only_those_stacks_directories(tmp_path: Path) -> None:
     # GIVEN every stack synthesized, and Terraform's files in two stacks' directories
     outdir = tmp_path / "cdktf.out"
@@ -195,6 +197,7 @@ def test_stack_option_replaces_only_those_stacks_directories(tmp_path: Path) -> 
     assert [p.name for p in outdir.parent.iterdir()] == ["cdktf.out"] and not list(outdir.glob(".*"))
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_several_settings_files_make_several_stacks_of_one_kind(tmp_path: Path) -> None:
     # GIVEN two settings files of the core kind with their own names
     first, second = tmp_path / "orders.toml", tmp_path / "payments.toml"
@@ -211,6 +214,7 @@ def test_several_settings_files_make_several_stacks_of_one_kind(tmp_path: Path) 
     assert names == {"orders", "payments"}
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_a_settings_file_synthesizes_what_it_names_and_keeps_earlier_stacks(tmp_path: Path) -> None:
     # GIVEN an output an earlier `--stack` run made, with a saved plan in it
     outdir = tmp_path / "out"
@@ -256,6 +260,7 @@ def test_two_stacks_with_the_same_aws_name_fail_naming_both(tmp_path: Path) -> N
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_two_instances_of_every_kind_side_by_side(tmp_path: Path) -> None:
     # GIVEN two settings files of every kind that set nothing but a stack name
     short = {"xacct-kinesis-efo": "efo", "xacct-dynamodb-streams": "ddb", "xacct-kinesis-replication": "repl",
@@ -361,6 +366,7 @@ def test_a_full_synth_keeps_other_files_and_leaves_orphaned_stacks_to_the_cli(tm
     assert (outdir / "stacks" / "orders-fanout").is_dir() is orphan_left
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_teardown_writes_an_override_that_unprotects_tables_and_empties_buckets(tmp_path: Path) -> None:
     # GIVEN the core and replication stacks synthesized with --teardown
     outdir = tmp_path / "cdktf.out"
@@ -397,6 +403,7 @@ def test_teardown_with_hcl_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_two_stacks_with_one_state_fail_naming_both(tmp_path: Path) -> None:
     # GIVEN two stacks of one run whose S3 backends name the same object
     backend = ('[stack.backend]\nkind = "s3"\nbucket = "team-state"\nregion = "eu-west-1"\nkey = "shared/terraform.tfstate"\n'

@@ -28,7 +28,7 @@ payloads = st.one_of(
 scripts = st.lists(st.sampled_from(["ok", "throttle", "unprocessed:1", "unprocessed:5"]), max_size=8)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(payloads, min_size=1, max_size=40), script=scripts, remaining_ms=st.sampled_from([1_500, 60_000]))
 def test_every_record_is_written_parked_or_reported(aws_env: None, batch: list[bytes], script: list[str], remaining_ms: int) -> None:
     with mock_aws():

@@ -240,6 +240,7 @@ def test_list_names_every_stack_and_its_source_document() -> None:
     assert others == "(only from a settings file that names its kind: xacct-kinesis-fanout)"
 
 
+@pytest.mark.slow  # seconds of CPU in a synth of its own: make test
 def test_one_stack_is_synthesized_alone(tmp_path: Any) -> None:
     result = run_main("--stack", "xacct-dynamodb-streams", "--outdir", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr

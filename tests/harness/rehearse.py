@@ -1232,6 +1232,13 @@ def main() -> int:
     parser.add_argument("--hcl-twin", type=Path, help="with one stack: its HCL export (main.py --hcl), planned against the same moto before the apply; the two plans must make the same changes")
     parser.add_argument("--list", action="store_true", help="name each stack's kind and rehearsal scenario (from manifest.json); run nothing")
     args = parser.parse_args()
+    if args.json_out is not None and len(args.stack_dirs) != 1 and not args.split:
+        print("--json-out takes one stack directory", file=sys.stderr)
+        return 2
+    for stack_dir in args.stack_dirs:
+        if not (stack_dir / "cdk.tf.json").is_file():
+            print(f"no cdk.tf.json in {stack_dir}: run 'make synth' first", file=sys.stderr)
+            return 2
     try:
         scenarios = [(stack_dir, *scenario_of(stack_dir)) for stack_dir in args.stack_dirs]
     except manifest.NoKindError as error:
@@ -1241,13 +1248,6 @@ def main() -> int:
         for stack_dir, kind, scenario in scenarios:
             print(f"{stack_dir.name}: kind {kind}, scenario {scenario}")
         return 0
-    if args.json_out is not None and len(args.stack_dirs) != 1 and not args.split:
-        print("--json-out takes one stack directory", file=sys.stderr)
-        return 2
-    for stack_dir in args.stack_dirs:
-        if not (stack_dir / "cdk.tf.json").is_file():
-            print(f"no cdk.tf.json in {stack_dir}: run 'make synth' first", file=sys.stderr)
-            return 2
     if shutil.which("terraform") is None:
         print("terraform is not on PATH", file=sys.stderr)
         return 2
