@@ -20,6 +20,7 @@ import pytest
 from xacct_streaming.synthesis.node_runtime import use_supported_node
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
 PYTHON = sys.executable
 VENV_BIN_DIR = Path(sys.executable).parent
 DEFAULT_STACK = "xacct-kinesis-efo"
@@ -88,6 +89,28 @@ class Synth:
 
     def address(self, type_: str, path_suffix: str = "") -> str:
         return f"{type_}.{self.only(type_, path_suffix)[0]}"
+
+
+def policy_statements(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(address.argument, statement) of every policy document a synthesized configuration writes."""
+    for type_, resources in config["resource"].items():
+        for name, body in resources.items():
+            for key in ("policy", "assume_role_policy"):
+                if key in body:
+                    for statement in json.loads(body[key])["Statement"]:
+                        yield f"{type_}.{name}.{key}", statement
+
+
+def terraform_run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def terraform_validate(stack_dir: Path, workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`terraform validate` of a copy of the stack (init writes .terraform/ and the lock file next to it)."""
+    shutil.copytree(stack_dir, workdir)
+    init = terraform_run(["init", "-backend=false", "-input=false", "-no-color"], workdir, env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    return terraform_run(["validate", "-no-color", "-json"], workdir, env)
 
 
 def run_main(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ It uses only the public API (`import xacct_streaming`): the stack from props, pl
 resources next to it (an output and a reports bucket in the consumer account), all through
 `synthesize(..., customize=...)`, so they get the library's safety nets (derived names checked,
 versions.tf and the provider lock, all or nothing written). It prints where the library was imported
-from (tests/test_library.py runs it against a `pip install` of this repository).
+from (tests/synthesis/test_library.py runs it against a `pip install` of this repository).
 """
 
 from __future__ import annotations

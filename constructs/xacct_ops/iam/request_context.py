@@ -7,7 +7,7 @@ never sends: every request was a 500). This table is the one place those facts l
 
 - `policy_check.py` builds each request's context from it (`context_for`): a key a row does not list
   is never supplied, so a policy that needs it is denied in the check as it would be on AWS;
-- `tests/test_request_context.py` reads every synthesized policy and fails when a statement
+- `tests/ops/test_request_context.py` reads every synthesized policy and fails when a statement
   conditions a call on a key the table says that call does not carry (`unsent_condition_keys`);
 - `make docs` writes it into docs/security.md.
 

@@ -7,7 +7,7 @@ come from two settings files or from `StackProps(stack_name="refunds-reader")` i
 A name given explicitly is kept as it is, unless it is exactly the kind's default.
 
 Only the fields that are names are derived (NAME_FIELDS): a default that merely contains "xacct-"
-(the replication's external id) is a value, kept as it is. tests/test_derived_names.py fails when a
+(the replication's external id) is a value, kept as it is. tests/settings/test_derived_names.py fails when a
 table gets a default holding "xacct-" that is in neither list.
 """
 

@@ -14,7 +14,7 @@ PARTITION_REGION_PREFIXES = {"aws-cn": ("cn-",), "aws-us-gov": ("us-gov-",), "aw
 # The regions the pinned provider (hashicorp/aws 5.100.0) accepts, in the partitions above: it checks its
 # `region` against hashicorp/aws-sdk-go-base/v2's endpoints (generated from aws-sdk-go-v2's endpoints.json)
 # and fails the plan with "invalid AWS Region: <region>" for any other. A region AWS opens later needs a
-# newer provider. tests/test_regions.py plans a provider in each of these, and in near misses, with that
+# newer provider. tests/settings/test_regions.py plans a provider in each of these, and in near misses, with that
 # provider (the whole table is checked, not sampled).
 PROVIDER_VERSION = "5.100.0"
 PROVIDER_REGIONS = {

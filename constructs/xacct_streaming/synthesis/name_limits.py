@@ -7,7 +7,7 @@ literal name in the configuration is checked here at synth, before anything is w
 out of bounds fails with the resource, the name, what AWS allows and the settings it comes from.
 
 Sources: the AWS API models botocore ships (min, max, pattern of the request member: checked against
-the installed botocore by tests/test_boundaries.py), or the service's API reference where the model
+the installed botocore by tests/settings/test_boundaries.py), or the service's API reference where the model
 has no constraint.
 """
 

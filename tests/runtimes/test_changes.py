@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
 import pytest
+
+from conftest import TESTS
 from moto import mock_aws
 
 from dynamodb_events import STREAM_ARN, change, insert, sequence
 from kinesis_events import Context
-from test_runtime import FakeClock
+from runtime_fakes import FakeClock
 from xacct_changes.changes import decode_changes
 from xacct_changes.config import ChangeSettings
 from xacct_changes.images import ImageError, flatten, to_json
@@ -23,7 +24,7 @@ REGION = "eu-west-1"
 LOG_TABLE = "xacct-change-log"
 DELIVERY_STREAM = "xacct-changes"
 BUCKET = "xacct-changes-archive"
-EVENTS = Path(__file__).parent / "events"
+EVENTS = TESTS / "events"
 SAMPLE = json.loads((EVENTS / "dynamodb_stream_batch.json").read_text())
 
 

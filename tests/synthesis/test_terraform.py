@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ALL_STACKS, API_STACK, DEFAULT_STACK, PROVISIONED_STACK, ROOT, run_make
+from conftest import ALL_STACKS, API_STACK, DEFAULT_STACK, PROVISIONED_STACK, ROOT, run_make, terraform_run, terraform_validate
 
 pytestmark = pytest.mark.terraform
-
-
-def _terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
-def _validate(stack_dir: Path, workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    # A copy: init writes .terraform/ and the lock file next to the configuration.
-    shutil.copytree(stack_dir, workdir)
-    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], workdir, env)
-    assert init.returncode == 0, init.stdout + init.stderr
-    return _terraform(["validate", "-no-color", "-json"], workdir, env)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +20,7 @@ def _validate(stack_dir: Path, workdir: Path, env: dict[str, str]) -> subprocess
 )
 def test_terraform_validate(request: pytest.FixtureRequest, terraform_env: dict[str, str], tmp_path: Path, fixture: str, stack: str) -> None:
     outdir: Path = request.getfixturevalue(fixture)
-    result = _validate(outdir / "stacks" / stack, tmp_path / stack, terraform_env)
+    result = terraform_validate(outdir / "stacks" / stack, tmp_path / stack, terraform_env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"valid": true' in result.stdout
     assert '"warning_count": 0' in result.stdout, result.stdout
@@ -90,7 +77,7 @@ def test_init_uses_the_lock_and_fails_on_another_checksum(cli_outdir: Path, terr
     shutil.copytree(cli_outdir / "stacks" / DEFAULT_STACK, good)
     lock_before = (good / ".terraform.lock.hcl").read_text()
     # WHEN it is initialized THEN the provider matches the lock and the lock is not rewritten
-    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], good, terraform_env)
+    init = terraform_run(["init", "-backend=false", "-input=false", "-no-color"], good, terraform_env)
     assert init.returncode == 0, init.stdout + init.stderr
     assert (good / ".terraform.lock.hcl").read_text() == lock_before
     # GIVEN the same stack whose lock lists another checksum
@@ -99,6 +86,6 @@ def test_init_uses_the_lock_and_fails_on_another_checksum(cli_outdir: Path, terr
     tampered = re.sub(r'"h1:[^"]+"', '"h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="', lock_before)
     (bad / ".terraform.lock.hcl").write_text(tampered)
     # WHEN it is initialized THEN Terraform refuses the provider
-    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], bad, terraform_env)
+    init = terraform_run(["init", "-backend=false", "-input=false", "-no-color"], bad, terraform_env)
     assert init.returncode != 0
     assert "doesn't match any of the checksums previously recorded in the dependency lock file" in re.sub(r"\s+", " ", init.stdout + init.stderr)

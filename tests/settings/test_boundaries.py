@@ -299,9 +299,9 @@ def test_name_limits_agree_with_the_aws_api_models(type_: str, attribute: str, s
 def test_each_kind_at_its_extremes_passes_terraform_validate(
     boundaries: tuple[Path, dict[str, Any]], terraform_env: dict[str, str], tmp_path: Path, kind: str
 ) -> None:
-    from test_terraform import _validate
+    from conftest import terraform_validate
 
     target, _ = boundaries
     (stack_dir,) = sorted((target / kind / "stacks").iterdir())[:1]
-    result = _validate(stack_dir, tmp_path / kind, terraform_env)
+    result = terraform_validate(stack_dir, tmp_path / kind, terraform_env)
     assert result.returncode == 0 and '"valid": true' in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]

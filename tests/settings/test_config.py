@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from conftest import TESTS
+
 from xacct_streaming.settings.config import load_stacks, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.kinesis_efo import StackProps
 
-CONFIGS = Path(__file__).parent / "configs"
+CONFIGS = TESTS / "configs"
 
 
 def _one(path: str) -> Any:

@@ -18,7 +18,7 @@ from moto import mock_aws
 import dynamodb_events
 from conftest import ROOT, assumed_session, run_make
 from kinesis_events import from_get_records
-from test_runtime import create_table
+from runtime_fakes import create_table
 from xacct_consumer.config import Settings
 from xacct_consumer.runtime import Runtime
 from xacct_ops import smoke

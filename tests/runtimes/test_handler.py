@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
-from pathlib import Path
 from typing import Any, Optional, Iterator
 
 import boto3
 import pytest
+
+from conftest import TESTS
 from moto import mock_aws
 
 from kinesis_events import Context
-from test_runtime import REGION, TABLE, create_table
+from runtime_fakes import REGION, TABLE, create_table
 
-EVENTS = Path(__file__).parent / "events"
+EVENTS = TESTS / "events"
 
 
 def _load_handler(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], capsys: Optional[pytest.CaptureFixture[str]] = None) -> Any:

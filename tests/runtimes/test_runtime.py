@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import boto3
 import pytest
+
+from conftest import TESTS
+from runtime_fakes import REGION, TABLE, FakeClock, ScriptedDynamoDB, create_table
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -19,26 +21,7 @@ from xacct_consumer.config import Settings
 from xacct_consumer.delivery import Clock
 from xacct_consumer.runtime import Runtime
 
-REGION = "eu-west-1"
-TABLE = "xacct-sink"
-EVENTS = Path(__file__).parent / "events"
-
-
-@dataclass
-class FakeClock(Clock):
-    """Time moves only when the code sleeps; jitter is always the full window."""
-
-    now: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.monotonic = lambda: self.now
-        self.sleep = self._sleep
-        self.uniform = lambda low, high: high
-
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+EVENTS = TESTS / "events"
 
 
 @dataclass
@@ -62,15 +45,6 @@ class Aws:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def create_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
 def aws(aws_env: None) -> Iterator[Aws]:
     with mock_aws():
@@ -88,32 +62,6 @@ def settings(aws: Aws, **overrides: Any) -> Settings:
 
 def runtime(aws: Aws, dynamodb: Any = None, sqs: Any = None, clock: Clock | None = None) -> Runtime:
     return Runtime(settings(aws), dynamodb or aws.dynamodb, sqs or aws.sqs, clock or FakeClock())
-
-
-def throttle(operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, operation)
-
-
-class ScriptedDynamoDB:
-    """The real (moto) client, except for scripted BatchWriteItem outcomes, one per call."""
-
-    def __init__(self, real: Any, script: list[str]) -> None:
-        self.real, self.script, self.calls = real, list(script), 0
-
-    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-        self.calls += 1
-        step = self.script.pop(0) if self.script else "ok"
-        (table, requests), = RequestItems.items()
-        if step == "throttle":
-            raise throttle("BatchWriteItem")
-        if step.startswith("unprocessed:"):
-            keep = int(step.split(":")[1])
-            done, left = requests[:-keep], requests[-keep:]
-            if done:
-                self.real.batch_write_item(RequestItems={table: done})
-            # AWS answers with new objects, not the request's own: a JSON round trip says so.
-            return {"UnprocessedItems": {table: json.loads(json.dumps(left))}}
-        return self.real.batch_write_item(RequestItems=RequestItems)
 
 
 # --- happy path and replay --------------------------------------------------------------------

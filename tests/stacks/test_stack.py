@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from conftest import PROVISIONED_STACK, STATE_KEY_ARN, STATE_ROLE_ARN, Synth
+from conftest import PROVISIONED_STACK, STATE_KEY_ARN, STATE_ROLE_ARN, policy_statements, Synth
 
 ROLE_ARN = "${aws_iam_role.%s.arn}"
 
 
 def _policy(body: dict[str, Any], key: str = "policy") -> dict[str, Any]:
     return json.loads(body[key])
-
-
-def _walk_statements(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for type_, resources in config["resource"].items():
-        for name, body in resources.items():
-            for key in ("policy", "assume_role_policy"):
-                if key in body:
-                    for statement in json.loads(body[key])["Statement"]:
-                        yield f"{type_}.{name}.{key}", statement
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -221,7 +212,7 @@ def test_role_runtime_policy_is_scoped_to_exact_arns(synth: Synth) -> None:
 
 
 def test_no_wildcard_action_or_principal_anywhere(synth: Synth) -> None:
-    statements = list(_walk_statements(synth.config))
+    statements = list(policy_statements(synth.config))
     assert len(statements) == 18  # trust 1, runtime 4, stream read 3, table write 1, three key policies 2+2+2, two resource policies, the alarm topic
     for where, statement in statements:
         for action in _as_list(statement["Action"]):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ALL_STACKS, DEFAULT_STACK, PLANNED_CREATES, ROOT, Background, rehearsal_job
-from test_terraform import _validate
+from conftest import terraform_validate
 from xacct_streaming.synthesis.synth import HclExportError, clean_hcl, hcl_string, unquote_references
 
 
@@ -75,7 +75,7 @@ def test_clean_hcl_refuses_a_value_it_cannot_find(tmp_path: Path) -> None:
 @pytest.mark.terraform
 @pytest.mark.parametrize("stack", ALL_STACKS)
 def test_hcl_export_validates_without_warnings(hcl_outdir: Path, terraform_env: dict[str, str], tmp_path: Path, stack: str) -> None:
-    result = _validate(hcl_outdir / "stacks" / stack, tmp_path / "hcl", terraform_env)
+    result = terraform_validate(hcl_outdir / "stacks" / stack, tmp_path / "hcl", terraform_env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"valid": true' in result.stdout
     assert '"warning_count": 0' in result.stdout, result.stdout

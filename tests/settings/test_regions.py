@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from conftest import ROOT
+
 from xacct_streaming.settings.config import props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.patterns import PARTITION_REGION_PREFIXES, PROVIDER_REGIONS
@@ -96,6 +98,6 @@ def test_the_table_is_exactly_what_the_pinned_provider_knows(terraform_env: dict
 
 
 def test_the_operations_page_counts_the_table() -> None:
-    text = " ".join((Path(__file__).parents[1] / "docs" / "operations.md").read_text().split())
+    text = " ".join((ROOT / "docs" / "operations.md").read_text().split())
     count = sum(len(regions) for regions in PROVIDER_REGIONS.values())
     assert f"`PROVIDER_REGIONS`, {count} regions in the {['no', 'one', 'two', 'three', 'four', 'five', 'six'][len(PROVIDER_REGIONS)]} partitions" in text

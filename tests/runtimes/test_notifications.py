@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from moto import mock_aws
 
-from conftest import assumed_session
+from conftest import TESTS, assumed_session
 from kinesis_events import Context
-from test_runtime import FakeClock
+from runtime_fakes import FakeClock
 from xacct_consumer.config import ConfigurationError
 from xacct_notifications.forwarder import Forwarder, ForwarderSettings, partition_key
 
@@ -20,7 +19,7 @@ REGION = "eu-west-1"
 STREAM_ACCOUNT, SES_ACCOUNT = "111111111111", "222222222222"
 STREAM = "xacct-ses-events"
 STREAM_ARN = f"arn:aws:kinesis:{REGION}:{STREAM_ACCOUNT}:stream/{STREAM}"
-SAMPLE = json.loads((Path(__file__).parent / "events" / "ses_sns_delivery_event.json").read_text())
+SAMPLE = json.loads((TESTS / "events" / "ses_sns_delivery_event.json").read_text())
 MESSAGE_ID = "0102019a1b2c3d4e-5f6a7b8c-1111-2222-3333-444455556666-000000"
 
 

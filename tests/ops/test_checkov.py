@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, VENV_BIN_DIR, built_once, run_make
+from conftest import ROOT, TESTS, VENV_BIN_DIR, built_once, run_make
 from xacct_ops import scan
 
-FIXTURES = Path(__file__).parent / "checkov_fixtures"
+FIXTURES = TESTS / "checkov_fixtures"
 CUSTOM = ("CKV_XACCT_1", "CKV_XACCT_2", "CKV_XACCT_3", "CKV_XACCT_4")
 
 

@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import API_STACK, DDB_STACK, DEFAULT_STACK, FANOUT_REHEARSAL, PLANNED_CREATES, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, SPLIT_REHEARSAL, Background, assumed_session, rehearsal_job
+from conftest import API_STACK, Background, DDB_STACK, DEFAULT_STACK, FANOUT_REHEARSAL, PLANNED_CREATES, POLICY_COUNTS, REPLICATION_STACK, SES_STACK, SPLIT_REHEARSAL, TESTS, assumed_session, rehearsal_job
 
-sys.path.insert(0, str(Path(__file__).parent / "harness"))
+sys.path.insert(0, str(TESTS / "harness"))
 
 import moto_extensions  # noqa: E402
 import rehearse  # noqa: E402

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ALL_STACKS, DEFAULT_STACK, POLICY_COUNTS, PROVISIONED_STACK, REPLICATION_STACK, ROOT, run_make
+from conftest import ALL_STACKS, DEFAULT_STACK, POLICY_COUNTS, PROVISIONED_STACK, REPLICATION_STACK, ROOT, TESTS, run_make
 
-sys.path.insert(0, str(Path(__file__).parent / "harness"))
+sys.path.insert(0, str(TESTS / "harness"))
 
 import policy_check  # noqa: E402
 

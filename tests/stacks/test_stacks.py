@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import ALL_STACKS, Synth, run_main
-from test_stack import _walk_statements
+from conftest import policy_statements
 from xacct_streaming.blocks.policy import (
     STREAM_CONSUMER_READ_ACTIONS,
     STREAM_READ_ACTIONS,
@@ -44,7 +44,7 @@ def test_every_stack_is_synthesized_by_default(cli_outdir: Any) -> None:
 @pytest.mark.parametrize("fixture", SEED_FIXTURES)
 def test_no_wildcard_action_and_no_account_root_outside_key_policies(fixture: str, request: pytest.FixtureRequest) -> None:
     synth: Synth = request.getfixturevalue(fixture)
-    for where, statement in _walk_statements(synth.config):
+    for where, statement in policy_statements(synth.config):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if statement.get("Sid") == "KeyOwnerAccount":
             # the one wildcard: a key's own account keeps every KMS action, present and future

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from moto import mock_aws
 
 from kinesis_events import Context, event, sequence
-from test_runtime import REGION, TABLE, FakeClock, ScriptedDynamoDB, create_table
+from runtime_fakes import REGION, TABLE, FakeClock, ScriptedDynamoDB, create_table
 from xacct_consumer.config import Settings
 from xacct_consumer.runtime import Runtime
 

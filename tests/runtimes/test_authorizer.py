@@ -5,18 +5,19 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
 import pytest
+
+from conftest import TESTS
 from moto import mock_aws
 
 from xacct_consumer.config import ConfigurationError
 from xacct_ingest.authorizer import Authorizer, AuthorizerSettings, Unauthorized, basic_credentials
 
 REGION = "eu-west-1"
-SAMPLE = json.loads((Path(__file__).parent / "events" / "apigw_authorizer_request.json").read_text())
+SAMPLE = json.loads((TESTS / "events" / "apigw_authorizer_request.json").read_text())
 METHOD_ARN = SAMPLE["methodArn"]
 USER, PASSWORD = "ingest", "correct-horse-battery-staple"
 
