@@ -70,6 +70,8 @@ class Side:
     name: str
     configs: dict[str, dict[str, Any]]
     stacks: list[Stack] = field(default_factory=list)
+    # The output manifest's entries of its stacks (a split plan's part: the review looks it up there).
+    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -272,13 +274,17 @@ def load_sides(stacks_dir: Path, names: Optional[list[str]] = None, together: Op
     (a split fan-out's plans)."""
     together = together or {}
     grouped = {n for names_ in together.values() for n in names_}
+    manifest_file = stacks_dir.parent / "manifest.json"
+    entries = json.loads(manifest_file.read_text()).get("stacks", {}) if manifest_file.is_file() else {}
     sides = []
     for directory in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
         if (names and directory.name not in names) or directory.name in grouped:
             continue
-        sides.append(Side(directory.name, {directory.name: json.loads((directory / "cdk.tf.json").read_text())}))
+        sides.append(Side(directory.name, {directory.name: json.loads((directory / "cdk.tf.json").read_text())},
+                          manifest={directory.name: entries.get(directory.name, {})}))
     for name, members in together.items():
-        sides.append(Side(name, {m: json.loads((stacks_dir / m / "cdk.tf.json").read_text()) for m in members}))
+        sides.append(Side(name, {m: json.loads((stacks_dir / m / "cdk.tf.json").read_text()) for m in members},
+                          manifest={m: entries.get(m, {}) for m in members}))
     return sides
 
 
@@ -291,6 +297,7 @@ def _stacks(side: Side, configs: dict[str, dict[str, Any]], scratch: Path) -> li
     for name, config in configs.items():
         (root / "stacks" / name).mkdir(parents=True)
         (root / "stacks" / name / "cdk.tf.json").write_text(json.dumps(config))
+    (root / "manifest.json").write_text(json.dumps({"stacks": side.manifest}))
     return load_side(root if len(configs) > 1 else root / "stacks" / next(iter(configs)))
 
 
