@@ -30,33 +30,16 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from xacct_ops import diagram
 from xacct_ops.iam import request_context
 
+from xacct_ops.docs_bench import bench_handler_block, bench_plan_block, bench_plan_readme_block, bench_synth_block
+from xacct_ops.docs_tables import code, table
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = ("README.md", "docs/*.md", "docs/stacks/*.md")
 BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9:_-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
-
-
-def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
-    header = list(header)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines.extend("| " + " | ".join(str(cell).replace("|", "\\|").replace("\n", " ") for cell in row) + " |" for row in rows)
-    return "\n".join(lines) + "\n"
-
-
-def _code(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, (tuple, list)):
-        return "`[" + ", ".join(json.dumps(v) for v in value) + "]`"
-    if isinstance(value, str):
-        return f'`"{value}"`'
-    return f"`{value}`"
 
 
 # ---- from the synthesized JSON ----------------------------------------------------------------
@@ -84,7 +67,7 @@ def _resources(config: dict[str, Any]) -> str:
          ", ".join(f"`{t}`" + (f" ×{n}" if n > 1 else "") for t, n in sorted(by_account[account].items())))
         for account in order
     ]
-    return _table(("account", "resources", "by type"), rows)
+    return table(("account", "resources", "by type"), rows)
 
 
 def _variables(config: dict[str, Any]) -> str:
@@ -93,12 +76,12 @@ def _variables(config: dict[str, Any]) -> str:
         default = f" (default `{json.dumps(body['default'])}`)" if "default" in body else ""
         rules = "<br>".join(rule["error_message"] for rule in body.get("validation", []))
         rows.append((f"`{name}`", f"`{body.get('type', 'any')}`{default}", body.get("description", ""), rules or "-"))
-    return _table(("variable", "type", "description", "rejected with"), rows)
+    return table(("variable", "type", "description", "rejected with"), rows)
 
 
 def _outputs(config: dict[str, Any]) -> str:
     rows = [(f"`{name}`", body.get("description", "")) for name, body in sorted(config.get("output", {}).items())]
-    return _table(("output", "description"), rows)
+    return table(("output", "description"), rows)
 
 
 # ---- from the code ----------------------------------------------------------------------------
@@ -137,32 +120,32 @@ def settings_block(kind_name: str) -> str:
     defaults = kind.props_type()
     rows: list[tuple[str, ...]] = [
         ("top level", "`kind`", f'`"{kind.name}"`', "the stack kind: one of " + ", ".join(f"`{k}`" for k in KINDS)),
-        ("top level", "`stack_name`", _code(defaults.stack_name), "a name no other stack of the run uses (another than the kind's default derives every AWS name left out)"),
+        ("top level", "`stack_name`", code(defaults.stack_name), "a name no other stack of the run uses (another than the kind's default derives every AWS name left out)"),
         ("top level", "`tags`", "`{}`", allowed(kind.props_type, "tags") + "; over the `tags` variable's, on every resource"),
     ]
     # The kind's other top-level settings (the fan-out's retired_accounts and split).
     for field in dataclasses.fields(kind.props_type):
         if field.name not in kind.sections and field.name not in ("kind", "stack_name", "tags"):
-            rows.append(("top level", f"`{field.name}`", _code(getattr(defaults, field.name)), allowed(kind.props_type, field.name)))
-    for table, cls in kind.sections.items():
-        section = getattr(defaults, table)
+            rows.append(("top level", f"`{field.name}`", code(getattr(defaults, field.name)), allowed(kind.props_type, field.name)))
+    for section_name, cls in kind.sections.items():
+        section = getattr(defaults, section_name)
         if isinstance(section, tuple):  # an array of tables ([[consumers]]): the class's own defaults
             section = None
-            table = f"[{table}]"
+            section_name = f"[{section_name}]"
         for field in dataclasses.fields(cls):
             if section is not None:
-                default = _code(getattr(section, field.name))
+                default = code(getattr(section, field.name))
             elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 default = "required"
             else:  # an optional table: its class's own defaults
-                default = _code(field.default if field.default is not dataclasses.MISSING else field.default_factory())
-            nested = NESTED_TABLES.get(field.name) if table.startswith("[") else None
+                default = code(field.default if field.default is not dataclasses.MISSING else field.default_factory())
+            nested = NESTED_TABLES.get(field.name) if section_name.startswith("[") else None
             if nested is not None:  # a table inside each [[consumers]] entry: the core stack's table of that name
                 default, allowed_text = nested
-                rows.append((f"`[{table}]`", f"`{field.name}`", default, allowed_text))
+                rows.append((f"`[{section_name}]`", f"`{field.name}`", default, allowed_text))
                 continue
-            rows.append((f"`[{table}]`", f"`{field.name}`", default, allowed(cls, field.name)))
-    return _table(("table", "key", "default", "allowed"), rows)
+            rows.append((f"`[{section_name}]`", f"`{field.name}`", default, allowed(cls, field.name)))
+    return table(("table", "key", "default", "allowed"), rows)
 
 
 # Tables inside a [[consumers]] entry: (default, allowed), in words rather than a Python repr.
@@ -181,7 +164,7 @@ def stacks_block() -> str:
         (f"[`{k.name}`](docs/stacks/{k.name}.md)", k.source_document, k.summary + ("" if k.by_default else " (only from a settings file that names its kind)"))
         for k in KINDS.values()
     ]
-    return _table(("stack", "source document", "what it is"), rows)
+    return table(("stack", "source document", "what it is"), rows)
 
 
 def make_targets_block(makefile: Path) -> str:
@@ -189,7 +172,7 @@ def make_targets_block(makefile: Path) -> str:
         (f"`make {m.group(1)}`", m.group(2).strip())
         for m in re.finditer(r"^([a-z][a-z-]*):[^\n#]*## (.*)$", makefile.read_text(), re.M)
     ]
-    return _table(("target", "what it does"), rows)
+    return table(("target", "what it does"), rows)
 
 
 def checkov_skips_block() -> str:
@@ -197,7 +180,7 @@ def checkov_skips_block() -> str:
     from xacct_ops.scan import EXEMPTIONS
 
     rows = [(f"`{e.check_id}`", f"`{e.resource_type}` `{e.construct_path}`", e.justification) for e in EXEMPTIONS]
-    return _table(("exempted check", "only for (type, construct path)", "justification"), rows)
+    return table(("exempted check", "only for (type, construct path)", "justification"), rows)
 
 
 def runtime_contracts_block() -> str:
@@ -216,117 +199,7 @@ def runtime_contracts_block() -> str:
             default = "" if f.default is dataclasses.MISSING or f.default in ("", None) else f"`{f.default}`"
             rows.append((f"`{handler}`", f"`{meta['variable']}`", f"`{contract.__name__}.{f.name}`", set_by,
                          "yes" if f.name in contract.REQUIRED else "no", meta["what"], default))
-    return _table(("handler", "variable", "field", "set by", "required", "must be", "default"), rows)
-
-
-def bench_synth_block(result: dict[str, Any]) -> str:
-    m, s = result["machine"], result["summary"]
-    rows = [
-        (label, f"{s[key]['median_seconds']:.2f} s", f"{s[key]['min_seconds']:.2f} - {s[key]['max_seconds']:.2f} s",
-         f"{s[key]['median_peak_tree_rss_mb']:,.0f} MB")
-        for key, label in (("naive", "full import (naive)"), ("lazy", "lazy (`make synth`)"))
-    ]
-    return (
-        f"`make bench-synth` on {result['date'][:10]} ({result['runs_per_path']} runs per path; {m['cores']} cores {m['cpu']}, "
-        f"{m['memory_gib']} GiB, Python {m['python']}, Node {m['node']}):\n\n"
-        + _table(("path", "median wall", "min - max", "median peak RSS, whole process tree"), rows)
-        + f"\n{result['speedup_median_wall']:.1f}x faster, {result['peak_rss_ratio']:.1f}x less memory, outputs "
-        + ("byte-identical" if result["outputs_identical"] else "**different**")
-        + f"; a no-op `make synth` takes {result['noop_make_synth_seconds']:.2f} s.\n"
-        + _fanout_sentence(result.get("fanout"), result.get("goals", {}))
-    )
-
-
-def _fanout_sentence(fanout: dict[str, Any] | None, goals: dict[str, float]) -> str:
-    if not fanout:
-        return ""
-    s = fanout["summary"]
-    median = f"median of {fanout['runs_per_case']} runs" if "runs_per_case" in fanout else "median"
-    validate = fanout.get("validate_seconds")
-    if validate is None:
-        validate_text = "`terraform validate` was not run"
-    else:
-        validate_runs = fanout.get("validate_runs", 1)
-        validate_text = f"`terraform validate` of it takes {validate:.1f} s" + (f" (median of {validate_runs})" if validate_runs > 1 else "")
-    if "fanout_20_to_single_ratio_max" in goals:
-        met = "met" if fanout["ratio_median_wall"] <= goals["fanout_20_to_single_ratio_max"] else "**not met**"
-        goals_text = (f" (goals: at most {goals['fanout_20_to_single_ratio_max']}x, {met}; "
-                      f"validate under {goals['fanout_20_validate_seconds_max']:.0f} s).\n")
-    else:
-        goals_text = ".\n"
-    return (
-        f"\nA fan-out of {fanout['consumers']} consumers in {fanout['consumers']} accounts synthesizes in "
-        f"{s['fanout_20']['median_seconds']:.2f} s ({median}; the core stack alone: {s['single']['median_seconds']:.2f} s, "
-        f"measured alternately), **{fanout['ratio_median_wall']:.2f}x**, peak RSS {s['fanout_20']['median_peak_tree_rss_mb']:,.0f} MB; "
-        + validate_text + goals_text
-    )
-
-
-# A plan runner (an Atlantis server, a CI job) with this much memory is the README's yardstick for
-# how many accounts one plan may hold.
-PLAN_MEMORY_BUDGET_MB = 4096
-_PLAN_LABELS = {"two_account": "core stack (two accounts)", "split_producer": "split: producer plan", "split_account": "split: one account plan"}
-
-
-def _plan_label(name: str) -> str:
-    return _PLAN_LABELS.get(name) or f"fan-out, {name.removeprefix('fanout_')} consumer accounts"
-
-
-def plan_ceiling(result: dict[str, Any]) -> int | None:
-    """The most consumer accounts of a measured single-plan fan-out whose peak fits PLAN_MEMORY_BUDGET_MB."""
-    fitting = [int(n.removeprefix("fanout_")) for n, e in result["summary"].items()
-               if n.startswith("fanout_") and e["max_peak_tree_rss_mb"] <= PLAN_MEMORY_BUDGET_MB]
-    return max(fitting) if fitting else None
-
-
-def bench_plan_block(result: dict[str, Any]) -> str:
-    m, s = result["machine"], result["summary"]
-    rows = [
-        (_plan_label(name), str(e["providers"]), f"{e['median_seconds']:.1f} s", f"{e['median_peak_tree_rss_mb']:,.0f} MB",
-         f"{e['seconds_to_two_account']:.2f}x", f"{e['peak_rss_to_two_account']:.2f}x")
-        for name, e in s.items()
-    ]
-    ok = result["checks"]["split mode: every plan's peak memory within 10% of the two-account plan"]
-    return (
-        f"`make bench-plan` on {result['date'][:10]} ({result['runs_per_case']} runs per case, alternating; {m['cores']} cores {m['cpu']}, "
-        f"{m['memory_gib']} GiB):\n\n"
-        + _table(("plan", "AWS providers", "median wall", "median peak RSS", "time vs core", "memory vs core"), rows)
-        + f"\nSplit mode's largest plan peaks at **{result['split_worst_peak_rss_to_two_account']:.2f}x** the two-account plan's memory "
-        + ("(goal: within 1.10x, met).\n" if ok else "(goal: within 1.10x, **not met**).\n")
-    )
-
-
-def bench_plan_readme_block(result: dict[str, Any]) -> str:
-    s = result["summary"]
-    biggest = max((n for n in s if n.startswith("fanout_")), key=lambda n: s[n]["providers"])
-    ceiling = plan_ceiling(result)
-    return (
-        f"One plan starts a provider process per account: `make bench-plan` measured {s['two_account']['median_peak_tree_rss_mb'] / 1024:.1f} GB "
-        f"and {s['two_account']['median_seconds']:.0f} s for the two-account stack, {s[biggest]['median_peak_tree_rss_mb'] / 1024:.1f} GB and "
-        f"{s[biggest]['median_seconds']:.0f} s with {biggest.removeprefix('fanout_')} consumer accounts ([curve](docs/benchmarks.md#plan)). "
-        + (f"Keep one plan to {ceiling} consumer accounts or fewer (it fits a {PLAN_MEMORY_BUDGET_MB // 1024} GB plan runner); " if ceiling else "")
-        + f"beyond, `split = true` makes a plan per account, none above "
-        f"{max(s['split_producer']['median_peak_tree_rss_mb'], s['split_account']['median_peak_tree_rss_mb']) / 1024:.1f} GB "
-        f"([split mode](docs/stacks/xacct-kinesis-fanout.md#split-mode-one-plan-per-account)).\n"
-    )
-
-
-def bench_handler_block(result: dict[str, Any]) -> str:
-    calls = ", ".join(f"{n} `{api}`" for api, n in result["aws_calls_warm_invocation"].items())
-    seed = ", ".join(f"{n} `{api}`" for api, n in result["seed_001_calls_per_invocation"].items())
-    return (
-        f"`make bench-handler` on {result['date'][:10]} ({result['records']:,} records of about {result['mean_payload_bytes']} bytes, "
-        f"{result['runs']} runs, Python {result['python']}):\n\n"
-        + _table(
-            ("", "median", "records/s"),
-            [
-                ("floor (`b64decode` + `json.loads`)", f"{result['floor_median_seconds'] * 1000:.0f} ms", f"{result['floor_records_per_second']:,.0f}"),
-                ("the consumer runtime", f"{result['ours_median_seconds'] * 1000:.0f} ms", f"{result['ours_records_per_second']:,.0f}"),
-            ],
-        )
-        + f"\nRatio to the floor **{result['ratio_to_floor']:.2f}**; AWS calls on a warm invocation: {calls}; "
-        + f"seed 001's handler on the same batch: {seed}.\n"
-    )
+    return table(("handler", "variable", "field", "set by", "required", "must be", "default"), rows)
 
 
 # ---- putting it together ----------------------------------------------------------------------

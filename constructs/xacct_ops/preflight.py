@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,76 +38,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from xacct_ops.iam.data import NoIamData
 from xacct_ops.iam.engine import EngineError
-from xacct_ops.iam.stack import OWNER_STATEMENTS_OUTPUT
 from xacct_ops.review import live as live_policies
 from xacct_streaming.settings.catalog import select
 from xacct_streaming.settings.config import load_stacks
 from xacct_streaming.settings.errors import ConfigError
-from xacct_streaming.settings.patterns import PARTITION_REGION_PREFIXES
-from xacct_streaming.settings.props import AWS_MANAGED_KINESIS_KEY, ExistingStreamProps
 
-SIDES = ("producer", "consumer")
-
-
-@dataclass
-class Result:
-    name: str
-    ok: bool
-    detail: str
-
-
-def read_tfvars(path: Path, aliases: list[str]) -> dict[str, Any]:
-    import hcl2  # bc-python-hcl2, installed with checkov
-
-    raw = hcl2.loads(path.read_text(encoding="utf-8"))
-    values = {key: value[0] if isinstance(value, list) and len(value) == 1 else value for key, value in raw.items()}
-    required = ["region"]
-    for alias in aliases:
-        if alias in SIDES:
-            required += [f"{alias}_account_id", f"{alias}_deploy_role_arn"]
-        elif "consumer_accounts" not in required:
-            required.append("consumer_accounts")
-    missing = [name for name in required if not values.get(name)]
-    if missing:
-        raise ConfigError(str(path), ", ".join(missing), "values for every required variable (see terraform.tfvars.example)")
-    return values
-
-
-def assumed(base: boto3.Session, role_arn: str, region: str, endpoint: Optional[str], session_name: str) -> boto3.Session:
-    """A session on `role_arn`, assumed with `base`'s credentials (preflight, smoke)."""
-    creds = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"], region_name=region,
-    )
-
-
-def verified_identities(ses: Any) -> list[str]:
-    """The SES identities (addresses and domains) verified in the client's account, sorted."""
-    identities = ses.list_identities()["Identities"]
-    status = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"] if identities else {}
-    return sorted(i for i, attributes in status.items() if attributes.get("VerificationStatus") == "Success")
-
-
-def stack_aliases(config: dict[str, Any]) -> list[str]:
-    """The stack's accounts: its provider aliases, in the order the configuration declares them."""
-    providers = config.get("provider", {}).get("aws", [])
-    return [provider["alias"] for provider in (providers if isinstance(providers, list) else [providers])]
-
-
-def accounts(tfvars: dict[str, Any], aliases: list[str]) -> dict[str, tuple[str, str]]:
-    """Each account the stack deploys to: alias -> (deploy role ARN, account id)."""
-    found = {}
-    for alias in aliases:
-        if alias in SIDES:
-            found[alias] = (tfvars[f"{alias}_deploy_role_arn"], tfvars[f"{alias}_account_id"])
-            continue
-        mapping = tfvars["consumer_accounts"]
-        if alias not in mapping:
-            named = ", ".join(a for a in aliases if a not in SIDES)
-            raise ConfigError("consumer_accounts", alias, f"an entry for every account the settings name ({named})")
-        found[alias] = (mapping[alias]["deploy_role_arn"], mapping[alias]["account_id"])
-    return found
+from xacct_ops.deploy_accounts import SIDES, Result, accounts, alias_of, assumed, partition_of, read_tfvars, stack_aliases, verified_identities
+from xacct_ops.preflight_existing import OWNER_STATEMENTS_FILE, existing_stream_checks, owner_statements
 
 
 def _absent(call: Callable[[], Any], missing_codes: tuple[str, ...]) -> tuple[bool, str]:
@@ -175,31 +111,23 @@ NAME_LOOKUPS: dict[str, NameLookup] = {
 }
 
 
-def _alias_of(body: dict[str, Any]) -> str:
-    return str(body.get("provider", "aws.producer")).removeprefix("aws.")
-
-
 def name_checks(config: dict[str, Any], sessions: dict[str, boto3.Session], identities: dict[str, str], region: str, endpoint: Optional[str]) -> list[Result]:
     """Every name the stack creates is free in the account it creates it in (literal names only)."""
     results = []
     for type_, lookup in NAME_LOOKUPS.items():
         for body in config.get("resource", {}).get(type_, {}).values():
             name = body.get(lookup.argument)
-            alias = _alias_of(body)
+            alias = alias_of(body)
             if not isinstance(name, str) or "${" in name or alias not in sessions:
                 continue
             if type_ == "aws_kinesis_stream_consumer" and "${" in str(body.get("stream_arn", "${")):
                 continue  # a consumer of a stream this stack creates: the stream's name is checked
             if type_ == "aws_sns_topic":
-                body = {**body, "__arn__": f"arn:{_partition(region)}:sns:{region}:{identities[alias]}:{name}"}
+                body = {**body, "__arn__": f"arn:{partition_of(region)}:sns:{region}:{identities[alias]}:{name}"}
             session = sessions[alias]
             ok, detail = _absent(lambda: lookup.call(lambda service: session.client(service, endpoint_url=endpoint), name, body), lookup.missing)
             results.append(Result(f"name free: {alias}: {lookup.label} {name}", ok, detail))
     return results
-
-
-def _partition(region: str) -> str:
-    return next((p for p, prefixes in PARTITION_REGION_PREFIXES.items() if region.startswith(prefixes)), "aws")
 
 
 # AWS keeps this many concurrent executions unreserved in every account and region.
@@ -212,7 +140,7 @@ def concurrency_checks(config: dict[str, Any], sessions: dict[str, boto3.Session
     for body in config.get("resource", {}).get("aws_lambda_function", {}).values():
         amount = body.get("reserved_concurrent_executions")
         if isinstance(amount, int) and amount > 0:
-            reserved[_alias_of(body)] = reserved.get(_alias_of(body), 0) + amount
+            reserved[alias_of(body)] = reserved.get(alias_of(body), 0) + amount
     results = []
     for alias, amount in sorted(reserved.items()):
         if alias not in sessions:
@@ -237,7 +165,7 @@ def ses_identity_checks(config: dict[str, Any], sessions: dict[str, boto3.Sessio
     """Where the stack has an SES configuration set, SES has a verified identity to send with."""
     results = []
     for body in config.get("resource", {}).get("aws_ses_configuration_set", {}).values():
-        alias = _alias_of(body)
+        alias = alias_of(body)
         if alias not in sessions:
             continue
         name = f"{alias}: SES has a verified identity (for configuration set {body.get('name')})"
@@ -256,134 +184,14 @@ def ses_identity_checks(config: dict[str, Any], sessions: dict[str, boto3.Sessio
 
 
 # The output a stack has when the stream's owner must add its readers' statements (accounts_stack.stream_outputs).
-OWNER_STATEMENTS_FILE = "owner-stream-policy.json"
-_ROLE_ARN_REFERENCE = re.compile(r"\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}")
-
-
-def owner_statements(config: dict[str, Any], tfvars: dict[str, Any]) -> list[dict[str, Any]]:
-    """The statements the stream's owner must add, with exact ARNs: the configuration's output with
-    each role reference replaced by the ARN the role will have (its name, in its account)."""
-    value = config.get("output", {}).get(OWNER_STATEMENTS_OUTPUT, {}).get("value")
-    if not value:
-        return []
-    region, found = tfvars["region"], accounts(tfvars, stack_aliases(config))
-
-    def role_arn(match: re.Match[str]) -> str:
-        body = config["resource"]["aws_iam_role"][match.group(1)]
-        return f"arn:{_partition(region)}:iam::{found[_alias_of(body)][1]}:role{body.get('path', '/')}{body['name']}"
-
-    text = _ROLE_ARN_REFERENCE.sub(role_arn, value)
-    if "${" in text:
-        raise ConfigError(f"output.{OWNER_STATEMENTS_OUTPUT}", value, "statements whose only references are role ARNs")
-    return json.loads(text)["Statement"]
-
-
-def _as_set(value: Any) -> set[str]:
-    return set(value) if isinstance(value, list) else {value} if isinstance(value, str) else set()
-
-
-def _covers(live: dict[str, Any], needed: dict[str, Any]) -> bool:
-    principals = _as_set((live.get("Principal") or {}).get("AWS")) if isinstance(live.get("Principal"), dict) else set()
-    return (
-        live.get("Effect") == "Allow" and not live.get("Condition")
-        and _as_set(needed["Principal"]["AWS"]) <= principals
-        and {a.lower() for a in _as_set(needed["Action"])} <= {a.lower() for a in _as_set(live.get("Action"))}
-        and _as_set(needed["Resource"]) <= _as_set(live.get("Resource"))
-    )
-
-
-def existing_stream_checks(
-    existing: ExistingStreamProps, producer: boto3.Session, endpoint: Optional[str], needed: Optional[list[dict[str, Any]]] = None,
-    needed_file: Optional[Path] = None,
-) -> list[Result]:
-    """The stream is there, encrypted as the settings say, and its resource policy lets this stack's
-    readers in (`needed`: the owner's statements), or may be replaced (take_over_policy)."""
-    kinesis = producer.client("kinesis", endpoint_url=endpoint)
-    name = f"producer: existing stream {existing.stream_name}"
-    try:
-        summary = kinesis.describe_stream_summary(StreamARN=existing.stream_arn)["StreamDescriptionSummary"]
-    except (ClientError, BotoCoreError) as error:
-        return [Result(name, False, f"cannot read it: {error}")]
-    results = [Result(name, True, summary.get("StreamStatus", "found"))]
-    results.append(_encryption_check(existing, summary, producer, endpoint))
-    results.append(_owner_policy_check(existing, kinesis, needed, needed_file) if needed else _policy_check(existing, kinesis))
-    return results
-
-
-def _live_statements(existing: ExistingStreamProps, kinesis: Any) -> tuple[str, list[dict[str, Any]]]:
-    policy = kinesis.get_resource_policy(ResourceARN=existing.stream_arn).get("Policy") or ""
-    return policy, (json.loads(policy).get("Statement", []) if policy.strip() not in ("", "{}") else [])
-
-
-def _owner_policy_check(existing: ExistingStreamProps, kinesis: Any, needed: list[dict[str, Any]], needed_file: Optional[Path]) -> Result:
-    name = "producer: existing stream's resource policy lets this stack's readers in"
-    try:
-        _, live = _live_statements(existing, kinesis)
-    except (ClientError, BotoCoreError) as error:
-        return Result(name, False, f"cannot read it: {error}")
-    missing = [n for n in needed if not any(_covers(l, n) for l in live)]
-    if not missing:
-        return Result(name, True, f"the owner's policy has the {len(needed)} statement(s) (this plan does not write it)")
-    where = f" (written to {needed_file})" if needed_file else ""
-    return Result(
-        name, False,
-        f"missing {len(missing)} of {len(needed)} statement(s) ({', '.join(str(m.get('Sid')) for m in missing)}){where}: the stream's owner "
-        f"(account {existing.account_id}) adds them to its policy; or set existing_stream.take_over_policy = true to let this stack write the "
-        "whole policy",
-    )
-
-
-def _encryption_check(existing: ExistingStreamProps, summary: dict[str, Any], producer: boto3.Session, endpoint: Optional[str]) -> Result:
-    name = "producer: existing stream's key"
-    if summary.get("EncryptionType", "NONE") != "KMS":
-        if existing.key_arn is not None:
-            return Result(name, False, "the stream is not encrypted, but existing_stream.key_arn is set: leave it out or encrypt the stream with that key")
-        return Result(name, True, "not encrypted (no key to share)")
-    key_id = summary.get("KeyId", "")
-    aws_managed = Result(
-        name, False,
-        "encrypted with the AWS-managed aws/kinesis key, which no other account can use: re-encrypt it with a "
-        "customer-managed key (kinesis start-stream-encryption) and set existing_stream.key_arn",
-    )
-    if key_id.endswith(AWS_MANAGED_KINESIS_KEY):
-        return aws_managed
-    try:
-        metadata = producer.client("kms", endpoint_url=endpoint).describe_key(KeyId=key_id)["KeyMetadata"]
-    except (ClientError, BotoCoreError) as error:
-        return Result(name, False, f"cannot read key {key_id}: {error}")
-    if metadata.get("KeyManager") == "AWS":
-        return aws_managed
-    if metadata["Arn"] != existing.key_arn:
-        return Result(name, False, f"encrypted with {metadata['Arn']}; existing_stream.key_arn says {existing.key_arn}")
-    return Result(name, True, metadata["Arn"])
-
-
-def _policy_check(existing: ExistingStreamProps, kinesis: Any) -> Result:
-    name = "producer: existing stream's resource policy"
-    try:
-        policy, statements = _live_statements(existing, kinesis)
-    except (ClientError, BotoCoreError) as error:
-        return Result(name, False, f"cannot read it: {error}")
-    if not statements:
-        return Result(name, True, "none: this stack writes the only one")
-    sids = ", ".join(str(s.get("Sid", "(no Sid)")) for s in statements)
-    if existing.take_over_policy:
-        return Result(name, True, f"replaced by this stack's (existing_stream.take_over_policy = true); it held: {policy}")
-    return Result(
-        name, False,
-        f"it already has one ({len(statements)} statement(s): {sids}) and a stream has only one: applying would replace it. "
-        "Move its statements into the stack that owns the stream, or set existing_stream.take_over_policy = true",
-    )
-
-
 def api_account_checks(config: dict[str, Any], sessions: dict[str, boto3.Session], endpoint: Optional[str]) -> list[Result]:
     """API Gateway's CloudWatch role is set in the account of the stack's API (access logs need it)."""
     resources = config.get("resource", {})
     results = []
     for body in resources.get("aws_api_gateway_rest_api", {}).values():
-        alias = _alias_of(body)
+        alias = alias_of(body)
         name = f"{alias}: API Gateway account has a CloudWatch logging role"
-        if any(_alias_of(b) == alias for b in resources.get("aws_api_gateway_account", {}).values()):
+        if any(alias_of(b) == alias for b in resources.get("aws_api_gateway_account", {}).values()):
             results.append(Result(name, True, "managed by this stack (api.manage_account_logging_role = true)"))
             continue
         if alias not in sessions:

@@ -12,7 +12,8 @@ import pytest
 from moto import mock_aws
 
 from conftest import ALL_STACKS, API_STACK, DEFAULT_STACK, EXISTING_STACK, FANOUT_STACK, ROOT, SES_STACK, assumed_session
-from xacct_ops import preflight
+from xacct_ops import preflight, preflight_existing
+from xacct_ops.iam.stack import OWNER_STATEMENTS_OUTPUT
 
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
 
@@ -234,7 +235,7 @@ def test_existing_stream_policy_stays_the_owners_and_must_let_the_reader_in(
     aws_env: None, tmp_path: Path, library_outdir: Path, capsys: pytest.CaptureFixture[str], owner_policy: str | None, status: int, line: str
 ) -> None:
     stack_dir = tmp_path / EXISTING_STACK
-    shutil.copytree(library_outdir / "stacks" / EXISTING_STACK, stack_dir, ignore=shutil.ignore_patterns(".terraform", preflight.OWNER_STATEMENTS_FILE))
+    shutil.copytree(library_outdir / "stacks" / EXISTING_STACK, stack_dir, ignore=shutil.ignore_patterns(".terraform", preflight_existing.OWNER_STATEMENTS_FILE))
     with mock_aws():
         # GIVEN an existing encrypted stream whose owner's policy has nothing, another team's statement, or also ours
         arn, key_arn = _existing_stream("customer-key")
@@ -251,7 +252,7 @@ def test_existing_stream_policy_stays_the_owners_and_must_let_the_reader_in(
     assert (result, [l for l in out if l.startswith("FAIL")]) == (status, [l for l in out if l.startswith("FAIL") and status])
     assert any(l.startswith(line) for l in out), out
     # AND the owner gets the exact statement to add, in a file next to the stack (ARNs from the tfvars)
-    written = json.loads((stack_dir / preflight.OWNER_STATEMENTS_FILE).read_text())
+    written = json.loads((stack_dir / preflight_existing.OWNER_STATEMENTS_FILE).read_text())
     assert written == {"Version": "2012-10-17", "Statement": [{**OWNER_STATEMENT, "Resource": "arn:aws:kinesis:eu-west-1:111111111111:stream/orders"}]}
     assert f"PASS  producer: existing stream's key: {key_arn}" in out
     assert "PASS  name free: producer: stream consumer orders-audit-lambda-consumer: free" in out
@@ -270,9 +271,9 @@ def test_a_taken_over_policy_is_printed_before_it_is_replaced(
 ) -> None:
     # GIVEN the stack as take_over_policy = true synthesizes it: the stream's policy in the plan, no statements for an owner
     stack_dir = tmp_path / EXISTING_STACK
-    shutil.copytree(library_outdir / "stacks" / EXISTING_STACK, stack_dir, ignore=shutil.ignore_patterns(".terraform", preflight.OWNER_STATEMENTS_FILE))
+    shutil.copytree(library_outdir / "stacks" / EXISTING_STACK, stack_dir, ignore=shutil.ignore_patterns(".terraform", preflight_existing.OWNER_STATEMENTS_FILE))
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
-    del config["output"][preflight.OWNER_STATEMENTS_OUTPUT]
+    del config["output"][OWNER_STATEMENTS_OUTPUT]
     (stack_dir / "cdk.tf.json").write_text(json.dumps(config))
     with mock_aws():
         arn, key_arn = _existing_stream("customer-key")
@@ -284,7 +285,7 @@ def test_a_taken_over_policy_is_printed_before_it_is_replaced(
     out = capsys.readouterr().out.splitlines()
     assert result == status
     assert any(l.startswith(line) for l in out), out
-    assert not (stack_dir / preflight.OWNER_STATEMENTS_FILE).exists()
+    assert not (stack_dir / preflight_existing.OWNER_STATEMENTS_FILE).exists()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from kinesis_events import from_get_records
 from runtime_fakes import create_table
 from xacct_consumer.config import Settings
 from xacct_consumer.runtime import Runtime
-from xacct_ops import smoke
+from xacct_ops import smoke, smoke_flows
 
 OUTPUTS = {"stream_name": {"value": "xacct-shared-stream"}, "sink_table_name": {"value": "xacct-sink"}}
 
@@ -477,9 +477,9 @@ def test_smoke_of_the_api(aws_env: None, tmp_path: Path, capsys: pytest.CaptureF
 
 @pytest.mark.parametrize(
     ("fixture", "expected"),
-    [("synth", smoke.stream_to_table), ("existing_synth", smoke.stream_to_table), ("api_synth", smoke.api_to_table),
-     ("replication_synth", smoke.stream_to_replica_to_bucket), ("ses_synth", smoke.ses_to_stream),
-     ("fanout_synth", smoke.stream_to_every_sink), ("ddb_synth", smoke.table_to_change_log)],
+    [("synth", smoke_flows.stream_to_table), ("existing_synth", smoke_flows.stream_to_table), ("api_synth", smoke_flows.api_to_table),
+     ("replication_synth", smoke_flows.stream_to_replica_to_bucket), ("ses_synth", smoke_flows.ses_to_stream),
+     ("fanout_synth", smoke_flows.stream_to_every_sink), ("ddb_synth", smoke_flows.table_to_change_log)],
     ids=["core", "existing-stream", "api", "replication", "ses", "fanout", "dynamodb-streams"],
 )
 def test_every_stack_has_its_flow(request: pytest.FixtureRequest, tmp_path: Path, fixture: str, expected: Any) -> None:
@@ -508,7 +508,7 @@ def test_a_split_fanouts_plans_together_have_the_fanout_flow(tmp_path: Path, spl
     # WHEN read together, THEN the fan-out flow runs with what they give together
     kind, flow = smoke.flow_of_kind(paths, None)
     smoke.check_outputs(flow, smoke.read_outputs(paths), "outputs")
-    assert (kind, flow.run) == ("xacct-kinesis-fanout", smoke.stream_to_every_sink)
+    assert (kind, flow.run) == ("xacct-kinesis-fanout", smoke_flows.stream_to_every_sink)
     # no account plan alone has the stream
     assert [stack for stack, synth in split_synths.items() if "stream_name" in synth.config["output"]] == [next(s for s in split_synths if "producer" in s)]
 
@@ -529,7 +529,7 @@ def test_a_timeout_that_cannot_wait_is_refused(tmp_path: Path, capsys: pytest.Ca
     ids=["one-hour", "across-the-hour", "no-prefix", "custom-expressions"],
 )
 def test_where_firehose_delivers(prefix: str, sent: float, now: float, expected: list[str]) -> None:
-    assert smoke.delivery_prefixes(prefix, sent, now) == expected
+    assert smoke_flows.delivery_prefixes(prefix, sent, now) == expected
 
 
 def test_an_aws_refusal_fails_the_run_with_its_message(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

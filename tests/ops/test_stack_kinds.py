@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from conftest import ROOT
-from xacct_ops import smoke
+from xacct_ops import smoke, smoke_flows
 from xacct_streaming.settings.catalog import KINDS, MAPPED_CALLS, StackKind, kind_of, register, unregister
 from xacct_streaming.settings.config import props_from_mapping
 from xacct_streaming.settings.kinesis_efo import StackProps
@@ -121,6 +121,6 @@ def test_every_built_in_kind_names_a_flow_a_scenario_and_calls_the_tools_have(ki
     from xacct_ops.iam.calls import BY_TYPE
 
     found = KINDS[kind]
-    assert found.smoke_flow in smoke.FLOWS
+    assert found.smoke_flow in smoke_flows.FLOWS
     assert found.rehearsal in _scenario_names()
     assert found.calls and set(found.calls) <= set(BY_TYPE)

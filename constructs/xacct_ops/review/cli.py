@@ -56,7 +56,7 @@ def _live_review(stack_dir: Path, tfvars_path: Path, endpoint: Optional[str]) ->
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from xacct_ops import preflight
+    from xacct_ops import deploy_accounts
     from xacct_ops.review import live as live_policies
     from xacct_streaming.settings.errors import ConfigError
 
@@ -64,15 +64,15 @@ def _live_review(stack_dir: Path, tfvars_path: Path, endpoint: Optional[str]) ->
     if not isinstance(config, dict) or not isinstance(config.get("resource"), dict):
         raise SourceError(f"{stack_dir / 'cdk.tf.json'}: not a synthesized stack (no resource object)")
     try:
-        aliases = preflight.stack_aliases(config)
-        tfvars = preflight.read_tfvars(tfvars_path, aliases)
-        accounts = preflight.accounts(tfvars, aliases)
+        aliases = deploy_accounts.stack_aliases(config)
+        tfvars = deploy_accounts.read_tfvars(tfvars_path, aliases)
+        accounts = deploy_accounts.accounts(tfvars, aliases)
     except (ConfigError, OSError, ValueError) as error:
         raise SourceError(f"{tfvars_path}: {error}") from None
     sessions = {}
     for alias, (role, _) in accounts.items():
         try:
-            sessions[alias] = preflight.assumed(boto3.Session(region_name=tfvars["region"]), role, tfvars["region"], endpoint, f"xacct-access-review-{alias}")
+            sessions[alias] = deploy_accounts.assumed(boto3.Session(region_name=tfvars["region"]), role, tfvars["region"], endpoint, f"xacct-access-review-{alias}")
         except (ClientError, BotoCoreError) as error:
             raise SourceError(f"{tfvars_path}: cannot assume {role} for account {alias}: {error}") from None
     try:

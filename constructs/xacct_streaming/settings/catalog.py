@@ -1,7 +1,7 @@
 """The stacks this app can synthesize, by kind; the kind's name is also its default stack name.
 
 A StackKind is the one place a kind is known: its props and settings tables, its stack class, its
-source document, and what the tools run on a stack of the kind: the smoke flow (xacct_ops.smoke), the
+source document, and what the tools run on a stack of the kind: the smoke flow (xacct_ops.smoke_flows), the
 rehearsal scenario (tests/harness/rehearse.py) and the resource types whose calls the IAM model must
 find in it (make policy-check). Synthesis records each stack's kind and those names in the output's
 manifest.json, where the tools look them up. `register` adds a kind of one's own.
@@ -45,7 +45,7 @@ class StackKind:
     source_document: str  # the file in shared/seeds/ this stack implements (docs/index.md)
     summary: str
     # What the tools run on a stack of this kind (recorded in manifest.json): the smoke flow
-    # (xacct_ops.smoke.FLOWS), the rehearsal scenario (tests/harness/rehearse.py SCENARIOS), and the
+    # (xacct_ops.smoke_flows.FLOWS), the rehearsal scenario (tests/harness/rehearse.py SCENARIOS), and the
     # resource types whose calls make policy-check must find in it (xacct_ops.iam.calls.BY_TYPE).
     smoke_flow: str = ""
     rehearsal: str = ""
