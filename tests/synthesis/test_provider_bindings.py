@@ -28,17 +28,44 @@ exports.kinesisStream = require("./kinesis-stream");
 exports.provider = require("./provider");
 //# sourceMappingURL=data:application/json;base64,e30=
 """
+# The shape of cdktn-provider-aws's index.js (CDK Terrain): TypeScript's import helpers first, then
+# `__importStar(require("./x/index"))` per export.
+HELPER = "var __importStar = (this && this.__importStar) || function (mod) { return mod; };"
+STOCK_INDEX_CDKTN = f""""use strict";
+/**
+ * Copyright IBM Corp. 2021, 2026
+ * SPDX-License-Identifier: MPL-2.0
+ */
+{HELPER}
+Object.defineProperty(exports, "__esModule", {{ value: true }});
+exports.provider = exports.kinesisStream = exports.kmsKey = void 0;
+exports.kmsKey = __importStar(require("./kms-key/index"));
+exports.kinesisStream = __importStar(require("./kinesis-stream/index"));
+exports.provider = __importStar(require("./provider/index"));
+//# sourceMappingURL=data:application/json;base64,e30=
+"""
+LAYOUTS = [pytest.param(STOCK_INDEX, id="cdktf"), pytest.param(STOCK_INDEX_CDKTN, id="cdktn")]
 
 
 def test_lazy_index_keeps_every_export_as_a_getter() -> None:
-    # GIVEN the shape of the provider's stock index.js WHEN rewritten
+    # GIVEN the shape of cdktf's stock index.js WHEN rewritten
     lazy = pb.lazy_index_js(STOCK_INDEX)
     # THEN every export is still there, each behind a getter, and nothing is required up front
     assert pb.LAZY_MARKER in lazy
-    assert 'lazy("kmsKey", "./kms-key");' in lazy
-    assert 'lazy("kinesisStream", "./kinesis-stream");' in lazy
-    assert 'lazy("provider", "./provider");' in lazy
-    assert lazy.count("require(") == 1  # only inside the getter
+    assert 'lazy("kmsKey", () => require("./kms-key"));' in lazy
+    assert 'lazy("kinesisStream", () => require("./kinesis-stream"));' in lazy
+    assert 'lazy("provider", () => require("./provider"));' in lazy
+    assert [line for line in lazy.splitlines() if "require(" in line and not line.startswith("lazy(")] == []
+
+
+def test_lazy_index_keeps_the_import_helpers_of_cdktn_bindings() -> None:
+    # GIVEN the shape of cdktn-provider-aws's index.js WHEN rewritten
+    lazy = pb.lazy_index_js(STOCK_INDEX_CDKTN)
+    # THEN the helper the exports call is defined before them, once, and each export wraps it lazily
+    lines = lazy.splitlines()
+    assert lines.count(HELPER) == 1
+    assert lines.index(HELPER) < lines.index('lazy("kmsKey", () => __importStar(require("./kms-key/index")));')
+    assert 'lazy("provider", () => __importStar(require("./provider/index")));' in lines
 
 
 @pytest.mark.parametrize(
@@ -55,13 +82,14 @@ def test_unexpected_index_layout_fails_loudly(index: str, message: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
-def test_lazy_index_requires_a_submodule_only_when_used(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stock_index", LAYOUTS)
+def test_lazy_index_requires_a_submodule_only_when_used(tmp_path: Path, stock_index: str) -> None:
     # GIVEN a package whose submodules record that they were loaded
     lib = tmp_path / "lib"
     for name in ("kms-key", "kinesis-stream", "provider"):
         (lib / name).mkdir(parents=True)
         (lib / name / "index.js").write_text(f'globalThis.loaded = (globalThis.loaded || []).concat(["{name}"]); exports.NAME = "{name}";\n')
-    (lib / "index.js").write_text(pb.lazy_index_js(STOCK_INDEX))
+    (lib / "index.js").write_text(pb.lazy_index_js(stock_index))
     script = (
         f"const m = require({json.dumps(str(lib / 'index.js'))});"
         "const before = (globalThis.loaded || []).length;"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from cdktf import TerraformProvider
+from xacct_streaming.framework import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.alarm_topic import AlarmTopic

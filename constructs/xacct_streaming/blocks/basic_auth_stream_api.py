@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cdktf import TerraformProvider, TerraformResourceLifecycle, TerraformStack
+from xacct_streaming.framework import TerraformProvider, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (

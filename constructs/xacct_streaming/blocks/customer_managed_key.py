@@ -6,7 +6,7 @@ import functools
 
 from typing import Mapping, Optional, Sequence
 
-from cdktf import TerraformProvider
+from xacct_streaming.framework import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import KmsAlias, KmsKey, KmsKeyPolicy

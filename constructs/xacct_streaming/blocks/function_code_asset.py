@@ -13,7 +13,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, Fn, TerraformAsset, TerraformStack
+from xacct_streaming.framework import AssetType, Fn, TerraformAsset, TerraformStack
 from constructs import Construct
 
 

@@ -133,7 +133,7 @@ def _encode(document: dict[str, Any]) -> str:
     if hcl_output():
         # cdktf's HCL renderer does not escape quotes in a string that holds a reference, so in
         # HCL the document is written as `jsonencode({...})`, the way people write it by hand.
-        from cdktf import Fn
+        from xacct_streaming.framework import Fn
 
         return Fn.jsonencode(document)
     return json.dumps(document, separators=(",", ":"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformProvider
+from xacct_streaming.framework import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from cdktf import TerraformLocal, TerraformProvider
+from xacct_streaming.framework import TerraformLocal, TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (

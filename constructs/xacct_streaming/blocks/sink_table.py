@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from cdktf import TerraformProvider
+from xacct_streaming.framework import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import (

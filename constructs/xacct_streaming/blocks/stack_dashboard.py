@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdktf import TerraformProvider
+from xacct_streaming.framework import TerraformProvider
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import CloudwatchDashboard

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from cdktf import Fn, LocalBackend, S3Backend, S3BackendAssumeRoleConfig, TerraformOutput, TerraformProvider, TerraformStack, Token
+from xacct_streaming.framework import Fn, LocalBackend, S3Backend, S3BackendAssumeRoleConfig, TerraformOutput, TerraformProvider, TerraformStack, Token
 from constructs import Construct
 
 from xacct_streaming.blocks.aws import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags, DataAwsPartition

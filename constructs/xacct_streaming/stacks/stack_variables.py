@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Sequence
 
-from cdktf import TerraformVariable, Token, TerraformVariableValidationConfig
+from xacct_streaming.framework import TerraformVariable, Token, TerraformVariableValidationConfig
 from constructs import Construct
 
 from xacct_streaming.settings import patterns

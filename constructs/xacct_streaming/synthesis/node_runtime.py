@@ -15,6 +15,7 @@ environment back. An app of its own (main.py) calls `use_supported_node` and kee
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -93,15 +94,19 @@ KERNEL_ENVIRONMENT = ("JSII_NODE", "NODE_OPTIONS", SILENCE_BANNER)
 
 
 def start_kernel() -> None:
-    """Starts cdktf's jsii kernel (by importing cdktf) on a supported Node, chosen from the current
+    """Starts the framework's jsii kernel (by importing cdktf, or cdktn: xacct_streaming.framework) on a supported Node, chosen from the current
     directory up and this library's checkout, with the environment of this process as it was before
     and after: what jsii reads is set only while the kernel starts. Nothing if cdktf is loaded."""
-    if "cdktf" in sys.modules:
+    from xacct_streaming import framework
+
+    if framework.loaded():
         return
     saved = {name: os.environ.get(name) for name in KERNEL_ENVIRONMENT}
     try:
         use_supported_node(Path.cwd(), LIBRARY_ROOT)
-        import cdktf  # noqa: F401  (starts the kernel)
+        importlib.import_module(framework.line().core)  # starts the kernel
+    except ImportError:
+        pass  # framework.core() says which packages to install
     finally:
         for name, value in saved.items():
             if value is None:

@@ -1,6 +1,6 @@
 """Loads only the AWS provider bindings the app uses, in about a second instead of twenty.
 
-Why: `cdktf_cdktf_provider_aws/__init__.py` imports all ~2,150 generated submodules, and the
+Why: `cdktf_cdktf_provider_aws/__init__.py` (and `cdktn_provider_aws`'s) imports all ~2,150 generated submodules, and the
 package's JavaScript entry point (`lib/index.js`, loaded by the jsii kernel) requires all of
 them too. Importing one resource class therefore costs the whole provider on both sides
 (~17 s of Python imports, ~3.3 s of Node `require`, ~0.6 GB).
@@ -40,7 +40,6 @@ import typing
 from pathlib import Path
 from typing import Any
 
-PACKAGE = "cdktf_cdktf_provider_aws"
 MODE_ENV = "XACCT_PROVIDER_IMPORT"
 CACHE_ENV = "XACCT_CACHE_DIR"
 JSII_CACHE_ENV = "JSII_RUNTIME_PACKAGE_CACHE_ROOT"
@@ -51,7 +50,11 @@ INDEX_WAIT_SECONDS = 180
 _LOAD_CALL = re.compile(
     r'jsii\.JSIIAssembly\.load\(\s*"(?P<name>[^"]+)",\s*"(?P<version>[^"]+)",\s*__name__\[0:-6\],\s*"(?P<tarball>[^"]+)"\s*\)'
 )
-_EXPORT = re.compile(r'^exports\.(?P<name>[A-Za-z0-9_$]+) = require\("(?P<path>\./[A-Za-z0-9_.-]+)"\);$')
+# `exports.x = require("./x")` (cdktf's bindings) or `exports.x = __importStar(require("./x/index"))`
+# (cdktn's, compiled with TypeScript's import helpers).
+_EXPORT = re.compile(r'^exports\.(?P<name>[A-Za-z0-9_$]+) = (?P<expression>require\("\./[A-Za-z0-9_./-]+"\)'
+                     r'|__importStar\(require\("\./[A-Za-z0-9_./-]+"\)\));$')
+_ES_MODULE = 'Object.defineProperty(exports, "__esModule", { value: true });'
 # Lines of the stock index.js that carry no export of their own.
 _IGNORABLE = re.compile(
     r'^(|"use strict";|/\*\*| \*.*| \*/|Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);'
@@ -74,14 +77,21 @@ class _PackageStandIn(types.ModuleType):
         return importlib.import_module(f"{self.__name__}.{name}")
 
 
+def package() -> str:
+    """The provider bindings' package of the framework line in use (xacct_streaming.framework)."""
+    from xacct_streaming.framework import line
+
+    return line().provider
+
+
 def full_import_requested() -> bool:
     return os.environ.get(MODE_ENV, "lazy") == "full"
 
 
 def package_dir() -> Path:
-    spec = importlib.util.find_spec(PACKAGE) if PACKAGE not in sys.modules else sys.modules[PACKAGE].__spec__
+    spec = importlib.util.find_spec(package()) if package() not in sys.modules else sys.modules[package()].__spec__
     if spec is None or not spec.submodule_search_locations:
-        raise ProviderLayoutError(f"{PACKAGE} is not installed (pip install -r requirements.txt)")
+        raise ProviderLayoutError(f"{package()} is not installed (pip install -r requirements.txt)")
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -91,23 +101,28 @@ def assembly_info(pkg_dir: Path) -> tuple[str, str, Path]:
     try:
         source = source_file.read_text(encoding="utf-8")
     except OSError:
-        raise ProviderLayoutError(f"{PACKAGE}: missing {source_file}") from None
+        raise ProviderLayoutError(f"{package()}: missing {source_file}") from None
     match = _LOAD_CALL.search(source)
     if match is None:
-        raise ProviderLayoutError(f"{PACKAGE}: no JSIIAssembly.load(...) call found in {source_file}")
+        raise ProviderLayoutError(f"{package()}: no JSIIAssembly.load(...) call found in {source_file}")
     tarball = pkg_dir / "_jsii" / match["tarball"]
     if not tarball.is_file():
-        raise ProviderLayoutError(f"{PACKAGE}: assembly tarball {tarball} is missing")
+        raise ProviderLayoutError(f"{package()}: assembly tarball {tarball} is missing")
     return match["name"], match["version"], tarball
 
 
 def lazy_index_js(stock_index: str) -> str:
-    """The stock index.js rewritten so each `exports.x = require("./x")` runs on first access."""
+    """The stock index.js rewritten so each `exports.x = ...require("./x")...` runs on first access.
+    What comes before the `__esModule` line (TypeScript's import helpers, which the exports call) is
+    kept as it is; after it, every line is an export or carries none."""
+    lines_in = stock_index.splitlines()
+    start = lines_in.index(_ES_MODULE) if _ES_MODULE in lines_in else 0
+    preamble = [line for line in lines_in[:start] if not _IGNORABLE.match(line)]
     exports: list[tuple[str, str]] = []
-    for number, line in enumerate(stock_index.splitlines(), start=1):
+    for number, line in enumerate(lines_in[start:], start=start + 1):
         match = _EXPORT.match(line)
         if match:
-            exports.append((match["name"], match["path"]))
+            exports.append((match["name"], match["expression"]))
         elif not _IGNORABLE.match(line):
             raise ProviderLayoutError(f"{INDEX_MEMBER} line {number} is not an export this loader understands: {line[:120]!r}")
     if not exports:
@@ -115,19 +130,20 @@ def lazy_index_js(stock_index: str) -> str:
     lines = [
         '"use strict";',
         LAZY_MARKER,
-        'Object.defineProperty(exports, "__esModule", { value: true });',
-        "function lazy(name, path) {",
+        *preamble,
+        _ES_MODULE,
+        "function lazy(name, load) {",
         "  Object.defineProperty(exports, name, {",
         "    enumerable: true,",
         "    configurable: true,",
         "    get() {",
-        "      const value = require(path);",
+        "      const value = load();",
         "      Object.defineProperty(exports, name, { enumerable: true, value });",
         "      return value;",
         "    },",
         "  });",
         "}",
-        *(f'lazy("{name}", "{path}");' for name, path in exports),
+        *(f'lazy("{name}", () => {expression});' for name, expression in exports),
     ]
     return "\n".join(lines) + "\n"
 
@@ -218,7 +234,7 @@ def enable() -> None:
     global _enabled
     if _enabled or full_import_requested():
         return
-    current = sys.modules.get(PACKAGE)
+    current = sys.modules.get(package())
     if current is not None and not isinstance(current, _PackageStandIn):
         _enabled = True  # the full package is already imported: nothing left to save
         return
@@ -226,20 +242,22 @@ def enable() -> None:
     name, version, stock = assembly_info(pkg_dir)
     lazy = _lazy_tarball_for(stock, version)
     _jsii_cache_root()
-    # Loads the cdktf and constructs assemblies the provider's assembly depends on.
-    importlib.import_module("cdktf")
+    # Loads the framework's and constructs' assemblies the provider's assembly depends on.
+    from xacct_streaming.framework import core
+
+    core()
     from jsii._runtime import kernel
 
     kernel.load(name, version, str(lazy))
     _wait_for_runtime_index(name, version)
     if current is None:
-        spec = importlib.util.find_spec(PACKAGE)
-        stand_in = _PackageStandIn(PACKAGE, "AWS provider bindings, submodules loaded on demand")
+        spec = importlib.util.find_spec(package())
+        stand_in = _PackageStandIn(package(), "AWS provider bindings, submodules loaded on demand")
         stand_in.__path__ = [str(pkg_dir)]
         stand_in.__spec__ = spec
         stand_in.__file__ = str(pkg_dir / "__init__.py")
-        stand_in.__package__ = PACKAGE
-        sys.modules[PACKAGE] = stand_in
+        stand_in.__package__ = package()
+        sys.modules[package()] = stand_in
     _enabled = True
 
 
@@ -249,11 +267,11 @@ def load(submodule: str) -> types.ModuleType:
     Lazily only after `enable()` (this project's synthesis calls it): importing the constructs
     into another CDKTF app changes nothing global there, and the stock package is imported as usual."""
     if not (package_dir() / submodule / "__init__.py").is_file():
-        raise ProviderLayoutError(f"{PACKAGE} has no submodule {submodule!r} (provider version changed?)")
+        raise ProviderLayoutError(f"{package()} has no submodule {submodule!r} (provider version changed?)")
     if not _enabled or full_import_requested():
-        importlib.import_module(PACKAGE)
-        return importlib.import_module(f"{PACKAGE}.{submodule}")
-    module = importlib.import_module(f"{PACKAGE}.{submodule}")
+        importlib.import_module(package())
+        return importlib.import_module(f"{package()}.{submodule}")
+    module = importlib.import_module(f"{package()}.{submodule}")
     # The bindings' functions see the module jsii's `publication.publish()` keeps as `_private`.
     getattr(module, "_private", module).typing = _TYPING_WITH_CACHED_HINTS
     return module
@@ -279,4 +297,4 @@ def symbol(submodule: str, name: str) -> Any:
     try:
         return getattr(module, name)
     except AttributeError:
-        raise ProviderLayoutError(f"{PACKAGE}.{submodule} has no {name!r} (provider version changed?)") from None
+        raise ProviderLayoutError(f"{package()}.{submodule} has no {name!r} (provider version changed?)") from None

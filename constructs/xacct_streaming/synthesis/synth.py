@@ -8,7 +8,8 @@ carried over into the new output so `make synth` does not force a fresh `terrafo
 
 Next to each stack's configuration go two files cdktf does not write:
 - `.terraform.lock.hcl`, the project's provider lock (`terraform.lock.hcl` beside this module), so
-  `terraform init` installs only a provider whose checksum it lists, on every machine;
+  `terraform init` installs only a provider whose checksum it lists, on every machine (on the cdktf
+  line: the lock holds aws 5.100.0, which a 6.x line's configuration excludes; xacct_streaming.framework);
 - `versions.tf`, the Terraform version the configuration needs. It is not in `cdk.tf.json`
   because checkov 3.3.30 cannot parse a `terraform` block holding a plain string (it reports the
   whole file as a parsing error and scans nothing); Terraform merges the two `terraform` blocks.
@@ -20,11 +21,11 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
+from xacct_streaming import framework
 from xacct_streaming.synthesis.name_limits import check_names
 from xacct_streaming.synthesis.node_runtime import start_kernel
 from xacct_streaming.synthesis.teardown import write_teardown_override
@@ -63,7 +64,7 @@ def _set_output_format(hcl: bool) -> None:
     instead of silently inheriting the first one's."""
     wanted = "true" if hcl else None
     current = os.environ.get("SYNTH_HCL_OUTPUT")
-    if "cdktf" in sys.modules and (current == "true") != hcl:
+    if framework.loaded() and (current == "true") != hcl:
         raise OutputFormatError(
             f"cdktf started in this process writing {'HCL' if current == 'true' else 'JSON'} (it fixes the format when it "
             f"starts): synthesize {'HCL' if hcl else 'JSON'} in a new process"
@@ -99,7 +100,7 @@ def synthesize(
 
     provider_bindings.enable()  # before cdktf starts the jsii kernel (see provider_bindings)
     start_kernel()  # on a supported Node, the environment left as it was
-    from cdktf import App
+    from xacct_streaming.framework import App
 
     from xacct_streaming.settings.catalog import kind_of
 
@@ -110,7 +111,7 @@ def synthesize(
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
-        app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl)
+        app = App(outdir=str(staging), stack_traces=False, hcl_output=hcl, **framework.app_options())
         built = [kind_of(props).build(app, props) for props in stacks]
         if customize is not None:
             customize(app, built)
@@ -124,7 +125,8 @@ def synthesize(
                 stack_file = stack_dir / "cdk.tf"
                 written = {key: value for key, value in config.items() if key != "ephemeral"}  # cdktf drops it
                 stack_file.write_text(clean_hcl(stack_file.read_text(), written, stack_file) + ephemeral_hcl(config))
-            shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
+            if framework.line().writes_provider_lock:
+                shutil.copyfile(PROVIDER_LOCK, stack_dir / ".terraform.lock.hcl")
             (stack_dir / "versions.tf").write_text(versions_tf(config))
             if teardown:
                 write_teardown_override(stack_dir)
@@ -142,7 +144,7 @@ def validate(app: Any, props_of: Optional[dict[str, Any]] = None) -> dict[str, d
     settings it derives from: `props_of`, stack id -> props, else the stack's own `props`), AWS names
     that two stacks would both create in one account, and two stacks sharing one state. The first
     problem is a ConfigError and nothing is written. Returns each stack's configuration by stack id."""
-    from cdktf import TerraformStack
+    from xacct_streaming.framework import TerraformStack
 
     configs: dict[str, dict[str, Any]] = {}
     for stack in (child for child in app.node.children if isinstance(child, TerraformStack)):
