@@ -50,7 +50,14 @@ def test_install_carries_the_package_the_runtimes_and_the_provider_lock(installe
     assert (installed / "xacct_streaming_runtime" / "xacct_consumer" / "kpl.py").is_file()
     metadata = next(installed.glob("xacct_streaming-*.dist-info")) / "METADATA"
     requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist:")]
-    assert requires == ["Requires-Dist: cdktf==0.21.0", "Requires-Dist: cdktf-cdktf-provider-aws==20.1.0", "Requires-Dist: constructs<11.0.0,>=10.4.2"]
+    # the default line's pins, and CDK Terrain's behind the `cdktn` extra (xacct_streaming.framework.LINES)
+    assert requires == [
+        "Requires-Dist: cdktf==0.21.0",
+        "Requires-Dist: cdktf-cdktf-provider-aws==20.1.0",
+        "Requires-Dist: constructs<11.0.0,>=10.4.2",
+        'Requires-Dist: cdktn==0.24.0; extra == "cdktn"',
+        'Requires-Dist: cdktn-provider-aws==25.8.1; extra == "cdktn"',
+    ]
 
 
 def test_importing_the_api_loads_nothing_until_a_name_is_used(installed: Path, tmp_path: Path) -> None:

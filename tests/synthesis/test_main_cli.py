@@ -90,6 +90,7 @@ def test_a_python_without_the_packages_moves_to_the_venv_or_says_make_venv(tmp_p
     clone = tmp_path / "clone"
     clone.mkdir()
     shutil.copy(ROOT / "main.py", clone / "main.py")
+    shutil.copytree(ROOT / "constructs", clone / "constructs", ignore=shutil.ignore_patterns("__pycache__"))
     fresh = subprocess.run([str(bare), str(clone / "main.py"), "--list"], capture_output=True, text=True, timeout=120)
     # THEN one line says what to do, not a shell's "not found"
     assert fresh.returncode == 1
@@ -97,6 +98,23 @@ def test_a_python_without_the_packages_moves_to_the_venv_or_says_make_venv(tmp_p
         f"error: the pinned packages (cdktf, the AWS provider bindings) are not installed for {bare}: "
         f"run `make venv` in {clone} (creates .venv from requirements.txt)"
     )
+    # AND on the CDK Terrain line, the line's own venv
+    tn = subprocess.run([str(bare), str(clone / "main.py"), "--list"], capture_output=True, text=True, timeout=120,
+                        env={**os.environ, "XACCT_FRAMEWORK": "cdktn"})
+    assert tn.returncode == 1
+    assert tn.stderr.strip() == (
+        f"error: the pinned packages (cdktn, the AWS provider bindings) are not installed for {bare}: "
+        f"run `make .venv-cdktn/.installed` in {clone} (creates .venv-cdktn from requirements-cdktn.txt)"
+    )
+
+
+@pytest.mark.parametrize("value", [pytest.param("cdk", id="unknown"), pytest.param("CDKTN", id="case")])
+def test_an_unknown_framework_line_is_refused_before_anything_runs(value: str) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--list"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "XACCT_FRAMEWORK": value})
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: XACCT_FRAMEWORK: {value!r} is not a framework line; expected one of cdktf, cdktn"
+    assert result.stdout == ""
 
 
 def test_failure_during_synthesis_keeps_previous_output(tmp_path: Path) -> None:
