@@ -72,6 +72,7 @@ _EXPORTS = {
     "FanoutAccountStack": "xacct_streaming.stacks.fanout_account_stack",
     "build_fanout": "xacct_streaming.stacks.fanout",
     # synthesis
+    "aws_module": "xacct_streaming.framework",
     "synthesize": "xacct_streaming.synthesis.synth",
     "validate": "xacct_streaming.synthesis.synth",
 }

@@ -43,6 +43,11 @@ class Line:
     # with a write-only argument, which needs 1.11 (synthesis/synth.py REQUIRED_TERRAFORM_WRITE_ONLY).
     app_context: tuple[tuple[str, Any], ...] = ()
 
+    @property
+    def aws_major(self) -> int:
+        """The provider's major version: where a construct writes an argument one major removed."""
+        return int(self.aws_provider.split(".")[0])
+
 
 LINES = {
     "cdktf": Line("cdktf", "cdktf", "cdktf_cdktf_provider_aws", ("cdktf==0.21.0", "cdktf-cdktf-provider-aws==20.1.0"), "5.100.0", True, True),
@@ -87,6 +92,16 @@ def core() -> ModuleType:
     except ImportError:
         raise FrameworkError(f"{ENV}={chosen.name}: the package {chosen.core} is not installed; "
                              f"pip install {' '.join(chosen.distributions)} (or `pip install .[cdktn]`)") from None
+
+
+def aws_module(submodule: str) -> ModuleType:
+    """A submodule of the line's AWS provider bindings, for a host app's own resources next to the
+    library's (`aws_module("s3_bucket").S3Bucket`): the same code on both lines, where a direct
+    `from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket` names one. Loaded lazily when the app
+    enabled fast provider loading, else as a plain import."""
+    from xacct_streaming.synthesis.provider_bindings import load
+
+    return load(submodule)
 
 
 def __getattr__(name: str) -> Any:

@@ -43,7 +43,9 @@ def build(outdir: Path) -> Path:
     )
 
     def add_team_resources(app: object, stacks: list) -> None:
-        from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+        # The provider class through the library's seam: this app runs on either framework line
+        # (XACCT_FRAMEWORK=cdktf|cdktn, docs/migration.md).
+        S3Bucket = xs.aws_module("s3_bucket").S3Bucket
 
         (stack,) = stacks
         consumer = stack.context("consumer")

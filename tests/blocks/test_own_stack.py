@@ -19,7 +19,7 @@ import sys
 sys.path.insert(0, {constructs!r})
 import xacct_streaming as xs
 xs.enable_fast_provider_loading()
-from cdktf import App, TerraformStack
+from xacct_streaming.framework import App, TerraformStack  # the framework line in use (XACCT_FRAMEWORK)
 from xacct_streaming.blocks.account_context import AccountContext
 from xacct_streaming.blocks.aws import AwsProvider, S3Bucket
 

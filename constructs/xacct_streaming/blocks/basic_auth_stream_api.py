@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from xacct_streaming import framework
 from xacct_streaming.framework import TerraformProvider, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
@@ -269,10 +270,12 @@ class BasicAuthStreamApi(Construct):
                 ]
             ),
         )
-        # reset_on_delete: a destroy puts the account's setting back (hashicorp/aws 5.75.1 added it; 6.0
-        # always resets); without it the account would keep pointing at the role this stack deletes.
+        # reset_on_delete: a destroy puts the account's setting back (hashicorp/aws 5.75.1 added it);
+        # without it the account would keep pointing at the role this stack deletes. 6.0 removed the
+        # argument: its destroy always resets (the provider's version 6 upgrade guide).
+        reset = {"reset_on_delete": True} if framework.line().aws_major < 6 else {}
         return ApiGatewayAccount(
-            self, "account-settings", provider=self._provider, cloudwatch_role_arn=role.arn, reset_on_delete=True, depends_on=[policy]
+            self, "account-settings", provider=self._provider, cloudwatch_role_arn=role.arn, depends_on=[policy], **reset
         )
 
     def _build_authorizer(self, authorizer: SynchronousFunction) -> ApiGatewayAuthorizer:
