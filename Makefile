@@ -49,7 +49,7 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
 
-.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler bench-review access-review review-edits clean help FORCE
+.PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler bench-review access-review review-edits check-cdktn clean help FORCE
 
 all: synth scan ## synthesize and scan with the example settings
 
@@ -193,5 +193,14 @@ bench-handler: venv ## benchmark: the consumer on 10,000 records vs the decode f
 bench-review: venv node_modules/.installed ## benchmark: the access review of a 20-account fan-out vs a 2-account one, side by side (not part of make test)
 	$(PY) bench/review.py --runs 5
 
+# CDK Terrain (xacct_streaming.framework, docs/migration.md): its own venv, pinned like .venv.
+.venv-cdktn/.installed: requirements-cdktn.txt
+	$(PYTHON) -m venv .venv-cdktn
+	.venv-cdktn/bin/pip install --quiet --disable-pip-version-check -r requirements-cdktn.txt
+	touch $@
+
+check-cdktn: venv .venv-cdktn/.installed node_modules/.installed ## every stack and example on CDK Terrain (aws 6.x) next to CDKTF: synth, the JSON difference per resource type explained, checkov, policy check, access review, structural tests
+	$(PY) tests/harness/check_cdktn.py --out cdktn.out --reports $(REPORTS)/cdktn
+
 clean: ## remove generated output and reports (keeps .venv, its caches and state files)
-	rm -rf $(OUTDIR) $(OUTDIR)-hcl $(REPORTS) .pytest_cache .make
+	rm -rf $(OUTDIR) $(OUTDIR)-hcl cdktn.out $(REPORTS) .pytest_cache .make

@@ -199,14 +199,16 @@ class StreamEventSourceMappingBounded(BaseResourceCheck):
             return CheckResult.PASSED if gated and any(d.startswith("aws_iam_role_policy.") for d in depends_on) else CheckResult.FAILED
         policy_type = "aws_dynamodb_resource_policy." if source == "dynamodb_stream" else "aws_kinesis_resource_policy."
         resource_policies = sum(d.startswith(policy_type) for d in depends_on)
-        if source == "kinesis_consumer":
+        # A stream or EFO consumer in the function's own account is read with the role's policy alone
+        # (an On-demand Advantage fan-out has producer-account EFO readers); one in another account
+        # (another provider alias, or an account the check cannot tell) needs its resource policies.
+        same_account = self._same_account(conf, _first(conf, "event_source_arn"))
+        if source == "kinesis_consumer" and not same_account:
             # An EFO consumer is shared through two policies: the stream's and the consumer's; for an
             # existing stream whose policy stays its owner's (not in this plan), only the consumer's.
             needed = 1 if self._stream_policy_is_the_owners() else 2
             return CheckResult.PASSED if resource_policies >= needed else CheckResult.FAILED
-        # A stream in the function's own account is read with the role's policy alone; one in another
-        # account (another provider alias, or an account the check cannot tell) needs its resource policy.
-        if self._same_account(conf, _first(conf, "event_source_arn")):
+        if same_account:
             role_policies = sum(d.startswith("aws_iam_role_policy.") for d in depends_on)
             return CheckResult.PASSED if resource_policies + role_policies >= 1 else CheckResult.FAILED
         return CheckResult.PASSED if resource_policies >= 1 else CheckResult.FAILED

@@ -17,6 +17,7 @@ The classes are looked up on first use (PEP 562): importing this module loads no
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -84,14 +85,13 @@ def core() -> ModuleType:
     """The framework's package, its jsii kernel started on a supported Node (node_runtime)."""
     chosen = line()
     if chosen.core not in sys.modules:
+        if importlib.util.find_spec(chosen.core) is None:
+            raise FrameworkError(f"{ENV}={chosen.name}: the package {chosen.core} is not installed; "
+                                 f"pip install {' '.join(chosen.distributions)} (or `pip install .[{chosen.name}]`)")
         from xacct_streaming.synthesis.node_runtime import start_kernel
 
         start_kernel()
-    try:
-        return importlib.import_module(chosen.core)
-    except ImportError:
-        raise FrameworkError(f"{ENV}={chosen.name}: the package {chosen.core} is not installed; "
-                             f"pip install {' '.join(chosen.distributions)} (or `pip install .[cdktn]`)") from None
+    return importlib.import_module(chosen.core)
 
 
 def aws_module(submodule: str) -> ModuleType:

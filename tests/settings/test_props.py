@@ -81,6 +81,15 @@ BAD = [
     pytest.param(SharedStreamProps, {"key_alias": "xacct"}, "stream.key_alias", "'alias/' followed by", id="alias-prefix"),
     pytest.param(SharedStreamProps, {"key_alias": "alias/aws/kinesis"}, "stream.key_alias", "reserved 'alias/aws/'", id="alias-aws-managed"),
     pytest.param(SharedStreamProps, {"key_deletion_window_days": 6}, "stream.key_deletion_window_days", "from 7 to 30", id="stream-key-window"),
+    pytest.param(SharedStreamProps, {"on_demand_advantage": "yes"}, "stream.on_demand_advantage", "true or false", id="advantage-not-a-boolean"),
+    pytest.param(SharedStreamProps, {"on_demand_advantage": True, "stream_mode": "PROVISIONED", "shard_count": 2}, "stream.on_demand_advantage",
+                 "false when stream_mode is not 'ON_DEMAND'", id="advantage-provisioned"),
+    pytest.param(SharedStreamProps, {"warm_throughput_mib_ps": 100}, "stream.warm_throughput_mib_ps",
+                 "no value unless stream.on_demand_advantage = true", id="warm-without-advantage"),
+    pytest.param(SharedStreamProps, {"on_demand_advantage": True, "warm_throughput_mib_ps": 0}, "stream.warm_throughput_mib_ps",
+                 "an integer from 1 to 10240", id="warm-zero"),
+    pytest.param(SharedStreamProps, {"on_demand_advantage": True, "warm_throughput_mib_ps": 10_241}, "stream.warm_throughput_mib_ps",
+                 "an integer from 1 to 10240", id="warm-over-10-gib"),
     pytest.param(ConsumerFunctionProps, {"function_name": "a.b"}, "function.function_name", "1-53 of", id="function-name-chars"),
     pytest.param(ConsumerFunctionProps, {"function_name": "f" * 54}, "function.function_name", "1-53 of", id="function-name-long"),
     pytest.param(ConsumerFunctionProps, {"runtime": "python3.8"}, "function.runtime", "'python3.12', 'python3.13'", id="runtime"),
@@ -274,3 +283,19 @@ def test_reserved_concurrency_that_covers_the_shards_or_none_is_accepted(reserve
                        function=ConsumerFunctionProps(reserved_concurrency=reserved))
     assert props.function.reserved_concurrency == reserved
 
+
+
+@pytest.mark.parametrize(("line", "refused"), [pytest.param("cdktf", True, id="cdktf-aws-5"), pytest.param("cdktn", False, id="cdktn-aws-6")])
+def test_warm_throughput_needs_the_aws_6_line(monkeypatch: pytest.MonkeyPatch, line: str, refused: bool) -> None:
+    # GIVEN a warmed stream of an On-demand Advantage account, on each framework line
+    monkeypatch.setenv("XACCT_FRAMEWORK", line)
+    settings = {"on_demand_advantage": True, "warm_throughput_mib_ps": 200}
+    if not refused:
+        # THEN aws 6.x takes it
+        assert SharedStreamProps(**settings).warm_throughput_mib_ps == 200
+        return
+    # THEN hashicorp/aws 5.100.0 has no such argument: the setting, the value and the way are named
+    with pytest.raises(ConfigError) as raised:
+        SharedStreamProps(**settings)
+    assert str(raised.value) == ("stream.warm_throughput_mib_ps: 200 is not allowed; expected no value on the cdktf line (hashicorp/aws 5.100.0 "
+                                 "has no warm_throughput_mib_ps): synthesize on CDK Terrain, XACCT_FRAMEWORK=cdktn (docs/migration.md)")

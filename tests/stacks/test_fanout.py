@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import FANOUT_SETTINGS, ROOT, Synth, run_main
+from xacct_streaming import framework
 from xacct_streaming.settings.config import load_stacks, props_from_mapping
 from xacct_streaming.settings.errors import ConfigError
 from xacct_streaming.settings.fanout import FanoutConsumerProps, FanoutStackProps
@@ -219,7 +220,10 @@ def test_consumers_running_the_same_code_share_one_archive(fanout_synth: Synth, 
     ("data", "field", "allowed"),
     [
         pytest.param({"consumers": [{"name": "a", "account": "x"}, {"name": "a", "account": "y"}]}, "consumers.a.name", "not already used by consumer 'a'", id="same-name-twice"),
-        pytest.param({"consumers": [{"name": f"c{i}", "account": f"a{i}"} for i in range(21)]}, "consumers", "at most 20 per stream", id="twenty-one-efo"),
+        pytest.param({"consumers": [{"name": f"c{i}", "account": f"a{i}"} for i in range(21)]}, "consumers",
+                     "at most 20 per stream (Kinesis' limit); let the others poll, or 50 with stream.on_demand_advantage = true", id="twenty-one-efo"),
+        pytest.param({"stream": {"on_demand_advantage": True}, "consumers": [{"name": f"c{i}", "account": "producer"} for i in range(51)]}, "consumers",
+                     "at most 50 per stream (Kinesis' limit in On-demand Advantage); let the others poll", id="fifty-one-efo-in-advantage"),
         pytest.param({"consumers": [{"name": "a", "account": "Team A"}]}, "consumers.account", "a logical account name", id="account-name"),
         pytest.param({"consumers": [{"name": "a", "account": "x", "read_mode": "push"}]}, "consumers.a.read_mode", "'enhanced_fan_out', 'polling'", id="read-mode"),
         pytest.param({"consumers": [{"name": "a", "account": "x", "read_mode": "polling", "consumer_name": "c"}]}, "consumers.a.consumer_name", "no value when read_mode is 'polling'", id="polling-with-efo-name"),
@@ -280,3 +284,33 @@ def test_a_retired_account_keeps_its_provider_for_one_apply() -> None:
     assert props.accounts == ["analytics", "billing"]
     with pytest.raises(ConfigError, match=r"retired_accounts: 'analytics' is not allowed; expected an account no consumer uses"):
         props_from_mapping({"kind": "xacct-kinesis-fanout", "retired_accounts": ["analytics"], "consumers": [{"name": "a", "account": "analytics"}]})
+
+
+def test_on_demand_advantage_takes_fifty_efo_consumers() -> None:
+    # GIVEN an On-demand Advantage producer account: 50 enhanced fan-out readers of one stream
+    props = props_from_mapping({"kind": "xacct-kinesis-fanout", "stream": {"on_demand_advantage": True},
+                                "consumers": [{"name": f"c{i:02d}", "account": "producer" if i >= 4 else "analytics"} for i in range(50)]})
+    # THEN all of them read through a consumer of their own
+    assert [c.enhanced_fan_out for c in props.consumers] == [True] * 50
+
+
+@pytest.mark.slow  # a synth of its own
+def test_a_warmed_stream_is_written_on_aws_6_and_refused_on_aws_5(tmp_path: Path) -> None:
+    # GIVEN the On-demand Advantage fan-out (make check-cdktn's set) with warm throughput
+    settings = tmp_path / "warm.toml"
+    settings.write_text((ROOT / "tests/configs/fanout-advantage.toml").read_text() + "warm_throughput_mib_ps = 200\n")
+    # WHEN synthesized on the framework line of this run (XACCT_FRAMEWORK: make check-cdktn runs this file on cdktn)
+    result = run_main("--outdir", str(tmp_path / "out"), "--config", str(settings))
+    if framework.line().aws_major < 6:
+        # THEN aws 5.100.0: refused at synth, naming the setting, and nothing written
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"error: {settings}: stream.warm_throughput_mib_ps: 200 is not allowed; expected no value on the cdktf line")
+        assert not (tmp_path / "out").exists()
+        return
+    # THEN aws 6.x: the stream asks for it, and its EFO consumers carry the stream's tags
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / "stacks" / "advantage" / "cdk.tf.json").read_text())
+    (stream,) = config["resource"]["aws_kinesis_stream"].values()
+    assert (stream["warm_throughput_mib_ps"], stream["tags"]) == (200, {"data-class": "orders"})
+    consumers = config["resource"]["aws_kinesis_stream_consumer"].values()
+    assert [c["tags"] for c in consumers] == [{"data-class": "orders"}] * 21

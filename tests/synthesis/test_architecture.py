@@ -104,3 +104,30 @@ def test_no_module_uses_another_modules_private_members(root: str) -> None:
     found = {str(p.relative_to(ROOT)): uses for p in sorted((ROOT / root).rglob("*.py")) if "__pycache__" not in p.parts and (uses := _private_uses(p))}
     # THEN none reaches into another module's private names
     assert found == {}
+
+
+FRAMEWORK_PACKAGES = ("cdktf", "cdktn", "cdktf_cdktf_provider_aws", "cdktn_provider_aws")
+
+
+def _framework_imports(path: Path) -> list[str]:
+    """Imports of a framework or its provider bindings that run (an `if TYPE_CHECKING:` block's are for editors)."""
+    def walk(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return [name for child in node.orelse for name in walk(child)]
+        found = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in FRAMEWORK_PACKAGES:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module}")
+        elif isinstance(node, ast.Import):
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} import {a.name}" for a in node.names if a.name.split(".")[0] in FRAMEWORK_PACKAGES]
+        return found + [name for child in ast.iter_child_nodes(node) for name in walk(child)]
+    return walk(ast.parse(path.read_text()))
+
+
+def test_one_module_names_the_framework() -> None:
+    # GIVEN every Python file of the library, the operator tools, the app, the examples, the tests and benchmarks
+    files = [p for root in ("constructs", "examples", "tests", "bench") for p in (ROOT / root).rglob("*.py") if "__pycache__" not in p.parts]
+    files.append(ROOT / "main.py")
+    # THEN only xacct_streaming.framework imports cdktf, cdktn or their AWS bindings (provider_bindings names the
+    # bindings' package through it), so the line XACCT_FRAMEWORK picks is the one every module uses
+    offenders = [line for path in files if path != PACKAGE / "framework.py" for line in _framework_imports(path)]
+    assert offenders == []

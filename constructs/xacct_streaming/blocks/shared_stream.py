@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from xacct_streaming import framework
 from xacct_streaming.framework import TerraformLocal, TerraformProvider
 from constructs import Construct
 
@@ -217,6 +218,11 @@ class SharedStream(Construct):
     def _tags(self) -> Optional[dict[str, str]]:
         return dict(self.props.tags) or None if self.props is not None else None
 
+    def _consumer_tags(self) -> dict[str, Any]:
+        """The stream's tags on its enhanced fan-out consumers too, where the provider takes them
+        (hashicorp/aws 6.2.0 added `tags` to aws_kinesis_stream_consumer); nothing on 5.x."""
+        return {"tags": self._tags} if self._tags and framework.line().aws_major >= 6 else {}
+
     def _build_stream(self) -> KinesisStream:
         assert self.props is not None
         provisioned = self.props.stream_mode == "PROVISIONED"
@@ -231,6 +237,8 @@ class SharedStream(Construct):
             stream_mode_details=KinesisStreamStreamModeDetails(stream_mode=self.props.stream_mode),
             shard_count=self.props.shard_count if provisioned else None,
             tags=self._tags,
+            # aws 6.x only (settings refuse it on 5.x): absent, the argument stays out of the JSON
+            **({"warm_throughput_mib_ps": self.props.warm_throughput_mib_ps} if self.props.warm_throughput_mib_ps else {}),
         )
 
     def _record_usage(self) -> None:
@@ -246,6 +254,7 @@ class SharedStream(Construct):
             provider=self._provider,
             name=self.consumer_name,
             stream_arn=self.stream_arn,
+            **self._consumer_tags(),
         )
 
     @property
@@ -323,7 +332,8 @@ class SharedStream(Construct):
             dependencies.append(self._key_grant(f"{name}-key-grant", f"{consumer_name or name}-decrypt", role_arn, "Decrypt", self.existing_stream))
         consumer = policy = None
         if consumer_name is not None:
-            consumer = KinesisStreamConsumer(self, f"{name}-consumer", provider=self._provider, name=consumer_name, stream_arn=self.stream_arn)
+            consumer = KinesisStreamConsumer(self, f"{name}-consumer", provider=self._provider, name=consumer_name, stream_arn=self.stream_arn,
+                                             **self._consumer_tags())
             consumer_arn = consumer.arn
             if cross_account:
                 policy = KinesisResourcePolicy(

@@ -36,7 +36,10 @@ PRODUCER_ACCOUNT = "producer"
 # A provider alias and a Terraform map key: letters, digits, underscores.
 ACCOUNT_NAME = r"[a-z][a-z0-9_]{0,30}"
 CONSUMER_NAME = r"[a-z][a-z0-9-]{0,30}"
-MAX_EFO_CONSUMERS = 20  # Kinesis: at most 20 registered consumers per stream
+# Kinesis: at most 20 registered consumers per stream, 50 on an On-demand Advantage account's on-demand
+# stream (https://docs.aws.amazon.com/streams/latest/dev/enhanced-consumers.html).
+MAX_EFO_CONSUMERS = 20
+MAX_EFO_CONSUMERS_ADVANTAGE = 50
 # Kinesis shares 5 GetRecords/s per shard among every polling reader: more than two and each waits.
 POLLING_READERS_BEFORE_WARNING = 2
 # The stream's resource policy must fit this many bytes (the 20 KiB resource-policy size AWS
@@ -143,8 +146,12 @@ class FanoutStackProps:
                                                f"consumers.{consumer.name}.function", f"consumers.{consumer.name}.mapping")
         self._require_unique()
         efo = [c for c in completed if c.enhanced_fan_out]
-        if len(efo) > MAX_EFO_CONSUMERS:
-            raise ConfigError("consumers", f"{len(efo)} enhanced fan-out consumers", f"at most {MAX_EFO_CONSUMERS} per stream (Kinesis' limit); let the others poll")
+        advantage = self.existing_stream is None and self.stream.on_demand_advantage
+        most = MAX_EFO_CONSUMERS_ADVANTAGE if advantage else MAX_EFO_CONSUMERS
+        if len(efo) > most:
+            raise ConfigError("consumers", f"{len(efo)} enhanced fan-out consumers",
+                              f"at most {most} per stream (Kinesis' limit{' in On-demand Advantage' if advantage else ''}); let the others poll"
+                              + ("" if advantage else f", or {MAX_EFO_CONSUMERS_ADVANTAGE} with stream.on_demand_advantage = true"))
         size = self.stream_policy_bytes()
         if size > MAX_RESOURCE_POLICY_BYTES:
             raise ConfigError("consumers", f"a stream policy of up to {size} bytes", f"at most {MAX_RESOURCE_POLICY_BYTES} bytes: fewer cross-account consumers per stream")

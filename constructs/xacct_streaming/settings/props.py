@@ -45,6 +45,8 @@ from xacct_streaming.settings.validation import (
 )
 
 STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
+# UpdateStreamWarmThroughput's default limit: no more than 10 GiB/s for an on-demand stream.
+MAX_WARM_THROUGHPUT_MIB_PS = 10_240
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 ARCHITECTURES = ("arm64", "x86_64")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -73,6 +75,13 @@ class SharedStreamProps:
     # GB the stream carries a month, a usage estimate: `make access-review` prices each enhanced fan-out
     # consumer's retrieval of it (0: retrieval not priced). Written into the stack as a Terraform local.
     monthly_data_gb: float = 0
+    # The producer account runs Kinesis On-demand Advantage, an account-wide billing commitment (24 h
+    # minimum) the toolkit does not switch on (UpdateAccountSettings): its on-demand streams take up to
+    # 50 enhanced fan-out consumers instead of 20, and can be warmed.
+    on_demand_advantage: bool = False
+    # MiB/s of write capacity the stream keeps warm (UpdateStreamWarmThroughput: On-demand Advantage
+    # only, at most 10 GiB/s). hashicorp/aws 6.x only: the CDK Terrain line (XACCT_FRAMEWORK=cdktn).
+    warm_throughput_mib_ps: Optional[int] = None
 
     def __post_init__(self) -> None:
         require_tags("stream.tags", self.tags)
@@ -87,6 +96,24 @@ class SharedStreamProps:
         require_match("stream.consumer_name", self.consumer_name, _KINESIS_NAME, "1-128 of a-z A-Z 0-9 _ . -")
         require_match("stream.key_alias", self.key_alias, _KMS_ALIAS, _KMS_ALIAS_TEXT)
         require_int("stream.key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+        self._require_advantage()
+
+    def _require_advantage(self) -> None:
+        require_bool("stream.on_demand_advantage", self.on_demand_advantage)
+        if self.on_demand_advantage and self.stream_mode != "ON_DEMAND":
+            raise ConfigError("stream.on_demand_advantage", True, "false when stream_mode is not 'ON_DEMAND' (the mode applies to on-demand streams)")
+        if self.warm_throughput_mib_ps is None:
+            return
+        require_int("stream.warm_throughput_mib_ps", self.warm_throughput_mib_ps, 1, MAX_WARM_THROUGHPUT_MIB_PS)
+        if not self.on_demand_advantage:
+            raise ConfigError("stream.warm_throughput_mib_ps", self.warm_throughput_mib_ps,
+                              "no value unless stream.on_demand_advantage = true (Kinesis warms on-demand streams in On-demand Advantage accounts only)")
+        from xacct_streaming import framework  # names no framework until one is used
+
+        if framework.line().aws_major < 6:
+            raise ConfigError("stream.warm_throughput_mib_ps", self.warm_throughput_mib_ps,
+                              f"no value on the {framework.line().name} line (hashicorp/aws {framework.line().aws_provider} has no "
+                              f"warm_throughput_mib_ps): synthesize on CDK Terrain, {framework.ENV}=cdktn (docs/migration.md)")
 
 
 
