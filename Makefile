@@ -48,6 +48,10 @@ SYNTH_SOURCES := main.py cdktf.json requirements.txt \
 	$(shell find constructs lambda_src -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null)
 SYNTH_STAMP := .make/synth-args.$(subst /,_,$(OUTDIR))
 SYNTH_ARGS := --outdir $(OUTDIR) $(foreach file,$(CONFIG),--config $(file)) $(foreach name,$(STACK),--stack $(name))
+# The framework line (xacct_streaming.framework, docs/migration.md): XACCT_FRAMEWORK=cdktn synthesizes on
+# CDK Terrain, from its own venv; another line than the last synthesis's synthesizes again.
+SYNTH_LINE := $(or $(XACCT_FRAMEWORK),cdktf)
+LINE_VENV := $(if $(filter cdktn,$(SYNTH_LINE)),.venv-cdktn/.installed)
 
 .PHONY: all venv synth hcl scan validate preflight plan deploy smoke diagram docs policy-check test check cli-rehearse cdktf node-version atlantis scan-plan rehearse rehearse-stacks bench-synth bench-plan bench-handler bench-review access-review review-edits check-cdktn clean help FORCE
 
@@ -66,9 +70,9 @@ $(VENV)/.installed: requirements.txt
 synth: $(OUTDIR)/manifest.json ## write $(OUTDIR)/stacks/<stack>/cdk.tf.json: every default stack, or the stacks of the settings files CONFIG names, or STACK=names only; no-op if nothing changed
 
 # manifest.json is written by every synthesis, so its age tells whether the output is current.
-$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed $(SYNTH_STAMP) | $(NODE_TOOLS)
+$(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed $(LINE_VENV) $(SYNTH_STAMP) | $(NODE_TOOLS)
 	$(PY) main.py $(SYNTH_ARGS)
-	@echo '$(SYNTH_ARGS) '"$$(sha256sum $@ | cut -d' ' -f1)" > $(SYNTH_STAMP)
+	@echo '$(SYNTH_ARGS) $(SYNTH_LINE) '"$$(sha256sum $@ | cut -d' ' -f1)" > $(SYNTH_STAMP)
 	@touch $@
 
 # Per output directory: the arguments and the manifest's digest as the last `make synth` left them;
@@ -76,7 +80,7 @@ $(OUTDIR)/manifest.json: $(SYNTH_SOURCES) $(CONFIG) $(VENV)/.installed $(SYNTH_S
 # (`cdktf synth --hcl`), synthesizes again. Output directories do not disturb each other's.
 $(SYNTH_STAMP): FORCE
 	@mkdir -p $(@D)
-	@state='$(SYNTH_ARGS) '"$$(sha256sum $(OUTDIR)/manifest.json 2>/dev/null | cut -d' ' -f1 || true)"; \
+	@state='$(SYNTH_ARGS) $(SYNTH_LINE) '"$$(sha256sum $(OUTDIR)/manifest.json 2>/dev/null | cut -d' ' -f1 || true)"; \
 	echo "$$state" | cmp -s - $@ || echo "$$state" > $@
 
 hcl: venv | $(NODE_TOOLS) ## write HCL (cdk.tf) instead of JSON into $(OUTDIR)-hcl: the way out of CDKTF

@@ -12,6 +12,8 @@ outside those markers is written by hand. NAME is one of:
     settings:<kind>         the settings file's tables for that kind: key, default, what is allowed
     make-targets            the Makefile's targets (their `## ` comments)
     checkov-skips           the checkov exemptions, each for one resource, and their justification (xacct_ops.scan)
+    framework-lines         the framework lines and their pins (xacct_streaming.framework)
+    line-diff-rules         what explains each JSON difference between the lines (xacct_ops.line_diff)
     request-context         what AWS sends with each call a service makes for the stacks, with sources (xacct_ops.iam.request_context)
     bench-synth, bench-handler, bench-plan(-readme)  the latest benchmark results (bench/results/*.json)
 
@@ -36,7 +38,7 @@ from xacct_ops import diagram
 from xacct_ops.iam import request_context
 
 from xacct_ops.docs_bench import bench_handler_block, bench_plan_block, bench_plan_readme_block, bench_synth_block
-from xacct_ops.docs_tables import code, table
+from xacct_ops.docs_tables import code, framework_lines_block, line_diff_rules_block, table
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = ("README.md", "docs/*.md", "docs/stacks/*.md")
 BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z0-9:_-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
@@ -209,7 +211,8 @@ def all_blocks(stacks_dir: Path, root: Path = ROOT) -> dict[str, str]:
 
     blocks: dict[str, str] = {"stacks": stacks_block(), "make-targets": make_targets_block(root / "Makefile"),
                               "checkov-skips": checkov_skips_block(), "request-context": request_context.markdown_table(),
-                              "runtime-contracts": runtime_contracts_block()}
+                              "runtime-contracts": runtime_contracts_block(), "framework-lines": framework_lines_block(),
+                              "line-diff-rules": line_diff_rules_block()}
     for stack_dir in sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file()):
         blocks.update(stack_blocks(stack_dir.name, json.loads((stack_dir / "cdk.tf.json").read_text())))
     blocks.update({f"settings:{name}": settings_block(name) for name in KINDS})
