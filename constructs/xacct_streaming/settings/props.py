@@ -108,12 +108,12 @@ class SharedStreamProps:
         if not self.on_demand_advantage:
             raise ConfigError("stream.warm_throughput_mib_ps", self.warm_throughput_mib_ps,
                               "no value unless stream.on_demand_advantage = true (Kinesis warms on-demand streams in On-demand Advantage accounts only)")
-        from xacct_streaming import framework  # names no framework until one is used
+        from xacct_streaming.framework import ENV, line  # loads no framework
 
-        if framework.line().aws_major < 6:
+        if line().aws_major < 6:
             raise ConfigError("stream.warm_throughput_mib_ps", self.warm_throughput_mib_ps,
-                              f"no value on the {framework.line().name} line (hashicorp/aws {framework.line().aws_provider} has no "
-                              f"warm_throughput_mib_ps): synthesize on CDK Terrain, {framework.ENV}=cdktn (docs/migration.md)")
+                              f"no value on the {line().name} line (hashicorp/aws {line().aws_provider} has no "
+                              f"warm_throughput_mib_ps): synthesize on CDK Terrain, {ENV}=cdktn (docs/migration.md)")
 
 
 
