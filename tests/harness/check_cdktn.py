@@ -24,6 +24,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -111,7 +112,7 @@ class Steps:
     def synth(self) -> Optional[str]:
         def one(line: str) -> subprocess.CompletedProcess[str]:
             target = self.out / line
-            subprocess.run(["rm", "-rf", str(target)], check=True)
+            shutil.rmtree(target, ignore_errors=True)
             return _run([str(PYTHONS[line]), __file__, "synth", "--out", str(target)], _line_env(line), self.reports / f"synth-{line}.log")
 
         with concurrent.futures.ThreadPoolExecutor(2) as pool:

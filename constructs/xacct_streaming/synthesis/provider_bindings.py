@@ -91,7 +91,9 @@ def full_import_requested() -> bool:
 def package_dir() -> Path:
     spec = importlib.util.find_spec(package()) if package() not in sys.modules else sys.modules[package()].__spec__
     if spec is None or not spec.submodule_search_locations:
-        raise ProviderLayoutError(f"{package()} is not installed (pip install -r requirements.txt)")
+        from xacct_streaming.framework import line
+
+        raise ProviderLayoutError(f"{package()} is not installed (pip install {' '.join(line().distributions)})")
     return Path(list(spec.submodule_search_locations)[0])
 
 
