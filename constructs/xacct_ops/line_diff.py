@@ -93,11 +93,16 @@ def _provider_region(config: dict[str, Any], body: dict[str, Any]) -> Any:
     return ABSENT
 
 
+def _after_body(d: Difference, s: Sides) -> Optional[dict[str, Any]]:
+    """The after side's resource block the difference is in (`<type>.<name>`), if it is a resource's."""
+    type_, _, name = d.address.partition(".")
+    return s.after_config.get("resource", {}).get(type_, {}).get(name)
+
+
 def _region_of_provider(d: Difference, s: Sides) -> bool:
     if d.path != ("region",) or d.before != ABSENT or s.before.aws_major >= 6 or s.after.aws_major < 6:
         return False
-    type_, _, name = d.address.partition(".")
-    body = s.after_config.get("resource", {}).get(type_, {}).get(name)
+    body = _after_body(d, s)
     return body is not None and d.after == _provider_region(s.after_config, body) != ABSENT
 
 
@@ -105,9 +110,7 @@ def _consumer_tags(d: Difference, s: Sides) -> bool:
     """An EFO consumer's tags on 6.x (6.2.0 added the argument): its stream's own tags."""
     if d.group != "aws_kinesis_stream_consumer" or d.path != ("tags",) or d.before != ABSENT or s.after.aws_major < 6:
         return False
-    type_, _, name = d.address.partition(".")
-    consumer = s.after_config.get("resource", {}).get(type_, {}).get(name, {})
-    reference = str(consumer.get("stream_arn", ""))
+    reference = str((_after_body(d, s) or {}).get("stream_arn", ""))
     if not (reference.startswith("${aws_kinesis_stream.") and reference.endswith(".arn}")):
         return False
     stream = s.after_config.get("resource", {}).get("aws_kinesis_stream", {}).get(reference[len("${aws_kinesis_stream."):-len(".arn}")])
@@ -181,8 +184,8 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"{path}: {error}") from None
 
 
-def compare_stack(stack: str, before_dir: Path, after_dir: Path) -> Iterator[Difference]:
-    before, after = _read_json(before_dir / "cdk.tf.json"), _read_json(after_dir / "cdk.tf.json")
+def compare_stack(stack: str, before_dir: Path, after_dir: Path, before: dict[str, Any], after: dict[str, Any]) -> Iterator[Difference]:
+    """The differences of one stack: `before` and `after` are its parsed cdk.tf.json on each side."""
     b_blocks = {(g, a): body for g, a, body in _blocks(before)}
     a_blocks = {(g, a): body for g, a, body in _blocks(after)}
     for group, address in sorted(set(b_blocks) | set(a_blocks)):
@@ -226,10 +229,11 @@ def compare(before_root: Path, after_root: Path, before_line: Line, after_line: 
             if not (b_dir.is_dir() and a_dir.is_dir()):
                 found.append(Difference(key, "stack", stack, (), "present" if b_dir.is_dir() else ABSENT, "present" if a_dir.is_dir() else ABSENT))
                 continue
-            for group, _, _ in _blocks(_read_json(b_dir / "cdk.tf.json")):
+            before, after = _read_json(b_dir / "cdk.tf.json"), _read_json(a_dir / "cdk.tf.json")
+            for group, _, _ in _blocks(before):
                 compared[group] = compared.get(group, 0) + 1
-            sides = Sides(before_line, after_line, _read_json(a_dir / "cdk.tf.json"))
-            found += [_explained(difference, sides) for difference in compare_stack(key, b_dir, a_dir)]
+            sides = Sides(before_line, after_line, after)
+            found += [_explained(difference, sides) for difference in compare_stack(key, b_dir, a_dir, before, after)]
     return found, compared
 
 

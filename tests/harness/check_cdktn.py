@@ -155,15 +155,15 @@ class Steps:
     def policy_check(self) -> Optional[str]:
         problems = []
         for name in SETS:
-            rows = {}
+            rows, runs = {}, {}
             for line in PYTHONS:
                 reports = self.reports / "policy-check" / line / name
-                result = _run([str(PYTHONS["cdktf"]), "tests/harness/policy_check.py", "--stacks-dir", str(_outputs(self.out, line)[name] / "stacks"),
-                               "--reports", str(reports)], _line_env("cdktf"), reports / "run.log")
-                if result.returncode:
-                    problems.append(f"{name} on {line} (exit {result.returncode})")
+                runs[line] = _run([str(PYTHONS["cdktf"]), "tests/harness/policy_check.py", "--stacks-dir", str(_outputs(self.out, line)[name] / "stacks"),
+                                   "--reports", str(reports)], _line_env("cdktf"), reports / "run.log")
+                if runs[line].returncode:
+                    problems.append(f"{name} on {line} (exit {runs[line].returncode})")
                 rows[line] = json.loads((reports / "policy-check.json").read_text()) if (reports / "policy-check.json").is_file() else None
-            counts = [line for line in result.stdout.splitlines() if " as expected, " in line]
+            counts = [line for line in runs["cdktn"].stdout.splitlines() if " as expected, " in line]  # the cdktn stacks' counts
             print(f"  {name}: {'; '.join(counts)}")
             if rows["cdktf"] != rows["cdktn"]:
                 problems.append(f"{name}: the calls or their decisions differ between the lines")

@@ -89,11 +89,12 @@ def full_import_requested() -> bool:
 
 
 def package_dir() -> Path:
-    spec = importlib.util.find_spec(package()) if package() not in sys.modules else sys.modules[package()].__spec__
-    if spec is None or not spec.submodule_search_locations:
-        from xacct_streaming.framework import line
+    from xacct_streaming.framework import line
 
-        raise ProviderLayoutError(f"{package()} is not installed (pip install {' '.join(line().distributions)})")
+    name = line().provider
+    spec = importlib.util.find_spec(name) if name not in sys.modules else sys.modules[name].__spec__
+    if spec is None or not spec.submodule_search_locations:
+        raise ProviderLayoutError(f"{name} is not installed (pip install {' '.join(line().distributions)})")
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -236,7 +237,8 @@ def enable() -> None:
     global _enabled
     if _enabled or full_import_requested():
         return
-    current = sys.modules.get(package())
+    bindings = package()
+    current = sys.modules.get(bindings)
     if current is not None and not isinstance(current, _PackageStandIn):
         _enabled = True  # the full package is already imported: nothing left to save
         return
@@ -253,13 +255,13 @@ def enable() -> None:
     kernel.load(name, version, str(lazy))
     _wait_for_runtime_index(name, version)
     if current is None:
-        spec = importlib.util.find_spec(package())
-        stand_in = _PackageStandIn(package(), "AWS provider bindings, submodules loaded on demand")
+        spec = importlib.util.find_spec(bindings)
+        stand_in = _PackageStandIn(bindings, "AWS provider bindings, submodules loaded on demand")
         stand_in.__path__ = [str(pkg_dir)]
         stand_in.__spec__ = spec
         stand_in.__file__ = str(pkg_dir / "__init__.py")
-        stand_in.__package__ = package()
-        sys.modules[package()] = stand_in
+        stand_in.__package__ = bindings
+        sys.modules[bindings] = stand_in
     _enabled = True
 
 
@@ -268,12 +270,13 @@ def load(submodule: str) -> types.ModuleType:
 
     Lazily only after `enable()` (this project's synthesis calls it): importing the constructs
     into another CDKTF app changes nothing global there, and the stock package is imported as usual."""
+    name = package()
     if not (package_dir() / submodule / "__init__.py").is_file():
-        raise ProviderLayoutError(f"{package()} has no submodule {submodule!r} (provider version changed?)")
+        raise ProviderLayoutError(f"{name} has no submodule {submodule!r} (provider version changed?)")
     if not _enabled or full_import_requested():
-        importlib.import_module(package())
-        return importlib.import_module(f"{package()}.{submodule}")
-    module = importlib.import_module(f"{package()}.{submodule}")
+        importlib.import_module(name)
+        return importlib.import_module(f"{name}.{submodule}")
+    module = importlib.import_module(f"{name}.{submodule}")
     # The bindings' functions see the module jsii's `publication.publish()` keeps as `_private`.
     getattr(module, "_private", module).typing = _TYPING_WITH_CACHED_HINTS
     return module
